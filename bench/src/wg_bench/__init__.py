@@ -1,0 +1,1 @@
+"""Cross-implementation benchmarks for the wg libraries on CPU and GPU."""

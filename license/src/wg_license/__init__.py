@@ -1,0 +1,1 @@
+"""A licence checker for project metadata that understands the St. Claire License."""

@@ -1,0 +1,1 @@
+"""Generate, parse and check numbered meeting notes."""

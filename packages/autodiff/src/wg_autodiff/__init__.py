@@ -1,0 +1,1 @@
+"""Enzyme-style automatic differentiation of unmodified NumPy code."""

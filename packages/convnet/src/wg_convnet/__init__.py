@@ -1,0 +1,1 @@
+"""Convolutional and dense networks in NumPy with hand-written, verified backward passes."""

@@ -1,0 +1,1 @@
+"""A Fwumious-Wabbit-style online learner: VW format, hashing, logistic regression and FFM."""
