@@ -6,6 +6,7 @@ command without importing NumPy or any member's heavy dependency (see click's "l
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 import click
@@ -36,6 +37,16 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy:
             return self._load(cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            matches = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Did you mean {matches[0]!r}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{hint} Run 'wg --help' to list the commands.")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Descriptions come from the table, so listing commands imports nothing.
