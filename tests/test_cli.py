@@ -21,7 +21,7 @@ def _all_command_paths() -> list[list[str]]:
     def walk(group: click.Group, prefix: list[str], ctx: click.Context) -> None:
         for name in group.list_commands(ctx):
             command = group.get_command(ctx, name)
-            assert command is not None, f"{' '.join(prefix + [name])} is listed but does not load"
+            assert command is not None, f"{' '.join([*prefix, name])} is listed but does not load"
             paths.append([*prefix, name])
             if isinstance(command, click.Group):
                 walk(command, [*prefix, name], click.Context(command, parent=ctx))

@@ -16,7 +16,7 @@ from wg import __version__
 #: name -> (import path of the click command, one-line description shown by ``wg --help``)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("wg_bench.cli:bench", "Benchmark our libraries against PyTorch, JAX, autograd, VW."),
-    "convnet": ("wg.convnet_cli:convnet", "Train convolutional networks and manage their datasets."),
+    "convnet": ("wg.convnet_cli:convnet", "Train conv nets and manage their datasets."),
     "license": ("wg_license.cli:license_group", "Check licence declarations; write an SPDX SBOM."),
     "meetings": ("wg_meetings.cli:meetings", "Generate, parse and check numbered meeting notes."),
     "online": ("wg.online_cli:online", "Train, predict and serve the online learner (VW format)."),
