@@ -1,0 +1,139 @@
+"""Element-wise activations and Softmax, each with its hand-written backward pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from array_api_compat import array_namespace
+
+from wg_convnet.layer import Array, Layer
+
+
+class ReLU(Layer):
+    """max(x, 0); the gradient at exactly 0 is taken as 0 (as in PyTorch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ReLU().forward(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 2.])
+    """
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        xp = array_namespace(x)
+        if training:
+            self._x = x
+        return xp.where(x > 0, x, xp.zeros((), dtype=x.dtype))
+
+    def backward(self, dy: Array) -> Array:
+        xp = array_namespace(dy)
+        return xp.where(self._cache("_x") > 0, dy, xp.zeros((), dtype=dy.dtype))
+
+
+class LeakyReLU(Layer):
+    """x for x > 0, ``negative_slope * x`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> LeakyReLU(0.1).forward(np.array([-1.0, 2.0]))
+    array([-0.1,  2. ])
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def config(self) -> dict[str, Any]:
+        return {"negative_slope": self.negative_slope}
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        xp = array_namespace(x)
+        if training:
+            self._x = x
+        return xp.where(x > 0, x, x * self.negative_slope)
+
+    def backward(self, dy: Array) -> Array:
+        xp = array_namespace(dy)
+        return xp.where(self._cache("_x") > 0, dy, dy * self.negative_slope)
+
+
+class Sigmoid(Layer):
+    """1 / (1 + exp(-x)), computed without overflow for large |x|.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Sigmoid().forward(np.array([0.0, -1000.0]))
+    array([0.5, 0. ])
+    """
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        xp = array_namespace(x)
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        if training:
+            self._y = y
+        return y
+
+    def backward(self, dy: Array) -> Array:
+        y = self._cache("_y")
+        return dy * y * (1.0 - y)
+
+
+class Tanh(Layer):
+    """Hyperbolic tangent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Tanh().forward(np.array([0.0]))
+    array([0.])
+    """
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        y = array_namespace(x).tanh(x)
+        if training:
+            self._y = y
+        return y
+
+    def backward(self, dy: Array) -> Array:
+        y = self._cache("_y")
+        return dy * (1.0 - y * y)
+
+
+def softmax(x: Array, axis: int = 1) -> Array:
+    """Numerically stable softmax along ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+    array([[0.5, 0.5],
+           [1. , 0. ]])
+    """
+    xp = array_namespace(x)
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+class Softmax(Layer):
+    """Softmax over the class axis (axis 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Softmax().forward(np.zeros((1, 4)))
+    array([[0.25, 0.25, 0.25, 0.25]])
+    """
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        y = softmax(x, axis=1)
+        if training:
+            self._y = y
+        return y
+
+    def backward(self, dy: Array) -> Array:
+        xp = array_namespace(dy)
+        y = self._cache("_y")
+        return y * (dy - xp.sum(dy * y, axis=1, keepdims=True))

@@ -1,0 +1,123 @@
+"""Convolution as im2col + one GEMM per sample, and col2im for the input gradient.
+
+Every function takes arrays of any array-API namespace (NumPy, CuPy, torch through
+array-api-compat, array_api_strict). Python loops run over kernel offsets (``kh * kw``
+iterations), never over pixels or samples.
+
+The scratch matrix of im2col holds ``C * KH * KW * OH * OW`` numbers per sample, so the batch is
+processed in chunks of at most :data:`SCRATCH_BYTES` (see :func:`chunk_size`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from array_api_compat import array_namespace, device
+
+Array = Any
+
+#: upper bound on the im2col scratch of one chunk, in bytes (the issue allows 64 MiB in total)
+SCRATCH_BYTES = 16 * 2**20
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """Spatial output size of a convolution or pooling window along one axis.
+
+    Examples
+    --------
+    >>> output_size(28, 3, 1, 0, 1)
+    26
+    >>> output_size(13, 3, 2, 1, 2)
+    6
+    """
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def chunk_size(n: int, bytes_per_sample: int, budget: int = SCRATCH_BYTES) -> int:
+    """How many samples fit in one im2col chunk of at most ``budget`` bytes (at least one).
+
+    Examples
+    --------
+    >>> chunk_size(64, 2**20, budget=16 * 2**20)
+    16
+    >>> chunk_size(3, 10)
+    3
+    """
+    return max(1, min(n, budget // max(1, bytes_per_sample)))
+
+
+def pad2d(x: Array, padding: int, value: float = 0.0) -> Array:
+    """Pad the two trailing axes of an NCHW array by ``padding`` on each side."""
+    if padding == 0:
+        return x
+    xp = array_namespace(x)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + 2 * padding, w + 2 * padding), value, dtype=x.dtype, device=device(x))
+    out[:, :, padding : padding + h, padding : padding + w] = x
+    return out
+
+
+def window(x: Array, i: int, j: int, out_hw: tuple[int, int], stride: int, dilation: int) -> Array:
+    """The strided view ``x[:, :, i*d + s*oh, j*d + s*ow]`` for all output positions (oh, ow)."""
+    oh, ow = out_hw
+    r0, c0 = i * dilation, j * dilation
+    return x[:, :, r0 : r0 + stride * (oh - 1) + 1 : stride, c0 : c0 + stride * (ow - 1) + 1 : stride]
+
+
+def im2col(
+    xpad: Array, kernel: tuple[int, int], out_hw: tuple[int, int], stride: int, dilation: int
+) -> Array:
+    """Unfold padded input (N, C, H, W) into columns (N, C*KH*KW, OH*OW).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> im2col(x, (2, 2), (2, 2), 2, 1)[0]
+    array([[ 0.,  2.,  8., 10.],
+           [ 1.,  3.,  9., 11.],
+           [ 4.,  6., 12., 14.],
+           [ 5.,  7., 13., 15.]])
+    """
+    xp = array_namespace(xpad)
+    n, c = xpad.shape[:2]
+    kh, kw = kernel
+    oh, ow = out_hw
+    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=xpad.dtype, device=device(xpad))
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j, :, :] = window(xpad, i, j, out_hw, stride, dilation)
+    return xp.reshape(cols, (n, c * kh * kw, oh * ow))
+
+
+def col2im(
+    cols: Array,
+    padded_shape: tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    out_hw: tuple[int, int],
+    stride: int,
+    dilation: int,
+) -> Array:
+    """Fold columns (N, C*KH*KW, OH*OW) back into a padded image, summing overlaps (im2col's adjoint).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cols = np.ones((1, 4, 4))
+    >>> col2im(cols, (1, 1, 3, 3), (2, 2), (2, 2), 1, 1)[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    xp = array_namespace(cols)
+    n, c = padded_shape[:2]
+    kh, kw = kernel
+    oh, ow = out_hw
+    cols6 = xp.reshape(cols, (n, c, kh, kw, oh, ow))
+    out = xp.zeros(padded_shape, dtype=cols.dtype, device=device(cols))
+    r_span, c_span = stride * (oh - 1) + 1, stride * (ow - 1) + 1
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dilation, j * dilation
+            out[:, :, r0 : r0 + r_span : stride, c0 : c0 + c_span : stride] += cols6[:, :, i, j, :, :]
+    return out

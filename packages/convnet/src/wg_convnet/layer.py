@@ -1,0 +1,74 @@
+"""The layer protocol that every wg_convnet layer follows, and its shape checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wg_convnet.errors import ShapeError
+
+Array = Any
+
+
+class Layer:
+    """Base class: ``forward`` caches what ``backward`` needs; ``backward`` fills ``grads``.
+
+    ``params`` and ``grads`` map names to arrays of the same shape; ``state`` holds buffers that
+    are saved with the model but not trained (BatchNorm running statistics).
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, Array] = {}
+        self.grads: dict[str, Array] = {}
+        self.state: dict[str, Array] = {}
+
+    def build(self, rng: np.random.Generator, *, xp: Any, dtype: Any, device: Any = None) -> None:
+        """Create parameters (drawn from ``rng`` on the host) as ``xp`` arrays of ``dtype``."""
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shapes that ``params`` and ``state`` must have (used to validate loaded models)."""
+        return {}
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        raise NotImplementedError
+
+    def backward(self, dy: Array) -> Array:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, enough to rebuild the layer (JSON-serialisable)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+    def _cache(self, name: str) -> Array:
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise RuntimeError(f"{self!r}: backward() called before forward(training=True)") from None
+
+
+def check_ndim(layer: Layer, x: Array, ndim: int, layout: str) -> None:
+    """Raise ShapeError unless ``x`` has ``ndim`` axes, naming the layer and the layout it wants."""
+    if len(x.shape) != ndim:
+        raise ShapeError(
+            f"{layer!r} expects input of shape {layout}, got an array of shape {tuple(x.shape)}"
+        )
+
+
+def check_axis(layer: Layer, x: Array, axis: int, expected: int, layout: str) -> None:
+    """Raise ShapeError unless ``x.shape[axis] == expected``."""
+    if x.shape[axis] != expected:
+        raise ShapeError(
+            f"{layer!r} expects input of shape {layout}, got an array of shape {tuple(x.shape)}"
+        )
+
+
+def to_xp(array: np.ndarray, xp: Any, dtype: Any, device: Any) -> Array:
+    """Move a host NumPy array to namespace ``xp`` with ``dtype`` on ``device``."""
+    if device is None:
+        return xp.asarray(array, dtype=dtype)
+    return xp.asarray(array, dtype=dtype, device=device)

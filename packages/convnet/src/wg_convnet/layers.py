@@ -1,0 +1,272 @@
+"""Trainable and structural layers: Conv2D, Dense, Flatten, Dropout (layout NCHW)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace, device
+
+from wg_convnet.convolution import (
+    SCRATCH_BYTES,
+    chunk_size,
+    col2im,
+    im2col,
+    output_size,
+    pad2d,
+)
+from wg_convnet.errors import ShapeError
+from wg_convnet.initializers import INITIALIZERS, initialize
+from wg_convnet.layer import Array, Layer, check_axis, check_ndim, to_xp
+
+#: im2col columns of a whole batch are kept for backward when they fit in this many bytes;
+#: larger batches recompute them chunk by chunk, so scratch memory stays bounded.
+CACHE_BYTES = 16 * 2**20
+
+
+def _positive(name: str, value: int, minimum: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in PyTorch) computed as im2col + GEMM.
+
+    Weights have shape (out_channels, in_channels, kernel_size, kernel_size).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv = Conv2D(1, 4, 3, padding=1)
+    >>> conv.build(np.random.default_rng(0), xp=np, dtype=np.float32)
+    >>> conv.forward(np.zeros((2, 1, 8, 8), dtype=np.float32)).shape
+    (2, 4, 8, 8)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        dilation: int = 1,
+        init: str = "he",
+    ) -> None:
+        super().__init__()
+        self.in_channels = _positive("in_channels", in_channels)
+        self.out_channels = _positive("out_channels", out_channels)
+        self.kernel_size = _positive("kernel_size", kernel_size)
+        self.stride = _positive("stride", stride)
+        self.padding = _positive("padding", padding, 0)
+        self.dilation = _positive("dilation", dilation)
+        if init not in INITIALIZERS:
+            raise ValueError(f"unknown initialiser {init!r}; use one of {', '.join(INITIALIZERS)}")
+        self.init = init
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "init": self.init,
+        }
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        k = self.kernel_size
+        return {"W": (self.out_channels, self.in_channels, k, k), "b": (self.out_channels,)}
+
+    def build(self, rng: np.random.Generator, *, xp: Any, dtype: Any, device: Any = None) -> None:
+        shape = self.param_shapes()["W"]
+        fan_in = self.in_channels * self.kernel_size**2
+        fan_out = self.out_channels * self.kernel_size**2
+        w = initialize(self.init, shape, fan_in, fan_out, rng)
+        self.params = {
+            "W": to_xp(w, xp, dtype, device),
+            "b": to_xp(np.zeros(self.out_channels), xp, dtype, device),
+        }
+
+    def _geometry(self, x: Array) -> tuple[int, int]:
+        layout = f"(N, {self.in_channels}, H, W)"
+        check_ndim(self, x, 4, layout)
+        check_axis(self, x, 1, self.in_channels, layout)
+        k, s, p, d = self.kernel_size, self.stride, self.padding, self.dilation
+        oh = output_size(x.shape[2], k, s, p, d)
+        ow = output_size(x.shape[3], k, s, p, d)
+        if oh < 1 or ow < 1:
+            raise ShapeError(
+                f"{self!r}: input of spatial size {tuple(x.shape[2:])} is smaller than the "
+                f"dilated kernel ({d * (k - 1) + 1}) after padding {p}; use a larger input or padding"
+            )
+        return oh, ow
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        xp = array_namespace(x)
+        oh, ow = self._geometry(x)
+        n = x.shape[0]
+        k, f = self.kernel_size, self.out_channels
+        w2 = xp.reshape(self.params["W"], (f, self.in_channels * k * k))
+        xpad = pad2d(x, self.padding)
+        col_bytes = w2.shape[1] * oh * ow * _itemsize(x)
+        step = chunk_size(n, col_bytes)
+        keep = training and n * col_bytes <= CACHE_BYTES
+        out = xp.empty((n, f, oh * ow), dtype=x.dtype, device=device(x))
+        kept = []
+        for n0 in range(0, n, step):
+            cols = im2col(xpad[n0 : n0 + step, ...], (k, k), (oh, ow), self.stride, self.dilation)
+            out[n0 : n0 + step, ...] = xp.matmul(w2, cols)
+            if keep:
+                kept.append(cols)
+        out = xp.reshape(out, (n, f, oh, ow))
+        out += xp.reshape(self.params["b"], (1, f, 1, 1))
+        if training:
+            self._xpad, self._in_shape, self._out_hw, self._cols = xpad, x.shape, (oh, ow), kept
+        return out
+
+    def backward(self, dy: Array) -> Array:
+        xp = array_namespace(dy)
+        xpad, (oh, ow), kept = self._cache("_xpad"), self._out_hw, self._cols
+        n, f, k = dy.shape[0], self.out_channels, self.kernel_size
+        w2 = xp.reshape(self.params["W"], (f, self.in_channels * k * k))
+        dy3 = xp.reshape(dy, (n, f, oh * ow))
+        self.grads["b"] = xp.sum(dy3, axis=(0, 2))
+        dw = xp.zeros(w2.shape, dtype=dy.dtype, device=device(dy))
+        dxpad = xp.empty(xpad.shape, dtype=dy.dtype, device=device(dy))
+        step = kept[0].shape[0] if kept else chunk_size(n, w2.shape[1] * oh * ow * _itemsize(dy))
+        w2t = xp.matrix_transpose(w2)
+        for idx, n0 in enumerate(range(0, n, step)):
+            cols = kept[idx] if kept else self._recompute(xpad[n0 : n0 + step, ...], oh, ow)
+            dyc = dy3[n0 : n0 + step, ...]
+            dw += xp.sum(xp.matmul(dyc, xp.matrix_transpose(cols)), axis=0)
+            dcols = xp.matmul(w2t, dyc)
+            dxpad[n0 : n0 + step, ...] = col2im(
+                dcols, (dyc.shape[0], *xpad.shape[1:]), (k, k), (oh, ow), self.stride, self.dilation
+            )
+        self.grads["W"] = xp.reshape(dw, self.params["W"].shape)
+        p, (h, w) = self.padding, self._in_shape[2:]
+        return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
+
+    def _recompute(self, xpad: Array, oh: int, ow: int) -> Array:
+        k = self.kernel_size
+        return im2col(xpad, (k, k), (oh, ow), self.stride, self.dilation)
+
+
+def _itemsize(x: Array) -> int:
+    return int(array_namespace(x).finfo(x.dtype).bits) // 8
+
+
+class Dense(Layer):
+    """Fully connected layer ``y = x @ W + b`` with W of shape (in_features, out_features).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dense = Dense(3, 2)
+    >>> dense.build(np.random.default_rng(0), xp=np, dtype=np.float64)
+    >>> dense.forward(np.ones((5, 3))).shape
+    (5, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, init: str = "glorot") -> None:
+        super().__init__()
+        self.in_features = _positive("in_features", in_features)
+        self.out_features = _positive("out_features", out_features)
+        if init not in INITIALIZERS:
+            raise ValueError(f"unknown initialiser {init!r}; use one of {', '.join(INITIALIZERS)}")
+        self.init = init
+
+    def config(self) -> dict[str, Any]:
+        return {"in_features": self.in_features, "out_features": self.out_features, "init": self.init}
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
+
+    def build(self, rng: np.random.Generator, *, xp: Any, dtype: Any, device: Any = None) -> None:
+        fi, fo = self.in_features, self.out_features
+        w = initialize(self.init, (fi, fo), fi, fo, rng)
+        self.params = {
+            "W": to_xp(w, xp, dtype, device),
+            "b": to_xp(np.zeros(fo), xp, dtype, device),
+        }
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        xp = array_namespace(x)
+        layout = f"(N, {self.in_features})"
+        check_ndim(self, x, 2, layout + " (put a Flatten() before it)")
+        check_axis(self, x, 1, self.in_features, layout)
+        if training:
+            self._x = x
+        return xp.matmul(x, self.params["W"]) + self.params["b"]
+
+    def backward(self, dy: Array) -> Array:
+        xp = array_namespace(dy)
+        x = self._cache("_x")
+        self.grads["W"] = xp.matmul(xp.matrix_transpose(x), dy)
+        self.grads["b"] = xp.sum(dy, axis=0)
+        return xp.matmul(dy, xp.matrix_transpose(self.params["W"]))
+
+
+class Flatten(Layer):
+    """Reshape (N, C, H, W) (or any N, ...) to (N, C*H*W), the boundary between conv and dense.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Flatten().forward(np.zeros((2, 3, 4, 5))).shape
+    (2, 60)
+    """
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        xp = array_namespace(x)
+        if len(x.shape) < 2:
+            raise ShapeError(f"Flatten() expects input of shape (N, ...), got {tuple(x.shape)}")
+        if training:
+            self._in_shape = x.shape
+        return xp.reshape(x, (x.shape[0], -1))
+
+    def backward(self, dy: Array) -> Array:
+        return array_namespace(dy).reshape(dy, self._cache("_in_shape"))
+
+
+class Dropout(Layer):
+    """Inverted dropout: zero each unit with probability ``rate`` during training, scale the rest.
+
+    The mask is drawn from ``self.rng`` (a NumPy Generator that Sequential.fit seeds).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> drop = Dropout(0.5)
+    >>> y = drop.forward(np.ones((1, 1000)), training=True)
+    >>> sorted(set(y.ravel().tolist()))
+    [0.0, 2.0]
+    >>> float(drop.forward(np.ones((1, 3))).sum())
+    3.0
+    """
+
+    def __init__(self, rate: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(0)
+
+    def config(self) -> dict[str, Any]:
+        return {"rate": self.rate}
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        xp = array_namespace(x)
+        keep = (self.rng.random(tuple(x.shape)) >= self.rate) / (1.0 - self.rate)
+        self._mask = to_xp(keep, xp, x.dtype, device(x))
+        return x * self._mask
+
+    def backward(self, dy: Array) -> Array:
+        mask = self._cache("_mask")
+        return dy if mask is None else dy * mask

@@ -1,0 +1,122 @@
+"""Max and average pooling over NCHW arrays, vectorised over pixels (loops only over window offsets).
+
+Output sizes follow PyTorch's floor mode; average pooling counts padding zeros (PyTorch's
+``count_include_pad=True``); max pooling routes the gradient to the first maximum of each window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from array_api_compat import array_namespace, device
+
+from wg_convnet.convolution import output_size, pad2d, window
+from wg_convnet.errors import ShapeError
+from wg_convnet.layer import Array, Layer, check_ndim
+
+
+class _Pool2D(Layer):
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0) -> None:
+        super().__init__()
+        if not isinstance(kernel_size, int) or kernel_size < 1:
+            raise ValueError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        if not isinstance(self.stride, int) or self.stride < 1:
+            raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
+        if not isinstance(padding, int) or not 0 <= padding <= kernel_size // 2:
+            raise ValueError(f"padding must be an integer in [0, kernel_size // 2], got {padding!r}")
+        self.padding = padding
+
+    def config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+
+    def _geometry(self, x: Array) -> tuple[int, int]:
+        check_ndim(self, x, 4, "(N, C, H, W)")
+        k, s, p = self.kernel_size, self.stride, self.padding
+        oh, ow = (output_size(size, k, s, p, 1) for size in x.shape[2:])
+        if oh < 1 or ow < 1:
+            raise ShapeError(
+                f"{self!r}: input of spatial size {tuple(x.shape[2:])} is smaller than the window"
+            )
+        return oh, ow
+
+    def _fold(self, parts: list[Array], padded_shape: tuple[int, ...], out_hw: tuple[int, int]):
+        """Sum per-offset gradients (one per window offset) into the unpadded input gradient."""
+        xp = array_namespace(parts[0])
+        dxpad = xp.zeros(padded_shape, dtype=parts[0].dtype, device=device(parts[0]))
+        k, s, p = self.kernel_size, self.stride, self.padding
+        (oh, ow), span_r, span_c = out_hw, s * (out_hw[0] - 1) + 1, s * (out_hw[1] - 1) + 1
+        for idx, part in enumerate(parts):
+            i, j = divmod(idx, k)
+            dxpad[:, :, i : i + span_r : s, j : j + span_c : s] += part
+        h, w = padded_shape[2] - 2 * p, padded_shape[3] - 2 * p
+        return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling with a square window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> MaxPool2D(2).forward(x)[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    """
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        xp = array_namespace(x)
+        oh, ow = self._geometry(x)
+        k, s = self.kernel_size, self.stride
+        xpad = pad2d(x, self.padding, value=-float("inf"))
+        views = [window(xpad, i, j, (oh, ow), s, 1) for i in range(k) for j in range(k)]
+        out = views[0]
+        arg = xp.zeros(out.shape, dtype=xp.int8 if k * k < 128 else xp.int32, device=device(x))
+        for idx in range(1, len(views)):
+            # strict > keeps the first maximum, as PyTorch does
+            better = views[idx] > out
+            out = xp.where(better, views[idx], out)
+            arg = xp.where(better, xp.asarray(idx, dtype=arg.dtype), arg)
+        if training:
+            self._arg, self._padded_shape, self._out_hw = arg, xpad.shape, (oh, ow)
+        return out
+
+    def backward(self, dy: Array) -> Array:
+        xp = array_namespace(dy)
+        arg = self._cache("_arg")
+        zero = xp.zeros((), dtype=dy.dtype)
+        parts = [xp.where(arg == idx, dy, zero) for idx in range(self.kernel_size**2)]
+        return self._fold(parts, self._padded_shape, self._out_hw)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling with a square window (padding zeros count, as in PyTorch's default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> AvgPool2D(2).forward(x)[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        oh, ow = self._geometry(x)
+        k, s = self.kernel_size, self.stride
+        xpad = pad2d(x, self.padding)
+        out = None
+        for i in range(k):
+            for j in range(k):
+                view = window(xpad, i, j, (oh, ow), s, 1)
+                out = view + 0 if out is None else out + view
+        if training:
+            self._padded_shape, self._out_hw = xpad.shape, (oh, ow)
+        return out / (k * k)
+
+    def backward(self, dy: Array) -> Array:
+        part = dy / (self.kernel_size**2)
+        shape = self._cache("_padded_shape")
+        return self._fold([part] * self.kernel_size**2, shape, self._out_hw)
