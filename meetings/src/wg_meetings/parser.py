@@ -1,0 +1,260 @@
+"""A lenient parser for meeting notes written by hand, and for the notes ``wg meetings new`` writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wg_meetings.errors import MeetingsError, read_text
+from wg_meetings.items import parse_action, parse_item, parse_participant
+from wg_meetings.model import Action, Item, Meeting, Participant, Topic
+from wg_meetings.outline import Node, outline
+from wg_meetings.times import parse_date, parse_slash_date, parse_start
+
+HEADING = re.compile(r"(#{1,6})\s+(.*?)\s*#*\s*$")
+URL = re.compile(r"https?://[^\s)>\]]+")
+_SECTION_NAMES = {
+    "meeting info": "Meeting Info",
+    "participants": "Participants",
+    "attendees": "Participants",
+    "agenda": "Agenda",
+    "minutes": "Minutes",
+    "actions": "Actions",
+    "action items": "Actions",
+}
+_NUMBER = (re.compile(r"\bmeeting\s+#?0*(\d{1,6})\b", re.I), re.compile(r"#0*(\d{1,6})\b"))
+_KEY = re.compile(r"[-*+]?\s*([A-Za-z][A-Za-z ]{0,24}?)\s*:\s*(.*)$")
+_CANCELLED = re.compile(r"\bcancell?ed\b", re.I)
+_NOT_VIDEO = ("hackmd.io", "timesched.pocoo.org")
+_NEXT = re.compile(r"next meeting", re.I)
+_HAS_DATE = re.compile(
+    r"\d{8}|\d{4}-\d{2}-\d{2}|\b\d{1,2}\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I
+)
+
+
+@dataclass
+class Section:
+    """A known section: its canonical name, heading text and line, and its body lines."""
+
+    name: str
+    heading: str
+    line: int
+    level: int
+    body: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    """A parsed file: the meeting, plus where things are, for ``wg meetings check``."""
+
+    meeting: Meeting
+    lines: list[str]
+    title_line: int
+    sections: dict[str, Section]
+    info_lines: dict[str, int]
+
+
+def parse_file(path: str | os.PathLike[str]) -> Meeting:
+    """Parse one notes file into a :class:`Meeting`."""
+    return parse_document(read_text(path), str(path)).meeting
+
+
+def parse_text(text: str, source: str | None = None) -> Meeting:
+    """Parse the text of one notes file.
+
+    Examples
+    --------
+    >>> m = parse_text("# WG Meeting 00003\\n## Meeting Info\\nDate: 20200526\\n"
+    ...                "## Actions\\n- ~~Ricky: make a poll~~\\n- Chris to review #12\\n")
+    >>> m.number, m.date, [(a.owner, a.text, a.done) for a in m.actions]
+    (3, datetime.date(2020, 5, 26), [('Ricky', 'make a poll', True), (None, 'Chris to review #12', False)])
+    """
+    return parse_document(text, source).meeting
+
+
+def parse_document(text: str, source: str | None = None) -> Document:
+    """Parse notes into a :class:`Document`; raise :class:`MeetingsError` for non-notes."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    title, title_line, preamble, sections = _split(lines)
+    number = _number(title)
+    if number is None and len(sections) < 2:
+        raise MeetingsError(
+            "not meeting notes: expected a title such as '# <group> Meeting 00012' and the "
+            "sections " + ", ".join(f"'## {name}'" for name in _canonical()) + "; "
+            "fix the heading or pass a notes file",
+            source,
+            title_line or 1,
+        )
+    info = preamble + (sections["Meeting Info"].body if "Meeting Info" in sections else [])
+    fields, info_lines = _info(info, title)
+    participants = _participants(sections)
+    meeting = Meeting(
+        number=number,
+        title=title,
+        date=fields["date"],
+        start=parse_start(fields["start"], fields["date"]) if fields["start"] else None,
+        video=fields["video"],
+        cancelled=fields["cancelled"],
+        participants=participants,
+        agenda=_items(sections.get("Agenda")),
+        minutes=_minutes(sections.get("Minutes")),
+        actions=_actions(sections.get("Actions"), participants),
+        source=source,
+    )
+    meeting = _with_next_meeting(meeting, fields["next"])
+    return Document(meeting, lines, title_line, sections, info_lines)
+
+
+def _canonical() -> list[str]:
+    return list(dict.fromkeys(_SECTION_NAMES.values()))
+
+
+def _split(lines: list[str]) -> tuple[str, int, list[tuple[int, str]], dict[str, Section]]:
+    title, title_line = "", 0
+    preamble: list[tuple[int, str]] = []
+    sections: dict[str, Section] = {}
+    current: list[tuple[int, str]] = preamble
+    for number, line in enumerate(lines, start=1):
+        match = HEADING.match(line) if line.startswith("#") else None
+        if match is None:
+            current.append((number, line))
+            continue
+        name = _SECTION_NAMES.get(match[2].rstrip(":").strip().lower())
+        if name is not None and name not in sections:
+            section = Section(name, match[2], number, len(match[1]))
+            sections[name] = section
+            current = section.body
+        elif not title and not sections and not preamble_has_text(preamble):
+            title, title_line = match[2], number
+        else:
+            current.append((number, line))
+    return title, title_line, preamble, sections
+
+
+def preamble_has_text(preamble: list[tuple[int, str]]) -> bool:
+    """Whether any line before the first section has text (then a heading is not the title)."""
+    return any(line.strip() for _, line in preamble)
+
+
+def _number(title: str) -> int | None:
+    for pattern in _NUMBER:
+        match = pattern.search(title)
+        if match:
+            return int(match[1])
+    return None
+
+
+def _info(info: list[tuple[int, str]], title: str) -> tuple[dict, dict[str, int]]:
+    fields: dict = {"date": None, "start": "", "video": None, "cancelled": False, "next": None}
+    where: dict[str, int] = {}
+    slash_date: dt.date | None = None
+    for number, line in info:
+        match = _KEY.match(line.strip())
+        key = match[1].lower() if match else ""
+        value = match[2].strip() if match else line.strip()
+        if key == "date" and fields["date"] is None:
+            fields["date"], where["date"] = parse_date(value), number
+        elif key in ("start time", "time") and not fields["start"]:
+            fields["start"], where["start"] = value, number
+            slash_date = parse_slash_date(value) if key == "time" else None
+        elif key == "next meeting":
+            fields["next"] = value or None
+        if _CANCELLED.search(line):
+            fields["cancelled"] = True
+        if fields["video"] is None and key not in ("start time", "time"):
+            urls = [url for url in URL.findall(line) if not any(s in url for s in _NOT_VIDEO)]
+            if urls:
+                fields["video"], where["video"] = urls[0], number
+    if fields["date"] is None:
+        fields["date"] = slash_date or parse_date(title)
+    return fields, where
+
+
+def _participants(sections: dict[str, Section]) -> tuple[Participant, ...]:
+    section = sections.get("Participants")
+    if section is None:
+        return ()
+    found = []
+    for node in outline(section.body):
+        participant = parse_participant(node.text, [c.text for c in node.descendants()])
+        if participant is not None:
+            found.append(participant)
+    return tuple(found)
+
+
+def _item(node: Node) -> Item:
+    return parse_item(node.text, tuple(_item(child) for child in node.children))
+
+
+def _items(section: Section | None) -> tuple[Item, ...]:
+    return () if section is None else tuple(_item(node) for node in outline(section.body))
+
+
+def _minutes(section: Section | None) -> tuple[Topic, ...]:
+    if section is None:
+        return ()
+    topics: list[Topic] = []
+    title: str | None = None
+    chunk: list[tuple[int, str]] = []
+    for number, line in [*section.body, (0, "# ")]:
+        match = HEADING.match(line) if line.startswith("#") else None
+        if match is None:
+            chunk.append((number, line))
+            continue
+        bullets = tuple(_item(node) for node in outline(chunk))
+        if title is not None or bullets:
+            topics.append(Topic(title, bullets))
+        title, chunk = match[2], []
+    return tuple(topics)
+
+
+def _actions(section: Section | None, people: tuple[Participant, ...]) -> tuple[Action, ...]:
+    if section is None:
+        return ()
+    actions: list[Action] = []
+    group: str | None = None
+    chunk: list[tuple[int, str]] = []
+    for number, line in [*section.body, (0, "# ")]:
+        match = HEADING.match(line) if line.startswith("#") else None
+        if match is None:
+            chunk.append((number, line))
+            continue
+        for node in outline(chunk):
+            extra = [child.text for child in node.descendants()]
+            actions.append(parse_action(node.text, extra, node.line, people, group))
+        group, chunk = (match[2] or None), []
+    return tuple(actions)
+
+
+def _with_next_meeting(meeting: Meeting, explicit: str | None) -> Meeting:
+    note = explicit
+    if note is None:
+        for topic in meeting.minutes:
+            if topic.title and _NEXT.fullmatch(topic.title.strip()) and topic.bullets:
+                note = "; ".join(bullet.text for bullet in topic.bullets)
+                break
+    if note is None:
+        texts = [b.text for t in meeting.minutes for b in _flatten(t.bullets)]
+        texts += [a.text for a in meeting.actions]
+        note = next((t for t in texts if _NEXT.search(t) and _HAS_DATE.search(t)), None)
+    if note is None:
+        return meeting
+    from dataclasses import replace
+
+    return replace(meeting, next_meeting=note)
+
+
+def _flatten(items: tuple[Item, ...]) -> list[Item]:
+    flat: list[Item] = []
+    for item in items:
+        flat.append(item)
+        flat.extend(_flatten(item.children))
+    return flat
+
+
+def notes_in(directory: Path) -> list[Path]:
+    """The notes files (``meeting_*.md``) in a folder, sorted by name."""
+    return sorted(directory.glob("meeting_*.md"))
