@@ -1,0 +1,93 @@
+"""Run one task in a fresh interpreter, with a timeout, and turn any failure into a result.
+
+Used by both executors: the local one calls :func:`run_task` directly, the Dask one calls it on a
+worker. A crash, a hang past the timeout or the kernel's out-of-memory killer never stops the run:
+they become an ``error`` result with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from wg_bench.discovery import importable
+from wg_bench.machine import gpu_missing_reason
+
+LOG_TAIL_LINES = 3
+
+
+def precheck(spec: dict[str, Any]) -> str | None:
+    """Why this machine cannot run the cell (missing optional library, no GPU), or None."""
+    if spec["requires"]:
+        module, hint = spec["requires"]
+        if not importable(module):
+            return f"install with {hint} ({module} is not installed)"
+    if spec["device"] == "cuda":
+        return gpu_missing_reason()
+    return None
+
+
+def run_task(spec: dict[str, Any], timeout: float, env: dict[str, str]) -> dict[str, Any]:
+    """Measure one cell in a child process; never raises for a failing cell."""
+    reason = precheck(spec)
+    if reason is not None:
+        return {"status": "skipped", "reason": reason, "metrics": {}}
+    with tempfile.TemporaryDirectory(prefix="wg-bench-cell-") as tmp:
+        spec_path, result_path, log_path = (Path(tmp) / n for n in ("spec.json", "out.json", "log"))
+        spec_path.write_text(json.dumps(spec))
+        command = [sys.executable, "-m", "wg_bench.worker", str(spec_path), str(result_path)]
+        started = time.perf_counter()
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            try:
+                returncode = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                return _failed(f"timed out after {timeout:g} s (the per-cell timeout; raise the "
+                               "benchmark's `timeout` or pass --timeout)", log_path)
+            except BaseException:
+                _kill(process)
+                raise
+        wall = time.perf_counter() - started
+        if result_path.exists() and returncode == 0:
+            result: dict[str, Any] = json.loads(result_path.read_text())
+            result["wall_seconds"] = wall
+            return result
+        return _failed(_exit_reason(returncode), log_path)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill the cell and everything it started (its own session), then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait()
+
+
+def _exit_reason(returncode: int) -> str:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        if -returncode == signal.SIGKILL:
+            return f"killed by {name} (most likely out of memory: the kernel's OOM killer)"
+        return f"crashed with signal {name}"
+    return f"the cell process exited with status {returncode} before writing a result"
+
+
+def _failed(reason: str, log_path: Path) -> dict[str, Any]:
+    try:
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    tail = " | ".join(line.strip() for line in lines[-LOG_TAIL_LINES:])
+    return {"status": "error", "reason": f"{reason}; output: {tail}" if tail else reason,
+            "metrics": {}}

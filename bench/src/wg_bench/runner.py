@@ -1,0 +1,251 @@
+"""Run a matrix of cells and keep the results document up to date after every finished cell.
+
+The document is rewritten atomically after each cell, both at ``--json PATH`` and in the
+per-machine history folder, so an interrupted run (Ctrl-C, a killed terminal) keeps every finished
+cell. Cells carry the id of the machine that ran them; a run spread over several machines (the Dask
+executor) gives one document per machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wg_bench import schema
+from wg_bench.cellrun import run_task
+from wg_bench.discovery import Suite
+from wg_bench.machine import fingerprint, thread_env
+from wg_bench.plan import CellPlan, Settings, Task, build_cells, interleave
+from wg_bench.stats import ratio_ci, summary
+
+HISTORY_ENV = "WG_BENCH_HISTORY"
+Callback = Callable[[Task, dict[str, Any]], None]
+
+
+class RunError(Exception):
+    """The run could not start (bad executor address, nothing to run, ...)."""
+
+
+def history_root(option: str | os.PathLike[str] | None = None) -> Path:
+    """``option``, else ``$WG_BENCH_HISTORY``, else ``$XDG_DATA_HOME/wg-bench/history``.
+
+    Examples
+    --------
+    >>> history_root("/tmp/h").as_posix()
+    '/tmp/h'
+    """
+    if option:
+        return Path(option)
+    if os.environ.get(HISTORY_ENV):
+        return Path(os.environ[HISTORY_ENV])
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "wg-bench" / "history"
+
+
+@dataclass
+class RunState:
+    """Everything known about a run so far; :meth:`documents` renders it."""
+
+    cells: list[CellPlan]
+    settings: Settings
+    machine: dict[str, Any]
+    command: str = ""
+    errors: list[dict[str, str]] = field(default_factory=list)
+    parts: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
+    machines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    finished: str | None = None
+    complete: bool = False
+
+    def record(self, task: Task, result: dict[str, Any]) -> None:
+        """Add one finished task; its machine defaults to the local one."""
+        fp = result.pop("machine_fingerprint", None) or self.machine
+        self.machines.setdefault(fp["id"], fp)
+        result["machine"] = fp["id"]
+        self.parts.setdefault(task.cell.key, []).append(result)
+
+    def finished_cells(self) -> list[dict[str, Any]]:
+        """Records of the cells whose every round has finished (skipped ones count)."""
+        records = []
+        for cell in self.cells:
+            parts = self.parts.get(cell.key, [])
+            if cell.skip is not None:
+                records.append(_record(cell, [{"status": "skipped", "reason": cell.skip}], None))
+            elif parts and (len(parts) == self.settings.rounds or parts[0]["status"] == "skipped"):
+                records.append(_record(cell, parts, parts[0]["machine"]))
+        return records
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """One results document per machine that ran cells (the local one at least)."""
+        ids = list(self.machines) or [self.machine["id"]]
+        by_machine: dict[str, list[dict[str, Any]]] = {mid: [] for mid in ids}
+        for record in self.finished_cells():
+            mid = record["machine"]
+            by_machine[mid if mid in by_machine else ids[0]].append(record)
+        docs = {}
+        for mid, mine in by_machine.items():
+            _add_ratios(mine)
+            docs[mid] = {
+                "schema": schema.SCHEMA,
+                "created": self.started,
+                "finished": self.finished,
+                "complete": self.complete,
+                "command": self.command,
+                "settings": {**vars(self.settings)},
+                "machine": self.machines.get(mid, self.machine),
+                "errors": self.errors,
+                "results": mine,
+            }
+        return docs
+
+
+def _merge(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One cell's rounds combined: the worst status wins, samples are pooled."""
+    for status in ("error", "mismatch", "skipped"):
+        bad = [p for p in parts if p["status"] == status]
+        if bad:
+            return {**bad[0], "rounds": len(parts)}
+    samples = [s for p in parts for s in p["samples"]]
+    seconds = summary(samples)
+    seconds.update(
+        first_call=statistics.median(p["first_call"] for p in parts),
+        warmup=[w for p in parts for w in p["warmup"]],
+        loops=max(p["loops"] for p in parts),
+    )
+    return {
+        "status": "ok", "reason": "", "seconds": seconds, "rounds": len(parts),
+        "peak_memory_bytes": max(p.get("peak_memory_bytes") or 0 for p in parts) or None,
+        "metrics": parts[-1].get("metrics", {}), "threads": parts[0].get("threads", []),
+        "first_call": seconds["first_call"],
+    }  # fmt: skip
+
+
+def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None) -> dict[str, Any]:
+    merged = _merge(parts)
+    bench = cell.bench
+    return {
+        "suite": bench.suite,
+        "benchmark": bench.name,
+        "description": bench.description,
+        "params": {k: _jsonable(v) for k, v in cell.params.items()},
+        "implementation": cell.implementation,
+        "reference": cell.implementation == bench.reference,
+        "oracle": bench.oracle,
+        "device": cell.device,
+        "status": merged["status"],
+        "reason": merged.get("reason", ""),
+        "seconds": merged.get("seconds"),
+        "first_call_seconds": merged.get("first_call"),
+        "ratio": None,
+        "peak_memory_bytes": merged.get("peak_memory_bytes"),
+        "metrics": merged.get("metrics", {}),
+        "threads": merged.get("threads", []),
+        "rounds": merged.get("rounds", 0),
+        "machine": machine,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else repr(value)
+
+
+def _add_ratios(records: list[dict[str, Any]]) -> None:
+    """Each ok cell's median divided by its reference's, with a bootstrap 95% CI."""
+    refs = {
+        schema.cell_key({**r, "implementation": ""}): r
+        for r in records
+        if r["reference"] and r["status"] == "ok"
+    }
+    for r in records:
+        ref = refs.get(schema.cell_key({**r, "implementation": ""}))
+        if r["status"] != "ok" or ref is None:
+            continue
+        value, (low, high) = ratio_ci(r["seconds"]["samples"], ref["seconds"]["samples"])
+        r["ratio"] = {"value": value, "ci95": [low, high]}
+
+
+def write_documents(state: RunState, json_path: Path | None, history: Path | None) -> list[Path]:
+    """Write the current documents atomically; returns the paths written."""
+    docs = state.documents()
+    written = []
+    stamp = state.started.replace(":", "").replace("-", "").replace("+0000", "Z")
+    for mid, doc in docs.items():
+        if json_path is not None:
+            target = json_path if len(docs) == 1 else json_path.with_suffix(f".{mid}.json")
+            schema.save(target, doc)
+            written.append(target)
+        if history is not None:
+            commit = (doc["machine"].get("git") or {}).get("commit") or "nogit"
+            target = history / mid / f"{stamp}-{commit[:10]}.json"
+            schema.save(target, doc)
+            written.append(target)
+    return written
+
+
+@dataclass
+class RunOutcome:
+    state: RunState
+    paths: list[Path]
+    interrupted: bool = False
+
+
+def run(
+    suites: Sequence[Suite],
+    settings: Settings,
+    *,
+    implementations: Sequence[str] = (),
+    json_path: Path | None = None,
+    history: Path | None = None,
+    executor: Callable[[list[Task], dict[str, str], Callback], None] | None = None,
+    on_plan: Callable[[list[Task], list[CellPlan]], None] | None = None,
+    on_done: Callback | None = None,
+    command: str = "",
+) -> RunOutcome:
+    """Measure every cell of ``suites``; returns the final state and the files written.
+
+    ``executor(tasks, thread_env, callback)`` runs tasks and calls ``callback`` as each finishes
+    (default: one after another on this machine). On Ctrl-C the finished cells are written and
+    the outcome says ``interrupted``.
+    """
+    cells = build_cells(suites, settings.device, settings.quick, implementations)
+    if not cells:
+        raise RunError("the selected suites hold no benchmark; `wg bench list` shows them")
+    env = thread_env(settings.threads)
+    repo = cells[0].bench.path.parent
+    state = RunState(cells, settings, fingerprint(repo, {**os.environ, **env}), command)
+    state.errors = [{"suite": s.name, "reason": s.error} for s in suites if s.error]
+    with tempfile.TemporaryDirectory(prefix="wg-bench-run-") as cache:
+        tasks = interleave(cells, settings, Path(cache))
+        if on_plan is not None:
+            on_plan(tasks, cells)
+
+        def done(task: Task, result: dict[str, Any]) -> None:
+            state.record(task, result)
+            write_documents(state, json_path, history)
+            if on_done is not None:
+                on_done(task, result)
+
+        try:
+            (executor or local_executor)(tasks, env, done)
+        except KeyboardInterrupt:
+            state.finished = _now()
+            return RunOutcome(state, write_documents(state, json_path, history), True)
+    state.finished, state.complete = _now(), True
+    return RunOutcome(state, write_documents(state, json_path, history))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def local_executor(tasks: list[Task], env: dict[str, str], done: Callback) -> None:
+    """Run the tasks one after another on this machine, each in a fresh process."""
+    full_env = {**os.environ, **env}
+    for task in tasks:
+        done(task, run_task(task.spec, task.timeout, full_env))

@@ -1,0 +1,205 @@
+"""The child process that measures one cell: ``python -m wg_bench.worker SPEC.json RESULT.json``.
+
+Each cell runs in a fresh interpreter so that imports, JIT caches, allocator state and thread pools
+of one implementation never leak into another's timing. The parent pins the thread-count environment
+variables before this interpreter starts (BLAS libraries read them only when they load).
+
+Steps: ``setup`` -> the oracle's output (from the run's cache when another cell already computed
+it) -> ``setup_<impl>`` -> the first call, timed on its own (compile/JIT/trace time) and gated
+against the oracle -> warm-up calls that calibrate the loop count so one sample lasts at least
+``min_time`` -> ``samples`` timed samples. A mismatch is reported and not timed.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import pickle
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wg_bench.atomic import write_bytes, write_json
+from wg_bench.discovery import load_module
+from wg_bench.outputs import StructureError, block, device_sync, rho_error, to_host
+
+Clock = Callable[[], float]
+
+
+def _reset_peak_memory() -> bool:
+    """Reset the kernel's resident-set high-water mark (Linux >= 4.0), so the peak is the cell's."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_memory_bytes(reset: bool) -> int:
+    if reset:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(own) * (1 if sys.platform == "darwin" else 1024)
+
+
+def _thread_pools() -> list[dict[str, Any]]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keys = ("internal_api", "num_threads", "version", "threading_layer", "architecture")
+    return [{k: pool.get(k) for k in keys if k in pool} for pool in threadpool_info()]
+
+
+def _error_reason(exc: BaseException, suite_path: str) -> str:
+    if isinstance(exc, MemoryError):
+        return f"out of memory (MemoryError) {exc}".strip()
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f.filename == suite_path] or frames[-1:]
+    where = f" at {ours[-1].filename}:{ours[-1].lineno}" if ours else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+class Cell:
+    """One benchmark instance with its implementation, ready to call and time."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        module = load_module(Path(spec["suite_path"]))
+        cls = getattr(module, spec["benchmark"])
+        values = [cls_params(cls)[k][i] for k, i in enumerate(spec["param_index"])]
+        self.bench = cls()
+        if hasattr(self.bench, "setup"):
+            self.bench.setup(spec["device"], *values)
+        user_sync = getattr(self.bench, "sync", None)
+        if user_sync is not None:
+            self.sync: Callable[[], Any] = user_sync
+        else:
+            self.sync = device_sync if spec["device"] == "cuda" else _nothing
+
+    def prepare(self, implementation: str) -> Callable[[], Any]:
+        hook = getattr(self.bench, f"setup_{implementation}", None)
+        if hook is not None:
+            hook()
+        impl: Callable[[], Any] = getattr(self.bench, f"impl_{implementation}")
+        return impl
+
+    def call(self, impl: Callable[[], Any], clock: Clock) -> tuple[Any, float]:
+        self.sync()
+        start = clock()
+        out = impl()
+        block(out)
+        self.sync()
+        return out, clock() - start
+
+    def sample(self, impl: Callable[[], Any], loops: int, clock: Clock) -> float:
+        gc.collect()
+        self.sync()
+        start = clock()
+        for _ in range(loops):
+            block(impl())
+        self.sync()
+        return (clock() - start) / loops
+
+
+def _nothing() -> None:
+    return None
+
+
+def cls_params(cls: type) -> list[list[Any]]:
+    """``params`` of a class as a list of value lists (asv's flat single-parameter form too)."""
+    params = getattr(cls, "params", None) or []
+    if params and not all(isinstance(p, list | tuple) for p in params):
+        return [list(params)]
+    return [list(p) for p in params]
+
+
+def expected_output(cell: Cell, spec: dict[str, Any]) -> Any:
+    """The oracle's output on this input, read from the run's cache or computed and cached."""
+    cache = spec.get("oracle_cache")
+    if cache and Path(cache).exists():
+        with open(cache, "rb") as handle:
+            return pickle.load(handle)
+    oracle = cell.prepare(spec["oracle"])
+    out, _ = cell.call(oracle, time.perf_counter)
+    host = to_host(out)
+    if cache:
+        write_bytes(Path(cache), pickle.dumps(host))
+    return host
+
+
+def gate(cell: Cell, output: Any, expected: Any) -> float:
+    """The benchmark's ``error`` (default: ADBench rho) between an output and the oracle's."""
+    measure = getattr(cell.bench, "error", None) or rho_error
+    return float(measure(output, expected))
+
+
+def calibrate(cell: Cell, impl: Callable[[], Any], min_time: float, clock: Clock) -> tuple[int, list[float]]:
+    """Loops per sample so a sample lasts >= ``min_time``; returns (loops, warm-up per-call times)."""
+    _, once = cell.call(impl, clock)
+    warmup = [once]
+    loops = max(1, math.ceil(min_time * 1.1 / max(once, 1e-9)))
+    for _ in range(4):
+        per_call = cell.sample(impl, loops, clock)
+        warmup.append(per_call)
+        if per_call * loops >= min_time:
+            break
+        loops = max(loops + 1, math.ceil(min_time * 1.1 / max(per_call, 1e-9)))
+    return loops, warmup
+
+
+def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str, Any]:
+    """Run one cell as described by ``spec``; returns the worker's part of the result."""
+    result: dict[str, Any] = {"status": "error", "reason": "", "metrics": {}}
+    try:
+        cell = Cell(spec)
+        implementation = spec["implementation"]
+        is_oracle = implementation == spec["oracle"]
+        expected = None if is_oracle else expected_output(cell, spec)
+        reset = _reset_peak_memory()
+        impl = cell.prepare(implementation)
+        out, first = cell.call(impl, clock)
+        host = to_host(out)
+        result["first_call"] = first
+        if is_oracle and spec.get("oracle_cache") and not Path(spec["oracle_cache"]).exists():
+            write_bytes(Path(spec["oracle_cache"]), pickle.dumps(host))
+        error = 0.0 if is_oracle else gate(cell, host, expected)
+        result["metrics"]["max_error"] = error
+        if hasattr(cell.bench, "metrics"):
+            result["metrics"].update({k: float(v) for k, v in cell.bench.metrics(host).items()})
+        if not error <= spec["tolerance"]:
+            result["status"] = "mismatch"
+            result["reason"] = (
+                f"error {error:.3g} > tolerance {spec['tolerance']:g} against {spec['oracle']}"
+            )
+            return result
+        loops, warmup = calibrate(cell, impl, spec["min_time"], clock)
+        samples = [cell.sample(impl, loops, clock) for _ in range(spec["samples"])]
+        result.update(status="ok", loops=loops, warmup=warmup, samples=samples)
+        result["peak_memory_bytes"] = _peak_memory_bytes(reset)
+        result["peak_memory_scope"] = "cell" if reset else "process"
+    except StructureError as exc:
+        result.update(status="mismatch", reason=f"{exc} (oracle: {spec['oracle']})")
+    except Exception as exc:
+        result["reason"] = _error_reason(exc, spec["suite_path"])
+    result["threads"] = _thread_pools()
+    return result
+
+
+def main(argv: list[str]) -> int:
+    spec_path, result_path = Path(argv[0]), Path(argv[1])
+    spec = json.loads(spec_path.read_text())
+    write_json(result_path, measure(spec))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

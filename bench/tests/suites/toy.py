@@ -1,0 +1,64 @@
+"""Toy suite for testing the harness: right, slow, wrong, crashing, hanging and missing peers."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+
+class Sum:
+    """Sum of a vector: NumPy against a Python loop and a deliberately wrong version."""
+
+    params = [[1000, 4000]]
+    param_names = ["n"]
+    quick_params = [[1000]]
+    reference = "numpy"
+    tolerance = 1e-9
+    requires = {"missing": ("wg_bench_no_such_module", "pip install no-such-module")}
+
+    def setup(self, device, n):
+        self.x = np.arange(n, dtype=np.float64) / n
+
+    def impl_numpy(self):
+        return self.x.sum()
+
+    def impl_python(self):
+        total = 0.0
+        for v in self.x.tolist():
+            total += v
+        return total
+
+    def impl_wrong(self):
+        return self.x.sum() + 1.0
+
+    def impl_missing(self):
+        import wg_bench_no_such_module  # noqa: F401
+
+    def metrics(self, output):
+        return {"value": float(output)}
+
+
+class Failing:
+    """Implementations that raise, abort the interpreter, or hang past the timeout."""
+
+    reference = "numpy"
+    oracle = "numpy"
+    tolerance = 0.0
+    timeout = 3
+
+    def setup(self, device):
+        self.x = np.ones(10)
+
+    def impl_numpy(self):
+        return {"s": self.x.sum(), "v": self.x}
+
+    def impl_raises(self):
+        raise RuntimeError("deliberate failure")
+
+    def impl_aborts(self):
+        os.abort()
+
+    def impl_hangs(self):
+        time.sleep(3600)
