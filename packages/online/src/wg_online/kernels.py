@@ -1,0 +1,429 @@
+"""The compiled hot loops (numba, ``cache=True``, ``nogil=True`` so threads can share weights).
+
+Two kernels only, to keep compile time small: :func:`parse_block` turns a buffer of VW text lines
+into flat arrays, and :func:`train_block` predicts and (optionally) learns over such arrays for
+logistic regression with interactions plus an optional field-aware factorization machine.
+The rules are those of :mod:`wg_online.hashing` and :mod:`wg_online.vw_format`.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_M32 = np.uint64(0xFFFFFFFF)
+_POW10 = np.array([10.0**i for i in range(23)])
+BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS = 2, 3, 4, 5, 6
+
+
+@nb.njit(cache=True, inline="always")
+def _rotl(x, r):
+    return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
+
+
+@nb.njit(cache=True)
+def _murmur(buf, s, e, seed):
+    c1, c2 = np.uint64(0xCC9E2D51), np.uint64(0x1B873593)
+    h = np.uint64(seed) & _M32
+    n = e - s
+    nblocks = n // 4
+    for b in range(nblocks):
+        p = s + 4 * b
+        k = (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8))
+             | (np.uint64(buf[p + 2]) << np.uint64(16)) | (np.uint64(buf[p + 3]) << np.uint64(24)))
+        k = _rotl((k * c1) & _M32, 15)
+        h ^= (k * c2) & _M32
+        h = (_rotl(h, 13) * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
+    tail = s + 4 * nblocks
+    rem = e - tail
+    if rem > 0:
+        k = np.uint64(0)
+        for i in range(rem - 1, -1, -1):
+            k = (k << np.uint64(8)) | np.uint64(buf[tail + i])
+        k = _rotl((k * c1) & _M32, 15)
+        h ^= (k * c2) & _M32
+    h ^= np.uint64(n)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _M32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _M32
+    return h ^ (h >> np.uint64(16))
+
+
+@nb.njit(cache=True)
+def _hash_token(buf, s, e, seed):
+    if e == s:
+        return _murmur(buf, s, e, seed)
+    acc = np.uint64(0)
+    for i in range(s, e):
+        c = buf[i]
+        if c < 48 or c > 57:
+            return _murmur(buf, s, e, seed)
+        acc = acc * np.uint64(10) + np.uint64(c - 48)
+    return acc + np.uint64(seed)
+
+
+@nb.njit(cache=True)
+def _parse_number(buf, s, e):
+    """(ok, float32 value); the same algorithm as vw_format.parse_number."""
+    i = s
+    neg = False
+    if i < e and (buf[i] == 43 or buf[i] == 45):
+        neg = buf[i] == 45
+        i += 1
+    mant, ndig, exp10, seen = np.int64(0), 0, 0, 0
+    frac = False
+    while i < e:
+        c = buf[i]
+        if c == 46 and not frac:
+            frac = True
+        elif 48 <= c <= 57:
+            seen += 1
+            if ndig == 0 and c == 48:
+                if frac:
+                    exp10 -= 1
+            elif ndig < 18:
+                mant = mant * 10 + (c - 48)
+                ndig += 1
+                if frac:
+                    exp10 -= 1
+            elif not frac:
+                exp10 += 1
+        else:
+            break
+        i += 1
+    if seen == 0:
+        return False, np.float32(0.0)
+    if i < e:
+        if buf[i] != 69 and buf[i] != 101:
+            return False, np.float32(0.0)
+        i += 1
+        eneg = False
+        if i < e and (buf[i] == 43 or buf[i] == 45):
+            eneg = buf[i] == 45
+            i += 1
+        if i == e:
+            return False, np.float32(0.0)
+        ev = 0
+        while i < e:
+            c = buf[i]
+            if c < 48 or c > 57:
+                return False, np.float32(0.0)
+            if ev < 100000:
+                ev = ev * 10 + (c - 48)
+            i += 1
+        exp10 += -ev if eneg else ev
+    exp10 = max(-400, min(400, exp10))
+    v = float(mant)
+    while exp10 > 22:
+        v *= 1e22
+        exp10 -= 22
+    while exp10 < -22:
+        v /= 1e22
+        exp10 += 22
+    v = v * _POW10[exp10] if exp10 >= 0 else v / _POW10[-exp10]
+    r = np.float32(-v if neg else v)
+    return np.isfinite(r), r
+
+
+@nb.njit(cache=True, inline="always")
+def _is_space(c):
+    return c == 32 or c == 9
+
+
+@nb.njit(cache=True)
+def _parse_label_section(buf, s, bar, out):
+    """Fill out = [label, importance, tag_start, tag_end]; return an error code or 0."""
+    starts = np.empty(4, np.int64)
+    ends = np.empty(4, np.int64)
+    ntok = 0
+    i = s
+    while i < bar:
+        while i < bar and _is_space(buf[i]):
+            i += 1
+        if i == bar:
+            break
+        j = i
+        while j < bar and not _is_space(buf[j]):
+            j += 1
+        if ntok == 4:
+            return TOO_MANY_TOKENS
+        starts[ntok], ends[ntok] = i, j
+        ntok += 1
+        i = j
+    out[0], out[1], out[2], out[3] = np.nan, 1.0, -1.0, -1.0
+    if ntok > 0 and (not _is_space(buf[bar - 1]) or buf[starts[ntok - 1]] == 39):
+        ntok -= 1
+        ts = starts[ntok] + (1 if buf[starts[ntok]] == 39 else 0)
+        out[2], out[3] = ts, ends[ntok]
+    if ntok > 2:
+        return TOO_MANY_TOKENS
+    if ntok >= 1:
+        ok, v = _parse_number(buf, starts[0], ends[0])
+        if not ok or not (v == 1.0 or v == -1.0 or v == 0.0):
+            return BAD_LABEL
+        out[0] = v
+    if ntok == 2:
+        ok, v = _parse_number(buf, starts[1], ends[1])
+        if not ok or v < 0:
+            return BAD_IMPORTANCE
+        out[1] = v
+    return 0
+
+
+@nb.njit(cache=True)
+def _parse_features(buf, bar, e, f, idx, val, ns):
+    """Parse namespaces from the first bar to e; return (error code, new feature count)."""
+    i = bar
+    while i < e:
+        i += 1  # skip the bar
+        ns_char, ns_hash, weight = np.uint8(32), np.uint64(0), np.float32(1.0)
+        if i < e and not _is_space(buf[i]) and buf[i] != 124:
+            j = i
+            colon = -1
+            while j < e and not _is_space(buf[j]) and buf[j] != 124:
+                if buf[j] == 58 and colon == -1:
+                    colon = j
+                j += 1
+            name_end = j if colon == -1 else colon
+            ns_char = buf[i]
+            ns_hash = _hash_token(buf, i, name_end, np.uint64(0)) if name_end > i else np.uint64(0)
+            if colon != -1:
+                ok, weight = _parse_number(buf, colon + 1, j)
+                if not ok:
+                    return BAD_NS_WEIGHT, f
+            i = j
+        anon = np.uint64(0)
+        while i < e and buf[i] != 124:
+            if _is_space(buf[i]):
+                i += 1
+                continue
+            j = i
+            colon = -1
+            while j < e and not _is_space(buf[j]) and buf[j] != 124:
+                if buf[j] == 58 and colon == -1:
+                    colon = j
+                j += 1
+            name_end = j if colon == -1 else colon
+            v = np.float32(1.0)
+            if colon != -1:
+                ok, v = _parse_number(buf, colon + 1, j)
+                if not ok:
+                    return BAD_VALUE, f
+            v = np.float32(v * weight)
+            if v != 0:
+                if name_end == i:
+                    h = ns_hash + anon
+                    anon += np.uint64(1)
+                else:
+                    h = _hash_token(buf, i, name_end, ns_hash)
+                idx[f], val[f], ns[f] = np.uint32(h & _M32), v, ns_char
+                f += 1
+            i = j
+    return 0, f
+
+
+@nb.njit(cache=True, nogil=True)
+def parse_block(buf, skip_bad):
+    """Parse whole lines of ``buf`` (uint8). Blank lines are skipped.
+
+    Returns (labels, importances, tags[n, 2], offsets[n + 1], idx, val, ns, line_of_example,
+    bad_lines, bad_codes); with skip_bad False parsing stops at the first bad line.
+    """
+    n = buf.shape[0]
+    n_lines = 1
+    for i in range(n):
+        if buf[i] == 10:
+            n_lines += 1
+    cap = n // 2 + n_lines
+    labels = np.empty(n_lines, np.float32)
+    imps = np.empty(n_lines, np.float32)
+    tags = np.empty((n_lines, 2), np.int64)
+    offsets = np.zeros(n_lines + 1, np.int64)
+    lines = np.empty(n_lines, np.int64)
+    idx = np.empty(cap, np.uint32)
+    val = np.empty(cap, np.float32)
+    ns = np.empty(cap, np.uint8)
+    bad_lines = np.empty(n_lines, np.int64)
+    bad_codes = np.empty(n_lines, np.int64)
+    head = np.empty(4, np.float64)
+    n_ex, n_bad, f, pos, line = 0, 0, 0, 0, 0
+    while pos < n:
+        end = pos
+        while end < n and buf[end] != 10:
+            end += 1
+        e = end - 1 if end > pos and buf[end - 1] == 13 else end
+        s = pos
+        while s < e and (_is_space(buf[s]) and False):
+            s += 1
+        blank = True
+        for k in range(s, e):
+            if not _is_space(buf[k]):
+                blank = False
+                break
+        if not blank:
+            bar = s
+            while bar < e and buf[bar] != 124:
+                bar += 1
+            code = _parse_label_section(buf, s, bar, head)
+            f_new = f
+            if code == 0:
+                code, f_new = _parse_features(buf, bar, e, f, idx, val, ns)
+            if code != 0:
+                bad_lines[n_bad], bad_codes[n_bad] = line, code
+                n_bad += 1
+                if not skip_bad:
+                    break
+            else:
+                labels[n_ex], imps[n_ex] = head[0], head[1]
+                tags[n_ex, 0], tags[n_ex, 1] = np.int64(head[2]), np.int64(head[3])
+                lines[n_ex] = line
+                f = f_new
+                n_ex += 1
+                offsets[n_ex] = f
+        pos = end + 1
+        line += 1
+    return (labels[:n_ex], imps[:n_ex], tags[:n_ex], offsets[: n_ex + 1], idx[:f], val[:f],
+            ns[:f], lines[:n_ex], bad_lines[:n_bad], bad_codes[:n_bad])
+
+
+@nb.njit(cache=True, inline="always")
+def _rate(a, power_t):
+    if power_t == 0.5:
+        return np.float32(1.0) / np.sqrt(a)
+    return a ** np.float32(-power_t)
+
+
+@nb.njit(cache=True)
+def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
+    """Linear, interaction and constant features of one example into gi/gx; return the count."""
+    k = 0
+    for t in range(s, e):
+        if active[ns[t]]:
+            gi[k] = np.uint64(idx[t]) & mask
+            gx[k] = val[t]
+            k += 1
+    fnv = np.uint64(16777619)
+    for q in range(pairs.shape[0]):
+        a, b = pairs[q, 0], pairs[q, 1]
+        for t in range(s, e):
+            if ns[t] != a or not active[a]:
+                continue
+            ha = fnv * (np.uint64(idx[t]) & mask)
+            for u in range(t if a == b else s, e):
+                if ns[u] == b and active[b]:
+                    gi[k] = (ha ^ (np.uint64(idx[u]) & mask)) & mask
+                    gx[k] = val[t] * val[u]
+                    k += 1
+    if add_constant:
+        gi[k] = np.uint64(11650396) & mask
+        gx[k] = np.float32(1.0)
+        k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx):
+    """Collect FFM features into fb/fi/fx and return (count, FFM part of the score)."""
+    m = 0
+    for t in range(s, e):
+        if active[ns[t]] and field_of[ns[t]] >= 0:
+            fb[m] = (np.int64(idx[t] & fmask) * nf + 0) * kk
+            fi[m] = field_of[ns[t]]
+            fx[m] = val[t]
+            m += 1
+    p = np.float32(0.0)
+    for a in range(m):
+        for b in range(a + 1, m):
+            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            dot = np.float32(0.0)
+            for c in range(kk):
+                dot += v[ia + c] * v[ib + c]
+            p += dot * fx[a] * fx[b]
+    return m, p
+
+
+@nb.njit(cache=True)
+def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
+    grad[: m * nf * kk] = 0.0
+    for a in range(m):
+        for b in range(a + 1, m):
+            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            xx = g * fx[a] * fx[b]
+            ga, gb = (a * nf + fi[b]) * kk, (b * nf + fi[a]) * kk
+            for c in range(kk):
+                grad[ga + c] += xx * v[ib + c]
+                grad[gb + c] += xx * v[ia + c]
+    for a in range(m):
+        for f in range(nf):
+            for c in range(kk):
+                gr = grad[(a * nf + f) * kk + c]
+                if gr != 0:
+                    j = fb[a] + f * kk + c
+                    vacc[j] += gr * gr
+                    v[j] -= eta * gr * _rate(vacc[j], power_t)
+
+
+@nb.njit(cache=True, nogil=True)
+def train_block(labels, imps, offsets, idx, val, ns, active, pairs, add_constant, w, acc, mask,
+                field_of, nf, kk, fmask, v, vacc, hyper, flags, preds):
+    """Predict every example (probability into ``preds``) and learn from labelled ones.
+
+    hyper = [eta, power_t, l2, ffm_eta]; flags = [learn, vwcompat]. AdaGrad in VW's order:
+    accumulate squared gradients of all features first, then step with acc ** -power_t.
+    Returns (summed importance-weighted logistic loss, summed importance of labelled examples).
+    """
+    eta, power_t, l2, ffm_eta = (np.float32(hyper[0]), np.float32(hyper[1]),
+                                 np.float32(hyper[2]), np.float32(hyper[3]))
+    learn, compat = flags[0] != 0, flags[1] != 0
+    n = labels.shape[0]
+    mx = 1
+    for i in range(n):
+        mx = max(mx, offsets[i + 1] - offsets[i])
+    cap = mx + 1 + pairs.shape[0] * mx * (mx + 1) // 2
+    gi, gx = np.empty(cap, np.uint64), np.empty(cap, np.float32)
+    fb, fi = np.empty(mx, np.int64), np.empty(mx, np.int64)
+    fx, grad = np.empty(mx, np.float32), np.empty(max(1, mx * nf * kk), np.float32)
+    x2min = np.float32(1.084202e-19) * np.float32(1.084202e-19)
+    loss_sum, weight_sum = 0.0, 0.0
+    for i in range(n):
+        s, e = offsets[i], offsets[i + 1]
+        k = _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx)
+        p = np.float32(0.0)
+        for t in range(k):
+            p += w[gi[t]] * gx[t]
+        m = 0
+        if kk > 0:
+            m, pf = _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx)
+            p += pf
+        p = min(max(p, np.float32(-50.0)), np.float32(50.0))
+        preds[i] = np.float32(1.0) / (np.float32(1.0) + np.exp(-p))
+        lab = labels[i]
+        if np.isnan(lab):
+            continue
+        y = np.float32(lab if compat else (1.0 if lab > 0 else -1.0))
+        imp = imps[i]
+        z = min(max(y * p, np.float32(-88.0)), np.float32(88.0))
+        ez = np.exp(z)
+        loss_sum += imp * np.log1p(np.exp(-np.float64(y * p)))
+        weight_sum += imp
+        if not learn:
+            continue
+        d = -y / (np.float32(1.0) + ez)
+        gsq = imp * d * d
+        for t in range(k):
+            x = gx[t]
+            x2 = x * x
+            if x2 < x2min:
+                x2 = x2min
+            acc[gi[t]] += gsq * x2
+        update = eta * imp * y / (np.float32(1.0) + ez)
+        for t in range(k):
+            j = gi[t]
+            r = _rate(acc[j], power_t)
+            if l2 > 0:
+                w[j] *= max(np.float32(0.0), np.float32(1.0) - eta * l2 * r)
+            w[j] += update * gx[t] * r
+        if kk > 0:
+            _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, imp * d, ffm_eta, power_t, grad)
+    return loss_sum, weight_sum

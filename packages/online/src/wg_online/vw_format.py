@@ -1,0 +1,276 @@
+"""Vowpal Wabbit's text format: the reference parser, the writer and input opening.
+
+A line is ``[label [importance]] ['tag]|ns[:weight] feature[:value] ... |ns2 ...``:
+
+* the label is ``1``, ``-1`` or ``0`` (``0`` is read as the negative class) or absent (test data);
+* the tag is the last token before the first ``|`` when it starts with ``'`` or touches the bar;
+* ``| `` (bar then space) opens the default namespace; ``|name:2.5`` scales every value in it;
+* features are ``name`` (value 1), ``name:value`` or ``:value`` (anonymous); value 0 is dropped.
+
+This module is the readable specification; :mod:`wg_online.kernels` parses the same language at
+speed and the tests check that both accept, reject and hash every line alike.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+_NUMBER = re.compile(rb"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_MAX_DIGITS = 18
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+class VWFormatError(ValueError):
+    """A line that is not valid VW text; the message names the file, line and offending text."""
+
+    def __init__(self, source: str, lineno: int, what: str, text: str, fix: str) -> None:
+        self.source, self.lineno, self.what, self.text = source, lineno, what, text
+        shown = text if len(text) <= 120 else text[:117] + "..."
+        super().__init__(f"{source}:{lineno}: {what}: {shown!r}. {fix}")
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One ``|name:weight`` group of ``(feature name, value)`` pairs; name "" is the default."""
+
+    name: str
+    weight: float
+    features: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One parsed line; ``label`` is None for unlabelled (test) lines."""
+
+    label: float | None
+    importance: float
+    tag: str | None
+    namespaces: tuple[Namespace, ...]
+
+
+def parse_number(token: bytes) -> float | None:
+    """Parse a decimal number exactly as the compiled parser does; None when it is not one.
+
+    The result is a float32 value (returned as a Python float).
+
+    Examples
+    --------
+    >>> parse_number(b"0.5"), parse_number(b"-2e3"), parse_number(b"1x")
+    (0.5, -2000.0, None)
+    """
+    match = _NUMBER.fullmatch(token)
+    if match is None:
+        return None
+    sign, whole, frac, exp = match.groups()
+    frac = frac or b""
+    if not whole and not frac:
+        return None
+    digits = (whole + frac).lstrip(b"0")
+    exp10 = (int(exp) if exp else 0) - len(frac)
+    if len(digits) > _MAX_DIGITS:
+        exp10 += len(digits) - _MAX_DIGITS
+        digits = digits[:_MAX_DIGITS]
+    exp10 = max(-400, min(400, exp10))
+    value = float(int(digits or b"0"))
+    while exp10 > 22:
+        value, exp10 = value * 1e22, exp10 - 22
+    while exp10 < -22:
+        value, exp10 = value / 1e22, exp10 + 22
+    value = value * 10.0**exp10 if exp10 >= 0 else value / 10.0 ** (-exp10)
+    result = float(np.float32(-value if sign == b"-" else value))
+    return result if np.isfinite(result) else None
+
+
+def _fail(source: str, lineno: int, what: str, text: str, fix: str) -> VWFormatError:
+    return VWFormatError(source, lineno, what, text, fix)
+
+
+def _parse_label_section(section: bytes, source: str, lineno: int, text: str):
+    tokens = section.split()
+    tag = None
+    if tokens and (not section[-1:].isspace() or tokens[-1].startswith(b"'")):
+        raw = tokens.pop()
+        tag = (raw[1:] if raw.startswith(b"'") else raw).decode()
+    if len(tokens) > 2:
+        raise _fail(
+            source, lineno, "too many tokens before the first '|'", text,
+            "Write 'label [importance] [tag]|namespace features'",
+        )
+    label, importance = None, 1.0
+    if tokens:
+        label = parse_number(tokens[0])
+        if label not in (-1.0, 0.0, 1.0):
+            raise _fail(
+                source, lineno, f"bad label {tokens[0].decode(errors='replace')!r}", text,
+                "Labels are 1 (positive), -1 or 0 (negative), or nothing for test lines",
+            )
+    if len(tokens) == 2:
+        value = parse_number(tokens[1])
+        if value is None or value < 0:
+            raise _fail(
+                source, lineno, f"bad importance weight {tokens[1].decode(errors='replace')!r}",
+                text, "The importance weight is a number >= 0 after the label",
+            )
+        importance = value
+    return label, importance, tag
+
+
+def _parse_namespace(chunk: bytes, source: str, lineno: int, text: str) -> Namespace:
+    head_end = len(chunk)
+    for sep in (b" ", b"\t"):
+        pos = chunk.find(sep)
+        if pos != -1:
+            head_end = min(head_end, pos)
+    head, body = chunk[:head_end], chunk[head_end:]
+    name, weight = head, 1.0
+    if b":" in head:
+        name, _, raw = head.partition(b":")
+        parsed = parse_number(raw)
+        if parsed is None:
+            raise _fail(
+                source, lineno, f"bad namespace weight {head.decode(errors='replace')!r}", text,
+                "Write |namespace:weight with a number, e.g. |user:0.5",
+            )
+        weight = parsed
+    features = []
+    for token in body.split():
+        fname, colon, raw = token.partition(b":")
+        value = 1.0
+        if colon:
+            parsed = parse_number(raw)
+            if parsed is None:
+                raise _fail(
+                    source, lineno, f"bad feature {token.decode(errors='replace')!r}", text,
+                    "Write features as name or name:value with a number value, e.g. price:2.5",
+                )
+            value = parsed
+        features.append((fname.decode(), value))
+    return Namespace(name.decode(), weight, tuple(features))
+
+
+def parse_line(line: str | bytes, source: str = "<input>", lineno: int = 1) -> Example | None:
+    """Parse one line of VW text; None for a blank line.
+
+    Raises
+    ------
+    VWFormatError
+        For a bad label, importance, value, namespace weight, or invalid UTF-8.
+
+    Examples
+    --------
+    >>> ex = parse_line("1 2.0 'id7|user age:3 |ad red")
+    >>> ex.label, ex.importance, ex.tag, [ns.name for ns in ex.namespaces]
+    (1.0, 2.0, 'id7', ['user', 'ad'])
+    >>> ex.namespaces[0].features
+    (('age', 3.0),)
+    """
+    raw = line.encode() if isinstance(line, str) else line
+    raw = raw.rstrip(b"\r\n")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
+        raise _fail(
+            source, lineno, f"invalid UTF-8 at byte {exc.start}", raw.decode(errors="replace"),
+            "Re-encode the file as UTF-8",
+        ) from None
+    if not raw.strip():
+        return None
+    bar = raw.find(b"|")
+    section = raw if bar == -1 else raw[:bar]
+    label, importance, tag = _parse_label_section(section, source, lineno, text)
+    chunks = [] if bar == -1 else raw[bar + 1 :].split(b"|")
+    namespaces = tuple(_parse_namespace(chunk, source, lineno, text) for chunk in chunks)
+    return Example(label, importance, tag, namespaces)
+
+
+def _format_number(value: float) -> str:
+    return np.format_float_positional(np.float32(value), unique=True, trim="-")
+
+
+def format_example(example: Example) -> str:
+    """Write an example as one VW text line (no newline) that parses back to it.
+
+    Examples
+    --------
+    >>> format_example(parse_line("-1 'a|x:2 b:0.5 c"))
+    "-1 'a|x:2 b:0.5 c"
+    """
+    head = []
+    if example.label is not None:
+        head.append(_format_number(example.label))
+        if example.importance != 1.0:
+            head.append(_format_number(example.importance))
+    out = " ".join(head)
+    if example.tag is not None:
+        out += (" " if out else "") + "'" + example.tag
+    for ns in example.namespaces:
+        out += "|" + ns.name
+        if ns.weight != 1.0:
+            out += ":" + _format_number(ns.weight)
+        for fname, value in ns.features:
+            out += " " + fname + ("" if value == 1.0 else ":" + _format_number(value))
+    return out
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open a data file for reading bytes: ``-`` is standard input; gzip and zstd by magic bytes.
+
+    Examples
+    --------
+    >>> import gzip, tempfile, os
+    >>> tmp = os.path.join(tempfile.mkdtemp(), "d.vw.gz")
+    >>> with gzip.open(tmp, "wb") as f:
+    ...     _ = f.write(b"1 | a\\n")
+    >>> with open_binary(tmp) as f:
+    ...     f.read()
+    b'1 | a\\n'
+    """
+    if str(path) == "-":
+        return sys.stdin.buffer
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot read data file {path}: {exc.strerror}") from None
+    magic = handle.peek(4)[:4] if hasattr(handle, "peek") else b""
+    if magic.startswith(_GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+    if magic == _ZSTD_MAGIC:
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(handle, closefd=True)
+        return io.BufferedReader(reader)  # type: ignore[arg-type]
+    return handle
+
+
+def read_blocks(stream: BinaryIO, block_size: int = 1 << 23) -> Iterator[bytes]:
+    """Yield chunks of whole lines (each ends with a newline), about ``block_size`` bytes each.
+
+    Examples
+    --------
+    >>> list(read_blocks(io.BytesIO(b"a\\nb\\nc"), block_size=2))
+    [b'a\\n', b'b\\n', b'c\\n']
+    """
+    rest = b""
+    while True:
+        chunk = stream.read(block_size)
+        if not chunk:
+            break
+        chunk = rest + chunk
+        cut = chunk.rfind(b"\n")
+        if cut == -1:
+            rest = chunk
+            continue
+        rest = chunk[cut + 1 :]
+        yield chunk[: cut + 1]
+    if rest:
+        yield rest + b"\n"
