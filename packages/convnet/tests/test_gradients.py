@@ -1,0 +1,220 @@
+"""Every hand-written backward pass against central finite differences (float64, rel err <= 1e-6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import wg_convnet.layers as layers_mod
+from wg_convnet import (
+    AvgPool2D,
+    BatchNorm2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    MaxPool2D,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from wg_convnet import convolution as conv_mod
+from wg_convnet.layer import Layer
+
+EPS = 1e-6
+RTOL = 1e-6
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def directional_check(f: Callable[[], float], target: np.ndarray, grad: np.ndarray, rng) -> None:
+    """Compare <grad, v> with (f(t + eps v) - f(t - eps v)) / 2 eps for a random direction v."""
+    v = rng.normal(size=target.shape)
+    analytic = float(np.sum(grad * v))
+    target += EPS * v
+    plus = f()
+    target -= 2 * EPS * v
+    minus = f()
+    target += EPS * v
+    numeric = (plus - minus) / (2 * EPS)
+    scale = max(abs(analytic), abs(numeric), 1e-3)
+    assert abs(analytic - numeric) <= RTOL * scale, (analytic, numeric)
+
+
+def check_layer(layer: Layer, x: np.ndarray, seed: int, reseed: Callable[[], None] = lambda: None):
+    # a stream independent of the one that drew x (same seed would make weights affine in x)
+    rng = np.random.default_rng([seed, 7])
+    reseed()
+    y = layer.forward(x, training=True)
+    weights = rng.normal(size=y.shape)
+    dx = layer.backward(weights.copy())
+    grads = {k: v.copy() for k, v in layer.grads.items()}
+    assert dx.shape == x.shape
+    assert set(grads) == set(layer.params)
+
+    def f() -> float:
+        reseed()
+        return float(np.sum(weights * layer.forward(x, training=True)))
+
+    for _ in range(2):
+        directional_check(f, x, dx, rng)
+        for name, param in layer.params.items():
+            directional_check(f, param, grads[name], rng)
+
+
+def built(layer: Layer, seed: int = 0) -> Layer:
+    layer.build(np.random.default_rng(seed), xp=np, dtype=np.float64)
+    return layer
+
+
+@st.composite
+def conv_cases(draw):
+    k = draw(st.integers(1, 4))
+    d = draw(st.integers(1, 3))
+    p = draw(st.integers(0, 2))
+    s = draw(st.integers(1, 3))
+    span = d * (k - 1) + 1
+    h = draw(st.integers(max(1, span - 2 * p), span - 2 * p + 6))
+    w = draw(st.integers(max(1, span - 2 * p), span - 2 * p + 6))
+    n, c, f = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    return Conv2D(c, f, k, stride=s, padding=p, dilation=d), (n, c, h, w), draw(st.integers(0, 99))
+
+
+@SETTINGS
+@given(conv_cases())
+def test_conv2d_backward_matches_finite_differences(case) -> None:
+    layer, shape, seed = case
+    x = np.random.default_rng(seed).normal(size=shape)
+    check_layer(built(layer, seed), x, seed)
+
+
+@SETTINGS
+@given(conv_cases())
+def test_conv2d_chunked_recompute_path_gives_same_result(case) -> None:
+    layer, shape, seed = case
+    x = np.random.default_rng(seed).normal(size=shape)
+    built(layer, seed)
+    y = layer.forward(x, training=True)
+    dy = np.random.default_rng(seed + 1).normal(size=y.shape)
+    dx = layer.backward(dy)
+    dw = layer.grads["W"].copy()
+    with pytest.MonkeyPatch.context() as mp:
+        # one sample per chunk, nothing cached: the recompute branch of backward
+        mp.setattr(conv_mod, "SCRATCH_BYTES", 1)
+        mp.setattr(layers_mod, "CACHE_BYTES", 0)
+        y2 = layer.forward(x, training=True)
+        dx2 = layer.backward(dy)
+    np.testing.assert_allclose(y2, y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx2, dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["W"], dw, rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(
+    st.sampled_from([MaxPool2D, AvgPool2D]),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(0, 2),
+    st.integers(0, 6),
+    st.integers(0, 99),
+)
+def test_pooling_backward_matches_finite_differences(cls, k, s, p, extra, seed) -> None:
+    p = min(p, k // 2)
+    h = max(1, k - 2 * p) + extra
+    rng = np.random.default_rng(seed)
+    shape = (2, 2, h, h + 1)
+    # distinct values one apart: a perturbation of 1e-6 never changes which element is the max
+    x = rng.permutation(np.prod(shape)).reshape(shape).astype(np.float64)
+    check_layer(cls(k, stride=s, padding=p), x, seed)
+
+
+@SETTINGS
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(0, 99))
+def test_dense_backward_matches_finite_differences(n, fin, fout, seed) -> None:
+    x = np.random.default_rng(seed).normal(size=(n, fin))
+    check_layer(built(Dense(fin, fout), seed), x, seed)
+
+
+@SETTINGS
+@given(
+    st.sampled_from([ReLU, LeakyReLU, Sigmoid, Tanh, Softmax]),
+    st.integers(1, 4),
+    st.integers(1, 5),
+    st.integers(0, 99),
+)
+def test_activation_backward_matches_finite_differences(cls, n, m, seed) -> None:
+    rng = np.random.default_rng(seed)
+    # keep inputs away from the kink of (Leaky)ReLU at 0
+    x = rng.choice([-1.0, 1.0], size=(n, m)) * rng.uniform(0.1, 3.0, size=(n, m))
+    check_layer(cls(), x, seed)
+
+
+@SETTINGS
+@given(st.integers(2, 4), st.integers(1, 3), st.integers(1, 4), st.integers(0, 99))
+def test_batchnorm_backward_matches_finite_differences(n, c, h, seed) -> None:
+    x = np.random.default_rng(seed).normal(2.0, 3.0, size=(n, c, h, h + 1))
+    layer = built(BatchNorm2D(c), seed)
+    layer.params["gamma"] = np.random.default_rng(seed).uniform(0.5, 2.0, size=c)
+    check_layer(layer, x, seed)
+
+
+@SETTINGS
+@given(st.floats(0.0, 0.9), st.integers(0, 99))
+def test_dropout_backward_matches_finite_differences(rate, seed) -> None:
+    layer = Dropout(rate)
+    x = np.random.default_rng(seed).normal(size=(3, 7))
+
+    def reseed() -> None:
+        layer.rng = np.random.default_rng(seed)
+
+    check_layer(layer, x, seed, reseed)
+
+
+def test_flatten_backward_restores_shape() -> None:
+    x = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    check_layer(Flatten(), x, 0)
+
+
+@st.composite
+def network_cases(draw):
+    c, f = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    k, s, p, d = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(0, 1)), 1
+    h = draw(st.integers(k + 2, k + 6))
+    oh = conv_mod.output_size(h, k, s, p, d)
+    pooled = oh // 2
+    if pooled < 1:
+        oh, pooled = oh, 0
+    return c, f, k, s, p, h, oh, pooled, draw(st.integers(0, 99))
+
+
+@SETTINGS
+@given(network_cases())
+def test_network_gradient_through_flatten_into_conv(case) -> None:
+    """The dense-into-conv boundary: d loss / d conv weights through Flatten -> Dense."""
+    c, f, k, s, p, h, oh, pooled, seed = case
+    pool = [MaxPool2D(2)] if pooled else []
+    side = pooled if pooled else oh
+    net = Sequential(
+        [Conv2D(c, f, k, stride=s, padding=p), Tanh(), *pool, Flatten(), Dense(f * side * side, 3)],
+        dtype="float64",
+    ).build(seed)
+    rng = np.random.default_rng([seed, 7])
+    x = rng.normal(size=(2, c, h, h))
+    labels = rng.integers(0, 3, size=2)
+    out = net.forward(x, training=True)
+    loss, grad = net._loss(out, labels)
+    net.backward(grad)
+    params, grads = net.parameters()
+    grads = [g.copy() for g in grads]
+
+    def f() -> float:
+        return net._loss(net.forward(x, training=True), labels)[0]
+
+    for param, g in zip(params, grads, strict=True):
+        directional_check(f, param, g, rng)
