@@ -68,13 +68,13 @@ class Benchmark:
         return {n: self.params[k][i] for k, (n, i) in enumerate(zip(self.param_names, indices))}
 
     def missing_requirement(self, implementation: str) -> str | None:
-        """``"install with <hint>"`` when the implementation's import is missing, else None."""
+        """``"install with <hint> (...)"`` when the implementation's import is missing, else None."""
         if implementation not in self.requires:
             return None
         module, hint = self.requires[implementation]
         if importable(module):
             return None
-        return f"{module} is not installed; install with {hint}"
+        return f"install with {hint} ({module} is not installed)"
 
 
 @dataclass

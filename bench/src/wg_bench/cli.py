@@ -1,0 +1,194 @@
+"""``wg bench``: list, run, compare and report cross-implementation benchmarks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from wg_bench import compare as comparing
+from wg_bench.discovery import SuiteError, discover, suites_dir
+from wg_bench.plan import PlanError, Settings
+from wg_bench.runner import RunError, history_root, run
+from wg_bench.schema import SchemaError, load, load_many
+from wg_bench.tables import compare_table, list_table, result_tables
+
+SUITES_HELP = "Folder of suite modules [default: $WG_BENCH_SUITES, else bench/suites]."
+
+
+def _console() -> Console:
+    return Console(width=160, soft_wrap=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def bench() -> None:
+    """Benchmark our libraries against PyTorch, JAX, autograd, Vowpal Wabbit and NumPy.
+
+    Start with `wg bench list`, then `wg bench run --quick`.
+    """
+
+
+@bench.command("list")
+@click.argument("patterns", nargs=-1)
+@click.option("--suites", "suites_option", type=click.Path(file_okay=False), help=SUITES_HELP)
+def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
+    """List suites, benchmarks, implementations and whether each can run here.
+
+    Shows every suite in the folder (or those PATTERNS select); the default run measures
+    autodiff, convnet and online.
+    """
+    try:
+        suites = discover(suites_dir(suites_option), patterns, defaults=())
+    except SuiteError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _console().print(list_table(suites))
+
+
+@bench.command("run")
+@click.argument("patterns", nargs=-1)
+@click.option("--impl", "impls", multiple=True, help="Only this implementation (repeatable); "
+              "each benchmark's reference always runs, so ratios stay defined.")  # fmt: skip
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--quick", is_flag=True, help="quick_params, 5 samples, 1 round.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results here (schema wg-bench/1).")  # fmt: skip
+@click.option("--suites", "suites_option", type=click.Path(file_okay=False), help=SUITES_HELP)
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True,
+              help="BLAS/OpenMP/XLA threads per cell.")  # fmt: skip
+@click.option("--samples", type=click.IntRange(1), help="Samples per cell [default: 10; quick 5].")
+@click.option("--rounds", type=click.IntRange(1), help="Processes per cell, interleaved "
+              "[default: 2; quick 1].")  # fmt: skip
+@click.option("--min-time", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds one sample lasts at least [default: 0.1].")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Per-cell timeout in seconds [default: the benchmark's, else 600].")  # fmt: skip
+@click.option("--history", "history_option", type=click.Path(file_okay=False),
+              help="History folder [default: $WG_BENCH_HISTORY, else ~/.local/share/wg-bench/history].")
+@click.option("--no-history", is_flag=True, help="Do not store the results in the history folder.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786).")
+def run_command(
+    patterns: tuple[str, ...], impls: tuple[str, ...], device: str, quick: bool,
+    json_path: Path | None, suites_option: str | None, threads: int, samples: int | None,
+    rounds: int | None, min_time: float | None, timeout: float | None,
+    history_option: str | None, no_history: bool, executor: str, scheduler: str | None,
+) -> None:  # fmt: skip
+    """Run benchmarks (default: the autodiff, convnet and online suites).
+
+    PATTERNS select suites by name or benchmarks by `suite.Benchmark` glob or substring.
+    Exits with status 1 when a cell is `mismatch` or `error`.
+    """
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    try:
+        settings = Settings.for_run(quick, samples=samples, rounds=rounds, min_time=min_time,
+                                    threads=threads, device=device, timeout=timeout)  # fmt: skip
+        suites = discover(suites_dir(suites_option), patterns)
+    except (SuiteError, PlanError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    console = _console()
+    history = None if no_history else history_root(history_option)
+    outcome = _run_with_progress(console, suites, settings, impls, json_path, history,
+                                 executor, scheduler)  # fmt: skip
+    documents = outcome.state.documents()
+    for doc in documents.values():
+        for table in result_tables(doc["results"]):
+            console.print(table)
+    _finish(console, outcome, documents)
+
+
+def _run_with_progress(console: Console, suites: Any, settings: Settings, impls: Any,
+                       json_path: Path | None, history: Path | None, executor: str,
+                       scheduler: str | None) -> Any:  # fmt: skip
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("planning", total=None)
+
+        def on_plan(tasks: list[Any], cells: list[Any]) -> None:
+            progress.update(bar, total=len(tasks), description="running")
+
+        def on_done(task: Any, result: dict[str, Any]) -> None:
+            progress.update(bar, advance=1, description=f"{task.cell.label()}: {result['status']}")
+
+        execute = None
+        if executor == "dask":
+            from wg_bench.cluster import dask_executor
+
+            execute = dask_executor(str(scheduler))
+        try:
+            return run(suites, settings, implementations=impls, json_path=json_path,
+                       history=history, executor=execute, on_plan=on_plan, on_done=on_done,
+                       command=" ".join(["wg", "bench", *sys.argv[2:]]))  # fmt: skip
+        except (PlanError, SuiteError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        except RunError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:
+    for path in outcome.paths:
+        console.print(f"results: {path}")
+    cells = [c for d in documents.values() for c in d["results"]]
+    errors = [e for d in documents.values() for e in d["errors"]]
+    for error in errors:
+        console.print(f"[bold red]suite {error['suite']}:[/] {error['reason']}")
+    if outcome.interrupted:
+        console.print(f"[yellow]interrupted: {len(cells)} finished cell(s) kept[/]")
+        raise SystemExit(130)
+    bad = [c for c in cells if c["status"] in ("mismatch", "error")]
+    if bad or errors:
+        raise click.ClickException(
+            f"{len(bad)} cell(s) failed (mismatch or error) and {len(errors)} suite(s) did not "
+            "load; see the status column above"
+        )
+
+
+@bench.command("compare")
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True), default=0.05,
+              show_default=True, help="Significance level of the Mann-Whitney U test.")
+@click.option("--min-effect", type=click.FloatRange(min=0), default=0.10, show_default=True,
+              help="Smallest relative change that counts (0.10 = 10%).")
+@click.option("--only-changed", is_flag=True, help="Hide cells whose verdict is 'same'.")
+def compare_command(old: Path, new: Path, alpha: float, min_effect: float,
+                    only_changed: bool) -> None:  # fmt: skip
+    """Compare two results files cell by cell; exit 1 on a significant slowdown or a breakage."""
+    try:
+        before, after = load(old), load(new)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = comparing.compare(before, after, alpha=alpha, min_effect=min_effect)
+    console = _console()
+    if before["machine"].get("id") != after["machine"].get("id"):
+        console.print("[yellow]warning: the two runs come from different machines[/]")
+    console.print(compare_table([r for r in rows if r.changed or not only_changed]))
+    failing = comparing.failed(rows)
+    if failing:
+        raise click.ClickException(
+            f"{len(failing)} cell(s) got significantly slower (by >= {min_effect:.0%}, "
+            f"p < {alpha:g}) or broke"
+        )
+    console.print(f"no significant slowdown in {len(rows)} cell(s)")
+
+
+@bench.command("report")
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for index.html, summary.md and the PNG plots.")  # fmt: skip
+def report_command(results: tuple[Path, ...], out_dir: Path) -> None:
+    """Write a static HTML report with plots and a Markdown summary from results files/folders."""
+    from wg_bench.report import write_report
+
+    try:
+        documents = load_many(results)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    written = write_report(documents, out_dir)
+    click.echo(f"wrote {len(written)} file(s) to {out_dir}: index.html, summary.md and plots")
+
