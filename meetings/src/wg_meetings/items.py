@@ -9,7 +9,8 @@ from wg_meetings.model import Action, Item, Participant
 _CHECK = re.compile(r"\[([ xX])\]\s*")
 _LINK_SUFFIX = re.compile(r"\s*<(https?://[^>\s]+)>$")
 # An owner is a handle or a capitalised name: "chrism:", "Chris M:", not "Docs improvements:".
-_OWNER = re.compile(r"(@?[A-Za-z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}):\s+(\S.*)$")
+OWNER = re.compile(r"@?[A-Za-z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}")
+_OWNER = re.compile(rf"({OWNER.pattern}):\s+(\S.*)$")
 _ANY_OWNER = re.compile(r"([^:]{1,40}?):\s+(\S.*)$")
 _NOT_OWNERS = frozenset(
     "todo note notes q a question answer update updates link zoom edit fyi re eg ie idea meta "

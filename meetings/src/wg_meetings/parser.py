@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wg_meetings.errors import MeetingsError, read_text
@@ -58,8 +58,14 @@ class Document:
 
 
 def parse_file(path: str | os.PathLike[str]) -> Meeting:
-    """Parse one notes file into a :class:`Meeting`."""
-    return parse_document(read_text(path), str(path)).meeting
+    """Parse one notes file into a :class:`Meeting`; without a date inside, the date in a
+    ``meeting_NNNNN_YYYYMMDD.md`` file name is used (cancelled meetings often have none)."""
+    meeting = parse_document(read_text(path), str(path)).meeting
+    if meeting.date is None:
+        match = re.fullmatch(r"meeting_\d+_(\d{8})\.md", Path(path).name)
+        if match:
+            meeting = replace(meeting, date=parse_date(match[1]))
+    return meeting
 
 
 def parse_text(text: str, source: str | None = None) -> Meeting:
@@ -242,8 +248,6 @@ def _with_next_meeting(meeting: Meeting, explicit: str | None) -> Meeting:
         note = next((t for t in texts if _NEXT.search(t) and _HAS_DATE.search(t)), None)
     if note is None:
         return meeting
-    from dataclasses import replace
-
     return replace(meeting, next_meeting=note)
 
 
