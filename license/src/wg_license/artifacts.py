@@ -1,0 +1,103 @@
+"""Rule 5: model files and other artifacts carry the notice beside them or in their metadata.
+
+Accepted carriers: a licence file in the artifact's folder, a ``<artifact>.license`` sidecar, a
+``license``/``notice`` entry of a ``.safetensors`` header's ``__metadata__``, or a ``LICENSE*`` /
+``NOTICE*`` member of an ``.npz`` archive; each must hold the exact licence text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zipfile
+from pathlib import Path
+
+from wg_license.context import Context
+from wg_license.findings import Severity, make
+from wg_license.fingerprints import identify_text
+from wg_license.tree import is_licence_name
+
+_MAX_HEADER = 100 * 1024 * 1024  # safetensors caps its JSON header at 100 MB
+
+
+def _safetensors_texts(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        raw = fh.read(8)
+        if len(raw) < 8:
+            return []
+        (size,) = struct.unpack("<Q", raw)
+        if size > _MAX_HEADER:
+            return []
+        header = json.loads(fh.read(size).decode("utf-8"))
+    meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
+    return [v for k, v in meta.items() if k.lower() in ("license", "licence", "notice")
+            and isinstance(v, str)]
+
+
+def _npz_texts(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return [archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
+                if is_licence_name(n.rpartition("/")[2].removesuffix(".npy"))]
+
+
+def embedded_texts(path: Path) -> list[str]:
+    """Licence texts stored inside an artifact's own metadata (empty when there are none)."""
+    try:
+        if path.suffix == ".safetensors":
+            return _safetensors_texts(path)
+        if path.suffix == ".npz":
+            return _npz_texts(path)
+    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError):
+        return []
+    return []
+
+
+def _carried(ctx: Context, rel: str, licence_id: str) -> bool:
+    folder = rel.rpartition("/")[0]
+    beside = [*ctx.tree.licence_files_in(folder)]
+    if (ctx.root / f"{rel}.license").is_file():
+        beside.append(f"{rel}.license")
+    for other in beside:
+        found = ctx.identify(other)
+        if found and found.custom.licence_id == licence_id:
+            return True
+    return any(identify_text(t).custom.licence_id == licence_id
+               for t in embedded_texts(ctx.root / rel))
+
+
+def _folder_artifacts(ctx: Context) -> list[tuple[str, str | None]]:
+    found = []
+    for folder, licence in ctx.policy.artifact_folders:
+        base = ctx.root / folder
+        if not base.is_dir():
+            ctx.findings.append(make("config", Severity.ERROR, ctx.policy.source, ctx.policy.line,
+                                     f"artifact folder `{folder}` does not exist",
+                                     "fix `artifact-folders` in [tool.wg.license]"))
+            continue
+        for dirpath, _, files in os.walk(base):
+            rel_dir = Path(dirpath).relative_to(ctx.root).as_posix()
+            found += [(f"{rel_dir}/{f}", licence) for f in sorted(files)
+                      if not is_licence_name(f) and not f.endswith(".license")]
+    return found
+
+
+def check_artifacts(ctx: Context) -> None:
+    """Every artifact owned by (or configured for) a notice-bearing licence carries it."""
+    todo: dict[str, str | None] = {rel: None for rel in ctx.tree.artifacts}
+    todo.update(dict(_folder_artifacts(ctx)))
+    for rel, configured in sorted(todo.items()):
+        state = ctx.owner(rel)
+        keys = {configured} if configured else set(state.keys if state else ())
+        for key in sorted(keys):
+            terms = ctx.custom.get(key.lower())
+            if terms is None or not terms.obligations.get("notice_with_artifacts"):
+                continue
+            if not _carried(ctx, rel, terms.id):
+                ctx.findings.append(make(
+                    "artifact-notice", Severity.ERROR, rel, 1,
+                    f"artifact falls under {terms.id}, which requires its notice to travel with "
+                    "artifacts such as trained models, but none is beside it or in its metadata",
+                    f"put the {terms.name} text in {rel.rpartition('/')[0] or '.'}/LICENSE or "
+                    f"{rel}.license, or in the artifact's metadata (`license` key)",
+                    state.package.name if state else ""))

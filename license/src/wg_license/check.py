@@ -1,0 +1,78 @@
+"""``wg license check``: every rule over a whole tree, in one pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wg_license import artifacts, declarations, dependencies, propagation, texts
+from wg_license.context import Context, PackageState
+from wg_license.findings import Finding, exit_code
+from wg_license.manifests import READERS
+from wg_license.policy import load_policy
+from wg_license.tree import walk
+
+
+class CheckError(Exception):
+    """The check cannot run at all (e.g. the path does not exist)."""
+
+
+@dataclass
+class Report:
+    """The result of a check: packages seen, findings, and the exit-code bitmask."""
+
+    root: Path
+    packages: list[PackageState] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.findings)
+
+
+def _packages(ctx: Context) -> None:
+    for rel in ctx.tree.manifests:
+        reader = READERS[rel.rpartition("/")[2]]
+        pkg = reader(ctx.root, rel, ctx.findings)
+        if pkg is not None:
+            ctx.states.append(PackageState(pkg))
+
+
+def run_check(root: Path, site_paths: Iterable[str] | None = None) -> Report:
+    """Check every declaration under ``root``; see the issue's rules 1 to 7.
+
+    ``site_paths`` are the folders of installed distributions for the dependency check
+    (default: this interpreter's ``sys.path``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "package.json").write_text('{"name": "x", "license": "MIT/ISC"}')
+    ...     [(f.rule, f.line, f.fix) for f in run_check(Path(d)).findings]
+    [('expression-syntax', 1, '"license": "MIT OR ISC"')]
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CheckError(f"{root} is not a folder; pass the root of a source tree")
+    findings: list[Finding] = []
+    policy = load_policy(root, findings)
+    tree = walk(root, policy.exclude, policy.artifact_patterns)
+    ctx = Context(root, tree, policy, findings=[*findings, *tree.findings])
+    _packages(ctx)
+    for state in ctx.states:
+        texts.collect_shipped(ctx, state)
+        declarations.check_declaration(ctx, state)
+        texts.check_npm_file(ctx, state)
+        declarations.check_legacy(ctx, state)
+        declarations.check_classifiers(ctx, state)
+        declarations.check_policy_lints(ctx, state)
+        texts.check_texts(ctx, state)
+    texts.check_headers(ctx)
+    texts.check_reuse_dir(ctx)
+    external = dependencies.check_dependencies(ctx, site_paths)
+    propagation.check_propagation(ctx, external)
+    artifacts.check_artifacts(ctx)
+    unique = sorted(set(ctx.findings), key=Finding.sort_key)
+    return Report(root, ctx.states, unique)

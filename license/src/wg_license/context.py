@@ -1,0 +1,79 @@
+"""State shared by the checks of one run: the tree, the policy, cached file identities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wg_license.expressions import Parsed
+from wg_license.findings import Finding
+from wg_license.fingerprints import Identified, identify_text
+from wg_license.manifests import Package, read_text
+from wg_license.policy import Policy
+from wg_license.terms import LicenceTerms, terms_by_id
+from wg_license.tree import Tree
+
+
+@dataclass
+class PackageState:
+    """What the checks learnt about one package."""
+
+    package: Package
+    parsed: Parsed | None = None
+    shipped: dict[str, Identified] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return self.parsed.keys if self.parsed else frozenset()
+
+    def notices(self) -> set[str]:
+        """Custom licence ids whose exact text the package ships."""
+        return {i.custom.licence_id for i in self.shipped.values() if i.custom.licence_id}
+
+
+@dataclass
+class Context:
+    """One run of ``wg license check``."""
+
+    root: Path
+    tree: Tree
+    policy: Policy
+    findings: list[Finding] = field(default_factory=list)
+    states: list[PackageState] = field(default_factory=list)
+    _by_path: dict[str, Identified | None] = field(default_factory=dict)
+    _by_text: dict[str, Identified] = field(default_factory=dict)
+    _folder_map: dict[str, PackageState] | None = None
+
+    @property
+    def custom(self) -> dict[str, LicenceTerms]:
+        return terms_by_id()
+
+    def identify(self, rel: str) -> Identified | None:
+        """Identify the licence text at ``rel`` (cached; unreadable files become findings)."""
+        if rel not in self._by_path:
+            text = read_text(self.root, rel, self.findings)
+            if text is None:
+                self._by_path[rel] = None
+            else:
+                # Generated trees and monorepos repeat the same texts: identify each text once.
+                if text not in self._by_text:
+                    self._by_text[text] = identify_text(text)
+                self._by_path[rel] = self._by_text[text]
+        return self._by_path[rel]
+
+    def owner(self, rel: str) -> PackageState | None:
+        """The package whose folder most closely encloses ``rel``."""
+        folders = self._folders()
+        parts = rel.split("/")[:-1]
+        for depth in range(len(parts), -1, -1):
+            state = folders.get("/".join(parts[:depth]))
+            if state is not None:
+                return state
+        return None
+
+    def _folders(self) -> dict[str, PackageState]:
+        if self._folder_map is None:
+            self._folder_map = {}
+            for s in self.states:
+                self._folder_map.setdefault(s.package.folder, s)
+        return self._folder_map

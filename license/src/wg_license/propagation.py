@@ -1,0 +1,101 @@
+"""Rule 4: a package that depends on a St. Claire package declares it and ships its notice."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+
+from wg_license.context import Context, PackageState
+from wg_license.declarations import fix_line
+from wg_license.findings import Severity, make
+from wg_license.manifests import load_toml, normalise_name
+
+
+def lock_graph(ctx: Context) -> dict[str, set[str]]:
+    """Dependency edges from every uv.lock and Cargo.lock in the tree (name -> names)."""
+    graph: dict[str, set[str]] = {}
+    for rel in ctx.tree.lockfiles:
+        loaded = load_toml(ctx.root, rel, ctx.findings)
+        if loaded is None:
+            continue
+        for entry in loaded[0].get("package", []):
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                continue
+            edges = graph.setdefault(normalise_name(entry["name"]), set())
+            for dep in entry.get("dependencies", []):
+                name = dep.get("name") if isinstance(dep, dict) else dep
+                if isinstance(name, str):
+                    # Cargo.lock writes "name version (source)"; uv.lock writes {name = ...}.
+                    edges.add(normalise_name(re.split(r"\s", name.strip())[0]))
+    return graph
+
+
+def _graph(ctx: Context, external: dict[str, frozenset[str]]) -> dict[str, set[str]]:
+    graph = lock_graph(ctx)
+    for state in ctx.states:
+        graph.setdefault(normalise_name(state.package.name), set()).update(
+            state.package.dependencies)
+    return graph
+
+
+def _paths(graph: dict[str, set[str]], start: str) -> dict[str, list[str]]:
+    """Breadth-first: every reachable name -> the shortest chain that reaches it."""
+    chains = {start: [start]}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for dep in sorted(graph.get(node, ())):
+            if dep not in chains:
+                chains[dep] = [*chains[node], dep]
+                queue.append(dep)
+    return chains
+
+
+def _propagating(ctx: Context, keys: frozenset[str]) -> set[str]:
+    return {ctx.custom[k.lower()].id for k in keys if k.lower() in ctx.custom
+            and ctx.custom[k.lower()].obligations.get("propagates_to_dependents")}
+
+
+def check_propagation(ctx: Context, external: dict[str, frozenset[str]] | None = None) -> None:
+    """Check every workspace package against what its (transitive) dependencies impose.
+
+    ``external`` maps installed, non-workspace distributions to their licence ids.
+    """
+    external = external or {}
+    by_name = {normalise_name(s.package.name): s for s in ctx.states}
+    licences = {n: s.keys for n, s in by_name.items()} | {
+        n: k for n, k in external.items() if n not in by_name}
+    imposing = {n: ids for n, k in licences.items() if (ids := _propagating(ctx, k))}
+    if not imposing:
+        return
+    graph = _graph(ctx, external)
+    for name, state in by_name.items():
+        if state.parsed is None:
+            continue  # its declaration is already an error
+        chains = _paths(graph, name)
+        for dep, ids in sorted(imposing.items()):
+            if dep == name or dep not in chains:
+                continue
+            for licence_id in sorted(ids):
+                _check_one(ctx, state, licence_id, chains[dep])
+
+
+def _check_one(ctx: Context, state: PackageState, licence_id: str, chain: list[str]) -> None:
+    pkg = state.package
+    line = pkg.expression.line if pkg.expression else 1
+    via = " -> ".join(chain)
+    if licence_id not in state.keys:
+        current = state.parsed.text if state.parsed else ""
+        wanted = f"({current}) AND {licence_id}" if " OR " in current else \
+            f"{current} AND {licence_id}"
+        ctx.findings.append(make(
+            "propagation", Severity.ERROR, pkg.manifest, line,
+            f"depends on {chain[-1]} ({via}), which is under {licence_id}: the licence travels "
+            "to dependents, but this package does not declare it", fix_line(pkg, wanted),
+            pkg.name))
+    if licence_id not in state.notices():
+        ctx.findings.append(make(
+            "propagation-notice", Severity.ERROR, pkg.manifest, line,
+            f"depends on {chain[-1]} ({via}) under {licence_id} but ships no {licence_id} notice",
+            f"copy {chain[-1]}'s licence text beside {pkg.manifest}"
+            + (" and add it to license-files" if pkg.licence_globs else ""), pkg.name))

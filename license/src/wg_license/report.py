@@ -1,0 +1,119 @@
+"""Render a check report: human text, JSON (versioned), SARIF 2.1.0, GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from wg_license import __version__
+from wg_license.check import Report
+from wg_license.findings import RULES, Family, Finding, Severity
+
+JSON_SCHEMA = "https://wg.example/schemas/license-check/v1"
+JSON_VERSION = 1
+FORMATS = ("human", "json", "sarif", "github")
+
+
+def _families(code: int) -> list[str]:
+    return [f.name.lower() for f in Family if code & f]
+
+
+def human(report: Report) -> str:
+    """Findings grouped by package, each with ``file:line``, the message and the fix."""
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        groups[f.package or "(tree)"].append(f)
+    lines = []
+    for package in sorted(groups):
+        lines.append(package)
+        for f in groups[package]:
+            lines.append(f"  {f.path}:{f.line}: {f.severity.value}[{f.rule}] {f.message}")
+            if f.fix:
+                lines.append(f"      fix: {f.fix}")
+    errors = sum(f.severity is Severity.ERROR for f in report.findings)
+    warnings = len(report.findings) - errors
+    code = report.exit_code
+    summary = (f"{len(report.packages)} package(s) checked: {errors} error(s), "
+               f"{warnings} warning(s)")
+    if code:
+        summary += f"; exit code {code} ({' + '.join(_families(code))})"
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {"rule": f.rule, "family": f.family.name.lower(), "severity": f.severity.value,
+            "package": f.package, "path": f.path, "line": f.line, "message": f.message,
+            "fix": f.fix}
+
+
+def as_json(report: Report) -> str:
+    """JSON document, schema version 1: packages, findings, exit code and its families."""
+    doc = {
+        "$schema": JSON_SCHEMA,
+        "version": JSON_VERSION,
+        "tool": {"name": "wg license", "version": __version__},
+        "exit_code": report.exit_code,
+        "failed_families": _families(report.exit_code),
+        "packages": [
+            {"name": s.package.name, "ecosystem": s.package.kind, "manifest": s.package.manifest,
+             "expression": s.parsed.text if s.parsed else None,
+             "licence_files": sorted(s.shipped)}
+            for s in report.packages
+        ],
+        "findings": [_finding_json(f) for f in report.findings],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif(report: Report) -> str:
+    """SARIF 2.1.0 for GitHub code scanning: one rule per check, a location on every result."""
+    rule_ids = sorted(RULES)
+    rules = [{"id": r, "name": r.replace("-", " ").title().replace(" ", ""),
+              "shortDescription": {"text": RULES[r][1]},
+              "properties": {"family": RULES[r][0].name.lower()}} for r in rule_ids]
+    results = []
+    for f in report.findings:
+        text = f.message + (f" Fix: {f.fix}" if f.fix else "")
+        results.append({
+            "ruleId": f.rule, "ruleIndex": rule_ids.index(f.rule),
+            "level": "error" if f.severity is Severity.ERROR else "warning",
+            "message": {"text": text},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": f.line},
+            }}],
+        })
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "wg-license", "version": __version__,
+                                "informationUri": "https://github.com/", "rules": rules}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.resolve().as_uri() + "/"}},
+            "results": results,
+        }],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape(value: str, prop: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return value.replace(":", "%3A").replace(",", "%2C") if prop else value
+
+
+def github(report: Report) -> str:
+    """GitHub Actions workflow commands: one ``::error``/``::warning`` annotation per finding."""
+    lines = []
+    for f in report.findings:
+        level = "error" if f.severity is Severity.ERROR else "warning"
+        title = _escape(f"wg license {f.rule}", prop=True)
+        body = _escape(f.message + (f" Fix: {f.fix}" if f.fix else ""))
+        lines.append(f"::{level} file={_escape(f.path, True)},line={f.line},title={title}::{body}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render(report: Report, fmt: str) -> str:
+    """Render in one of :data:`FORMATS`."""
+    return {"human": human, "json": as_json, "sarif": sarif, "github": github}[fmt](report)

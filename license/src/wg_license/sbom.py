@@ -1,0 +1,135 @@
+"""``wg license sbom``: an SPDX 2.3 JSON document of the workspace, built with spdx-tools.
+
+spdx-tools is imported here only (it is slow to import). Its full validation is quadratic in the
+number of packages, so it runs once per document, never per package.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wg_license.check import run_check
+from wg_license.context import PackageState
+from wg_license.terms import terms_by_id
+
+
+class SbomError(Exception):
+    """The SBOM could not be built, validated or written."""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and os.replace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _spdx_id(name: str, taken: set[str]) -> str:
+    base = "SPDXRef-Package-" + (re.sub(r"[^A-Za-z0-9.-]+", "-", name).strip("-") or "unnamed")
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _extracted(root: Path, states: list[PackageState], refs: set[str]) -> list[Any]:
+    from spdx_tools.spdx.model import ExtractedLicensingInfo
+
+    custom = terms_by_id()
+    infos = []
+    for ref in sorted(refs):
+        terms = custom.get(ref.lower())
+        text = next((
+            (root / rel).read_text(encoding="utf-8", errors="replace")
+            for s in states for rel, i in s.shipped.items() if i.custom.licence_id == ref
+        ), None)
+        infos.append(ExtractedLicensingInfo(
+            license_id=ref,
+            extracted_text=text or f"{ref}: text not shipped in this tree; see cross references",
+            license_name=terms.name if terms else ref,
+            cross_references=[terms.source] if terms and terms.source else [],
+            comment=f"normalised SHA-256 {terms.sha256}" if terms else None,
+        ))
+    return infos
+
+
+def build_document(root: Path) -> Any:
+    """An spdx-tools Document: one package per workspace member, LicenseRefs extracted."""
+    from license_expression import get_spdx_licensing
+    from spdx_tools.spdx.model import (
+        Actor, ActorType, CreationInfo, Document, Package, Relationship, RelationshipType,
+        SpdxNoAssertion,
+    )
+
+    report = run_check(root)
+    licensing = get_spdx_licensing()
+    taken: set[str] = set()
+    packages, relationships, refs = [], [], set()
+    for state in report.packages:
+        pkg = state.package
+        declared: Any = SpdxNoAssertion()
+        if state.parsed is not None:
+            declared = licensing.parse(state.parsed.text)
+            refs |= {k for k in state.keys if k.startswith("LicenseRef-")}
+        spdx_id = _spdx_id(pkg.name, taken)
+        packages.append(Package(
+            spdx_id=spdx_id, name=pkg.name, download_location=SpdxNoAssertion(),
+            files_analyzed=False, license_declared=declared, license_concluded=SpdxNoAssertion(),
+            copyright_text=SpdxNoAssertion(), source_info=f"declared in {pkg.manifest}",
+        ))
+        relationships.append(Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id))
+    names = ",".join(sorted(p.name for p in packages))
+    info = CreationInfo(
+        spdx_version="SPDX-2.3", spdx_id="SPDXRef-DOCUMENT", name=f"{root.resolve().name}-sbom",
+        document_namespace=f"https://spdx.org/spdxdocs/wg-license/"
+        f"{uuid.uuid5(uuid.NAMESPACE_URL, names)}",
+        creators=[Actor(ActorType.TOOL, "wg-license")],
+        created=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
+    )
+    return Document(info, packages=packages, relationships=relationships,
+                    extracted_licensing_info=_extracted(root, report.packages, refs))
+
+
+def write_sbom(root: Path, output: Path) -> int:
+    """Build, validate (once) and atomically write the SBOM; return the package count.
+
+    Examples
+    --------
+    >>> import tempfile, json
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "package.json").write_text('{"name": "x", "license": "MIT"}')
+    ...     write_sbom(Path(d), Path(d) / "sbom.json")
+    1
+    """
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+    from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
+
+    document = build_document(Path(root))
+    messages = validate_full_spdx_document(document)
+    if messages:
+        detail = "; ".join(m.validation_message for m in messages[:5])
+        raise SbomError(f"the SPDX document does not validate ({len(messages)} problem(s)): "
+                        f"{detail}")
+    import io
+
+    stream = io.StringIO()
+    write_document_to_stream(document, stream, validate=False)
+    try:
+        write_atomic(Path(output), stream.getvalue())
+    except OSError as exc:
+        raise SbomError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    return len(document.packages)
