@@ -243,7 +243,8 @@ def open_binary(path: str | Path) -> BinaryIO:
         raise FileNotFoundError(f"cannot read data file {path}: {exc.strerror}") from None
     magic = handle.peek(4)[:4] if hasattr(handle, "peek") else b""
     if magic.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+        handle.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if magic == _ZSTD_MAGIC:
         import zstandard
 

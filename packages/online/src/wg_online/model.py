@@ -1,0 +1,174 @@
+"""Model options and state: logistic regression weights, AdaGrad accumulators, FFM embeddings."""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wg_online.parsing import Parsed
+
+MAX_FIELDS = 128
+
+
+class OptionsError(ValueError):
+    """Hyperparameters that do not make sense together; the message says how to fix them."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every hyperparameter that shapes a model; stored in the model file's header.
+
+    Namespaces are named by their first character, as in VW (``-q ab`` pairs ``|a...`` with
+    ``|b...``); ``ffm_fields`` lists, per field, the namespace characters that belong to it.
+    """
+
+    bit_precision: int = 18
+    interactions: tuple[str, ...] = ()
+    keep: str = ""
+    ignore: str = ""
+    learning_rate: float = 0.5
+    power_t: float = 0.5
+    l2: float = 0.0
+    noconstant: bool = False
+    vwcompat: bool = False
+    ffm_k: int = 0
+    ffm_fields: tuple[str, ...] = ()
+    ffm_bit_precision: int = 18
+    ffm_learning_rate: float = 0.1
+    ffm_init: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bit_precision <= 30:
+            raise OptionsError(f"-b {self.bit_precision} is out of range; use 1..30 bits")
+        if not 1 <= self.ffm_bit_precision <= 30:
+            raise OptionsError(f"--ffm_bit_precision {self.ffm_bit_precision}: use 1..30")
+        for pair in self.interactions:
+            if len(pair) != 2:
+                raise OptionsError(
+                    f"interaction {pair!r}: only quadratic interactions of two namespace "
+                    "characters are supported, e.g. -q ab"
+                )
+        if self.ffm_k < 0 or (self.ffm_k > 0 and not self.ffm_fields):
+            raise OptionsError("--ffm_k needs k >= 0 and at least one --ffm_field, e.g. --ffm_field a")
+        if len(self.ffm_fields) > MAX_FIELDS:
+            raise OptionsError(f"{len(self.ffm_fields)} FFM fields; at most {MAX_FIELDS} allowed")
+        if self.vwcompat and (self.l2 > 0 or self.ffm_k > 0):
+            raise OptionsError("--vwcompat reproduces VW's --adaptive logistic regression; "
+                               "drop --l2 and --ffm_k to use it")
+        if self.learning_rate <= 0 or self.power_t < 0:
+            raise OptionsError("--learning_rate must be > 0 and --power_t >= 0")
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as JSON-ready values."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.asdict().items()}
+
+    def asdict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Options:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise OptionsError(f"unknown model options {unknown}: the model needs a newer wg_online")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def _dedupe_pairs(pairs: tuple[str, ...]) -> np.ndarray:
+    seen: list[tuple[int, int]] = []
+    for p in pairs:
+        a, b = ord(p[0]), ord(p[1])
+        if (a, b) not in seen and (b, a) not in seen:
+            seen.append((a, b))
+    return np.array(seen, dtype=np.int64).reshape(-1, 2)
+
+
+@dataclass
+class Model:
+    """Options plus learned arrays; ``acc`` and ``vacc`` are AdaGrad's squared-gradient sums."""
+
+    options: Options
+    w: np.ndarray
+    acc: np.ndarray
+    v: np.ndarray
+    vacc: np.ndarray
+    examples_seen: int = 0
+    _tables: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def new(cls, options: Options) -> Model:
+        """A fresh model with zero weights and small random FFM embeddings.
+
+        Examples
+        --------
+        >>> Model.new(Options(bit_precision=4)).w.shape
+        (16,)
+        """
+        size = 1 << options.bit_precision
+        if options.ffm_k:
+            n_v = (1 << options.ffm_bit_precision) * len(options.ffm_fields) * options.ffm_k
+            rng = np.random.default_rng(options.seed)
+            scale = options.ffm_init / np.sqrt(options.ffm_k)
+            v = (rng.random(n_v, dtype=np.float32) * scale).astype(np.float32)
+        else:
+            v = np.zeros(1, np.float32)
+        return cls(options, np.zeros(size, np.float32), np.zeros(size, np.float32), v,
+                   np.zeros_like(v))
+
+    def tables(self) -> dict[str, Any]:
+        """The small lookup arrays the kernel needs (cached)."""
+        if not self._tables:
+            o = self.options
+            active = np.ones(256, np.bool_)
+            if o.keep:
+                active[:] = False
+                active[[ord(c) for c in o.keep]] = True
+            active[[ord(c) for c in o.ignore]] = False
+            field_of = np.full(256, -1, np.int64)
+            for i, chars in enumerate(o.ffm_fields):
+                field_of[[ord(c) for c in chars]] = i
+            hyper = np.array([o.learning_rate, o.power_t, o.l2, o.ffm_learning_rate])
+            self._tables.update(active=active, pairs=_dedupe_pairs(o.interactions),
+                                field_of=field_of, hyper=hyper)
+        return self._tables
+
+    def run(self, data: Parsed, learn: bool, threads: int = 1) -> tuple[np.ndarray, float, float]:
+        """Predict (and learn from) parsed examples: (probabilities, loss sum, weight sum).
+
+        With ``threads > 1`` the examples are split into contiguous chunks trained at the same
+        time on the shared weights without locks (hogwild).
+        """
+        from wg_online.kernels import train_block
+
+        t, o = self.tables(), self.options
+        preds = np.empty(len(data.labels), np.float32)
+        flags = np.array([int(learn), int(o.vwcompat)])
+
+        def work(lo: int, hi: int) -> tuple[float, float]:
+            off = data.offsets[lo : hi + 1]
+            res = train_block(
+                data.labels[lo:hi], data.importances[lo:hi], off - off[0],
+                data.idx[off[0] : off[-1]], data.val[off[0] : off[-1]], data.ns[off[0] : off[-1]],
+                t["active"], t["pairs"], not o.noconstant, self.w, self.acc,
+                np.uint64((1 << o.bit_precision) - 1), t["field_of"], len(o.ffm_fields), o.ffm_k,
+                (1 << o.ffm_bit_precision) - 1, self.v, self.vacc, t["hyper"], flags,
+                preds[lo:hi],
+            )
+            return float(res[0]), float(res[1])
+
+        n = len(data.labels)
+        if threads <= 1 or n < 2 * threads:
+            loss, weight = work(0, n)
+        else:
+            bounds = np.linspace(0, n, threads + 1).astype(int)
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(work, bounds[:-1], bounds[1:]))
+            loss, weight = sum(p[0] for p in parts), sum(p[1] for p in parts)
+        if learn:
+            self.examples_seen += n
+        return preds, loss, weight

@@ -1,0 +1,184 @@
+"""Fast parsing of VW text into flat arrays, with file:line errors, and the binary cache (``-c``).
+
+The compiled parser (:func:`wg_online.kernels.parse_block`) finds bad lines; the reference parser
+(:func:`wg_online.vw_format.parse_line`) then explains them with file, line number and text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from wg_online.vw_format import VWFormatError, open_binary, parse_line, read_blocks
+
+CACHE_MAGIC = b"WGOCACHE"
+CACHE_VERSION = 1
+_FIELDS = ("labels", "importances", "offsets", "idx", "val", "ns")
+_DTYPES = ("<f4", "<f4", "<i8", "<u4", "<f4", "u1")
+
+
+@dataclass
+class Parsed:
+    """Examples as flat arrays: feature ``offsets[i]:offsets[i+1]`` belong to example ``i``.
+
+    ``idx`` holds 32-bit feature hashes (masked later, so one cache serves every ``-b``),
+    ``ns`` the first byte of each feature's namespace, ``labels`` NaN for unlabelled lines.
+    """
+
+    labels: np.ndarray
+    importances: np.ndarray
+    offsets: np.ndarray
+    idx: np.ndarray
+    val: np.ndarray
+    ns: np.ndarray
+    tags: list[str | None] = field(default_factory=list)
+    first_line: int = 1
+    skipped: int = 0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _explain(block: bytes, line_index: int, source: str, lineno: int) -> VWFormatError:
+    line = block.split(b"\n")[line_index]
+    try:
+        parse_line(line, source, lineno)
+    except VWFormatError as exc:
+        return exc
+    return VWFormatError(source, lineno, "line rejected by the fast parser", line.decode(
+        errors="replace"), "Please report this line as a wg_online bug")
+
+
+def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tuple[bytes, int]:
+    try:
+        block.decode()
+        return block, 0
+    except UnicodeDecodeError as exc:
+        if not skip:
+            raise _explain(block, block.count(b"\n", 0, exc.start), source,
+                           first + block.count(b"\n", 0, exc.start)) from None
+    kept = []
+    for line in block.split(b"\n"):
+        try:
+            line.decode()
+            kept.append(line)
+        except UnicodeDecodeError:
+            kept.append(b"")
+    return b"\n".join(kept), sum(1 for k in kept if not k) - block.count(b"\n\n")
+
+
+def parse_bytes(block: bytes, source: str = "<input>", first_line: int = 1,
+                skip_bad_lines: bool = False, with_tags: bool = False) -> Parsed:
+    """Parse whole lines of VW text.
+
+    Raises
+    ------
+    VWFormatError
+        At the first bad line unless ``skip_bad_lines`` (then ``Parsed.skipped`` counts them).
+
+    Examples
+    --------
+    >>> p = parse_bytes(b"1 | a b:2\\n-1 'x| c\\n", with_tags=True)
+    >>> p.labels.tolist(), p.offsets.tolist(), p.val.tolist(), p.tags
+    ([1.0, -1.0], [0, 2, 3], [1.0, 2.0, 1.0], [None, 'x'])
+    """
+    from wg_online.kernels import parse_block
+
+    block, skipped = _drop_invalid_utf8(block, source, first_line, skip_bad_lines)
+    buf = np.frombuffer(block, np.uint8)
+    labels, imps, tags, offsets, idx, val, ns, _, bad_lines, _ = parse_block(buf, skip_bad_lines)
+    if len(bad_lines) and not skip_bad_lines:
+        raise _explain(block, int(bad_lines[0]), source, first_line + int(bad_lines[0]))
+    tag_list: list[str | None] = []
+    if with_tags:
+        tag_list = [None if s < 0 else block[s:e].decode() for s, e in tags.tolist()]
+    return Parsed(labels, imps, offsets, idx, val, ns, tag_list, first_line,
+                  skipped + len(bad_lines))
+
+
+def parse_lines(lines: Iterator[str] | list[str] | str, skip_bad_lines: bool = False) -> Parsed:
+    """Parse Python strings (one example each, or one multi-line string) with tags.
+
+    Examples
+    --------
+    >>> len(parse_lines(["1 | a", "", "-1 | b"]))
+    2
+    """
+    text = lines if isinstance(lines, str) else "\n".join(lines)
+    return parse_bytes(text.encode() + b"\n", "<lines>", 1, skip_bad_lines, with_tags=True)
+
+
+def iter_file(path: str | Path, skip_bad_lines: bool = False, with_tags: bool = False,
+              block_size: int = 1 << 23) -> Iterator[Parsed]:
+    """Parse a text file (plain, gzip, zstd or ``-`` for stdin) block by block."""
+    source, line = str(path), 1
+    with open_binary(path) as stream:
+        for block in read_blocks(stream, block_size):
+            yield parse_bytes(block, source, line, skip_bad_lines, with_tags)
+            line += block.count(b"\n")
+
+
+def write_cache(path: str | Path, blocks: list[Parsed], source: str | Path) -> None:
+    """Write parsed blocks as our binary cache, atomically (temp file, then rename)."""
+    st = os.stat(source) if str(source) != "-" else None
+    header = {"format_version": CACHE_VERSION, "source": str(source),
+              "source_size": st.st_size if st else None,
+              "source_mtime_ns": st.st_mtime_ns if st else None,
+              "blocks": [[len(getattr(b, f)) for f in _FIELDS] for b in blocks]}
+    raw = json.dumps(header).encode()
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".wgcache-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(CACHE_MAGIC + len(raw).to_bytes(8, "little") + raw)
+            for b in blocks:
+                for name, dtype in zip(_FIELDS, _DTYPES, strict=True):
+                    out.write(np.ascontiguousarray(getattr(b, name), dtype=dtype).tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def read_cache(path: str | Path, source: str | Path | None = None) -> list[Parsed] | None:
+    """Blocks from a cache file; None when it is missing or stale for ``source``.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a cache of this version or is truncated.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = bytearray(os.fstat(f.fileno()).st_size)
+            f.readinto(data)
+    except FileNotFoundError:
+        return None
+    if data[:8] != CACHE_MAGIC:
+        raise ValueError(f"{path} is not a wg_online cache file; delete it or pick another -c path")
+    size = int.from_bytes(data[8:16], "little")
+    header = json.loads(data[16 : 16 + size])
+    if header.get("format_version") != CACHE_VERSION:
+        raise ValueError(f"{path}: cache format {header.get('format_version')} is not "
+                         f"{CACHE_VERSION}; delete the cache so it is rebuilt")
+    if source is not None and str(source) != "-":
+        st = os.stat(source)
+        if (header["source_size"], header["source_mtime_ns"]) != (st.st_size, st.st_mtime_ns):
+            return None
+    pos, blocks = 16 + size, []
+    for counts in header["blocks"]:
+        arrays = []
+        for count, dtype in zip(counts, _DTYPES, strict=True):
+            nbytes = count * np.dtype(dtype).itemsize
+            if pos + nbytes > len(data):
+                raise ValueError(f"{path} is truncated; delete it so it is rebuilt")
+            arrays.append(np.frombuffer(data, dtype, count, pos))
+            pos += nbytes
+        blocks.append(Parsed(*arrays))
+    return blocks

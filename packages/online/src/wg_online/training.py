@@ -1,0 +1,184 @@
+"""Training and prediction runs over files, with VW-style progress lines and a final summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from wg_online.model import Model, Options
+from wg_online.model_file import check_compatible, load_model, save_model
+from wg_online.parsing import Parsed, iter_file, read_cache, write_cache
+
+HEADER = (
+    "average  since         example        example        current        current  current\n"
+    "loss     last          counter         weight          label        predict features"
+)
+
+
+@dataclass
+class RunStats:
+    """Totals of a run: examples, summed importance, summed loss, skipped lines, seconds."""
+
+    examples: int = 0
+    weight: float = 0.0
+    loss: float = 0.0
+    skipped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def average_loss(self) -> float:
+        return self.loss / self.weight if self.weight else float("nan")
+
+    def summary(self) -> str:
+        rate = self.examples / self.seconds if self.seconds else float("inf")
+        lines = ["finished run", f"number of examples = {self.examples}",
+                 f"weighted example sum = {self.weight:.6f}",
+                 f"average loss = {self.average_loss:.6f}", f"examples/s = {rate:.0f}"]
+        if self.skipped:
+            lines.append(f"skipped bad lines = {self.skipped}")
+        return "\n".join(lines)
+
+
+class Progress:
+    """Prints a VW-style line at examples 1, 2, 4, 8, ... (the run is cut at those counts)."""
+
+    def __init__(self, out: TextIO | None, noconstant: bool = False) -> None:
+        self.noconstant = noconstant
+        self.out, self.next, self.since_loss, self.since_weight = out, 1, 0.0, 0.0
+        self.stats = RunStats()
+
+    def feed(self, model: Model, data: Parsed, learn: bool, threads: int) -> np.ndarray:
+        n, start, parts = len(data), 0, []
+        while start < n:
+            stop = n if self.out is None else min(n, start + self.next - self.stats.examples)
+            preds, loss, weight = model.run(_slice(data, start, stop), learn, threads)
+            parts.append(preds)
+            self.stats.examples += stop - start
+            self.stats.loss += loss
+            self.stats.weight += weight
+            self.since_loss += loss
+            self.since_weight += weight
+            if self.out is not None and self.stats.examples == self.next:
+                self._line(data, stop - 1, float(preds[-1]))
+                self.next *= 2
+            start = stop
+        return np.concatenate(parts) if parts else np.empty(0, np.float32)
+
+    def _line(self, data: Parsed, i: int, pred: float) -> None:
+        s = self.stats
+        if self.next == 1:
+            print(HEADER, file=self.out)
+        since = self.since_loss / self.since_weight if self.since_weight else float("nan")
+        label = "unknown" if np.isnan(data.labels[i]) else f"{data.labels[i]:.4f}"
+        nfeat = int(data.offsets[i + 1] - data.offsets[i]) + (not self.noconstant)
+        print(f"{s.average_loss:<8.6f} {since:<8.6f} {s.examples:>12} {s.weight:>14.1f} "
+              f"{label:>14} {pred:>14.4f} {nfeat:>8}", file=self.out)
+        self.since_loss = self.since_weight = 0.0
+
+
+def _slice(data: Parsed, lo: int, hi: int) -> Parsed:
+    if lo == 0 and hi == len(data):
+        return data
+    off = data.offsets[lo : hi + 1]
+    a, b = int(off[0]), int(off[-1])
+    return Parsed(data.labels[lo:hi], data.importances[lo:hi], off - a, data.idx[a:b],
+                  data.val[a:b], data.ns[a:b])
+
+
+def _blocks(data: str | Path, cache: str | Path | None, skip: bool,
+            tags: bool) -> Iterator[Parsed]:
+    if cache is not None and not tags:
+        cached = read_cache(cache, data)
+        if cached is not None:
+            yield from cached
+            return
+    kept: list[Parsed] = []
+    for block in iter_file(data, skip, with_tags=tags):
+        if cache is not None:
+            kept.append(block)
+        yield block
+    if cache is not None and not tags:
+        write_cache(cache, kept, data)
+
+
+def train(data: str | Path, model_out: str | Path | None, options: Options,
+          initial: str | Path | None = None, passes: int = 1, cache: str | Path | None = None,
+          threads: int = 1, skip_bad_lines: bool = False, save_resume: bool = False,
+          predictions: str | Path | None = None, progress: TextIO | None = None,
+          overrides: dict | None = None) -> RunStats:
+    """Train on a VW text file and write the model (nothing is written if any line is bad).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> with open(os.path.join(d, "t.vw"), "w") as f:
+    ...     _ = f.write("1 | a\\n-1 | b\\n" * 50)
+    >>> stats = train(os.path.join(d, "t.vw"), os.path.join(d, "m.wgm"), Options())
+    >>> stats.examples, stats.average_loss < 0.3
+    (100, True)
+    """
+    if passes > 1 and str(data) == "-" and cache is None:
+        raise ValueError("several passes over standard input need a cache: add -c")
+    if initial is not None:
+        model = load_model(initial)
+        check_compatible(model, overrides or {}, initial)
+    else:
+        model = Model.new(options)
+    prog = Progress(progress, model.options.noconstant)
+    begin = time.perf_counter()
+    preds_out: list[np.ndarray] = []
+    for _ in range(passes):
+        for block in _blocks(data, cache, skip_bad_lines, False):
+            prog.stats.skipped += block.skipped
+            preds_out.append(prog.feed(model, block, True, threads))
+    prog.stats.seconds = time.perf_counter() - begin
+    if predictions is not None:
+        _write_predictions(predictions, np.concatenate(preds_out) if preds_out else [], None)
+    if model_out is not None:
+        save_model(model, model_out, save_resume)
+    if progress:
+        print(prog.stats.summary(), file=progress)
+    return prog.stats
+
+
+def predict(model_path: str | Path, data: str | Path, predictions: str | Path | None,
+            skip_bad_lines: bool = False, progress: TextIO | None = None,
+            on_model: Callable[[Model], None] | None = None) -> RunStats:
+    """Write one probability per example (``-p``; ``-`` is stdout), with the tag if present."""
+    model = load_model(model_path, mmap=True)
+    if on_model:
+        on_model(model)
+    prog = Progress(progress, model.options.noconstant)
+    begin = time.perf_counter()
+    preds, tags = [], []
+    for block in _blocks(data, None, skip_bad_lines, True):
+        prog.stats.skipped += block.skipped
+        preds.append(prog.feed(model, block, False, 1))
+        tags.extend(block.tags)
+    prog.stats.seconds = time.perf_counter() - begin
+    if predictions is not None:
+        _write_predictions(predictions, np.concatenate(preds) if preds else [], tags)
+    if progress:
+        print(prog.stats.summary(), file=progress)
+    return prog.stats
+
+
+def _write_predictions(path: str | Path, preds, tags: list[str | None] | None) -> None:
+    lines = [f"{p:.6f}" + (f" {t}" if tags and t is not None else "")
+             for p, t in zip(preds, tags or [None] * len(preds), strict=True)]
+    text = "".join(line + "\n" for line in lines)
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,102 @@
+"""``wg online``: train, predict and serve the online learner with VW/FW flag names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+COMMON = {"context_settings": {"help_option_names": ["-h", "--help"]}}
+
+
+def _run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a library function, turning its domain errors into click errors."""
+    from wg_online.model import OptionsError
+
+    try:
+        return func(*args, **kwargs)
+    except OptionsError as exc:
+        raise click.UsageError(str(exc)) from None
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _stderr(quiet: bool) -> Any:
+    return None if quiet else click.get_text_stream("stderr")
+
+
+@click.group(**COMMON)
+def online() -> None:
+    """Train, predict and serve the online learner (VW text format, VW hashing)."""
+
+
+@online.command(**COMMON)
+@click.option("-d", "--data", required=True, help="VW text file (plain, .gz, .zst) or - for stdin.")
+@click.option("-f", "--final_regressor", "model_out", help="Write the trained model here.")
+@click.option("-i", "--initial_regressor", "initial", help="Continue training this model.")
+@click.option("-b", "--bit_precision", type=int, default=18, show_default=True)
+@click.option("-q", "--quadratic", multiple=True, help="Namespace pair to cross, e.g. -q ab.")
+@click.option("--interactions", multiple=True, help="Same as -q (pairs only).")
+@click.option("--keep", multiple=True, help="Use only these namespaces (first letters).")
+@click.option("--ignore", multiple=True, help="Drop these namespaces (first letters).")
+@click.option("-l", "--learning_rate", type=float, default=0.5, show_default=True)
+@click.option("--power_t", type=float, default=0.5, show_default=True)
+@click.option("--l2", type=float, default=0.0, show_default=True)
+@click.option("--passes", type=click.IntRange(1), default=1, show_default=True)
+@click.option("-c", "--cache", is_flag=True, help="Use/create the binary cache DATA.cache.")
+@click.option("--cache_file", help="Cache path (implies -c).")
+@click.option("--ffm_k", type=click.IntRange(0), default=0, help="FFM embedding size (0: off).")
+@click.option("--ffm_field", multiple=True, help="One FFM field: its namespace letters.")
+@click.option("--ffm_bit_precision", type=int, default=18, show_default=True)
+@click.option("--ffm_learning_rate", type=float, default=0.1, show_default=True)
+@click.option("--noconstant", is_flag=True, help="No bias feature.")
+@click.option("--vwcompat", is_flag=True, help="Reproduce VW --adaptive logistic predictions.")
+@click.option("--threads", type=click.IntRange(1), default=1, help="Hogwild training threads.")
+@click.option("--skip-bad-lines", "--skip_bad_lines", is_flag=True, help="Skip and count bad lines.")
+@click.option("--save_resume", is_flag=True, help="Keep AdaGrad state in the model file.")
+@click.option("-p", "--predictions", help="Write progressive predictions here (- for stdout).")
+@click.option("--quiet", is_flag=True, help="No progress lines or summary.")
+def train(**kw: Any) -> None:
+    """Train a model: wg online train -d DATA -f MODEL [-q ab] [--ffm_k 4 --ffm_field a ...]."""
+    from wg_online.model import Options
+    from wg_online.training import train as run_train
+
+    names = {"bit_precision", "learning_rate", "power_t", "l2", "noconstant", "vwcompat",
+             "ffm_k", "ffm_bit_precision", "ffm_learning_rate"}
+    opts = {k: kw[k] for k in names}
+    opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["interactions"])
+    opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
+    opts["ffm_fields"] = tuple(kw["ffm_field"])
+    cache = kw["cache_file"] or (f"{kw['data']}.cache" if kw["cache"] else None)
+    if cache == "-.cache":
+        raise click.UsageError("-c with -d - needs --cache_file PATH")
+    options = _run(Options, **opts)
+    _run(run_train, kw["data"], kw["model_out"], options, initial=kw["initial"],
+         passes=kw["passes"], cache=cache, threads=kw["threads"],
+         skip_bad_lines=kw["skip_bad_lines"], save_resume=kw["save_resume"],
+         predictions=kw["predictions"], progress=_stderr(kw["quiet"]), overrides=None)
+
+
+@online.command(**COMMON)
+@click.option("-i", "--initial_regressor", "model", required=True, help="Model file to use.")
+@click.option("-d", "--data", required=True, help="VW text file or - for stdin.")
+@click.option("-p", "--predictions", default="-", show_default=True, help="Output file.")
+@click.option("--skip-bad-lines", "--skip_bad_lines", is_flag=True)
+@click.option("--quiet", is_flag=True)
+def predict(model: str, data: str, predictions: str, skip_bad_lines: bool, quiet: bool) -> None:
+    """Write one probability per example: wg online predict -i MODEL -d DATA -p PREDS."""
+    from wg_online.training import predict as run_predict
+
+    _run(run_predict, model, data, predictions, skip_bad_lines, _stderr(quiet))
+
+
+@online.command(**COMMON)
+@click.option("-i", "--initial_regressor", "model", required=True, help="Model file to serve.")
+@click.option("--port", type=click.IntRange(0, 65535), default=26542, show_default=True)
+@click.option("--poll", type=float, default=0.2, show_default=True, help="Seconds between checks.")
+def serve(model: str, port: int, poll: float) -> None:
+    """Serve predictions on 127.0.0.1:PORT, one example per line; swaps in new model files."""
+    from wg_online.serve import serve as run_serve
+
+    _run(run_serve, model, port, poll, lambda msg: click.echo(msg, err=True))
