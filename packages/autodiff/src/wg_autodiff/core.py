@@ -1,0 +1,326 @@
+"""Primitives, tracers and the two differentiation traces (reverse and forward).
+
+A transform opens a *trace* with a nesting level; values it follows are wrapped in a
+:class:`Tracer` that belongs to that trace. Every operation goes through
+:meth:`Primitive.bind`, which hands it to the trace of the highest level among its arguments;
+lower-level tracers and plain arrays are constants to that trace. Values that never meet an
+active input therefore stay plain arrays: they cost no tape memory and no adjoint work
+(Enzyme's activity analysis, decided at run time).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff.errors import TracerConversionError, UnsupportedOperationError, user_location
+
+vjp_rules: dict[Primitive, Callable[..., Any]] = {}
+"""primitive -> ``rule(argnum, g, ans, args, params)`` returning the cotangent of one argument."""
+jvp_rules: dict[Primitive, Callable[..., Any]] = {}
+"""primitive -> ``rule(primals, tangents, params)`` returning ``(out, tangent_out)``."""
+
+_levels = itertools.count(1)
+
+
+class Primitive:
+    """An operation with an implementation and (optionally) derivative rules.
+
+    ``impl(*args, **params)`` computes on plain arrays with the namespace of its inputs.
+    ``nondiff`` primitives (comparisons, rounding) have zero derivative everywhere: traces
+    evaluate them on the underlying values and return plain arrays.
+    """
+
+    __slots__ = ("impl", "name", "nondiff")
+
+    def __init__(self, name: str, impl: Callable[..., Any], nondiff: bool = False) -> None:
+        self.name = name
+        self.impl = impl
+        self.nondiff = nondiff
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def bind(self, *args: Any, **params: Any) -> Any:
+        top = None
+        for a in args:
+            if type(a) is Tracer and (top is None or a._trace.level > top.level):
+                top = a._trace
+        if top is None:
+            return self.impl(*args, **params)
+        return top.process(self, args, params)
+
+
+class Tracer:
+    """A value followed by a trace. Behaves like an array for NumPy code."""
+
+    __slots__ = ("_node", "_tangent", "_trace", "_value", "_var")
+    __array_priority__ = 1000.0
+
+    def __init__(self, trace: Any, value: Any) -> None:
+        self._trace = trace
+        self._value = value
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(getattr(self._value, "shape", ()))
+
+    @property
+    def dtype(self) -> Any:
+        v = self._value
+        return v.dtype if hasattr(v, "dtype") else np.result_type(v)
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape)))
+
+    def __repr__(self) -> str:
+        return f"Tracer<{type(self._trace).__name__} level {self._trace.level}>({self._value!r})"
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced array")
+        return self.shape[0]
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return self._trace.to_bool(self)
+
+    def __float__(self) -> float:
+        raise _conversion_error("float()")
+
+    def __int__(self) -> int:
+        raise _conversion_error("int()")
+
+    def __index__(self) -> int:
+        raise _conversion_error("use as an index")
+
+    def __complex__(self) -> complex:
+        raise _conversion_error("complex()")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise _conversion_error("conversion to a plain NumPy array (np.asarray, in-place write)")
+
+    def item(self) -> float:
+        raise _conversion_error(".item()")
+
+    def tolist(self) -> list[Any]:
+        raise _conversion_error(".tolist()")
+
+    __hash__ = object.__hash__
+
+
+def _conversion_error(what: str) -> TracerConversionError:
+    return TracerConversionError(
+        f"{what} of a traced value at {user_location()}: the derivative cannot follow a value "
+        "that leaves the array world. Keep it an array (use np.* functions on it), or wrap the "
+        "value in wg_autodiff.stop_gradient(...) if it must not be differentiated."
+    )
+
+
+def unsupported(name: str) -> UnsupportedOperationError:
+    return UnsupportedOperationError(
+        f"{name} has no derivative rule in wg_autodiff (called at {user_location()}). "
+        "Define one with @wg_autodiff.custom_vjp (or custom_jvp) around the code that calls it, "
+        "or apply it to wg_autodiff.stop_gradient(x) if its derivative is not needed."
+    )
+
+
+def is_tracer(x: Any) -> bool:
+    return type(x) is Tracer
+
+
+class Node:
+    """One recorded primitive application on the reverse tape."""
+
+    __slots__ = ("ans", "ct", "parents", "params", "prim", "vals")
+
+    def __init__(self, prim: Any, vals: Any, params: Any, ans: Any, parents: Any) -> None:
+        self.prim = prim
+        self.vals = vals
+        self.params = params
+        self.ans = ans
+        self.parents = parents
+        self.ct: Any = None
+
+
+class ReverseTrace:
+    """Records a tape of primitive applications whose cotangents are pulled back later."""
+
+    def __init__(self) -> None:
+        self.level = next(_levels)
+        self.tape: list[Node] = []
+
+    def new_input(self, value: Any) -> Tracer:
+        t = Tracer(self, value)
+        node = Node(None, (), None, value, ())
+        self.tape.append(node)
+        t._node = node
+        return t
+
+    def process(self, prim: Primitive, args: Any, params: dict[str, Any]) -> Any:
+        vals = [a._value if type(a) is Tracer and a._trace is self else a for a in args]
+        out = prim.bind(*vals, **params)
+        if prim.nondiff:
+            return out
+        if prim not in vjp_rules:
+            raise unsupported(f"primitive {prim.name} (reverse mode)")
+        parents = tuple(
+            (i, a._node) for i, a in enumerate(args) if type(a) is Tracer and a._trace is self
+        )
+        node = Node(prim, vals, params, out, parents)
+        self.tape.append(node)
+        t = Tracer(self, out)
+        t._node = node
+        return t
+
+    def to_bool(self, t: Tracer) -> bool:
+        return bool(t._value)
+
+    def concrete(self, t: Tracer) -> Any:
+        return t._value
+
+    def backward(self, outs: list[Any], cts: list[Any]) -> None:
+        """Pull ``cts`` back from ``outs`` (tracers of this trace) through the tape."""
+        for o, g in zip(outs, cts, strict=True):
+            if type(o) is Tracer and o._trace is self and g is not None:
+                node = o._node
+                node.ct = g if node.ct is None else add_cotangents(node.ct, g)
+        for node in reversed(self.tape):
+            g = node.ct
+            if g is None or node.prim is None:
+                continue
+            node.ct = None
+            rule = vjp_rules[node.prim]
+            for argnum, parent in node.parents:
+                c = rule(argnum, g, node.ans, node.vals, node.params)
+                parent.ct = c if parent.ct is None else add_cotangents(parent.ct, c)
+
+
+class ForwardTrace:
+    """Pushes tangents forward alongside primal values."""
+
+    def __init__(self) -> None:
+        self.level = next(_levels)
+
+    def new_input(self, value: Any, tangent: Any) -> Tracer:
+        t = Tracer(self, value)
+        t._tangent = tangent
+        return t
+
+    def process(self, prim: Primitive, args: Any, params: dict[str, Any]) -> Any:
+        primals = []
+        tangents = []
+        for a in args:
+            if type(a) is Tracer and a._trace is self:
+                primals.append(a._value)
+                tangents.append(a._tangent)
+            else:
+                primals.append(a)
+                tangents.append(None)
+        if prim.nondiff:
+            return prim.bind(*primals, **params)
+        rule = jvp_rules.get(prim)
+        if rule is None:
+            rule = _jvp_from_vjp(prim)
+        out, t_out = rule(primals, tangents, params)
+        if t_out is None:
+            return out
+        t = Tracer(self, out)
+        t._tangent = t_out
+        return t
+
+    def to_bool(self, t: Tracer) -> bool:
+        return bool(t._value)
+
+    def concrete(self, t: Tracer) -> Any:
+        return t._value
+
+
+def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
+    """Forward rule obtained by transposing the reverse rule (which is linear in ``g``)."""
+    if prim not in vjp_rules:
+        raise unsupported(f"primitive {prim.name} (forward mode)")
+    rule = vjp_rules[prim]
+
+    def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+        out = prim.bind(*primals, **params)
+        t_out = None
+        for argnum, t in enumerate(tangents):
+            if t is None:
+                continue
+            trace = ReverseTrace()
+            g = trace.new_input(zeros_like(out))
+            c = rule(argnum, g, out, primals, params)
+            y = sum_all(multiply_p.bind(c, t))
+            if type(y) is Tracer and y._trace is trace:
+                trace.backward([y], [ones_like_scalar(y._value)])
+                contrib = g._node.ct
+                if contrib is not None:
+                    t_out = contrib if t_out is None else add_cotangents(t_out, contrib)
+        return out, t_out
+
+    return jvp
+
+
+# Filled in by wg_autodiff.rules_elementwise (kept here so the core needs no import cycle).
+multiply_p: Primitive
+add_cotangents: Callable[[Any, Any], Any]
+zeros_like: Callable[[Any], Any]
+sum_all: Callable[[Any], Any]
+ones_like_scalar: Callable[[Any], Any]
+
+
+def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
+    """Register one reverse rule per argument: ``rule(g, ans, *args, **params)``."""
+
+    def rule(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
+        r = rules[argnum]
+        if r is None:
+            raise unsupported(f"derivative of {prim.name} with respect to argument {argnum}")
+        return r(g, ans, *vals, **params)
+
+    vjp_rules[prim] = rule
+
+
+def defvjp_argnum(prim: Primitive, rule: Callable[..., Any]) -> None:
+    """Register a reverse rule for variadic primitives: ``rule(argnum, g, ans, *args, **params)``."""
+
+    def wrapped(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
+        return rule(argnum, g, ans, *vals, **params)
+
+    vjp_rules[prim] = wrapped
+
+
+def deflinear(prim: Primitive) -> None:
+    """Forward rule of a primitive linear in its (single) array argument."""
+
+    def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+        out = prim.bind(*primals, **params)
+        if tangents[0] is None:
+            return out, None
+        return out, prim.bind(tangents[0], *primals[1:], **params)
+
+    jvp_rules[prim] = jvp
+
+
+def defmultilinear(prim: Primitive) -> None:
+    """Forward rule of a primitive linear in each array argument separately (mul, matmul)."""
+
+    def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+        out = prim.bind(*primals, **params)
+        t_out = None
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            args = list(primals)
+            args[i] = t
+            term = prim.bind(*args, **params)
+            t_out = term if t_out is None else add_cotangents(t_out, term)
+        return out, t_out
+
+    jvp_rules[prim] = jvp

@@ -1,0 +1,39 @@
+"""Exceptions raised by wg_autodiff, and the user's source line they point at."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+_SKIP_DIRS = (_PACKAGE_DIR, _NUMPY_DIR)
+
+
+class AutodiffError(Exception):
+    """Base class of every error wg_autodiff raises on purpose."""
+
+
+class UnsupportedOperationError(AutodiffError, TypeError):
+    """A NumPy function or ufunc without a derivative rule was applied to a traced value."""
+
+
+class TracerConversionError(AutodiffError, TypeError):
+    """A traced value was turned into a plain Python or NumPy value the tracer cannot follow."""
+
+
+class InputError(AutodiffError, ValueError):
+    """A transform was called with arguments it cannot differentiate."""
+
+
+def user_location() -> str:
+    """Return ``file:line`` of the innermost frame outside wg_autodiff and NumPy."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_SKIP_DIRS) and "<frozen" not in filename:
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown location>"

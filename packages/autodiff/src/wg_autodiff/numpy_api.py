@@ -1,0 +1,374 @@
+"""NumPy's public functions, re-expressed with primitives so traced values follow them.
+
+Each function takes NumPy's own signature; the tables at the bottom map ``np.*`` functions and
+ufuncs to them for :meth:`Tracer.__array_function__` / ``__array_ufunc__``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff import rules_arith as ar
+from wg_autodiff import rules_array as ra
+from wg_autodiff import rules_linalg as rl
+from wg_autodiff import rules_unary as ru
+from wg_autodiff.core import Primitive, Tracer, unsupported
+from wg_autodiff.namespace import namespace, shape_of
+
+
+def bottom(x: Any) -> Any:
+    """The plain value under any number of tracers."""
+    while type(x) is Tracer:
+        x = x._trace.concrete(x)
+    return x
+
+
+def _norm_axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    if isinstance(axis, int | np.integer):
+        axis = (axis,)
+    return tuple(sorted(int(a) % ndim if ndim else 0 for a in axis))
+
+
+def _no_out(out: Any, name: str) -> None:
+    if out is not None:
+        raise unsupported(f"np.{name}(..., out=...) (an in-place write)")
+
+
+def asum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+         **kw: Any) -> Any:
+    _no_out(out, "sum")
+    return ar.sum_p.bind(a, axis=_norm_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+
+
+def _count(a: Any, axis: tuple[int, ...] | None) -> int:
+    shape = shape_of(a)
+    return int(np.prod(shape if axis is None else [shape[i] for i in axis]))
+
+
+def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+         **kw: Any) -> Any:
+    ax = _norm_axis(axis, len(shape_of(a)))
+    return ar.mul(asum(a, ax, out=out, keepdims=keepdims), 1.0 / _count(a, ax))
+
+
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
+        keepdims: bool = False, **kw: Any) -> Any:
+    ax = _norm_axis(axis, len(shape_of(a)))
+    centred = ar.subtract_p.bind(a, mean(a, ax, keepdims=True))
+    return ar.mul(asum(ar.mul(centred, centred), ax, out=out, keepdims=keepdims),
+                  1.0 / (_count(a, ax) - ddof))
+
+
+def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
+        keepdims: bool = False, **kw: Any) -> Any:
+    return ru.sqrt_p.bind(var(a, axis, out=out, ddof=ddof, keepdims=keepdims))
+
+
+def _reduction(prim: Any, name: str) -> Any:
+    def reduce(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
+               **kw: Any) -> Any:
+        _no_out(out, name)
+        return prim.bind(a, axis=_norm_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+
+    return reduce
+
+
+amax = _reduction(ra.amax_p, "max")
+amin = _reduction(ra.amin_p, "min")
+prod = _reduction(ra.prod_p, "prod")
+
+
+def reshape(a: Any, *shape: Any, order: str = "C", newshape: Any = None, **kw: Any) -> Any:
+    if newshape is not None:
+        shape = (newshape,)
+    if kw.get("shape") is not None:
+        shape = (kw["shape"],)
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = tuple(shape[0])
+    if order != "C":
+        raise unsupported(f"reshape with order={order!r}")
+    target = tuple(int(s) for s in shape)
+    if -1 in target:
+        known = int(np.prod([s for s in target if s != -1]))
+        total = int(np.prod(shape_of(a)))
+        target = tuple(total // known if s == -1 else s for s in target)
+    return ar.reshape_p.bind(a, shape=target)
+
+
+def transpose(a: Any, *axes: Any) -> Any:
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
+        axes = axes[0]
+    ndim = len(shape_of(a))
+    perm = tuple(range(ndim))[::-1] if not axes else tuple(int(x) % ndim for x in axes)
+    return ra.transpose_p.bind(a, axes=perm)
+
+
+def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    perm = list(range(len(shape_of(a))))
+    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return ra.transpose_p.bind(a, axes=tuple(perm))
+
+
+def moveaxis(a: Any, source: int, destination: int) -> Any:
+    ndim = len(shape_of(a))
+    perm = [i for i in range(ndim) if i != source % ndim]
+    perm.insert(destination % ndim, source % ndim)
+    return ra.transpose_p.bind(a, axes=tuple(perm))
+
+
+def ravel(a: Any, order: str = "C") -> Any:
+    return reshape(a, (-1,), order=order)
+
+
+def squeeze(a: Any, axis: Any = None) -> Any:
+    shape = shape_of(a)
+    ax = _norm_axis(axis, len(shape))
+    drop = [i for i, n in enumerate(shape) if n == 1] if ax is None else list(ax)
+    return ar.reshape_p.bind(a, shape=tuple(n for i, n in enumerate(shape) if i not in drop))
+
+
+def expand_dims(a: Any, axis: Any) -> Any:
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    shape = list(shape_of(a))
+    ndim = len(shape) + len(axes)
+    for ax in sorted(x % ndim for x in axes):
+        shape.insert(ax, 1)
+    return ar.reshape_p.bind(a, shape=tuple(shape))
+
+
+def broadcast_to(a: Any, shape: Any, subok: bool = False) -> Any:
+    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    return ar.broadcast_to_p.bind(a, shape=shape)
+
+
+def concatenate(arrays: Any, axis: int | None = 0, out: Any = None, **kw: Any) -> Any:
+    _no_out(out, "concatenate")
+    arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [ravel(x) for x in arrays], 0
+    return ra.concatenate_p.bind(*arrays, axis=int(axis))
+
+
+def stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> Any:
+    return concatenate([expand_dims(x, axis) for x in arrays], axis=axis, out=out)
+
+
+def hstack(tup: Any, **kw: Any) -> Any:
+    arrays = list(tup)
+    return concatenate(arrays, axis=0 if len(shape_of(arrays[0])) == 1 else 1)
+
+
+def vstack(tup: Any, **kw: Any) -> Any:
+    return concatenate([x if len(shape_of(x)) > 1 else reshape(x, (1, -1)) for x in tup], axis=0)
+
+
+def getitem(a: Any, idx: Any) -> Any:
+    if isinstance(idx, list):
+        idx = np.asarray(idx)
+    if isinstance(idx, tuple):
+        idx = tuple(np.asarray(i) if isinstance(i, list) else bottom(i) for i in idx)
+    else:
+        idx = bottom(idx)
+    return ra.getitem_p.bind(a, idx=idx)
+
+
+def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise"
+         ) -> Any:
+    _no_out(out, "take")
+    if axis is None:
+        return getitem(ravel(a), np.asarray(indices))
+    axis = axis % len(shape_of(a))
+    return getitem(a, (slice(None),) * axis + (np.asarray(indices),))
+
+
+def _tri_mask(a: Any, k: int, lower: bool) -> np.ndarray:
+    n, m = shape_of(a)[-2:]
+    mask = np.tri(n, m, k, dtype=bool)
+    return mask if lower else ~np.tri(n, m, k - 1, dtype=bool)
+
+
+def tril(m: Any, k: int = 0) -> Any:
+    return ar.where_p.bind(_tri_mask(m, k, True), m, 0.0)
+
+
+def triu(m: Any, k: int = 0) -> Any:
+    return ar.where_p.bind(_tri_mask(m, k, False), m, 0.0)
+
+
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    a = moveaxis(moveaxis(a, axis1, -1), axis2 if axis2 > axis1 else axis2 + 1, -1)
+    n, m = shape_of(a)[-2:]
+    rows = np.arange(max(0, -offset), min(n, m - offset))
+    return getitem(a, (Ellipsis, rows, rows + offset))
+
+
+def diag(v: Any, k: int = 0) -> Any:
+    if len(shape_of(v)) == 2:
+        return diagonal(v, k)
+    n = shape_of(v)[0] + abs(k)
+    eye = np.eye(n, k=k)
+    rows = np.arange(n) if k >= 0 else np.arange(-k, n)
+    padded = v if k == 0 else getitem(v, np.clip(rows - max(0, -k), 0, shape_of(v)[0] - 1))
+    return ar.mul(reshape(padded, (1, -1)) if k >= 0 else reshape(padded, (-1, 1)), eye)
+
+
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> Any:
+    return asum(diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+    _no_out(out, "cumsum")
+    if axis is None:
+        a, axis = ravel(a), 0
+    return ra.cumsum_p.bind(a, axis=int(axis) % len(shape_of(a)))
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None or y is None:
+        return np.where(bottom(condition))
+    return ar.where_p.bind(condition, x, y)
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Any:
+    _no_out(out, "clip")
+    a_min = kw.get("min", a_min)
+    a_max = kw.get("max", a_max)
+    if a_min is not None:
+        a = ar.maximum_p.bind(a, a_min)
+    if a_max is not None:
+        a = ar.minimum_p.bind(a, a_max)
+    return a
+
+
+def einsum(subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False,
+           **kw: Any) -> Any:
+    _no_out(out, "einsum")
+    if not isinstance(subscripts, str):
+        raise unsupported("np.einsum in its interleaved (operand, sublist) form")
+    return ra.einsum_p.bind(*operands, subscripts=subscripts)
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if isinstance(axes, int):
+        axes_a, axes_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        axes_a = [axes[0]] if isinstance(axes[0], int) else list(axes[0])
+        axes_b = [axes[1]] if isinstance(axes[1], int) else list(axes[1])
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    sa = [next(letters) for _ in range(na)]
+    sb = [next(letters) for _ in range(nb)]
+    for i, j in zip(axes_a, axes_b, strict=True):
+        sb[j % nb] = sa[i % na]
+    out = [c for c in sa if c not in sb] + [c for c in sb if c not in sa]
+    return ra.einsum_p.bind(a, b, subscripts="".join(sa) + "," + "".join(sb) + "->" + "".join(out))
+
+
+def dot(a: Any, b: Any, out: Any = None) -> Any:
+    _no_out(out, "dot")
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        return ar.mul(a, b)
+    if na <= 2 and nb <= 2:
+        return ra.matmul_p.bind(a, b)
+    return tensordot(a, b, axes=([-1], [-2 if nb > 1 else -1]))
+
+
+def matmul(a: Any, b: Any, **kw: Any) -> Any:
+    return ra.matmul_p.bind(a, b)
+
+
+def outer(a: Any, b: Any, out: Any = None) -> Any:
+    return ar.mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+def inner(a: Any, b: Any) -> Any:
+    return asum(ar.mul(a, b), axis=-1) if len(shape_of(a)) <= 1 else tensordot(a, b, ([-1], [-1]))
+
+
+def vdot(a: Any, b: Any) -> Any:
+    return asum(ar.mul(ravel(a), ravel(b)))
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    ndim = len(shape_of(x))
+    vector = (axis is None and ndim == 1) or isinstance(axis, int)
+    if (vector and ord in (None, 2)) or (not vector and ord in (None, "fro")):
+        ax = None if axis is None else axis
+        return ru.sqrt_p.bind(asum(ar.mul(x, x), axis=ax, keepdims=keepdims))
+    if vector and ord == 1:
+        return asum(ru.abs_p.bind(x), axis=axis, keepdims=keepdims)
+    if vector and ord == np.inf:
+        return amax(ru.abs_p.bind(x), axis=axis, keepdims=keepdims)
+    raise unsupported(f"np.linalg.norm with ord={ord!r} on {'vectors' if vector else 'matrices'}")
+
+
+def _slogdet_sign(a: Any) -> Any:
+    xp = namespace(a)
+    return (np.linalg if xp is np else xp.linalg).slogdet(a)[0]
+
+
+def slogdet(a: Any) -> tuple[Any, Any]:
+    return nondiff_call_p.bind(a, fn=_slogdet_sign, kwargs=()), rl.logabsdet_p.bind(a)
+
+
+def _call_impl(*args: Any, fn: Any, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    return fn(*args, **dict(kwargs))
+
+
+nondiff_call_p = Primitive("nondiff_call", _call_impl, nondiff=True)
+
+
+def _nondiff(fn: Any) -> Any:
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        kw = tuple(sorted((k, bottom(v)) for k, v in kwargs.items()))
+        return nondiff_call_p.bind(*args, fn=fn, kwargs=kw)
+
+    return apply
+
+
+def _identity(a: Any, *args: Any, **kwargs: Any) -> Any:
+    return a
+
+
+FUNCTIONS: dict[Any, Any] = {
+    np.sum: asum, np.mean: mean, np.var: var, np.std: std, np.max: amax, np.amax: amax,
+    np.min: amin, np.amin: amin, np.prod: prod, np.reshape: reshape, np.transpose: transpose,
+    np.swapaxes: swapaxes, np.moveaxis: moveaxis, np.ravel: ravel, np.squeeze: squeeze,
+    np.expand_dims: expand_dims, np.broadcast_to: broadcast_to, np.concatenate: concatenate,
+    np.stack: stack, np.hstack: hstack, np.vstack: vstack, np.take: take, np.tril: tril,
+    np.triu: triu, np.diag: diag, np.diagonal: diagonal, np.trace: trace, np.cumsum: cumsum,
+    np.where: where, np.clip: clip, np.einsum: einsum, np.tensordot: tensordot, np.dot: dot,
+    np.outer: outer, np.inner: inner, np.vdot: vdot, np.linalg.norm: norm,
+    np.linalg.slogdet: slogdet, np.linalg.det: rl.det_p.bind, np.linalg.inv: rl.inv_p.bind,
+    np.linalg.solve: rl.solve_p.bind, np.linalg.cholesky: rl.cholesky_p.bind,
+    np.copy: _identity, np.atleast_1d: lambda a: a if len(shape_of(a)) else reshape(a, (1,)),
+}
+for _f in (np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.shape, np.ndim,
+           np.size, np.argmax, np.argmin, np.argsort, np.sort, np.nonzero, np.all, np.any,
+           np.isclose, np.allclose, np.round, np.around, np.array_equal, np.count_nonzero,
+           np.result_type, np.unique, np.searchsorted, np.iscomplexobj, np.isrealobj, np.may_share_memory, np.shares_memory):
+    FUNCTIONS[_f] = _nondiff(_f)
+
+UFUNCS: dict[Any, Any] = {
+    np.add: ar.add_p.bind, np.subtract: ar.subtract_p.bind, np.multiply: ar.multiply_p.bind,
+    np.divide: ar.divide_p.bind, np.negative: ar.negative_p.bind, np.positive: _identity,
+    np.power: ar.power_p.bind, np.float_power: ar.power_p.bind, np.maximum: ar.maximum_p.bind,
+    np.minimum: ar.minimum_p.bind, np.fmax: ar.maximum_p.bind, np.fmin: ar.minimum_p.bind,
+    np.logaddexp: ar.logaddexp_p.bind, np.arctan2: ar.arctan2_p.bind, np.matmul: matmul,
+    np.absolute: ru.abs_p.bind, np.fabs: ru.abs_p.bind, np.true_divide: ar.divide_p.bind,
+    np.conjugate: _identity,
+}
+for _name in ("exp", "log", "log1p", "expm1", "sqrt", "square", "sin", "cos", "tan", "tanh",
+              "arctan", "sinh", "cosh", "arcsin", "arccos", "arctanh", "log2", "log10", "exp2",
+              "reciprocal", "cbrt"):
+    UFUNCS[getattr(np, _name)] = getattr(ru, _name + "_p").bind
+for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+              "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf",
+              "isfinite", "sign", "floor", "ceil", "trunc", "floor_divide"):
+    UFUNCS[getattr(np, _name)] = getattr(ar, _name + "_p").bind
+UFUNCS[np.rint] = ar.rint_p.bind

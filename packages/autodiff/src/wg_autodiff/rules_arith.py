@@ -1,0 +1,311 @@
+"""Arithmetic, comparison and broadcasting primitives with their derivative rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff import core
+from wg_autodiff.core import Primitive, Tracer, deflinear, defvjp, jvp_rules
+from wg_autodiff.namespace import asarray_like, namespace, namespace_of, shape_of
+
+
+def _binary_impl(op: Any) -> Any:
+    return lambda x, y: op(x, y)
+
+
+add_p = Primitive("add", _binary_impl(lambda x, y: x + y))
+subtract_p = Primitive("subtract", _binary_impl(lambda x, y: x - y))
+multiply_p = Primitive("multiply", _binary_impl(lambda x, y: x * y))
+divide_p = Primitive("divide", _binary_impl(lambda x, y: x / y))
+negative_p = Primitive("negative", lambda x: -x)
+
+
+def _xp_impl(np_fn: Any, name: str) -> Any:
+    def impl(*args: Any, **params: Any) -> Any:
+        xp = namespace_of(*args)
+        if xp is np:
+            return np_fn(*args, **params)
+        args = tuple(asarray_like(xp, a, args[0]) for a in args)
+        return getattr(xp, name)(*args, **params)
+
+    return impl
+
+
+def _nondiff(name: str, np_fn: Any) -> Primitive:
+    return Primitive(name, _xp_impl(np_fn, name), nondiff=True)
+
+
+equal_p = _nondiff("equal", np.equal)
+not_equal_p = _nondiff("not_equal", np.not_equal)
+less_p = _nondiff("less", np.less)
+less_equal_p = _nondiff("less_equal", np.less_equal)
+greater_p = _nondiff("greater", np.greater)
+greater_equal_p = _nondiff("greater_equal", np.greater_equal)
+logical_and_p = _nondiff("logical_and", np.logical_and)
+logical_or_p = _nondiff("logical_or", np.logical_or)
+logical_not_p = _nondiff("logical_not", np.logical_not)
+logical_xor_p = _nondiff("logical_xor", np.logical_xor)
+isnan_p = _nondiff("isnan", np.isnan)
+isinf_p = _nondiff("isinf", np.isinf)
+isfinite_p = _nondiff("isfinite", np.isfinite)
+sign_p = _nondiff("sign", np.sign)
+floor_p = _nondiff("floor", np.floor)
+ceil_p = _nondiff("ceil", np.ceil)
+trunc_p = _nondiff("trunc", np.trunc)
+rint_p = _nondiff("round", np.rint)
+floor_divide_p = _nondiff("floor_divide", np.floor_divide)
+
+
+def _sum_impl(x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    xp = namespace(x)
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _broadcast_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
+    xp = namespace_of(x)
+    if isinstance(x, float | int):
+        x = np.asarray(x, dtype=float)
+    return xp.broadcast_to(x, shape)
+
+
+def _reshape_impl(x: Any, shape: tuple[int, ...]) -> Any:
+    xp = namespace(x)
+    if xp is np:
+        return np.reshape(x, shape)
+    return xp.reshape(x, shape)
+
+
+sum_p = Primitive("sum", _sum_impl)
+broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl)
+reshape_p = Primitive("reshape", _reshape_impl)
+
+
+def _where_impl(c: Any, x: Any, y: Any) -> Any:
+    xp = namespace_of(x, y, c)
+    if xp is np:
+        return np.where(c, x, y)
+    like = x if not isinstance(x, float | int) else y
+    return xp.where(c, asarray_like(xp, x, like), asarray_like(xp, y, like))
+
+
+where_p = Primitive("where", _where_impl)
+
+
+def _astype_impl(x: Any, dtype: Any) -> Any:
+    xp = namespace(x)
+    if xp is np:
+        return np.asarray(x).astype(dtype)
+    return xp.astype(x, dtype)
+
+
+convert_p = Primitive("convert", _astype_impl)
+
+
+# ----------------------------------------------------------------- level-aware helpers
+
+
+def add(x: Any, y: Any) -> Any:
+    return add_p.bind(x, y)
+
+
+def mul(x: Any, y: Any) -> Any:
+    return multiply_p.bind(x, y)
+
+
+def sum_axes(x: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
+    return sum_p.bind(x, axis=axis, keepdims=keepdims)
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes along which an argument of ``shape`` was broadcast."""
+    gshape = shape_of(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
+    )
+    if axes:
+        g = sum_p.bind(g, axis=axes, keepdims=False)
+    if shape_of(g) != shape:
+        g = reshape_p.bind(g, shape=shape)
+    return g
+
+
+def zeros_like(x: Any) -> Any:
+    while type(x) is Tracer:
+        x = x._value
+    xp = namespace(x)
+    if isinstance(x, float | int):
+        return 0.0
+    return xp.zeros_like(x)
+
+
+def ones_like_scalar(x: Any) -> Any:
+    while type(x) is Tracer:
+        x = x._value
+    if isinstance(x, float | int):
+        return 1.0
+    return namespace(x).ones_like(x)
+
+
+def sum_all(x: Any) -> Any:
+    return sum_p.bind(x, axis=None, keepdims=False)
+
+
+def mask_as(mask: Any, like: Any) -> Any:
+    """A boolean mask as a plain array of ``like``'s float dtype."""
+    while type(like) is Tracer:
+        like = like._value
+    if type(mask) is Tracer:
+        return convert_p.bind(mask, dtype=like.dtype)
+    xp = namespace(mask)
+    if xp is np:
+        return np.asarray(mask).astype(getattr(like, "dtype", np.float64))
+    return xp.astype(mask, like.dtype)
+
+
+core.multiply_p = multiply_p
+core.add_cotangents = add
+core.zeros_like = zeros_like
+core.sum_all = sum_all
+core.ones_like_scalar = ones_like_scalar
+
+
+# ----------------------------------------------------------------- rules
+
+
+def defbinary(prim: Primitive, dx: Any, dy: Any) -> None:
+    """Elementwise binary rules from partials ``d(g, ans, x, y) = g * df/darg`` (unreduced)."""
+    defvjp(
+        prim,
+        lambda g, ans, x, y: unbroadcast(dx(g, ans, x, y), shape_of(x)),
+        lambda g, ans, x, y: unbroadcast(dy(g, ans, x, y), shape_of(y)),
+    )
+
+    def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+        x, y = primals
+        ans = prim.bind(x, y)
+        t_out = None
+        for t, d in zip(tangents, (dx, dy), strict=True):
+            if t is not None:
+                term = d(t, ans, x, y)
+                t_out = term if t_out is None else add(t_out, term)
+        if shape_of(t_out) != shape_of(ans):
+            t_out = broadcast_to_p.bind(t_out, shape=shape_of(ans))
+        return ans, t_out
+
+    jvp_rules[prim] = jvp
+
+
+def _balanced(a: Any, b: Any) -> Any:
+    """Share of the derivative of max(a, b) that goes to ``a`` (half of it at ties)."""
+    gt = greater_p.bind(a, b)
+    eq = equal_p.bind(a, b)
+    return add(mask_as(gt, a), mul(mask_as(eq, a), 0.5))
+
+
+def _safe_log(x: Any) -> Any:
+    from wg_autodiff.rules_unary import log_p
+
+    positive = greater_p.bind(x, 0)
+    return where_p.bind(positive, log_p.bind(where_p.bind(positive, x, 1.0)), 0.0)
+
+
+def _power_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return mul(g, mul(y, power_p.bind(x, subtract_p.bind(y, 1))))
+
+
+def _power_impl(x: Any, y: Any) -> Any:
+    return x**y
+
+
+power_p = Primitive("power", _power_impl)
+maximum_p = Primitive("maximum", _xp_impl(np.maximum, "maximum"))
+minimum_p = Primitive("minimum", _xp_impl(np.minimum, "minimum"))
+logaddexp_p = Primitive("logaddexp", _xp_impl(np.logaddexp, "logaddexp"))
+arctan2_p = Primitive("arctan2", _xp_impl(np.arctan2, "atan2"))
+
+
+def _exp(x: Any) -> Any:
+    from wg_autodiff.rules_unary import exp_p
+
+    return exp_p.bind(x)
+
+
+def _div(x: Any, y: Any) -> Any:
+    return divide_p.bind(x, y)
+
+
+defbinary(add_p, lambda g, a, x, y: g, lambda g, a, x, y: g)
+defbinary(subtract_p, lambda g, a, x, y: g, lambda g, a, x, y: negative_p.bind(g))
+defbinary(multiply_p, lambda g, a, x, y: mul(g, y), lambda g, a, x, y: mul(g, x))
+defbinary(
+    divide_p,
+    lambda g, a, x, y: _div(g, y),
+    lambda g, a, x, y: negative_p.bind(_div(mul(g, a), y)),
+)
+defbinary(power_p, _power_dx, lambda g, a, x, y: mul(g, mul(a, _safe_log(x))))
+defbinary(
+    maximum_p, lambda g, a, x, y: mul(g, _balanced(x, y)), lambda g, a, x, y: mul(g, _balanced(y, x))
+)
+defbinary(
+    minimum_p, lambda g, a, x, y: mul(g, _balanced(y, x)), lambda g, a, x, y: mul(g, _balanced(x, y))
+)
+defbinary(
+    logaddexp_p,
+    lambda g, a, x, y: mul(g, _exp(subtract_p.bind(x, a))),
+    lambda g, a, x, y: mul(g, _exp(subtract_p.bind(y, a))),
+)
+defbinary(
+    arctan2_p,
+    lambda g, a, y, x: _div(mul(g, x), add(mul(x, x), mul(y, y))),
+    lambda g, a, y, x: negative_p.bind(_div(mul(g, y), add(mul(x, x), mul(y, y)))),
+)
+
+defvjp(negative_p, lambda g, ans, x: negative_p.bind(g))
+deflinear(negative_p)
+defvjp(
+    sum_p,
+    lambda g, ans, x, axis, keepdims: broadcast_to_p.bind(
+        g if keepdims or axis is None else reshape_p.bind(g, shape=_keep_shape(x, axis)),
+        shape=shape_of(x),
+    ),
+)
+deflinear(sum_p)
+defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, shape_of(x)))
+deflinear(broadcast_to_p)
+defvjp(reshape_p, lambda g, ans, x, shape: reshape_p.bind(g, shape=shape_of(x)))
+deflinear(reshape_p)
+defvjp(convert_p, lambda g, ans, x, dtype: convert_p.bind(g, dtype=x.dtype))
+deflinear(convert_p)
+
+
+def _keep_shape(x: Any, axis: tuple[int, ...]) -> tuple[int, ...]:
+    shape = list(shape_of(x))
+    for a in axis:
+        shape[a] = 1
+    return tuple(shape)
+
+
+defvjp(
+    where_p,
+    None,
+    lambda g, ans, c, x, y: unbroadcast(where_p.bind(c, g, 0.0), shape_of(x)),
+    lambda g, ans, c, x, y: unbroadcast(where_p.bind(c, 0.0, g), shape_of(y)),
+)
+
+
+def _where_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+    c, x, y = primals
+    _, tx, ty = tangents
+    out = where_p.bind(c, x, y)
+    t_out = where_p.bind(c, 0.0 if tx is None else tx, 0.0 if ty is None else ty)
+    if shape_of(t_out) != shape_of(out):
+        t_out = broadcast_to_p.bind(t_out, shape=shape_of(out))
+    return out, t_out
+
+
+jvp_rules[where_p] = _where_jvp

@@ -1,0 +1,295 @@
+"""Structural primitives (transpose, indexing, concatenation), reductions and contractions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff.core import (
+    Primitive,
+    defmultilinear,
+    deflinear,
+    defvjp,
+    defvjp_argnum,
+    jvp_rules,
+)
+from wg_autodiff.namespace import namespace, namespace_of, shape_of
+from wg_autodiff.rules_arith import (
+    add,
+    broadcast_to_p,
+    divide_p,
+    equal_p,
+    mask_as,
+    mul,
+    reshape_p,
+    subtract_p,
+    sum_p,
+    unbroadcast,
+    zeros_like,
+)
+from wg_autodiff.rules_unary import exp_p
+
+# ----------------------------------------------------------------- transpose
+
+
+def _transpose_impl(x: Any, axes: tuple[int, ...]) -> Any:
+    xp = namespace(x)
+    if xp is np:
+        return np.transpose(x, axes)
+    return xp.permute_dims(x, axes)
+
+
+transpose_p = Primitive("transpose", _transpose_impl)
+defvjp(transpose_p, lambda g, ans, x, axes: transpose_p.bind(g, axes=tuple(np.argsort(axes))))
+deflinear(transpose_p)
+
+
+def matrix_transpose(x: Any) -> Any:
+    n = len(shape_of(x))
+    return transpose_p.bind(x, axes=(*range(n - 2), n - 1, n - 2))
+
+
+# ----------------------------------------------------------------- indexing
+
+
+def is_basic_index(idx: Any) -> bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(
+        isinstance(i, int | slice | type(None)) or i is Ellipsis or isinstance(i, np.integer)
+        for i in items
+    )
+
+
+def _getitem_impl(x: Any, idx: Any) -> Any:
+    return x[idx]
+
+
+def _scatter_add_impl(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
+    xp = namespace_of(g)
+    if isinstance(g, float | int):
+        g = np.asarray(g)
+    z = xp.zeros(shape, dtype=g.dtype)
+    if is_basic_index(idx):
+        z[idx] = g
+    elif xp is np:
+        np.add.at(z, idx, g)
+    elif hasattr(xp, "add") and hasattr(xp.add, "at"):
+        xp.add.at(z, idx, g)
+    else:
+        raise NotImplementedError(
+            f"the derivative of integer-array indexing needs a scatter-add, which {xp.__name__} "
+            "lacks; index with slices, or use NumPy/CuPy arrays"
+        )
+    return z
+
+
+getitem_p = Primitive("getitem", _getitem_impl)
+scatter_add_p = Primitive("scatter_add", _scatter_add_impl)
+defvjp(getitem_p, lambda g, ans, x, idx: scatter_add_p.bind(g, idx=idx, shape=shape_of(x)))
+deflinear(getitem_p)
+defvjp(scatter_add_p, lambda g, ans, x, idx, shape: getitem_p.bind(g, idx=idx))
+deflinear(scatter_add_p)
+
+
+# ----------------------------------------------------------------- concatenate
+
+
+def _concatenate_impl(*xs: Any, axis: int) -> Any:
+    xp = namespace_of(*xs)
+    if xp is np:
+        return np.concatenate(xs, axis=axis)
+    return xp.concat(xs, axis=axis)
+
+
+concatenate_p = Primitive("concatenate", _concatenate_impl)
+
+
+def _concatenate_vjp(argnum: int, g: Any, ans: Any, *xs: Any, axis: int) -> Any:
+    start = sum(shape_of(x)[axis] for x in xs[:argnum])
+    stop = start + shape_of(xs[argnum])[axis]
+    ndim = len(shape_of(ans))
+    idx = tuple(slice(start, stop) if d == axis % ndim else slice(None) for d in range(ndim))
+    return getitem_p.bind(g, idx=idx)
+
+
+def _concatenate_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+    out = concatenate_p.bind(*primals, **params)
+    ts = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents, strict=True)]
+    return out, concatenate_p.bind(*ts, **params)
+
+
+defvjp_argnum(concatenate_p, _concatenate_vjp)
+jvp_rules[concatenate_p] = _concatenate_jvp
+
+# ----------------------------------------------------------------- reductions
+
+
+def _reduce_impl(np_fn: Any, name: str) -> Any:
+    def impl(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+        xp = namespace(x)
+        if xp is np:
+            return np_fn(x, axis=axis, keepdims=keepdims)
+        return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
+
+    return impl
+
+
+amax_p = Primitive("max", _reduce_impl(np.max, "max"))
+amin_p = Primitive("min", _reduce_impl(np.min, "min"))
+prod_p = Primitive("prod", _reduce_impl(np.prod, "prod"))
+
+
+def keep_dims(y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """Reshape a reduction result ``y`` of ``x`` to the keepdims shape (for broadcasting)."""
+    if keepdims:
+        return y
+    shape = list(shape_of(x))
+    for a in range(len(shape)) if axis is None else axis:
+        shape[a] = 1
+    return reshape_p.bind(y, shape=tuple(shape))
+
+
+def _extremum_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    a = keep_dims(ans, x, axis, keepdims)
+    mask = mask_as(equal_p.bind(x, a), x)
+    count = sum_p.bind(mask, axis=axis, keepdims=True)
+    share = mask / count
+    return mul(broadcast_to_p.bind(keep_dims(g, x, axis, keepdims), shape=shape_of(x)), share)
+
+
+defvjp(amax_p, _extremum_vjp)
+defvjp(amin_p, _extremum_vjp)
+defvjp(
+    prod_p,
+    lambda g, ans, x, axis, keepdims: mul(
+        keep_dims(g, x, axis, keepdims), divide_p.bind(keep_dims(ans, x, axis, keepdims), x)
+    ),
+)
+
+
+def _cumsum_impl(x: Any, axis: int) -> Any:
+    xp = namespace(x)
+    if xp is np:
+        return np.cumsum(x, axis=axis)
+    return xp.cumulative_sum(x, axis=axis)
+
+
+cumsum_p = Primitive("cumsum", _cumsum_impl)
+
+
+def _flip(x: Any, axis: int) -> Any:
+    ndim = len(shape_of(x))
+    idx = tuple(slice(None, None, -1) if d == axis % ndim else slice(None) for d in range(ndim))
+    return getitem_p.bind(x, idx=idx)
+
+
+defvjp(cumsum_p, lambda g, ans, x, axis: _flip(cumsum_p.bind(_flip(g, axis), axis=axis), axis))
+deflinear(cumsum_p)
+
+
+def _logsumexp_impl(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    xp = namespace(x)
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = xp.reshape(out, shape_of(xp.sum(x, axis=axis)))
+    return out
+
+
+logsumexp_p = Primitive("logsumexp", _logsumexp_impl)
+defvjp(
+    logsumexp_p,
+    lambda g, ans, x, axis, keepdims: mul(
+        keep_dims(g, x, axis, keepdims),
+        exp_p.bind(subtract_p.bind(x, keep_dims(ans, x, axis, keepdims))),
+    ),
+)
+
+# ----------------------------------------------------------------- contractions
+
+
+def _matmul_impl(a: Any, b: Any) -> Any:
+    return a @ b
+
+
+matmul_p = Primitive("matmul", _matmul_impl)
+
+
+def _as_matrices(a: Any, b: Any) -> tuple[Any, Any]:
+    if len(shape_of(a)) == 1:
+        a = reshape_p.bind(a, shape=(1, shape_of(a)[0]))
+    if len(shape_of(b)) == 1:
+        b = reshape_p.bind(b, shape=(shape_of(b)[0], 1))
+    return a, b
+
+
+def _matmul_vjp(argnum: int, g: Any, ans: Any, a: Any, b: Any) -> Any:
+    a2, b2 = _as_matrices(a, b)
+    g2 = reshape_p.bind(g, shape=(*np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2]),
+                                  shape_of(a2)[-2], shape_of(b2)[-1]))
+    if argnum == 0:
+        r = unbroadcast(matmul_p.bind(g2, matrix_transpose(b2)), shape_of(a2))
+        return reshape_p.bind(r, shape=shape_of(a)) if r is not a else r
+    r = unbroadcast(matmul_p.bind(matrix_transpose(a2), g2), shape_of(b2))
+    return reshape_p.bind(r, shape=shape_of(b))
+
+
+defvjp_argnum(matmul_p, _matmul_vjp)
+defmultilinear(matmul_p)
+
+
+def _einsum_impl(*ops: Any, subscripts: str) -> Any:
+    xp = namespace_of(*ops)
+    if xp is np:
+        big = sum(np.size(o) for o in ops) > 4096 or len(ops) > 2
+        return np.einsum(subscripts, *ops, optimize=big)
+    return xp.einsum(subscripts, *ops)
+
+
+einsum_p = Primitive("einsum", _einsum_impl)
+
+
+def parse_einsum(subscripts: str, nops: int) -> tuple[list[str], str]:
+    """Split explicit or implicit einsum subscripts into operand specs and the output spec."""
+    s = subscripts.replace(" ", "")
+    if "." in s:
+        raise NotImplementedError("einsum with '...' is not supported; write the axes out")
+    if "->" in s:
+        ins, out = s.split("->")
+    else:
+        ins = s
+        letters = ins.replace(",", "")
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    specs = ins.split(",")
+    if len(specs) != nops:
+        raise ValueError(f"einsum subscripts {subscripts!r} name {len(specs)} operands, got {nops}")
+    for spec in specs:
+        if len(set(spec)) != len(spec):
+            raise NotImplementedError(
+                f"einsum operand spec {spec!r} repeats an index (a diagonal); take the diagonal "
+                "with np.diagonal first"
+            )
+    return specs, out
+
+
+def _einsum_vjp(argnum: int, g: Any, ans: Any, *ops: Any, subscripts: str) -> Any:
+    specs, out = parse_einsum(subscripts, len(ops))
+    others = [(s, o) for i, (s, o) in enumerate(zip(specs, ops, strict=True)) if i != argnum]
+    target = specs[argnum]
+    available = set(out).union(*(set(s) for s, _ in others))
+    partial = "".join(c for c in target if c in available)
+    sub = ",".join([out, *(s for s, _ in others)]) + "->" + partial
+    r = einsum_p.bind(g, *(o for _, o in others), subscripts=sub)
+    if partial != target:
+        x_shape = shape_of(ops[argnum])
+        keep = tuple(n if c in available else 1 for c, n in zip(target, x_shape, strict=True))
+        r = broadcast_to_p.bind(reshape_p.bind(r, shape=keep), shape=x_shape)
+    return r
+
+
+defvjp_argnum(einsum_p, _einsum_vjp)
+defmultilinear(einsum_p)
+
+__all__ = ["add", "matrix_transpose"]

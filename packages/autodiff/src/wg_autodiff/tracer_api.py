@@ -1,0 +1,126 @@
+"""The array face of :class:`~wg_autodiff.core.Tracer`: NumPy protocols, operators, methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wg_autodiff import numpy_api as api
+from wg_autodiff import rules_arith as ar
+from wg_autodiff import rules_array as ra
+from wg_autodiff.core import Tracer, unsupported
+
+
+def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    if kwargs.get("out") is not None:
+        raise unsupported(f"np.{ufunc.__name__}(..., out=...) (an in-place write)")
+    kwargs.pop("out", None)
+    if method == "reduce" and ufunc in _REDUCERS:
+        return _REDUCERS[ufunc](*inputs, **kwargs)
+    if method != "__call__":
+        raise unsupported(f"np.{ufunc.__name__}.{method}")
+    fn = api.UFUNCS.get(ufunc)
+    if fn is None:
+        raise unsupported(f"np.{ufunc.__name__}")
+    if kwargs:
+        kwargs.pop("dtype", None)
+        if kwargs:
+            raise unsupported(f"np.{ufunc.__name__} with keyword arguments {sorted(kwargs)}")
+    return fn(*inputs)
+
+
+_REDUCERS = {
+    __import__("numpy").add: api.asum,
+    __import__("numpy").maximum: api.amax,
+    __import__("numpy").minimum: api.amin,
+    __import__("numpy").multiply: api.prod,
+}
+
+
+def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    fn = api.FUNCTIONS.get(func)
+    if fn is None:
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        prefix = "np.linalg." if "linalg" in module else "np."
+        raise unsupported(f"{prefix}{func.__name__}")
+    return fn(*args, **kwargs)
+
+
+def _binop(prim: Any) -> tuple[Any, Any]:
+    bind = prim.bind
+    return (lambda self, other: bind(self, other)), (lambda self, other: bind(other, self))
+
+
+def _method(fn: Any) -> Any:
+    return lambda self, *args, **kwargs: fn(self, *args, **kwargs)
+
+
+def _install() -> None:
+    T = Tracer
+    T.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
+    T.__array_function__ = _array_function  # type: ignore[attr-defined]
+    for name, prim in (("add", ar.add_p), ("sub", ar.subtract_p), ("mul", ar.multiply_p),
+                       ("truediv", ar.divide_p), ("pow", ar.power_p), ("matmul", ra.matmul_p),
+                       ("floordiv", ar.floor_divide_p)):
+        fwd, rev = _binop(prim)
+        setattr(T, f"__{name}__", fwd)
+        setattr(T, f"__r{name}__", rev)
+    for name, prim in (("lt", ar.less_p), ("le", ar.less_equal_p), ("gt", ar.greater_p),
+                       ("ge", ar.greater_equal_p), ("eq", ar.equal_p), ("ne", ar.not_equal_p),
+                       ("and", ar.logical_and_p), ("or", ar.logical_or_p)):
+        setattr(T, f"__{name}__", _binop(prim)[0])
+    T.__hash__ = object.__hash__  # type: ignore[assignment]
+    T.__neg__ = lambda self: ar.negative_p.bind(self)  # type: ignore[attr-defined]
+    T.__pos__ = lambda self: self  # type: ignore[attr-defined]
+    T.__abs__ = lambda self: api.UFUNCS[__import__("numpy").absolute](self)  # type: ignore
+    T.__getitem__ = api.getitem  # type: ignore[attr-defined]
+    T.__setitem__ = _setitem  # type: ignore[attr-defined]
+    for name, fn in (("sum", api.asum), ("mean", api.mean), ("var", api.var), ("std", api.std),
+                     ("max", api.amax), ("min", api.amin), ("prod", api.prod),
+                     ("reshape", api.reshape), ("transpose", api.transpose),
+                     ("swapaxes", api.swapaxes), ("ravel", api.ravel), ("flatten", api.ravel),
+                     ("squeeze", api.squeeze), ("dot", api.dot), ("cumsum", api.cumsum),
+                     ("clip", api.clip), ("take", api.take), ("diagonal", api.diagonal),
+                     ("trace", api.trace)):
+        setattr(T, name, _method(fn))
+    T.T = property(lambda self: api.transpose(self))  # type: ignore[attr-defined]
+    T.mT = property(lambda self: ra.matrix_transpose(self))  # type: ignore[attr-defined]
+    T.copy = lambda self, *a, **k: self  # type: ignore[attr-defined]
+    T.astype = _astype  # type: ignore[attr-defined]
+    for name in ("argmax", "argmin", "argsort", "all", "any", "nonzero"):
+        setattr(T, name, _bottom_method(name))
+
+
+def _bottom_method(name: str) -> Any:
+    import numpy as np
+
+    return _method(api.FUNCTIONS[getattr(np, name)])
+
+
+def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
+    import numpy as np
+
+    if np.issubdtype(np.dtype(dtype), np.floating):
+        return ar.convert_p.bind(self, dtype=np.dtype(dtype))
+    return api.bottom(self).astype(dtype)
+
+
+def _setitem(self: Tracer, idx: Any, value: Any) -> None:
+    """``x[idx] = v`` on a traced array: rebinds ``x`` to a new traced value (functional update).
+
+    Other names bound to the same array, and views of it, are not updated, as they would be in
+    NumPy; the derivative is correct for the value ``x`` holds afterwards.
+    """
+    import numpy as np
+
+    mask = np.zeros(self.shape, dtype=bool)
+    mask[idx] = True
+    placed = ar.broadcast_to_p.bind(value, shape=mask[idx].shape)
+    spread = ra.scatter_add_p.bind(placed, idx=idx, shape=self.shape)
+    new = ar.where_p.bind(mask, spread, self)
+    self._trace = new._trace if type(new) is Tracer else self._trace
+    for slot in ("_value", "_node", "_tangent", "_var"):
+        if hasattr(new, slot):
+            setattr(self, slot, getattr(new, slot))
+
+
+_install()
