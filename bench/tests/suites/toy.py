@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import numpy as np
@@ -62,3 +63,38 @@ class Failing:
 
     def impl_hangs(self):
         time.sleep(3600)
+
+    def impl_killed(self):
+        os.kill(os.getpid(), signal.SIGKILL)  # what the kernel's OOM killer does
+
+    def impl_exhausted(self):
+        raise MemoryError("cannot allocate 1 TiB")
+
+    def impl_shape(self):
+        return {"s": self.x.sum(), "v": self.x[:5]}
+
+
+class Gpu:
+    """A benchmark that declares CUDA support, with a CPU implementation as its reference."""
+
+    params = [2, 3]
+    param_names = ["n"]
+    reference = "numpy"
+    tolerance = 1e-12
+    devices = ("cpu", "cuda")
+
+    def setup(self, device, n):
+        self.device = device
+        self.x = np.eye(n)
+
+    def setup_double(self):
+        self.y = 2 * self.x
+
+    def impl_numpy(self):
+        return [self.x @ self.x, {"trace": np.trace(self.x)}]
+
+    def impl_double(self):
+        return [self.y @ self.y / 4, {"trace": np.trace(self.y) / 2}]
+
+    def error(self, output, expected):
+        return float(np.max(np.abs(output[0] - expected[0])))

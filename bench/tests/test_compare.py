@@ -1,0 +1,38 @@
+"""``compare``: verdicts per cell, unequal sample counts, breakages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from docs import cell, document, noisy  # noqa: E402
+
+from wg_bench.compare import compare, failed  # noqa: E402
+
+
+def test_verdicts() -> None:
+    old = document([
+        cell("numpy", noisy(1.0, 5, 0), reference=True), cell("fast", noisy(1.0, 8, 1)),
+        cell("slow", noisy(1.0, 5, 2)), cell("breaks", noisy(1.0, 5, 3)),
+        cell("heals", None, status="error", reason="boom"), cell("gone", noisy(1.0, 5, 4)),
+    ])  # fmt: skip
+    new = document([
+        cell("numpy", noisy(1.0, 7, 5), reference=True), cell("fast", noisy(0.5, 5, 6)),
+        cell("slow", noisy(2.0, 11, 7)), cell("breaks", None, status="mismatch", reason="err"),
+        cell("heals", noisy(1.0, 5, 8)), cell("added", noisy(1.0, 5, 9)),
+    ])  # fmt: skip
+    verdicts = {r.key[3]: r.verdict for r in compare(old, new)}
+    assert verdicts == {
+        "numpy": "same", "fast": "faster", "slow": "slower", "breaks": "broken",
+        "heals": "fixed", "added": "new", "gone": "removed",
+    }  # fmt: skip
+    assert sorted(r.key[3] for r in failed(compare(old, new))) == ["breaks", "slow"]
+    slow = next(r for r in compare(old, new) if r.key[3] == "slow")
+    assert 1.9 < slow.ratio < 2.1 and slow.p_value < 0.01
+
+
+def test_params_distinguish_cells() -> None:
+    old = document([cell("a", noisy(1.0, 5, 0), n=1), cell("a", noisy(1.0, 5, 1), n=2)])
+    new = document([cell("a", noisy(1.0, 5, 2), n=1), cell("a", noisy(3.0, 5, 3), n=2)])
+    assert [(r.key[2], r.verdict) for r in compare(old, new)] == [("n=1", "same"), ("n=2", "slower")]
