@@ -1,0 +1,119 @@
+"""Parsers for the original dataset formats (IDX, CIFAR-10 binary) and safe archive extraction."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import struct
+import tarfile
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from wg_convnet.errors import DatasetError
+
+#: IDX type codes (third byte of the magic number) -> big-endian NumPy dtype
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+CIFAR_RECORD = 1 + 3 * 32 * 32
+
+
+def read_gzip(path: str | os.PathLike[str]) -> bytes:
+    """The decompressed bytes of a gzip file, or DatasetError naming the file if it is corrupt."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetError(f"{path}: not a valid gzip file ({exc}); delete it and fetch again")
+
+
+def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Parse an (uncompressed) IDX file: magic 0 0 <type> <ndim>, big-endian uint32 dims, data.
+
+    Examples
+    --------
+    >>> raw = bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3]) + bytes(range(6))
+    >>> parse_idx(raw)
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=uint8)
+    """
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise DatasetError(f"{source}: not an IDX file (the magic number must start with 0 0)")
+    code, ndim = data[2], data[3]
+    if code not in IDX_TYPES:
+        raise DatasetError(f"{source}: unknown IDX element type 0x{code:02x}")
+    if len(data) < 4 + 4 * ndim:
+        raise DatasetError(f"{source}: truncated IDX header ({ndim} dimensions announced)")
+    dims = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    dtype = np.dtype(IDX_TYPES[code])
+    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    body = data[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise DatasetError(
+            f"{source}: IDX header announces shape {dims} ({expected} bytes of data) but the file "
+            f"holds {len(body)} bytes; the file is truncated or corrupt"
+        )
+    return np.frombuffer(body, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def parse_cifar_batch(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray, np.ndarray]:
+    """Parse a CIFAR-10 binary batch: records of 1 label byte + 3072 pixel bytes (R, G, B planes).
+
+    Returns images (n, 3, 32, 32) uint8 and labels (n,) int64.
+
+    Examples
+    --------
+    >>> images, labels = parse_cifar_batch(bytes([7]) + bytes(3072))
+    >>> images.shape, labels.tolist()
+    ((1, 3, 32, 32), [7])
+    """
+    if len(data) == 0 or len(data) % CIFAR_RECORD:
+        raise DatasetError(
+            f"{source}: {len(data)} bytes is not a whole number of {CIFAR_RECORD}-byte CIFAR-10 "
+            "records; the file is truncated or not a CIFAR-10 binary batch"
+        )
+    records = np.frombuffer(data, dtype=np.uint8).reshape(-1, CIFAR_RECORD)
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise DatasetError(f"{source}: label {labels.max()} out of range 0..9; not CIFAR-10 data")
+    return records[:, 1:].reshape(-1, 3, 32, 32).copy(), labels
+
+
+def safe_extract(archive: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
+    """Extract a tar archive into ``dest``, refusing members that would land outside it.
+
+    Links, devices and absolute or ``..`` paths are refused before anything is written; the
+    archive is unpacked into a temporary folder beside ``dest`` and renamed into place, so an
+    error leaves nothing half-extracted.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for member in members:
+                _check_member(archive, member, tmp)
+            tar.extractall(tmp, members=members, filter="data")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DatasetError(f"{archive}: cannot extract the archive: {exc}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _check_member(archive: object, member: tarfile.TarInfo, root: Path) -> None:
+    target = (root / member.name).resolve()
+    if not (member.isfile() or member.isdir()):
+        raise DatasetError(f"{archive}: member {member.name!r} is a link or device; refused")
+    if os.path.isabs(member.name) or not target.is_relative_to(root.resolve()):
+        raise DatasetError(
+            f"{archive}: member {member.name!r} would be written outside the target folder; refused"
+        )

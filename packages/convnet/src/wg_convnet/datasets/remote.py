@@ -1,0 +1,215 @@
+"""Downloaded datasets (MNIST, Fashion-MNIST, CIFAR-10): mirrors, SHA-256, cache, offline import.
+
+Files land in ``cache_root() / <dataset>``: the folder named by the environment variable
+``WG_CONVNET_CACHE``, else the platform cache folder (``pooch.os_cache("wg-convnet")``). Every file
+is checked against its SHA-256 before it enters the cache; pooch downloads into a temporary file
+that is deleted when the hash does not match, so a corrupt or truncated download never stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from wg_convnet.errors import DatasetError
+
+CACHE_ENV = "WG_CONVNET_CACHE"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset: its name in the cache, SHA-256 and the URLs to try in order."""
+
+    name: str
+    sha256: str
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemoteDataset:
+    """A downloadable dataset: its files and the format they are in (``"idx"`` or ``"cifar"``)."""
+
+    name: str
+    description: str
+    files: tuple[RemoteFile, ...]
+    fmt: str
+
+
+def _idx_files(urls: tuple[str, ...], hashes: dict[str, str]) -> tuple[RemoteFile, ...]:
+    return tuple(
+        RemoteFile(name, sha, tuple(base + name for base in urls)) for name, sha in hashes.items()
+    )
+
+
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip
+
+REMOTE: dict[str, RemoteDataset] = {
+    "mnist": RemoteDataset(
+        "mnist",
+        "MNIST handwritten digits, 60000 + 10000 images 1x28x28 (11 MB)",
+        _idx_files(
+            (
+                "https://ossci-datasets.s3.amazonaws.com/mnist/",
+                "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            ),
+            dict(zip(MNIST_FILES, (
+                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            ), strict=True)),  # fmt: skip
+        ),
+        "idx",
+    ),
+    "fashion-mnist": RemoteDataset(
+        "fashion-mnist",
+        "Fashion-MNIST clothing images, 60000 + 10000 images 1x28x28 (30 MB)",
+        _idx_files(
+            ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+            dict(zip(MNIST_FILES, (
+                "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
+                "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
+                "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
+                "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
+            ), strict=True)),  # fmt: skip
+        ),
+        "idx",
+    ),
+    "cifar10": RemoteDataset(
+        "cifar10",
+        "CIFAR-10 colour images in 10 classes, 50000 + 10000 images 3x32x32 (170 MB)",
+        (
+            RemoteFile(
+                "cifar-10-binary.tar.gz",
+                "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+                ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",),
+            ),
+        ),
+        "cifar",
+    ),
+}
+
+
+def cache_root() -> Path:
+    """The cache folder: ``$WG_CONVNET_CACHE`` if set, else the platform cache dir."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    import pooch
+
+    return Path(pooch.os_cache("wg-convnet"))
+
+
+def spec_for(name: str) -> RemoteDataset:
+    """The registry entry of a downloadable dataset, or DatasetError listing the known names."""
+    try:
+        return REMOTE[name]
+    except KeyError:
+        raise DatasetError(
+            f"unknown downloadable dataset {name!r}; choose one of {', '.join(sorted(REMOTE))}"
+        ) from None
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_dir(spec: RemoteDataset, cache: Path | None = None) -> Path:
+    return (cache if cache is not None else cache_root()) / spec.name
+
+
+def verify(spec: RemoteDataset, cache: Path | None = None) -> dict[str, str]:
+    """Status of each file in the cache: ``"ok"``, ``"missing"`` or ``"corrupt"`` (wrong SHA-256)."""
+    folder = dataset_dir(spec, cache)
+    status = {}
+    for f in spec.files:
+        path = folder / f.name
+        if not path.is_file():
+            status[f.name] = "missing"
+        else:
+            status[f.name] = "ok" if sha256_of(path) == f.sha256 else "corrupt"
+    return status
+
+
+def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
+    """Download every missing or corrupt file; return one line per file saying what happened."""
+    import pooch
+
+    folder = dataset_dir(spec, cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    report = []
+    for f, state in zip(spec.files, verify(spec, cache).values(), strict=True):
+        if state == "ok":
+            report.append(f"{f.name}: already cached")
+            continue
+        if state == "corrupt":
+            (folder / f.name).unlink()
+        errors = []
+        for url in f.urls:
+            try:
+                pooch.retrieve(
+                    url, known_hash=f"sha256:{f.sha256}", fname=f.name, path=folder,
+                    progressbar=False,
+                )  # fmt: skip
+                break
+            except ValueError as exc:  # pooch: SHA-256 mismatch; its temporary file is deleted
+                errors.append(f"{url}: corrupt or truncated download ({exc}); deleted")
+            except Exception as exc:  # network errors of requests/urllib: try the next mirror
+                errors.append(f"{url}: {type(exc).__name__}: {exc}")
+        else:
+            raise DatasetError(
+                f"{spec.name}: could not download {f.name}:\n  " + "\n  ".join(errors)
+                + f"\nIf you have the file, import it with `wg convnet datasets fetch {spec.name} "
+                "--from DIR`."
+            )
+        prefix = "replaced corrupt file, " if state == "corrupt" else ""
+        report.append(f"{f.name}: {prefix}downloaded and verified (sha256 {f.sha256[:12]}...)")
+    return report
+
+
+def import_from(spec: RemoteDataset, source: Path, cache: Path | None = None) -> list[str]:
+    """Copy the dataset's files from a local folder into the cache after checking their SHA-256."""
+    folder = dataset_dir(spec, cache)
+    missing = [f.name for f in spec.files if not (source / f.name).is_file()]
+    if missing:
+        raise DatasetError(f"{source}: missing {', '.join(missing)} for dataset {spec.name}")
+    for f in spec.files:
+        found = sha256_of(source / f.name)
+        if found != f.sha256:
+            raise DatasetError(
+                f"{source / f.name}: SHA-256 {found} does not match the expected {f.sha256}; "
+                "the file is corrupt or a different version"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in spec.files:
+        fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", dir=folder)
+        os.close(fd)
+        try:
+            shutil.copyfile(source / f.name, tmp)
+            os.replace(tmp, folder / f.name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return [f"{f.name}: imported from {source} and verified" for f in spec.files]
+
+
+def require_cached(spec: RemoteDataset, cache: Path | None = None) -> Path:
+    """The dataset's cache folder, or DatasetError saying how to fetch what is missing."""
+    bad = {name: state for name, state in verify(spec, cache).items() if state != "ok"}
+    if bad:
+        listing = ", ".join(f"{name} ({state})" for name, state in bad.items())
+        raise DatasetError(
+            f"dataset {spec.name} is not in the cache {dataset_dir(spec, cache)}: {listing}; "
+            f"run `wg convnet datasets fetch {spec.name}` (or `--from DIR` for local files)"
+        )
+    return dataset_dir(spec, cache)
