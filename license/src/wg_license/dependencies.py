@@ -8,17 +8,19 @@ unambiguous ``License ::`` classifiers.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata as md
+import os
+import re
+import sys
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wg_license.context import Context
 from wg_license.declarations import CLASSIFIERS
 from wg_license.expressions import ExpressionProblem, Parsed, resolve, satisfies
 from wg_license.findings import Severity, make
-from wg_license.manifests import normalise_name
+from wg_license.manifests import line_of, normalise_name
 
 
 @dataclass(frozen=True)
@@ -30,34 +32,82 @@ class Origin:
     package: str
 
 
-def _requirements(dist: md.Distribution) -> list[str]:
-    from packaging.requirements import InvalidRequirement, Requirement
+@dataclass
+class Dist:
+    """An installed distribution: its ``.dist-info`` folder and core-metadata headers."""
 
-    names = []
-    for raw in dist.requires or ():
-        try:
-            req = Requirement(raw)
-        except InvalidRequirement:
+    name: str
+    version: str
+    folder: Path
+    headers: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        values = self.headers.get(key.lower())
+        return values[0] if values else None
+
+    def get_all(self, key: str) -> list[str]:
+        return self.headers.get(key.lower(), [])
+
+
+def read_headers(path: Path) -> dict[str, list[str]]:
+    """Core-metadata headers (RFC 822 style), without the body: only they are needed.
+
+    Parsing METADATA with the email package costs milliseconds per file; this reads up to the
+    first blank line.
+    """
+    headers: dict[str, list[str]] = {}
+    last: list[str] | None = None
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return headers
+    for line in text.split("\n\n", 1)[0].splitlines():
+        if line[:1] in (" ", "\t") and last is not None:
+            last[-1] += "\n" + line.strip()
             continue
-        if req.marker is None or req.marker.evaluate({"extra": ""}):
-            names.append(normalise_name(req.name))
-    return names
+        key, sep, value = line.partition(":")
+        if sep:
+            last = headers.setdefault(key.strip().lower(), [])
+            last.append(value.strip())
+    return headers
 
 
-def installed(paths: Iterable[str] | None) -> dict[str, md.Distribution]:
+def installed(paths: Iterable[str] | None) -> dict[str, Dist]:
     """Installed distributions by normalised name (first on the path wins, like import)."""
-    found: dict[str, md.Distribution] = {}
-    dists = md.distributions(path=list(paths)) if paths is not None else md.distributions()
-    for dist in dists:
-        name = dist.metadata["Name"]
-        if name:
-            found.setdefault(normalise_name(name), dist)
+    found: dict[str, Dist] = {}
+    for base in sys.path if paths is None else paths:
+        try:
+            entries = sorted(os.scandir(base or "."), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".dist-info"):
+                name, _, version = entry.name[: -len(".dist-info")].partition("-")
+                found.setdefault(normalise_name(name), Dist(name, version, Path(entry.path)))
     return found
 
 
-def _from_classifiers(dist: md.Distribution) -> str | None:
+def _load(dist: Dist) -> Dist:
+    if not dist.headers:
+        dist.headers = read_headers(dist.folder / "METADATA")
+    return dist
+
+
+def _requirements(dist: Dist) -> list[str]:
+    names = []
+    for raw in _load(dist).get_all("Requires-Dist"):
+        requirement, _, marker = raw.partition(";")
+        if "extra" in marker:
+            continue  # optional extras are not installed by default
+        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        if m:
+            names.append(normalise_name(m.group(1)))
+    return names
+
+
+def _from_classifiers(dist: Dist) -> str | None:
     ids = set()
-    for c in dist.metadata.get_all("Classifier") or ():
+    for c in dist.get_all("Classifier"):
         if c.startswith("License ::"):
             mapped = CLASSIFIERS.get(c.removeprefix("License ::").strip())
             if mapped is None or mapped.startswith("GPL"):
@@ -66,11 +116,25 @@ def _from_classifiers(dist: md.Distribution) -> str | None:
     return " AND ".join(sorted(ids)) if ids else None
 
 
-def _clarified(ctx: Context, name: str, dist: md.Distribution) -> Parsed | None:
+def _locate(dist: Dist, file: str) -> Path | None:
+    for candidate in (dist.folder / file, dist.folder / "licenses" / file):
+        if candidate.is_file():
+            return candidate
+    try:
+        record = (dist.folder / "RECORD").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in record.splitlines():
+        rel = line.split(",", 1)[0]
+        if rel.endswith(file) and (dist.folder.parent / rel).is_file():
+            return dist.folder.parent / rel
+    return None
+
+
+def _clarified(ctx: Context, name: str, dist: Dist) -> Parsed | None:
     clar = ctx.policy.clarify[name]
-    matches = [f for f in dist.files or () if f.as_posix().endswith(clar.file)]
-    actual = hashlib.sha256(Path(str(dist.locate_file(matches[0]))).read_bytes()).hexdigest() \
-        if matches else "missing"
+    found = _locate(dist, clar.file)
+    actual = hashlib.sha256(found.read_bytes()).hexdigest() if found else "missing"
     if actual != clar.sha256:
         ctx.findings.append(make(
             "clarification-stale", Severity.ERROR, ctx.policy.source, clar.line,
@@ -81,26 +145,26 @@ def _clarified(ctx: Context, name: str, dist: md.Distribution) -> Parsed | None:
     return resolve(clar.expression, ctx.policy.licence_refs).parsed
 
 
-def licence_of(ctx: Context, name: str, dist: md.Distribution) -> tuple[Parsed | None, str]:
+def licence_of(ctx: Context, name: str, dist: Dist) -> tuple[Parsed | None, str]:
     """The dependency's licence and the metadata field it came from."""
     if name in ctx.policy.clarify:
         try:
             return _clarified(ctx, name, dist), "clarification"
         except (OSError, ExpressionProblem):
             return None, "clarification"
-    meta = dist.metadata
-    candidates = [("License-Expression", meta.get("License-Expression")),
-                  ("License", meta.get("License")), ("classifiers", _from_classifiers(dist))]
-    for field, value in candidates:
+    dist = _load(dist)
+    candidates = [("License-Expression", dist.get("License-Expression")),
+                  ("License", dist.get("License")), ("classifiers", _from_classifiers(dist))]
+    for field_name, value in candidates:
         if value and "\n" not in value.strip() and len(value) < 200:
             try:
-                return resolve(value.strip(), ctx.policy.licence_refs).parsed, field
+                return resolve(value.strip(), ctx.policy.licence_refs).parsed, field_name
             except ExpressionProblem:
                 continue
     return None, "metadata"
 
 
-def closure(ctx: Context, dists: dict[str, md.Distribution]) -> dict[str, Origin]:
+def closure(ctx: Context, dists: dict[str, Dist]) -> dict[str, Origin]:
     """Every installed, non-workspace distribution the workspace needs at run time."""
     members = {normalise_name(s.package.name) for s in ctx.states}
     origins: dict[str, Origin] = {}
@@ -109,8 +173,6 @@ def closure(ctx: Context, dists: dict[str, md.Distribution]) -> dict[str, Origin
         pkg = state.package
         if pkg.kind != "python":
             continue
-        from wg_license.manifests import line_of
-
         line = line_of(pkg.manifest_text, r"^\s*dependencies\s*=", "[project]")
         for dep in sorted(pkg.dependencies - members):
             if dep not in origins:
@@ -135,10 +197,10 @@ def check_dependencies(ctx: Context, paths: Iterable[str] | None = None) -> dict
     found: dict[str, frozenset[str]] = {}
     allow = ctx.policy.allow
     for name, origin in sorted(closure(ctx, dists).items()):
-        parsed, field = licence_of(ctx, name, dists[name])
+        parsed, source = licence_of(ctx, name, dists[name])
         version = dists[name].version
         if parsed is None:
-            if field == "clarification":
+            if source == "clarification":
                 continue  # already reported as stale
             ctx.findings.append(make(
                 "dependency-unknown", Severity.ERROR if allow is not None else Severity.WARNING,
@@ -153,7 +215,7 @@ def check_dependencies(ctx: Context, paths: Iterable[str] | None = None) -> dict
         if allow is not None and not satisfies(parsed.tree, [*allow, *extra]):
             ctx.findings.append(make(
                 "dependency-denied", Severity.ERROR, origin.manifest, origin.line,
-                f"dependency {name} {version} is under `{parsed.text}` ({field}), which the "
+                f"dependency {name} {version} is under `{parsed.text}` ({source}), which the "
                 "allow list does not permit",
                 f'allow it in [tool.wg.license] allow, or add an exception: {{ name = "{name}", '
                 f'allow = [...], reason = "..." }}', origin.package))

@@ -108,7 +108,7 @@ def _apply(policy: Policy, table: dict[str, Any], ctx: _Ctx) -> None:
                       ("artifact-patterns", "artifact_patterns"), ("licence-refs", "licence_refs")):
         if key in table and (value := _strings(table[key], key, ctx)) is not None:
             setattr(policy, attr, value if key != "exclude" else (*DEFAULT_EXCLUDE, *value))
-    ack = table.get("acknowledge-unstable", frozenset())
+    ack = table.get("acknowledge-unstable", [])
     if isinstance(ack, bool):
         policy.acknowledged = ack
     elif (acks := _strings(ack, "acknowledge-unstable", ctx)) is not None:

@@ -73,11 +73,15 @@ def check_propagation(ctx: Context, external: dict[str, frozenset[str]] | None =
         if state.parsed is None:
             continue  # its declaration is already an error
         chains = _paths(graph, name)
+        nearest: dict[str, list[str]] = {}  # one finding per licence: the shortest chain
         for dep, ids in sorted(imposing.items()):
             if dep == name or dep not in chains:
                 continue
-            for licence_id in sorted(ids):
-                _check_one(ctx, state, licence_id, chains[dep])
+            for licence_id in ids:
+                if licence_id not in nearest or len(chains[dep]) < len(nearest[licence_id]):
+                    nearest[licence_id] = chains[dep]
+        for licence_id, chain in sorted(nearest.items()):
+            _check_one(ctx, state, licence_id, chain)
 
 
 def _check_one(ctx: Context, state: PackageState, licence_id: str, chain: list[str]) -> None:

@@ -90,7 +90,7 @@ def normalise(text: str, variable_sections: tuple[tuple[str, str], ...] = ()) ->
     Examples
     --------
     >>> normalise("***Note*** this\\n\\nCopyright 2024  Jane Doe\\nText  _here_")
-    "note this <copyright line> text here"
+    'note this <copyright line> text here'
     """
     text = text.replace("\r\n", "\n").translate(_QUOTES)
     text = _COPYRIGHT_LINE.sub(_MASK, text)
@@ -154,7 +154,7 @@ def load_terms(folder: Path | None = None) -> tuple[LicenceTerms, ...]:
     Examples
     --------
     >>> [t.id for t in load_terms()][:2]
-    ['LicenseRef-St-Claire-0.1', 'LicenseRef-St-Claire-0.2']
+    ['LicenseRef-Extended-St-Claire-0.1', 'LicenseRef-St-Claire-0.1']
     """
     folder = folder or terms_dir()
     return tuple(sorted((_load_one(p) for p in folder.glob("*.yaml")), key=lambda t: t.id))

@@ -1,0 +1,78 @@
+"""Licence terms as data: the YAML hashes are those of the real texts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wg_license.terms import digest, identify, load_terms, normalise, terms_by_id
+
+IDS = [
+    "LicenseRef-St-Claire-0.1",
+    "LicenseRef-St-Claire-0.2",
+    "LicenseRef-St-Claire-0.3",
+    "LicenseRef-Extended-St-Claire-0.1",
+]
+
+
+def test_every_version_has_one_yaml_with_derived_terms():
+    terms = terms_by_id()
+    assert sorted(t.id for t in load_terms()) == sorted(IDS)
+    v3 = terms["licenseref-st-claire-0.3"]
+    assert v3.restrictions[-1] == "military-and-paramilitary-use"
+    assert "military-and-paramilitary-use" not in terms["licenseref-st-claire-0.2"].restrictions
+    assert not v3.osi_approved and not v3.stable
+    assert all(v3.obligations.values()) and set(v3.obligations) == {
+        "notice_with_source", "notice_with_binaries", "notice_with_artifacts",
+        "notice_with_network_access", "propagates_to_dependents"}
+    assert terms["licenseref-extended-st-claire-0.1"].template
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("licence_id", IDS)
+def test_yaml_hash_is_the_hash_of_the_real_text(lic, licence_id):
+    terms = terms_by_id()[licence_id.lower()]
+    raw = lic.text(licence_id, fill=False)
+    assert digest(raw, terms.variable_sections) == terms.sha256
+    found = identify(lic.text(licence_id))
+    assert found.licence_id == licence_id
+    assert found.version_in_text == terms.version
+    assert found.placeholders_left == ()
+    assert identify(raw).placeholders_left == ("<YEAR>", "<COPYRIGHT HOLDER>")
+
+
+@pytest.mark.corpus
+def test_reformatted_text_still_identifies_but_an_edit_does_not(lic):
+    text = lic.text("LicenseRef-St-Claire-0.3")
+    plain = re.sub(r"\*+", "", text).replace("\n\n", "\n  \n").replace("’", "'")
+    assert identify(plain).licence_id == "LicenseRef-St-Claire-0.3"
+    edited = text.replace("Military and Paramilitary Use", "Military Use")
+    found = identify(edited)
+    assert found.licence_id is None
+    assert (found.title_family, found.version_in_text) == ("st-claire", "0.3")
+
+
+@pytest.mark.corpus
+def test_extended_template_with_own_clauses_is_still_the_extended_licence(lic):
+    text = lic.text("LicenseRef-Extended-St-Claire-0.1")
+    own = text.replace("< ETHICAL CLAUSE 1 >", "Weapons").replace(
+        "< DESCRIPTION OF PURPOSE-SPECIFIC PROHIBITION >", "Guide a missile.")
+    assert identify(own).licence_id == "LicenseRef-Extended-St-Claire-0.1"
+    assert identify(own.replace("binary form", "any form")).licence_id is None
+
+
+def test_normalise_masks_copyright_lines_and_folds_emphasis():
+    a = "***Note***\n\nCopyright 2020 A\nCopyright 2021 B\n\nThe  above copyright notice"
+    b = "Note\nCopyright <YEAR> <COPYRIGHT HOLDER>\nThe above copyright notice"
+    assert normalise(a) == normalise(b) == "note <copyright line> the above copyright notice"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_normalise_is_idempotent_and_never_fails(text):
+    once = normalise(text)
+    assert normalise(once) == once
+    assert identify(text).licence_id is None
