@@ -66,9 +66,9 @@ def check_propagation(ctx: Context, external: dict[str, frozenset[str]] | None =
     licences = {n: s.keys for n, s in by_name.items()} | {
         n: k for n, k in external.items() if n not in by_name}
     imposing = {n: ids for n, k in licences.items() if (ids := _propagating(ctx, k))}
+    graph = _graph(ctx, external)  # parsed even when unused: a broken lock file is reported
     if not imposing:
         return
-    graph = _graph(ctx, external)
     for name, state in by_name.items():
         if state.parsed is None:
             continue  # its declaration is already an error

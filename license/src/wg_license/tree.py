@@ -89,13 +89,14 @@ def read_header(path: Path, rel: str, tree: Tree) -> None:
                                   f"cannot read source file: {exc.strerror or exc}",
                                   "fix its permissions or exclude it in [tool.wg.license]"))
         return
+    if b"\0" in head:
+        if b"SPDX-License-Identifier:" in head:
+            tree.findings.append(make("bad-input", Severity.WARNING, rel, 1,
+                                      "binary file has an SPDX header; it was not checked",
+                                      "declare binary files in a REUSE .license sidecar"))
+        return
     m = _HEADER.search(head)
     if m is None:
-        return
-    if b"\0" in head:
-        tree.findings.append(make("bad-input", Severity.WARNING, rel, 1,
-                                  "binary file has an SPDX header; it was not checked",
-                                  "declare binary files in a REUSE .license sidecar"))
         return
     line = head.count(b"\n", 0, m.start()) + 1
     text = m.group(1).decode("utf-8", "replace")
