@@ -20,8 +20,9 @@ FILES = {
     "LicenseRef-Extended-St-Claire-0.1": "extended-st-claire-license-template-v0.1.md",
 }
 MIT = (
-    "MIT License\n\nCopyright (c) 2026 Test\n\nPermission is hereby granted, free of charge, to any "
-    "person obtaining a copy of this software, to deal in the Software without restriction.\n\n"
+    "MIT License\n\nCopyright (c) 2026 Test\n\nPermission is hereby granted, free of charge, "
+    "to any person obtaining a copy of this software, to deal in the Software without "
+    "restriction.\n\n"
     "The above copyright notice and this permission notice shall be included in all copies.\n"
 )
 APACHE = "                 Apache License\n           Version 2.0, January 2004\n\nTERMS AND ...\n"
@@ -38,8 +39,13 @@ def corpus_text(licence_id: str, fill: bool = True) -> str:
     return text
 
 
-def pyproject(name: str, licence: str | None = None, files: list[str] | None = None,
-              deps: list[str] | None = None, extra: str = "") -> str:
+def pyproject(
+    name: str,
+    licence: str | None = None,
+    files: list[str] | None = None,
+    deps: list[str] | None = None,
+    extra: str = "",
+) -> str:
     """A minimal PEP 621 pyproject.toml."""
     lines = ["[project]", f'name = "{name}"', 'version = "0.1.0"']
     if licence is not None:
@@ -70,5 +76,6 @@ def write(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def lic() -> SimpleNamespace:
     """Helpers shared by the tests (conftest modules cannot be imported by name here)."""
-    return SimpleNamespace(text=corpus_text, pyproject=pyproject, MIT=MIT, APACHE=APACHE,
-                           files=FILES, corpus=ST_CLAIRE)
+    return SimpleNamespace(
+        text=corpus_text, pyproject=pyproject, MIT=MIT, APACHE=APACHE, files=FILES, corpus=ST_CLAIRE
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from wg_license.check import run_check
 
 
@@ -18,29 +17,36 @@ def by_path(report):
 
 
 def test_malformed_manifests_are_reported_and_the_rest_is_checked(write, lic):
-    root = write({
-        "a/pyproject.toml": '[project]\nname = "a"\nlicense = "MIT\n',
-        "b/package.json": '{"name": "b",\n  "license": "MIT",\n}',
-        "c/Cargo.toml": b"\x00\x01\x02binary",
-        "d/package.json": "[1, 2]",
-        "e/pyproject.toml": b'[project]\nname = "\xff"\n',
-        "ok/pyproject.toml": lic.pyproject("ok", "MIT/ISC"),
-    })
+    root = write(
+        {
+            "a/pyproject.toml": '[project]\nname = "a"\nlicense = "MIT\n',
+            "b/package.json": '{"name": "b",\n  "license": "MIT",\n}',
+            "c/Cargo.toml": b"\x00\x01\x02binary",
+            "d/package.json": "[1, 2]",
+            "e/pyproject.toml": b'[project]\nname = "\xff"\n',
+            "ok/pyproject.toml": lic.pyproject("ok", "MIT/ISC"),
+        }
+    )
     found = by_path(check(root))
     assert (found["a/pyproject.toml"].line, found["a/pyproject.toml"].rule) == (3, "bad-input")
     assert found["a/pyproject.toml"].message.startswith("malformed TOML: ")
     assert (found["b/package.json"].line, found["b/package.json"].message) == (
-        3, "malformed JSON: Expecting property name enclosed in double quotes (column 1)")
+        3,
+        "malformed JSON: Expecting property name enclosed in double quotes (column 1)",
+    )
     assert found["c/Cargo.toml"].message == "binary file where a text file was expected"
     assert found["d/package.json"].message == "package.json must hold a JSON object"
     assert (found["e/pyproject.toml"].line, found["e/pyproject.toml"].message) == (
-        2, "not UTF-8 text (byte 18)")
+        2,
+        "not UTF-8 text (byte 18)",
+    )
     assert found["ok/pyproject.toml"].rule == "expression-syntax"
 
 
 def test_malformed_lock_file_and_unreadable_licence(write, lic):
-    root = write({"uv.lock": "[[package]\n", "pyproject.toml": lic.pyproject("m", "MIT"),
-                  "LICENSE": lic.MIT})
+    root = write(
+        {"uv.lock": "[[package]\n", "pyproject.toml": lic.pyproject("m", "MIT"), "LICENSE": lic.MIT}
+    )
     (root / "LICENSE").chmod(0)
     try:
         if os.access(root / "LICENSE", os.R_OK):
@@ -52,8 +58,13 @@ def test_malformed_lock_file_and_unreadable_licence(write, lic):
 
 
 def test_malformed_lock_file(write, lic):
-    root = write({"uv.lock": "version = 1\n[[package]\n", "pyproject.toml": lic.pyproject("m", "MIT"),
-                  "LICENSE": lic.MIT})
+    root = write(
+        {
+            "uv.lock": "version = 1\n[[package]\n",
+            "pyproject.toml": lic.pyproject("m", "MIT"),
+            "LICENSE": lic.MIT,
+        }
+    )
     (finding,) = check(root).findings
     assert (finding.path, finding.line, finding.rule) == ("uv.lock", 2, "bad-input")
 
@@ -70,25 +81,36 @@ def test_symlink_loops_are_reported_once_and_not_followed(write, lic):
 
 def test_binary_source_file_with_header_is_a_warning(write, lic):
     tag = b"SPDX-" + b"License-Identifier"
-    root = write({"pyproject.toml": lic.pyproject("m", "MIT"), "LICENSE": lic.MIT,
-                  "blob.c": b"\x00\x00// " + tag + b": GPL-3.0-only\n"})
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", "MIT"),
+            "LICENSE": lic.MIT,
+            "blob.c": b"\x00\x00// " + tag + b": GPL-3.0-only\n",
+        }
+    )
     (finding,) = check(root).findings
     assert (finding.path, finding.severity.value) == ("blob.c", "warning")
 
 
 def test_unknown_id_and_unbalanced_parentheses(write, lic):
-    root = write({"a/pyproject.toml": lic.pyproject("a", "(MIT OR Apache-2.0"),
-                  "b/pyproject.toml": lic.pyproject("b", "Frobnicate-9.9")})
+    root = write(
+        {
+            "a/pyproject.toml": lic.pyproject("a", "(MIT OR Apache-2.0"),
+            "b/pyproject.toml": lic.pyproject("b", "Frobnicate-9.9"),
+        }
+    )
     found = by_path(check(root))
     assert found["a/pyproject.toml"].message == (
-        "unbalanced parentheses in `(MIT OR Apache-2.0`: 1 `(` not closed")
+        "unbalanced parentheses in `(MIT OR Apache-2.0`: 1 `(` not closed"
+    )
     assert found["a/pyproject.toml"].line == 4
     assert found["b/pyproject.toml"].rule == "unknown-id"
     assert "use an SPDX id" in found["b/pyproject.toml"].fix
 
 
 def test_bad_policy_is_a_config_finding(write, lic):
-    root = write({"pyproject.toml": ('[tool.wg.license]\nallow = "MIT"\n'
-                                     'exceptions = [{ name = "x" }]\n')})
+    root = write(
+        {"pyproject.toml": ('[tool.wg.license]\nallow = "MIT"\nexceptions = [{ name = "x" }]\n')}
+    )
     found = sorted((f.rule, f.line) for f in check(root).findings)
     assert found == [("config", 2), ("config", 3)]

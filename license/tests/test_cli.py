@@ -14,8 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 V3 = "LicenseRef-St-Claire-0.3"
 
 
-@pytest.mark.parametrize("args", [["license"], ["license", "check"], ["license", "sbom"],
-                                  ["license", "terms"]])
+@pytest.mark.parametrize(
+    "args", [["license"], ["license", "check"], ["license", "sbom"], ["license", "terms"]]
+)
 def test_help(args):
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0
@@ -31,25 +32,31 @@ def test_terms_lists_every_licence():
 
 @pytest.fixture
 def broken(write, lic):
-    return write({
-        "a/pyproject.toml": lic.pyproject("a", "MIT/Apache-2.0"),
-        "a/LICENSE-MIT": lic.MIT, "a/LICENSE-APACHE": lic.APACHE,
-        "b/Cargo.toml": '[package]\nname = "b"\nlicense = "ISC"\n',
-        "m/model.onnx": b"x",
-        "m/pyproject.toml": lic.pyproject("m", V3),
-    })
+    return write(
+        {
+            "a/pyproject.toml": lic.pyproject("a", "MIT/Apache-2.0"),
+            "a/LICENSE-MIT": lic.MIT,
+            "a/LICENSE-APACHE": lic.APACHE,
+            "b/Cargo.toml": '[package]\nname = "b"\nlicense = "ISC"\n',
+            "m/model.onnx": b"x",
+            "m/pyproject.toml": lic.pyproject("m", V3),
+        }
+    )
 
 
 @pytest.mark.corpus
 def test_human_output_groups_by_package_and_exit_code_is_a_bitmask(broken):
-    result = CliRunner().invoke(main, ["license", "check", str(broken), "--site-packages",
-                                       str(broken / "a")])
+    result = CliRunner().invoke(
+        main, ["license", "check", str(broken), "--site-packages", str(broken / "a")]
+    )
     # declaration (1) + text (2) + artifacts (8)
     assert result.exit_code == 11
     lines = result.output.splitlines()
     assert lines[0] == "a"
-    assert lines[1] == ("  a/pyproject.toml:4: error[expression-syntax] `MIT/Apache-2.0` uses the "
-                        "old slash form; SPDX writes `OR`")
+    assert lines[1] == (
+        "  a/pyproject.toml:4: error[expression-syntax] `MIT/Apache-2.0` uses the "
+        "old slash form; SPDX writes `OR`"
+    )
     assert lines[2] == '      fix: license = "MIT OR Apache-2.0"'
     assert "exit code 11 (declaration + text + artifacts)" in lines[-1]
 
@@ -58,19 +65,23 @@ def test_human_output_groups_by_package_and_exit_code_is_a_bitmask(broken):
 def test_json_output(broken):
     result = CliRunner().invoke(main, ["license", "check", str(broken), "--format", "json"])
     doc = json.loads(result.output)
-    assert doc["version"] == 1 and doc["exit_code"] == result.exit_code == 11
+    assert doc["version"] == 1
+    assert doc["exit_code"] == result.exit_code == 11
     assert doc["failed_families"] == ["declaration", "text", "artifacts"]
     assert {p["name"] for p in doc["packages"]} == {"a", "b", "m"}
     assert {"rule", "family", "severity", "package", "path", "line", "message", "fix"} == set(
-        doc["findings"][0])
+        doc["findings"][0]
+    )
 
 
 @pytest.mark.corpus
 def test_sarif_output_every_result_has_a_location(broken, tmp_path):
     out = tmp_path / "out.sarif"
-    result = CliRunner().invoke(main, ["license", "check", str(broken), "--format", "sarif",
-                                       "-o", str(out)])
-    assert result.exit_code == 11 and result.output == ""
+    result = CliRunner().invoke(
+        main, ["license", "check", str(broken), "--format", "sarif", "-o", str(out)]
+    )
+    assert result.exit_code == 11
+    assert result.output == ""
     doc = json.loads(out.read_text())
     assert doc["version"] == "2.1.0"
     run = doc["runs"][0]
@@ -79,7 +90,8 @@ def test_sarif_output_every_result_has_a_location(broken, tmp_path):
     for res in run["results"]:
         assert rules[res["ruleIndex"]] == res["ruleId"]
         loc = res["locations"][0]["physicalLocation"]
-        assert loc["artifactLocation"]["uri"] and loc["region"]["startLine"] >= 1
+        assert loc["artifactLocation"]["uri"]
+        assert loc["region"]["startLine"] >= 1
         assert res["level"] in ("error", "warning")
 
 
@@ -87,9 +99,11 @@ def test_sarif_output_every_result_has_a_location(broken, tmp_path):
 def test_github_annotations(broken):
     result = CliRunner().invoke(main, ["license", "check", str(broken), "--format", "github"])
     first = result.output.splitlines()[0]
-    assert first == ("::error file=a/pyproject.toml,line=4,title=wg license expression-syntax::"
-                     "`MIT/Apache-2.0` uses the old slash form; SPDX writes `OR` "
-                     'Fix: license = "MIT OR Apache-2.0"')
+    assert first == (
+        "::error file=a/pyproject.toml,line=4,title=wg license expression-syntax::"
+        "`MIT/Apache-2.0` uses the old slash form; SPDX writes `OR` "
+        'Fix: license = "MIT OR Apache-2.0"'
+    )
 
 
 def test_missing_path_is_a_usage_error(tmp_path):
@@ -109,11 +123,13 @@ def test_sbom_is_valid_spdx_with_extracted_licence_refs(write, lic, tmp_path):
     from spdx_tools.spdx.parser.parse_anything import parse_file
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-    root = write({
-        "core/pyproject.toml": lic.pyproject("core", V3, ["LICENSE"]),
-        "core/LICENSE": lic.text(V3),
-        "app/package.json": '{"name": "app", "license": "MIT OR Apache-2.0"}',
-    })
+    root = write(
+        {
+            "core/pyproject.toml": lic.pyproject("core", V3, ["LICENSE"]),
+            "core/LICENSE": lic.text(V3),
+            "app/package.json": '{"name": "app", "license": "MIT OR Apache-2.0"}',
+        }
+    )
     out = tmp_path / "sbom.spdx.json"
     result = CliRunner().invoke(main, ["license", "sbom", str(root), "-o", str(out)])
     assert result.exit_code == 0, result.output

@@ -8,11 +8,10 @@ import struct
 import zipfile
 
 import pytest
-
 from wg_license.check import run_check
 
 V3 = "LicenseRef-St-Claire-0.3"
-ACK = '[tool.wg.license]\nacknowledge-unstable = true\n'
+ACK = "[tool.wg.license]\nacknowledge-unstable = true\n"
 pytestmark = pytest.mark.corpus
 
 
@@ -21,24 +20,30 @@ def findings(report):
 
 
 def test_propagation_through_metadata_and_lock(write, lic):
-    root = write({
-        "pyproject.toml": ACK,
-        "core/pyproject.toml": lic.pyproject("core", V3, ["LICENSE"]),
-        "core/LICENSE": lic.text(V3),
-        "mid/pyproject.toml": lic.pyproject("mid", V3, ["LICENSE"], deps=["core>=1"]),
-        "mid/LICENSE": lic.text(V3),
-        "app/pyproject.toml": lic.pyproject("app", "MIT", ["LICENSE"], deps=["mid"]),
-        "app/LICENSE": lic.MIT,
-        "tool/pyproject.toml": lic.pyproject("tool", "MIT", ["LICENSE"]),
-        "tool/LICENSE": lic.MIT,
-        # only the lock file knows that tool depends on core
-        "uv.lock": 'version = 1\n[[package]]\nname = "tool"\ndependencies = [{ name = "core" }]\n',
-    })
+    root = write(
+        {
+            "pyproject.toml": ACK,
+            "core/pyproject.toml": lic.pyproject("core", V3, ["LICENSE"]),
+            "core/LICENSE": lic.text(V3),
+            "mid/pyproject.toml": lic.pyproject("mid", V3, ["LICENSE"], deps=["core>=1"]),
+            "mid/LICENSE": lic.text(V3),
+            "app/pyproject.toml": lic.pyproject("app", "MIT", ["LICENSE"], deps=["mid"]),
+            "app/LICENSE": lic.MIT,
+            "tool/pyproject.toml": lic.pyproject("tool", "MIT", ["LICENSE"]),
+            "tool/LICENSE": lic.MIT,
+            # only the lock file knows that tool depends on core
+            "uv.lock": (
+                'version = 1\n[[package]]\nname = "tool"\ndependencies = [{ name = "core" }]\n'
+            ),
+        }
+    )
     report = run_check(root, site_paths=[])
     assert findings(report) == [
-        ("propagation", "app/pyproject.toml"), ("propagation", "tool/pyproject.toml"),
+        ("propagation", "app/pyproject.toml"),
+        ("propagation", "tool/pyproject.toml"),
         ("propagation-notice", "app/pyproject.toml"),
-        ("propagation-notice", "tool/pyproject.toml")]
+        ("propagation-notice", "tool/pyproject.toml"),
+    ]
     app = next(f for f in report.findings if f.path == "app/pyproject.toml")
     assert "(app -> mid)" in app.message
     assert app.fix == f'license = "MIT AND {V3}"'
@@ -46,14 +51,19 @@ def test_propagation_through_metadata_and_lock(write, lic):
 
 
 def test_propagation_satisfied(write, lic):
-    root = write({
-        "pyproject.toml": ACK,
-        "core/Cargo.toml": f'[package]\nname = "core"\nlicense = "{V3}"\n',
-        "core/LICENSE": lic.text(V3),
-        "app/Cargo.toml": (f'[package]\nname = "app"\nlicense = "MIT AND {V3}"\n'
-                           '[dependencies]\ncore = { path = "../core" }\n'),
-        "app/LICENSE-MIT": lic.MIT, "app/LICENSE": lic.text(V3),
-    })
+    root = write(
+        {
+            "pyproject.toml": ACK,
+            "core/Cargo.toml": f'[package]\nname = "core"\nlicense = "{V3}"\n',
+            "core/LICENSE": lic.text(V3),
+            "app/Cargo.toml": (
+                f'[package]\nname = "app"\nlicense = "MIT AND {V3}"\n'
+                '[dependencies]\ncore = { path = "../core" }\n'
+            ),
+            "app/LICENSE-MIT": lic.MIT,
+            "app/LICENSE": lic.text(V3),
+        }
+    )
     assert run_check(root, site_paths=[]).findings == []
 
 
@@ -64,30 +74,40 @@ def _safetensors(meta):
 
 def test_artifacts_carry_the_notice(write, lic):
     text = lic.text(V3)
-    buffer = root = write({
-        "pyproject.toml": lic.pyproject("m", V3, ["LICENSE"], extra=ACK),
-        "LICENSE": text,
-        "models/bare.onnx": b"\x08\x01onnx",
-        "models/with_meta.safetensors": _safetensors({"license": text}),
-        "models/wrong_meta.safetensors": _safetensors({"license": V3}),
-        "models/sidecar.pt": b"\x80\x02", "models/sidecar.pt.license": text,
-        "ok/weights.onnx": b"x", "ok/LICENSE": text,
-    })
+    buffer = root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", V3, ["LICENSE"], extra=ACK),
+            "LICENSE": text,
+            "models/bare.onnx": b"\x08\x01onnx",
+            "models/with_meta.safetensors": _safetensors({"license": text}),
+            "models/wrong_meta.safetensors": _safetensors({"license": V3}),
+            "models/sidecar.pt": b"\x80\x02",
+            "models/sidecar.pt.license": text,
+            "ok/weights.onnx": b"x",
+            "ok/LICENSE": text,
+        }
+    )
     with zipfile.ZipFile(buffer / "models/packed.npz", "w") as archive:
         archive.writestr("LICENSE", text)
         archive.writestr("w.npy", b"\x93NUMPY")
     report = run_check(root, site_paths=[])
-    assert findings(report) == [("artifact-notice", "models/bare.onnx"),
-                                ("artifact-notice", "models/wrong_meta.safetensors")]
+    assert findings(report) == [
+        ("artifact-notice", "models/bare.onnx"),
+        ("artifact-notice", "models/wrong_meta.safetensors"),
+    ]
     assert report.exit_code == 8
 
 
 def test_configured_artifact_folder_outside_any_package(write, lic):
-    root = write({
-        "pyproject.toml": ('[tool.wg.license]\nacknowledge-unstable = true\n'
-                           f'artifact-folders = [{{ path = "exports", licence = "{V3}" }}]\n'),
-        "exports/model.bin": b"\x00\x01",
-    })
+    root = write(
+        {
+            "pyproject.toml": (
+                "[tool.wg.license]\nacknowledge-unstable = true\n"
+                f'artifact-folders = [{{ path = "exports", licence = "{V3}" }}]\n'
+            ),
+            "exports/model.bin": b"\x00\x01",
+        }
+    )
     assert findings(run_check(root, site_paths=[])) == [("artifact-notice", "exports/model.bin")]
     (root / "exports/NOTICE").write_text(lic.text(V3))
     assert run_check(root, site_paths=[]).findings == []
@@ -96,7 +116,7 @@ def test_configured_artifact_folder_outside_any_package(write, lic):
 def _dist(site, name, version, headers, files=None):
     folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
     folder.mkdir(parents=True)
-    lines = [f"Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}", *headers]
+    lines = ["Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}", *headers]
     (folder / "METADATA").write_text("\n".join(lines) + "\n\nLong description: not a header\n")
     for rel, content in (files or {}).items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -107,10 +127,19 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
     site = tmp_path / "site"
     _dist(site, "good", "1", ["License-Expression: MIT OR GPL-3.0-only", "Requires-Dist: deep"])
     _dist(site, "deep", "2", ["License: GPL-3.0-only"])
-    _dist(site, "legacy", "1", ["Classifier: License :: OSI Approved :: BSD License"],
-          {"licenses/LICENSE": "BSD text"})
-    _dist(site, "excused", "1", ["License-Expression: MPL-2.0",
-                                 "Requires-Dist: optional; extra == 'x'"])
+    _dist(
+        site,
+        "legacy",
+        "1",
+        ["Classifier: License :: OSI Approved :: BSD License"],
+        {"licenses/LICENSE": "BSD text"},
+    )
+    _dist(
+        site,
+        "excused",
+        "1",
+        ["License-Expression: MPL-2.0", "Requires-Dist: optional; extra == 'x'"],
+    )
     digest = hashlib.sha256(b"BSD text").hexdigest()
     config = (
         '[tool.wg.license]\nallow = ["MIT", "Apache-2.0"]\n'
@@ -118,11 +147,18 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
         f'clarify = [{{ name = "legacy", expression = "BSD-3-Clause", file = "LICENSE", '
         f'sha256 = "{digest}" }}]\n'
     )
-    root = write({
-        "pyproject.toml": lic.pyproject("app", "MIT", ["LICENSE"],
-                                        deps=["good", "legacy", "excused", "absent"], extra=config),
-        "LICENSE": lic.MIT,
-    })
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject(
+                "app",
+                "MIT",
+                ["LICENSE"],
+                deps=["good", "legacy", "excused", "absent"],
+                extra=config,
+            ),
+            "LICENSE": lic.MIT,
+        }
+    )
     report = run_check(root, site_paths=[str(site)])
     messages = sorted(f.message for f in report.findings)
     assert messages == [
@@ -132,19 +168,30 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
     ]
     assert report.exit_code == 16
     (site / "legacy-1.dist-info/licenses/LICENSE").write_text("changed")
-    stale = [f for f in run_check(root, site_paths=[str(site)]).findings
-             if f.rule == "clarification-stale"]
-    assert len(stale) == 1 and stale[0].path == "pyproject.toml"
+    stale = [
+        f
+        for f in run_check(root, site_paths=[str(site)]).findings
+        if f.rule == "clarification-stale"
+    ]
+    assert len(stale) == 1
+    assert stale[0].path == "pyproject.toml"
 
 
 def test_unknown_dependency_licence_is_a_warning_without_allow_list(write, lic, tmp_path):
     site = tmp_path / "site"
     _dist(site, "vague", "1", ["License: BSD"])
     _dist(site, "ethical", "1", [f"License-Expression: {V3}"])
-    root = write({"pyproject.toml": lic.pyproject("app", "MIT", ["LICENSE"], deps=["vague", "ethical"],
-                                                 extra=ACK),
-                  "LICENSE": lic.MIT})
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject(
+                "app", "MIT", ["LICENSE"], deps=["vague", "ethical"], extra=ACK
+            ),
+            "LICENSE": lic.MIT,
+        }
+    )
     report = run_check(root, site_paths=[str(site)])
     assert sorted((f.rule, f.severity.value) for f in report.findings) == [
-        ("dependency-unknown", "warning"), ("propagation", "error"),
-        ("propagation-notice", "error")]
+        ("dependency-unknown", "warning"),
+        ("propagation", "error"),
+        ("propagation-notice", "error"),
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from wg_license.check import run_check
 
 V3 = "LicenseRef-St-Claire-0.3"
@@ -22,13 +21,16 @@ def check(root):
 
 
 def test_consistent_st_claire_package_is_clean(write, lic):
-    root = write({
-        "pyproject.toml": lic.pyproject("model", V3, ["LICENSE"], extra=ACK),
-        "LICENSE": lic.text(V3),
-        "src/model.py": "# SPDX-License-Identifier: LicenseRef-St-Claire-0.3\n",
-    })
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("model", V3, ["LICENSE"], extra=ACK),
+            "LICENSE": lic.text(V3),
+            "src/model.py": "# SPDX-License-Identifier: LicenseRef-St-Claire-0.3\n",
+        }
+    )
     report = check(root)
-    assert report.findings == [] and report.exit_code == 0
+    assert report.findings == []
+    assert report.exit_code == 0
     assert report.packages[0].parsed.text == V3
 
 
@@ -36,51 +38,79 @@ def test_unacknowledged_instability_is_only_a_warning(write, lic):
     root = write({"pyproject.toml": lic.pyproject("m", V3, ["LICENSE"]), "LICENSE": lic.text(V3)})
     report = check(root)
     assert rules(report) == [("unstable-licence", "pyproject.toml", 4)]
-    assert report.findings[0].fix == f'acknowledge it: [tool.wg.license] acknowledge-unstable = ["{V3}"]'
+    assert (
+        report.findings[0].fix
+        == f'acknowledge it: [tool.wg.license] acknowledge-unstable = ["{V3}"]'
+    )
     assert report.exit_code == 0
 
 
 def test_alias_gets_the_fix_with_the_shipped_version(write, lic):
-    root = write({"pyproject.toml": lic.pyproject("m", "St-Clair", ["LICENSE"], extra=ACK),
-                  "LICENSE": lic.text("LicenseRef-St-Claire-0.2")})
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", "St-Clair", ["LICENSE"], extra=ACK),
+            "LICENSE": lic.text("LicenseRef-St-Claire-0.2"),
+        }
+    )
     (finding,) = check(root).findings
     assert (finding.rule, finding.line) == ("alias", 4)
     assert finding.fix == 'license = "LicenseRef-St-Claire-0.2"'
 
 
 def test_slash_form_in_cargo_gets_the_or_fix(write, lic):
-    root = write({"Cargo.toml": '[package]\nname = "c"\nlicense = "MIT/Apache-2.0"\n',
-                  "LICENSE-MIT": lic.MIT, "LICENSE-APACHE": lic.APACHE})
+    root = write(
+        {
+            "Cargo.toml": '[package]\nname = "c"\nlicense = "MIT/Apache-2.0"\n',
+            "LICENSE-MIT": lic.MIT,
+            "LICENSE-APACHE": lic.APACHE,
+        }
+    )
     report = check(root)
     assert [(f.rule, f.line, f.fix) for f in report.findings] == [
-        ("expression-syntax", 3, 'license = "MIT OR Apache-2.0"')]
+        ("expression-syntax", 3, 'license = "MIT OR Apache-2.0"')
+    ]
     assert report.exit_code == 1
 
 
 def test_cargo_workspace_inheritance(write, lic):
-    root = write({
-        "Cargo.toml": '[workspace]\nmembers = ["a"]\n[workspace.package]\nlicense = "MIT"\n',
-        "a/Cargo.toml": '[package]\nname = "a"\nlicense.workspace = true\n',
-        "a/LICENSE": lic.MIT,
-    })
+    root = write(
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["a"]\n[workspace.package]\nlicense = "MIT"\n',
+            "a/Cargo.toml": '[package]\nname = "a"\nlicense.workspace = true\n',
+            "a/LICENSE": lic.MIT,
+        }
+    )
     report = check(root)
     assert report.findings == []
     assert report.packages[0].parsed.text == "MIT"
 
 
 def test_npm_licenseref_gets_see_license_in_and_that_form_is_identified(write, lic):
-    root = write({"package.json": json.dumps({"name": "n", "license": V3}),
-                  "LICENSE.md": lic.text(V3), "pyproject.toml": ACK})
+    root = write(
+        {
+            "package.json": json.dumps({"name": "n", "license": V3}),
+            "LICENSE.md": lic.text(V3),
+            "pyproject.toml": ACK,
+        }
+    )
     (finding,) = check(root).findings
-    assert (finding.rule, finding.fix) == ("npm-licenseref", '"license": "SEE LICENSE IN LICENSE.md"')
+    assert (finding.rule, finding.fix) == (
+        "npm-licenseref",
+        '"license": "SEE LICENSE IN LICENSE.md"',
+    )
     (root / "package.json").write_text('{"name": "n",\n "license": "SEE LICENSE IN LICENSE.md"}')
     report = check(root)
-    assert report.findings == [] and report.packages[0].parsed.text == V3
+    assert report.findings == []
+    assert report.packages[0].parsed.text == V3
 
 
 def test_wrong_version_text(write, lic):
-    root = write({"pyproject.toml": lic.pyproject("m", V3, ["LICENSE"], extra=ACK),
-                  "LICENSE": lic.text("LicenseRef-St-Claire-0.2")})
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", V3, ["LICENSE"], extra=ACK),
+            "LICENSE": lic.text("LicenseRef-St-Claire-0.2"),
+        }
+    )
     (finding,) = [f for f in check(root).findings if f.rule == "version-mismatch"]
     assert finding.path == "LICENSE"
     assert finding.message == f"declares {V3} but the text is LicenseRef-St-Claire-0.2"
@@ -88,27 +118,42 @@ def test_wrong_version_text(write, lic):
 
 def test_edited_text_and_unfilled_placeholders(write, lic):
     edited = lic.text(V3).replace("lethal or non-lethal force", "lethal force")
-    root = write({"a/pyproject.toml": lic.pyproject("a", V3, ["LICENSE"]), "a/LICENSE": edited,
-                  "b/pyproject.toml": lic.pyproject("b", V3, ["LICENSE"]),
-                  "b/LICENSE": lic.text(V3, fill=False), "pyproject.toml": ACK})
+    root = write(
+        {
+            "a/pyproject.toml": lic.pyproject("a", V3, ["LICENSE"]),
+            "a/LICENSE": edited,
+            "b/pyproject.toml": lic.pyproject("b", V3, ["LICENSE"]),
+            "b/LICENSE": lic.text(V3, fill=False),
+            "pyproject.toml": ACK,
+        }
+    )
     report = check(root)
     assert [(f.rule, f.path) for f in report.findings] == [
-        ("text-mismatch", "a/LICENSE"), ("placeholders", "b/LICENSE")]
+        ("text-mismatch", "a/LICENSE"),
+        ("placeholders", "b/LICENSE"),
+    ]
     assert report.exit_code == 2
 
 
 def test_extended_template_is_never_passed_off_as_standard(write, lic):
-    root = write({"pyproject.toml": lic.pyproject("m", V3, ["LICENSE"], extra=ACK),
-                  "LICENSE": lic.text("LicenseRef-Extended-St-Claire-0.1")})
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", V3, ["LICENSE"], extra=ACK),
+            "LICENSE": lic.text("LicenseRef-Extended-St-Claire-0.1"),
+        }
+    )
     finding = next(f for f in check(root).findings if f.rule == "template-as-standard")
     assert finding.fix.startswith('license = "LicenseRef-Extended-St-Claire-0.1"')
 
 
 def test_declared_and_shipped_must_agree(write, lic):
-    root = write({
-        "pyproject.toml": lic.pyproject("m", "MIT", ["LICENSE*"]),
-        "LICENSE-MIT": lic.MIT, "LICENSE-APACHE": lic.APACHE,
-    })
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", "MIT", ["LICENSE*"]),
+            "LICENSE-MIT": lic.MIT,
+            "LICENSE-APACHE": lic.APACHE,
+        }
+    )
     (finding,) = check(root).findings
     assert (finding.rule, finding.path) == ("undeclared-file", "LICENSE-APACHE")
     root = write({"pyproject.toml": lic.pyproject("m", "MIT OR Apache-2.0", ["LICENSE-MIT"])})
@@ -121,14 +166,19 @@ def test_declared_and_shipped_must_agree(write, lic):
 
 def test_headers_must_agree_with_the_package(write, lic):
     tag = "SPDX-" + "License-Identifier"
-    root = write({
-        "pyproject.toml": lic.pyproject("m", "MIT", ["LICENSE"]), "LICENSE": lic.MIT,
-        "src/a.py": f'"""doc"""\n# {tag}: Apache-2.0\n',
-        "src/b.rs": f"// {tag}: (MIT\n",
-        "src/c.py": f"# {tag}: MIT\n",
-    })
-    assert rules(check(root)) == [("expression-syntax", "src/b.rs", 1),
-                                  ("header-mismatch", "src/a.py", 2)]
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", "MIT", ["LICENSE"]),
+            "LICENSE": lic.MIT,
+            "src/a.py": f'"""doc"""\n# {tag}: Apache-2.0\n',
+            "src/b.rs": f"// {tag}: (MIT\n",
+            "src/c.py": f"# {tag}: MIT\n",
+        }
+    )
+    assert rules(check(root)) == [
+        ("expression-syntax", "src/b.rs", 1),
+        ("header-mismatch", "src/a.py", 2),
+    ]
 
 
 def test_reuse_licenses_dir_names_must_be_ids(write, lic):
@@ -138,35 +188,53 @@ def test_reuse_licenses_dir_names_must_be_ids(write, lic):
 
 
 def test_classifier_lints(write, lic):
-    root = write({
-        "pyproject.toml": (
-            f'[project]\nname = "m"\nlicense = "{V3}"\nlicense-files = ["LICENSE"]\n'
-            'classifiers = [\n  "License :: OSI Approved :: MIT License",\n]\n' + ACK),
-        "LICENSE": lic.text(V3),
-        "b/pyproject.toml": (
-            '[project]\nname = "b"\nlicense = "MIT"\n'
-            'classifiers = ["License :: OSI Approved :: Apache Software License"]\n'),
-        "b/LICENSE": lic.MIT,
-    })
+    root = write(
+        {
+            "pyproject.toml": (
+                f'[project]\nname = "m"\nlicense = "{V3}"\nlicense-files = ["LICENSE"]\n'
+                'classifiers = [\n  "License :: OSI Approved :: MIT License",\n]\n' + ACK
+            ),
+            "LICENSE": lic.text(V3),
+            "b/pyproject.toml": (
+                '[project]\nname = "b"\nlicense = "MIT"\n'
+                'classifiers = ["License :: OSI Approved :: Apache Software License"]\n'
+            ),
+            "b/LICENSE": lic.MIT,
+        }
+    )
     report = check(root)
-    assert rules(report) == [("classifier", "b/pyproject.toml", 4),
-                             ("osi-classifier", "pyproject.toml", 6)]
+    assert rules(report) == [
+        ("classifier", "b/pyproject.toml", 4),
+        ("osi-classifier", "pyproject.toml", 6),
+    ]
 
 
 def test_permissive_alternative_is_a_warning(write, lic):
-    root = write({"pyproject.toml": lic.pyproject("m", f"MIT OR {V3}", ["L*"], extra=ACK),
-                  "LICENSE": lic.text(V3), "LICENSE-MIT": lic.MIT})
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", f"MIT OR {V3}", ["L*"], extra=ACK),
+            "LICENSE": lic.text(V3),
+            "LICENSE-MIT": lic.MIT,
+        }
+    )
     report = check(root)
     assert [f.rule for f in report.findings] == ["permissive-alternative"]
     assert report.exit_code == 0
 
 
 def test_legacy_forms_warn_with_the_pep_639_fix(write, lic):
-    root = write({"pyproject.toml": '[project]\nname = "m"\nlicense = { text = "MIT" }\n',
-                  "LICENSE": lic.MIT})
+    root = write(
+        {
+            "pyproject.toml": '[project]\nname = "m"\nlicense = { text = "MIT" }\n',
+            "LICENSE": lic.MIT,
+        }
+    )
     (finding,) = check(root).findings
     assert (finding.rule, finding.severity.value, finding.fix) == (
-        "legacy-metadata", "warning", 'license = "MIT"')
+        "legacy-metadata",
+        "warning",
+        'license = "MIT"',
+    )
 
 
 def test_missing_declaration_suggests_the_shipped_licence(write, lic):

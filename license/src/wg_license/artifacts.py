@@ -31,14 +31,20 @@ def _safetensors_texts(path: Path) -> list[str]:
             return []
         header = json.loads(fh.read(size).decode("utf-8"))
     meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
-    return [v for k, v in meta.items() if k.lower() in ("license", "licence", "notice")
-            and isinstance(v, str)]
+    return [
+        v
+        for k, v in meta.items()
+        if k.lower() in ("license", "licence", "notice") and isinstance(v, str)
+    ]
 
 
 def _npz_texts(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as archive:
-        return [archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
-                if is_licence_name(n.rpartition("/")[2].removesuffix(".npy"))]
+        return [
+            archive.read(n).decode("utf-8", "replace")
+            for n in archive.namelist()
+            if is_licence_name(n.rpartition("/")[2].removesuffix(".npy"))
+        ]
 
 
 def embedded_texts(path: Path) -> list[str]:
@@ -62,8 +68,9 @@ def _carried(ctx: Context, rel: str, licence_id: str) -> bool:
         found = ctx.identify(other)
         if found and found.custom.licence_id == licence_id:
             return True
-    return any(identify_text(t).custom.licence_id == licence_id
-               for t in embedded_texts(ctx.root / rel))
+    return any(
+        identify_text(t).custom.licence_id == licence_id for t in embedded_texts(ctx.root / rel)
+    )
 
 
 def _folder_artifacts(ctx: Context) -> list[tuple[str, str | None]]:
@@ -71,20 +78,30 @@ def _folder_artifacts(ctx: Context) -> list[tuple[str, str | None]]:
     for folder, licence in ctx.policy.artifact_folders:
         base = ctx.root / folder
         if not base.is_dir():
-            ctx.findings.append(make("config", Severity.ERROR, ctx.policy.source, ctx.policy.line,
-                                     f"artifact folder `{folder}` does not exist",
-                                     "fix `artifact-folders` in [tool.wg.license]"))
+            ctx.findings.append(
+                make(
+                    "config",
+                    Severity.ERROR,
+                    ctx.policy.source,
+                    ctx.policy.line,
+                    f"artifact folder `{folder}` does not exist",
+                    "fix `artifact-folders` in [tool.wg.license]",
+                )
+            )
             continue
         for dirpath, _, files in os.walk(base):
             rel_dir = Path(dirpath).relative_to(ctx.root).as_posix()
-            found += [(f"{rel_dir}/{f}", licence) for f in sorted(files)
-                      if not is_licence_name(f) and not f.endswith(".license")]
+            found += [
+                (f"{rel_dir}/{f}", licence)
+                for f in sorted(files)
+                if not is_licence_name(f) and not f.endswith(".license")
+            ]
     return found
 
 
 def check_artifacts(ctx: Context) -> None:
     """Every artifact owned by (or configured for) a notice-bearing licence carries it."""
-    todo: dict[str, str | None] = {rel: None for rel in ctx.tree.artifacts}
+    todo: dict[str, str | None] = dict.fromkeys(ctx.tree.artifacts)
     todo.update(dict(_folder_artifacts(ctx)))
     for rel, configured in sorted(todo.items()):
         state = ctx.owner(rel)
@@ -94,10 +111,16 @@ def check_artifacts(ctx: Context) -> None:
             if terms is None or not terms.obligations.get("notice_with_artifacts"):
                 continue
             if not _carried(ctx, rel, terms.id):
-                ctx.findings.append(make(
-                    "artifact-notice", Severity.ERROR, rel, 1,
-                    f"artifact falls under {terms.id}, which requires its notice to travel with "
-                    "artifacts such as trained models, but none is beside it or in its metadata",
-                    f"put the {terms.name} text in {rel.rpartition('/')[0] or '.'}/LICENSE or "
-                    f"{rel}.license, or in the artifact's metadata (`license` key)",
-                    state.package.name if state else ""))
+                ctx.findings.append(
+                    make(
+                        "artifact-notice",
+                        Severity.ERROR,
+                        rel,
+                        1,
+                        f"artifact falls under {terms.id}, whose notice must travel with artifacts "
+                        "such as trained models, but none is beside it or in its metadata",
+                        f"put the {terms.name} text in {rel.rpartition('/')[0] or '.'}/LICENSE or "
+                        f"{rel}.license, or in the artifact's metadata (`license` key)",
+                        state.package.name if state else "",
+                    )
+                )

@@ -16,14 +16,28 @@ def license_group() -> None:
 
 @license_group.command("check")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="human", show_default=True,
-              help="Output format: human text, JSON (schema v1), SARIF 2.1.0, GitHub annotations.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file instead of standard output.")
-@click.option("--site-packages", "site_paths", multiple=True,
-              type=click.Path(file_okay=False, exists=True),
-              help="Folder of installed distributions for the dependency check "
-                   "(repeatable; default: this interpreter's environment).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="human",
+    show_default=True,
+    help="Output format: human text, JSON (schema v1), SARIF 2.1.0, GitHub annotations.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--site-packages",
+    "site_paths",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of installed distributions for the dependency check "
+    "(repeatable; default: this interpreter's environment).",
+)
 def check(path: Path, fmt: str, output: Path | None, site_paths: tuple[str, ...]) -> None:
     """Check every licence declaration under PATH.
 
@@ -51,8 +65,13 @@ def check(path: Path, fmt: str, output: Path | None, site_paths: tuple[str, ...]
 
 @license_group.command("sbom")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the SPDX 2.3 JSON document.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the SPDX 2.3 JSON document.",
+)
 def sbom(path: Path, output: Path) -> None:
     """Write an SPDX 2.3 JSON SBOM of the workspace under PATH (validated before writing)."""
     from wg_license.check import CheckError
@@ -74,7 +93,9 @@ def terms() -> None:
 
     for t in load_terms():
         duties = ", ".join(k for k, v in t.obligations.items() if v)
-        click.echo(f"{t.id}: {t.name}; OSI approved: {'yes' if t.osi_approved else 'no'}; "
-                   f"stable: {'yes' if t.stable else 'no'}")
+        click.echo(
+            f"{t.id}: {t.name}; OSI approved: {'yes' if t.osi_approved else 'no'}; "
+            f"stable: {'yes' if t.stable else 'no'}"
+        )
         click.echo(f"  obligations: {duties}")
         click.echo(f"  restrictions: {', '.join(t.restrictions)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wg_license.context import Context, PackageState
-from wg_license.expressions import ExpressionProblem, or_alternatives, resolve
+from wg_license.expressions import DeclarationError, or_alternatives, resolve
 from wg_license.findings import Severity, make
 from wg_license.manifests import Located, Package
 
@@ -19,8 +19,21 @@ CLASSIFIERS = {
     "OSI Approved :: zlib/libpng License": "Zlib",
     "OSI Approved :: The Unlicense (Unlicense)": "Unlicense",
 }
-PERMISSIVE = frozenset({"mit", "apache-2.0", "bsd-2-clause", "bsd-3-clause", "isc", "zlib",
-                        "0bsd", "unlicense", "mit-0", "bsl-1.0", "psf-2.0"})
+PERMISSIVE = frozenset(
+    {
+        "mit",
+        "apache-2.0",
+        "bsd-2-clause",
+        "bsd-3-clause",
+        "isc",
+        "zlib",
+        "0bsd",
+        "unlicense",
+        "mit-0",
+        "bsl-1.0",
+        "psf-2.0",
+    }
+)
 
 
 def fix_line(pkg: Package, expression: str) -> str:
@@ -38,16 +51,24 @@ def fix_line(pkg: Package, expression: str) -> str:
 
 def _preferred(state: PackageState) -> dict[str, str]:
     """Family -> version of the custom texts the package ships (to complete bare aliases)."""
-    return {i.custom.title_family: i.custom.version_in_text
-            for i in state.shipped.values()
-            if i.custom.title_family and i.custom.version_in_text}
+    return {
+        i.custom.title_family: i.custom.version_in_text
+        for i in state.shipped.values()
+        if i.custom.title_family and i.custom.version_in_text
+    }
 
 
-def _report(ctx: Context, pkg: Package, where: Located, problem: ExpressionProblem,
-            severity: Severity = Severity.ERROR) -> None:
+def _report(
+    ctx: Context,
+    pkg: Package,
+    where: Located,
+    problem: DeclarationError,
+    severity: Severity = Severity.ERROR,
+) -> None:
     fix = problem.fix if problem.advice or not problem.fix else fix_line(pkg, problem.fix)
-    ctx.findings.append(make(problem.rule, severity, pkg.manifest, where.line, problem.message,
-                             fix, pkg.name))
+    ctx.findings.append(
+        make(problem.rule, severity, pkg.manifest, where.line, problem.message, fix, pkg.name)
+    )
 
 
 def _suggestion(state: PackageState) -> str:
@@ -65,13 +86,21 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
         return  # `SEE LICENSE IN <file>`: the file decides (see texts.check_npm_file)
     if where is None:
         if not pkg.licence_files:
-            ctx.findings.append(make("missing-declaration", Severity.ERROR, pkg.manifest, 1,
-                                     f"package {pkg.name} declares no licence",
-                                     _suggestion(state), pkg.name))
+            ctx.findings.append(
+                make(
+                    "missing-declaration",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    1,
+                    f"package {pkg.name} declares no licence",
+                    _suggestion(state),
+                    pkg.name,
+                )
+            )
         return
     try:
         resolution = resolve(where.value, ctx.policy.licence_refs, _preferred(state))
-    except ExpressionProblem as problem:
+    except DeclarationError as problem:
         _report(ctx, pkg, where, problem)
         return
     state.parsed = resolution.parsed
@@ -80,10 +109,17 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
     if pkg.kind == "npm" and any(k.lower().startswith("licenseref-") for k in state.keys):
         shipped = sorted(rel for rel, i in state.shipped.items() if i.custom.licence_id)
         target = shipped[0].rpartition("/")[2] if shipped else "LICENSE"
-        ctx.findings.append(make(
-            "npm-licenseref", Severity.ERROR, pkg.manifest, where.line,
-            f"npm rejects `{where.value}`: package.json may not name a LicenseRef- id",
-            f'"license": "SEE LICENSE IN {target}"', pkg.name))
+        ctx.findings.append(
+            make(
+                "npm-licenseref",
+                Severity.ERROR,
+                pkg.manifest,
+                where.line,
+                f"npm rejects `{where.value}`: package.json may not name a LicenseRef- id",
+                f'"license": "SEE LICENSE IN {target}"',
+                pkg.name,
+            )
+        )
 
 
 def check_legacy(ctx: Context, state: PackageState) -> None:
@@ -91,17 +127,29 @@ def check_legacy(ctx: Context, state: PackageState) -> None:
     pkg = state.package
     if not pkg.legacy:
         return
-    line = pkg.expression.line if pkg.expression else (
-        pkg.licence_files[0].line if pkg.licence_files else 1)
+    line = (
+        pkg.expression.line
+        if pkg.expression
+        else (pkg.licence_files[0].line if pkg.licence_files else 1)
+    )
     expression = state.parsed.text if state.parsed else _suggestion(state).split('"')[1]
     if pkg.legacy == "file" and pkg.licence_files:
         fix = f'{fix_line(pkg, expression)} and license-files = ["{pkg.licence_files[0].value}"]'
     else:
         fix = fix_line(pkg, expression)
-    ctx.findings.append(make("legacy-metadata", Severity.WARNING, pkg.manifest, line,
-                             f"`license = {{{pkg.legacy} = ...}}` is deprecated (PEP 639)"
-                             if pkg.kind == "python" else "the object form of `license` is "
-                             "deprecated by npm", fix, pkg.name))
+    ctx.findings.append(
+        make(
+            "legacy-metadata",
+            Severity.WARNING,
+            pkg.manifest,
+            line,
+            f"`license = {{{pkg.legacy} = ...}}` is deprecated (PEP 639)"
+            if pkg.kind == "python"
+            else "the object form of `license` is deprecated by npm",
+            fix,
+            pkg.name,
+        )
+    )
 
 
 def check_classifiers(ctx: Context, state: PackageState) -> None:
@@ -112,22 +160,39 @@ def check_classifiers(ctx: Context, state: PackageState) -> None:
         suffix = c.value.removeprefix("License ::").strip()
         non_osi = [t.id for t in custom if not t.osi_approved]
         if suffix.startswith("OSI Approved") and non_osi:
-            ctx.findings.append(make(
-                "osi-classifier", Severity.ERROR, pkg.manifest, c.line,
-                f"`{c.value}` claims OSI approval, but {', '.join(non_osi)} is not OSI-approved",
-                "remove the classifier (PEP 639 replaces licence classifiers by `license`)",
-                pkg.name))
+            ctx.findings.append(
+                make(
+                    "osi-classifier",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    c.line,
+                    f"`{c.value}` claims OSI approval; {', '.join(non_osi)} is not OSI-approved",
+                    "remove the classifier (PEP 639 replaces licence classifiers by `license`)",
+                    pkg.name,
+                )
+            )
             continue
         mapped = CLASSIFIERS.get(suffix)
-        if mapped and state.parsed and not any(
-            k.lower() == mapped.lower() or k.lower().startswith(mapped.lower() + "-")
-            for k in state.keys
+        if (
+            mapped
+            and state.parsed
+            and not any(
+                k.lower() == mapped.lower() or k.lower().startswith(mapped.lower() + "-")
+                for k in state.keys
+            )
         ):
-            ctx.findings.append(make(
-                "classifier", Severity.ERROR, pkg.manifest, c.line,
-                f"classifier `{c.value}` says {mapped}, the expression says "
-                f"`{state.parsed.text}`", "remove the classifier or fix the expression",
-                pkg.name))
+            ctx.findings.append(
+                make(
+                    "classifier",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    c.line,
+                    f"classifier `{c.value}` says {mapped}, the expression says "
+                    f"`{state.parsed.text}`",
+                    "remove the classifier or fix the expression",
+                    pkg.name,
+                )
+            )
 
 
 def check_policy_lints(ctx: Context, state: PackageState) -> None:
@@ -140,15 +205,29 @@ def check_policy_lints(ctx: Context, state: PackageState) -> None:
     if custom and len(branches) > 1:
         escapes = [b for b in branches if not b & custom and b <= PERMISSIVE]
         if escapes:
-            ctx.findings.append(make(
-                "permissive-alternative", Severity.WARNING, pkg.manifest, line,
-                f"`{state.parsed.text}` lets users pick {' AND '.join(sorted(escapes[0]))} and "
-                "ignore the ethical clauses", "use AND, or drop the custom licence", pkg.name))
+            ctx.findings.append(
+                make(
+                    "permissive-alternative",
+                    Severity.WARNING,
+                    pkg.manifest,
+                    line,
+                    f"`{state.parsed.text}` lets users pick {' AND '.join(sorted(escapes[0]))} and "
+                    "ignore the ethical clauses",
+                    "use AND, or drop the custom licence",
+                    pkg.name,
+                )
+            )
     for key in sorted(custom):
         terms = ctx.custom[key]
         if not terms.stable and not ctx.policy.acknowledges(terms.id):
-            ctx.findings.append(make(
-                "unstable-licence", Severity.WARNING, pkg.manifest, line,
-                f"{terms.id} says it is not stable and has had no legal review",
-                f'acknowledge it: [tool.wg.license] acknowledge-unstable = ["{terms.id}"]',
-                pkg.name))
+            ctx.findings.append(
+                make(
+                    "unstable-licence",
+                    Severity.WARNING,
+                    pkg.manifest,
+                    line,
+                    f"{terms.id} says it is not stable and has had no legal review",
+                    f'acknowledge it: [tool.wg.license] acknowledge-unstable = ["{terms.id}"]',
+                    pkg.name,
+                )
+            )

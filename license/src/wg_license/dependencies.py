@@ -18,7 +18,7 @@ from pathlib import Path
 
 from wg_license.context import Context
 from wg_license.declarations import CLASSIFIERS
-from wg_license.expressions import ExpressionProblem, Parsed, resolve, satisfies
+from wg_license.expressions import DeclarationError, Parsed, resolve, satisfies
 from wg_license.findings import Severity, make
 from wg_license.manifests import line_of, normalise_name
 
@@ -136,11 +136,17 @@ def _clarified(ctx: Context, name: str, dist: Dist) -> Parsed | None:
     found = _locate(dist, clar.file)
     actual = hashlib.sha256(found.read_bytes()).hexdigest() if found else "missing"
     if actual != clar.sha256:
-        ctx.findings.append(make(
-            "clarification-stale", Severity.ERROR, ctx.policy.source, clar.line,
-            f"clarification of {name} is pinned to {clar.file} with sha256 {clar.sha256[:12]}…, "
-            f"but the installed file is {actual[:12]}…: its licence may have changed",
-            f'review {clar.file} of {name} and set sha256 = "{actual}"'))
+        ctx.findings.append(
+            make(
+                "clarification-stale",
+                Severity.ERROR,
+                ctx.policy.source,
+                clar.line,
+                f"clarification of {name} is pinned to {clar.file} (sha256 {clar.sha256[:12]}…), "
+                f"but the installed file is {actual[:12]}…: its licence may have changed",
+                f'review {clar.file} of {name} and set sha256 = "{actual}"',
+            )
+        )
         return None
     return resolve(clar.expression, ctx.policy.licence_refs).parsed
 
@@ -150,16 +156,19 @@ def licence_of(ctx: Context, name: str, dist: Dist) -> tuple[Parsed | None, str]
     if name in ctx.policy.clarify:
         try:
             return _clarified(ctx, name, dist), "clarification"
-        except (OSError, ExpressionProblem):
+        except (OSError, DeclarationError):
             return None, "clarification"
     dist = _load(dist)
-    candidates = [("License-Expression", dist.get("License-Expression")),
-                  ("License", dist.get("License")), ("classifiers", _from_classifiers(dist))]
+    candidates = [
+        ("License-Expression", dist.get("License-Expression")),
+        ("License", dist.get("License")),
+        ("classifiers", _from_classifiers(dist)),
+    ]
     for field_name, value in candidates:
         if value and "\n" not in value.strip() and len(value) < 200:
             try:
                 return resolve(value.strip(), ctx.policy.licence_refs).parsed, field_name
-            except ExpressionProblem:
+            except DeclarationError:
                 continue
     return None, "metadata"
 
@@ -189,7 +198,9 @@ def closure(ctx: Context, dists: dict[str, Dist]) -> dict[str, Origin]:
     return {n: o for n, o in origins.items() if n in dists}
 
 
-def check_dependencies(ctx: Context, paths: Iterable[str] | None = None) -> dict[str, frozenset[str]]:
+def check_dependencies(
+    ctx: Context, paths: Iterable[str] | None = None
+) -> dict[str, frozenset[str]]:
     """Check the installed dependency closure; return name -> licence ids for propagation."""
     if not ctx.policy.dependencies:
         return {}
@@ -202,21 +213,34 @@ def check_dependencies(ctx: Context, paths: Iterable[str] | None = None) -> dict
         if parsed is None:
             if source == "clarification":
                 continue  # already reported as stale
-            ctx.findings.append(make(
-                "dependency-unknown", Severity.ERROR if allow is not None else Severity.WARNING,
-                origin.manifest, origin.line,
-                f"cannot determine the licence of dependency {name} {version} from its metadata",
-                f'add [[tool.wg.license.clarify]] name = "{name}" with its expression, file and '
-                "sha256", origin.package))
+            ctx.findings.append(
+                make(
+                    "dependency-unknown",
+                    Severity.ERROR if allow is not None else Severity.WARNING,
+                    origin.manifest,
+                    origin.line,
+                    f"cannot tell the licence of dependency {name} {version} from its metadata",
+                    f'add a [tool.wg.license] clarify entry: {{ name = "{name}", expression, '
+                    "file, sha256 }",
+                    origin.package,
+                )
+            )
             continue
         found[name] = parsed.keys
         exception = ctx.policy.exceptions.get(name)
         extra = exception.allow if exception else ()
         if allow is not None and not satisfies(parsed.tree, [*allow, *extra]):
-            ctx.findings.append(make(
-                "dependency-denied", Severity.ERROR, origin.manifest, origin.line,
-                f"dependency {name} {version} is under `{parsed.text}` ({source}), which the "
-                "allow list does not permit",
-                f'allow it in [tool.wg.license] allow, or add an exception: {{ name = "{name}", '
-                f'allow = [...], reason = "..." }}', origin.package))
+            ctx.findings.append(
+                make(
+                    "dependency-denied",
+                    Severity.ERROR,
+                    origin.manifest,
+                    origin.line,
+                    f"dependency {name} {version} is under `{parsed.text}` ({source}), which the "
+                    "allow list does not permit",
+                    "allow it in [tool.wg.license] allow, or add an exception: "
+                    f'{{ name = "{name}", allow = [...], reason = "..." }}',
+                    origin.package,
+                )
+            )
     return found

@@ -38,7 +38,7 @@ _COMMON = {
 }
 
 
-class ExpressionProblem(ValueError):
+class DeclarationError(ValueError):
     """A declared expression is wrong; ``fix`` is the corrected expression or advice."""
 
     def __init__(self, rule: str, message: str, fix: str = "", advice: bool = False) -> None:
@@ -64,7 +64,7 @@ class Resolution:
     """A parsed expression plus warnings (valid but not canonical)."""
 
     parsed: Parsed
-    warnings: tuple[ExpressionProblem, ...]
+    warnings: tuple[DeclarationError, ...]
 
 
 def _squash(key: str) -> str:
@@ -144,8 +144,9 @@ def fix_aliases(text: str, preferred: Mapping[str, str] | None = None) -> str:
     for regex, versions in _families():
         family = next(iter(versions.values())).family
 
-        def replace(m: re.Match[str], versions: dict[str, LicenceTerms] = versions,
-                    family: str = family) -> str:
+        def replace(
+            m: re.Match[str], versions: dict[str, LicenceTerms] = versions, family: str = family
+        ) -> str:
             version = m.group(1) or (preferred or {}).get(family) or max(versions)
             chosen = versions.get(version)
             if not chosen or m.group(0).lower() == chosen.id.lower():
@@ -161,7 +162,8 @@ def _render(node: Any, ids: Mapping[str, str], exc: Mapping[str, str], top: bool
     if op is None:
         if hasattr(node, "exception_symbol"):
             lic = ids.get(node.license_symbol.key.lower(), node.license_symbol.key)
-            return f"{lic} WITH {exc.get(node.exception_symbol.key.lower(), node.exception_symbol.key)}"
+            name = node.exception_symbol.key
+            return f"{lic} WITH {exc.get(name.lower(), name)}"
         return ids.get(node.key.lower(), node.key)
     inner = op.join(_render(a, ids, exc, top=False) for a in node.args)
     # SPDX: AND binds tighter than OR, so only an OR inside an AND needs parentheses.
@@ -195,13 +197,17 @@ def suggest(key: str, ids: Mapping[str, str]) -> str | None:
     return ids[close[0]] if close else None
 
 
-def _syntax(text: str) -> ExpressionProblem | None:
+def _syntax(text: str) -> DeclarationError | None:
     if not text.strip():
-        return ExpressionProblem("expression-syntax", "empty licence expression",
-                                 "write an SPDX expression such as `MIT`", advice=True)
+        return DeclarationError(
+            "expression-syntax",
+            "empty licence expression",
+            "write an SPDX expression such as `MIT`",
+            advice=True,
+        )
     if "/" in text:
         fixed = re.sub(r"\s*/\s*", " OR ", text.strip())
-        return ExpressionProblem(
+        return DeclarationError(
             "expression-syntax", f"`{text}` uses the old slash form; SPDX writes `OR`", fixed
         )
     depth = 0
@@ -211,14 +217,16 @@ def _syntax(text: str) -> ExpressionProblem | None:
             break
     if depth:
         side = "a `)` has no matching `(`" if depth < 0 else f"{depth} `(` not closed"
-        return ExpressionProblem(
-            "expression-syntax", f"unbalanced parentheses in `{text}`: {side}",
-            "balance the parentheses", advice=True,
+        return DeclarationError(
+            "expression-syntax",
+            f"unbalanced parentheses in `{text}`: {side}",
+            "balance the parentheses",
+            advice=True,
         )
     return None
 
 
-def _check_symbols(tree: Any, ids: Mapping[str, str], text: str) -> list[ExpressionProblem]:
+def _check_symbols(tree: Any, ids: Mapping[str, str], text: str) -> list[DeclarationError]:
     _, exc = _spdx_ids()
     problems = []
     for sym in _walk(tree):
@@ -231,32 +239,39 @@ def _check_symbols(tree: Any, ids: Mapping[str, str], text: str) -> list[Express
             guess = suggest(s.key, table)
             fix = text.replace(s.key, guess) if guess else ""
             what = "licence exception" if table is exc else "licence id"
-            advice = "" if guess else (
-                "use an SPDX id (https://spdx.org/licenses/); a custom licence needs a "
-                "`LicenseRef-` id with a YAML file in license/terms/ or in `licence-refs`"
+            advice = (
+                ""
+                if guess
+                else (
+                    "use an SPDX id (https://spdx.org/licenses/); a custom licence needs a "
+                    "`LicenseRef-` id with a YAML file in license/terms/ or in `licence-refs`"
+                )
             )
-            problems.append(ExpressionProblem(
-                "unknown-id", f"unknown {what} `{s.key}`", fix or advice, advice=not fix
-            ))
+            problems.append(
+                DeclarationError(
+                    "unknown-id", f"unknown {what} `{s.key}`", fix or advice, advice=not fix
+                )
+            )
     return problems
 
 
-def resolve(text: str, extra: Iterable[str] = (),
-            preferred: Mapping[str, str] | None = None) -> Resolution:
-    """Parse ``text`` into a :class:`Resolution`, or raise :class:`ExpressionProblem`.
+def resolve(
+    text: str, extra: Iterable[str] = (), preferred: Mapping[str, str] | None = None
+) -> Resolution:
+    """Parse ``text`` into a :class:`Resolution`, or raise :class:`DeclarationError`.
 
     Examples
     --------
     >>> resolve("mit OR Apache-2.0").parsed.text
     'MIT OR Apache-2.0'
-    >>> resolve("MIT/Apache-2.0")
+    >>> resolve("MIT/Apache-2.0")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    wg_license.expressions.ExpressionProblem: `MIT/Apache-2.0` uses the old slash form; SPDX writes `OR`
+    wg_license.expressions.DeclarationError: `MIT/Apache-2.0` uses the old slash form; ...
     """
     aliased = fix_aliases(text, preferred)
     if aliased != text:
-        raise ExpressionProblem(
+        raise DeclarationError(
             "alias", f"`{text}` names a custom licence by an alias, not its id", aliased
         )
     problem = _syntax(text)
@@ -272,13 +287,19 @@ def _resolve_checked(text: str, extra: tuple[str, ...]) -> Resolution:
     try:
         tree = license_expression.Licensing().parse(text)
     except (license_expression.ExpressionError, AttributeError, TypeError) as exc:
-        raise ExpressionProblem(
-            "expression-syntax", f"`{text}` does not parse: {exc}",
-            "write ids joined by AND, OR, WITH, e.g. `MIT OR Apache-2.0`", advice=True,
+        raise DeclarationError(
+            "expression-syntax",
+            f"`{text}` does not parse: {exc}",
+            "write ids joined by AND, OR, WITH, e.g. `MIT OR Apache-2.0`",
+            advice=True,
         ) from exc
     if tree is None:
-        raise ExpressionProblem("expression-syntax", "empty licence expression",
-                                "write an SPDX expression such as `MIT`", advice=True)
+        raise DeclarationError(
+            "expression-syntax",
+            "empty licence expression",
+            "write an SPDX expression such as `MIT`",
+            advice=True,
+        )
     ids = known_ids(extra)
     problems = _check_symbols(tree, ids, text)
     if problems:
@@ -288,11 +309,16 @@ def _resolve_checked(text: str, extra: tuple[str, ...]) -> Resolution:
     warnings = []
     keys = {ids[s.key.lower()] for s in _leaves(tree)}
     if canonical != _render(tree, {}, {}):
-        warnings.append(ExpressionProblem(
-            "id-case", f"`{text}` matches SPDX ids only case-insensitively", canonical
-        ))
-    excs = {exc_ids[s.exception_symbol.key.lower()] for s in _walk(tree)
-            if hasattr(s, "exception_symbol")}
+        warnings.append(
+            DeclarationError(
+                "id-case", f"`{text}` matches SPDX ids only case-insensitively", canonical
+            )
+        )
+    excs = {
+        exc_ids[s.exception_symbol.key.lower()]
+        for s in _walk(tree)
+        if hasattr(s, "exception_symbol")
+    }
     return Resolution(Parsed(canonical, frozenset(keys), frozenset(excs), tree), tuple(warnings))
 
 

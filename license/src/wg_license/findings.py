@@ -73,8 +73,15 @@ RULES: dict[str, tuple[Family, str]] = {
 }
 
 
-def make(rule: str, severity: Severity, path: str, line: int, message: str, fix: str = "",
-         package: str = "") -> Finding:
+def make(
+    rule: str,
+    severity: Severity,
+    path: str,
+    line: int,
+    message: str,
+    fix: str = "",
+    package: str = "",
+) -> Finding:
     """Build a finding whose family comes from the rule table.
 
     Examples

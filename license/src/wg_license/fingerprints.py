@@ -20,14 +20,22 @@ PHRASES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("GPL-3.0", ("gnu general public license", "version 3"), ("lesser", "affero")),
     ("GPL-2.0", ("gnu general public license", "version 2"), ("lesser", "affero")),
     ("Unlicense", ("free and unencumbered software released into the public domain",), ()),
-    ("ISC", ("permission to use, copy, modify, and/or distribute this software for any purpose",),
-     ()),
+    (
+        "ISC",
+        ("permission to use, copy, modify, and/or distribute this software for any purpose",),
+        (),
+    ),
     ("Zlib", ("altered source versions must be plainly marked",), ()),
-    ("BSD-3-Clause", ("redistribution and use in source and binary forms", "neither the name"),
-     ()),
+    ("BSD-3-Clause", ("redistribution and use in source and binary forms", "neither the name"), ()),
     ("BSD-2-Clause", ("redistribution and use in source and binary forms",), ("neither the name",)),
-    ("MIT", ("permission is hereby granted, free of charge",
-             "the above copyright notice and this permission notice shall be included"), ()),
+    (
+        "MIT",
+        (
+            "permission is hereby granted, free of charge",
+            "the above copyright notice and this permission notice shall be included",
+        ),
+        (),
+    ),
 )
 
 
@@ -44,8 +52,9 @@ def identify_text(text: str) -> Identified:
 
     Examples
     --------
-    >>> identify_text("MIT License\\n\\nPermission is hereby granted, free of charge, ... "
-    ...               "The above copyright notice and this permission notice shall be included").licence
+    >>> text = ("MIT License\\n\\nPermission is hereby granted, free of charge, ... The above "
+    ...         "copyright notice and this permission notice shall be included")
+    >>> identify_text(text).licence
     'MIT'
     """
     folded = normalise(text)

@@ -78,20 +78,43 @@ def read_text(root: Path, rel: str, findings: list[Finding]) -> str | None:
     try:
         data = (root / rel).read_bytes()
     except OSError as exc:
-        findings.append(make("bad-input", Severity.ERROR, rel, 1,
-                             f"cannot read: {exc.strerror or exc}", "fix the file's permissions"))
+        findings.append(
+            make(
+                "bad-input",
+                Severity.ERROR,
+                rel,
+                1,
+                f"cannot read: {exc.strerror or exc}",
+                "fix the file's permissions",
+            )
+        )
         return None
     if b"\0" in data[:8192]:
-        findings.append(make("bad-input", Severity.ERROR, rel, 1,
-                             "binary file where a text file was expected",
-                             "replace it with the UTF-8 text file"))
+        findings.append(
+            make(
+                "bad-input",
+                Severity.ERROR,
+                rel,
+                1,
+                "binary file where a text file was expected",
+                "replace it with the UTF-8 text file",
+            )
+        )
         return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        findings.append(make("bad-input", Severity.ERROR, rel, line,
-                             f"not UTF-8 text (byte {exc.start})", "re-save the file as UTF-8"))
+        findings.append(
+            make(
+                "bad-input",
+                Severity.ERROR,
+                rel,
+                line,
+                f"not UTF-8 text (byte {exc.start})",
+                "re-save the file as UTF-8",
+            )
+        )
         return None
 
 
@@ -104,8 +127,16 @@ def load_toml(root: Path, rel: str, findings: list[Finding]) -> tuple[dict[str, 
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        findings.append(make("bad-input", Severity.ERROR, rel, int(m.group(1)) if m else 1,
-                             f"malformed TOML: {exc}", "fix the TOML syntax; the file was skipped"))
+        findings.append(
+            make(
+                "bad-input",
+                Severity.ERROR,
+                rel,
+                int(m.group(1)) if m else 1,
+                f"malformed TOML: {exc}",
+                "fix the TOML syntax; the file was skipped",
+            )
+        )
         return None
 
 
@@ -124,8 +155,9 @@ def read_pyproject(root: Path, rel: str, findings: list[Finding]) -> Package | N
     if not isinstance(project, dict) or "license" in (project.get("dynamic") or ()):
         return None
     folder = rel.rpartition("/")[0]
-    pkg = Package(str(project.get("name", folder or "root")), "python", rel, folder,
-                  manifest_text=text)
+    pkg = Package(
+        str(project.get("name", folder or "root")), "python", rel, folder, manifest_text=text
+    )
     lic = project.get("license")
     lic_line = line_of(text, r"^\s*license\s*=", "[project]")
     if isinstance(lic, str):
@@ -181,9 +213,16 @@ def read_cargo(root: Path, rel: str, findings: list[Finding]) -> Package | None:
     elif isinstance(lic, dict) and lic.get("workspace") is True:
         inherited = _cargo_workspace_licence(root, folder, findings)
         if inherited is None:
-            findings.append(make("missing-declaration", Severity.ERROR, rel, line,
-                                 "`license.workspace = true` but no [workspace.package] license",
-                                 'add `license = "..."` to [workspace.package] of the workspace'))
+            findings.append(
+                make(
+                    "missing-declaration",
+                    Severity.ERROR,
+                    rel,
+                    line,
+                    "`license.workspace = true` but no [workspace.package] license",
+                    'add `license = "..."` to [workspace.package] of the workspace',
+                )
+            )
         else:
             pkg.expression = Located(inherited.value, line)
     if isinstance(package.get("license-file"), str):
@@ -204,13 +243,28 @@ def read_package_json(root: Path, rel: str, findings: list[Finding]) -> Package 
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        findings.append(make("bad-input", Severity.ERROR, rel, exc.lineno,
-                             f"malformed JSON: {exc.msg} (column {exc.colno})",
-                             "fix the JSON syntax; the file was skipped"))
+        findings.append(
+            make(
+                "bad-input",
+                Severity.ERROR,
+                rel,
+                exc.lineno,
+                f"malformed JSON: {exc.msg} (column {exc.colno})",
+                "fix the JSON syntax; the file was skipped",
+            )
+        )
         return None
     if not isinstance(data, dict):
-        findings.append(make("bad-input", Severity.ERROR, rel, 1,
-                             "package.json must hold a JSON object", "wrap the fields in {}"))
+        findings.append(
+            make(
+                "bad-input",
+                Severity.ERROR,
+                rel,
+                1,
+                "package.json must hold a JSON object",
+                "wrap the fields in {}",
+            )
+        )
         return None
     folder = rel.rpartition("/")[0]
     pkg = Package(str(data.get("name", folder)), "npm", rel, folder, manifest_text=text)
@@ -230,5 +284,8 @@ def read_package_json(root: Path, rel: str, findings: list[Finding]) -> Package 
     return pkg
 
 
-READERS = {"pyproject.toml": read_pyproject, "Cargo.toml": read_cargo,
-           "package.json": read_package_json}
+READERS = {
+    "pyproject.toml": read_pyproject,
+    "Cargo.toml": read_cargo,
+    "package.json": read_package_json,
+}

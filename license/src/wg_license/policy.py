@@ -36,7 +36,7 @@ class Clarification:
 
 
 @dataclass(frozen=True)
-class Exception_:
+class Waiver:
     """Extra licences allowed for one dependency, with the reason."""
 
     name: str
@@ -54,7 +54,7 @@ class Policy:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     artifact_patterns: tuple[str, ...] = DEFAULT_ARTIFACTS
     artifact_folders: tuple[tuple[str, str | None], ...] = ()
-    exceptions: dict[str, Exception_] = field(default_factory=dict)
+    exceptions: dict[str, Waiver] = field(default_factory=dict)
     clarify: dict[str, Clarification] = field(default_factory=dict)
     licence_refs: tuple[str, ...] = ()
     dependencies: bool = True
@@ -84,8 +84,16 @@ class _Ctx:
         return line_of(self.text, rf"^\s*{key}\s*=", "[tool.wg.license]")
 
     def error(self, key: str, message: str, fix: str) -> None:
-        self.findings.append(make("config", Severity.ERROR, "pyproject.toml", self.line(key),
-                                  f"[tool.wg.license] {message}", fix))
+        self.findings.append(
+            make(
+                "config",
+                Severity.ERROR,
+                "pyproject.toml",
+                self.line(key),
+                f"[tool.wg.license] {message}",
+                fix,
+            )
+        )
 
 
 def _tables(value: Any, key: str, ctx: _Ctx, required: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -96,16 +104,23 @@ def _tables(value: Any, key: str, ctx: _Ctx, required: tuple[str, ...]) -> list[
     for entry in value:
         missing = [k for k in required if not isinstance(entry.get(k), str | list) or not entry[k]]
         if missing:
-            ctx.error(key, f"`{key}` entry {entry.get('name', '?')!r} lacks {', '.join(missing)}",
-                      f"give every {key} entry: {', '.join(required)}")
+            ctx.error(
+                key,
+                f"`{key}` entry {entry.get('name', '?')!r} lacks {', '.join(missing)}",
+                f"give every {key} entry: {', '.join(required)}",
+            )
         else:
             good.append(entry)
     return good
 
 
 def _apply(policy: Policy, table: dict[str, Any], ctx: _Ctx) -> None:
-    for key, attr in (("allow", "allow"), ("exclude", "exclude"),
-                      ("artifact-patterns", "artifact_patterns"), ("licence-refs", "licence_refs")):
+    for key, attr in (
+        ("allow", "allow"),
+        ("exclude", "exclude"),
+        ("artifact-patterns", "artifact_patterns"),
+        ("licence-refs", "licence_refs"),
+    ):
         if key in table and (value := _strings(table[key], key, ctx)) is not None:
             setattr(policy, attr, value if key != "exclude" else (*DEFAULT_EXCLUDE, *value))
     ack = table.get("acknowledge-unstable", [])
@@ -120,12 +135,17 @@ def _apply(policy: Policy, table: dict[str, Any], ctx: _Ctx) -> None:
     for e in _tables(table.get("exceptions", []), "exceptions", ctx, ("name", "allow", "reason")):
         name = normalise_name(str(e["name"]))
         allow = tuple(e["allow"]) if isinstance(e["allow"], list) else (str(e["allow"]),)
-        policy.exceptions[name] = Exception_(name, allow, str(e["reason"]), ctx.line("exceptions"))
+        policy.exceptions[name] = Waiver(name, allow, str(e["reason"]), ctx.line("exceptions"))
     required = ("name", "expression", "file", "sha256")
     for e in _tables(table.get("clarify", []), "clarify", ctx, required):
         name = normalise_name(str(e["name"]))
-        policy.clarify[name] = Clarification(name, str(e["expression"]), str(e["file"]),
-                                             str(e["sha256"]).lower(), ctx.line("clarify"))
+        policy.clarify[name] = Clarification(
+            name,
+            str(e["expression"]),
+            str(e["file"]),
+            str(e["sha256"]).lower(),
+            ctx.line("clarify"),
+        )
 
 
 def load_policy(root: Path, findings: list[Finding]) -> Policy:

@@ -34,7 +34,8 @@ def _graph(ctx: Context, external: dict[str, frozenset[str]]) -> dict[str, set[s
     graph = lock_graph(ctx)
     for state in ctx.states:
         graph.setdefault(normalise_name(state.package.name), set()).update(
-            state.package.dependencies)
+            state.package.dependencies
+        )
     return graph
 
 
@@ -52,8 +53,12 @@ def _paths(graph: dict[str, set[str]], start: str) -> dict[str, list[str]]:
 
 
 def _propagating(ctx: Context, keys: frozenset[str]) -> set[str]:
-    return {ctx.custom[k.lower()].id for k in keys if k.lower() in ctx.custom
-            and ctx.custom[k.lower()].obligations.get("propagates_to_dependents")}
+    return {
+        ctx.custom[k.lower()].id
+        for k in keys
+        if k.lower() in ctx.custom
+        and ctx.custom[k.lower()].obligations.get("propagates_to_dependents")
+    }
 
 
 def check_propagation(ctx: Context, external: dict[str, frozenset[str]] | None = None) -> None:
@@ -64,7 +69,8 @@ def check_propagation(ctx: Context, external: dict[str, frozenset[str]] | None =
     external = external or {}
     by_name = {normalise_name(s.package.name): s for s in ctx.states}
     licences = {n: s.keys for n, s in by_name.items()} | {
-        n: k for n, k in external.items() if n not in by_name}
+        n: k for n, k in external.items() if n not in by_name
+    }
     imposing = {n: ids for n, k in licences.items() if (ids := _propagating(ctx, k))}
     graph = _graph(ctx, external)  # parsed even when unused: a broken lock file is reported
     if not imposing:
@@ -90,16 +96,32 @@ def _check_one(ctx: Context, state: PackageState, licence_id: str, chain: list[s
     via = " -> ".join(chain)
     if licence_id not in state.keys:
         current = state.parsed.text if state.parsed else ""
-        wanted = f"({current}) AND {licence_id}" if " OR " in current else \
-            f"{current} AND {licence_id}"
-        ctx.findings.append(make(
-            "propagation", Severity.ERROR, pkg.manifest, line,
-            f"depends on {chain[-1]} ({via}), which is under {licence_id}: the licence travels "
-            "to dependents, but this package does not declare it", fix_line(pkg, wanted),
-            pkg.name))
+        wanted = (
+            f"({current}) AND {licence_id}" if " OR " in current else f"{current} AND {licence_id}"
+        )
+        ctx.findings.append(
+            make(
+                "propagation",
+                Severity.ERROR,
+                pkg.manifest,
+                line,
+                f"depends on {chain[-1]} ({via}), which is under {licence_id}: the licence travels "
+                "to dependents, but this package does not declare it",
+                fix_line(pkg, wanted),
+                pkg.name,
+            )
+        )
     if licence_id not in state.notices():
-        ctx.findings.append(make(
-            "propagation-notice", Severity.ERROR, pkg.manifest, line,
-            f"depends on {chain[-1]} ({via}) under {licence_id} but ships no {licence_id} notice",
-            f"copy {chain[-1]}'s licence text beside {pkg.manifest}"
-            + (" and add it to license-files" if pkg.licence_globs else ""), pkg.name))
+        ctx.findings.append(
+            make(
+                "propagation-notice",
+                Severity.ERROR,
+                pkg.manifest,
+                line,
+                f"depends on {chain[-1]} ({via}) under {licence_id} but ships no "
+                f"{licence_id} notice",
+                f"copy {chain[-1]}'s licence text beside {pkg.manifest}"
+                + (" and add it to license-files" if pkg.licence_globs else ""),
+                pkg.name,
+            )
+        )

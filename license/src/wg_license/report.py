@@ -34,8 +34,7 @@ def human(report: Report) -> str:
     errors = sum(f.severity is Severity.ERROR for f in report.findings)
     warnings = len(report.findings) - errors
     code = report.exit_code
-    summary = (f"{len(report.packages)} package(s) checked: {errors} error(s), "
-               f"{warnings} warning(s)")
+    summary = f"{len(report.packages)} package(s) checked: {errors} error(s), {warnings} warning(s)"
     if code:
         summary += f"; exit code {code} ({' + '.join(_families(code))})"
     lines.append(summary)
@@ -43,9 +42,16 @@ def human(report: Report) -> str:
 
 
 def _finding_json(f: Finding) -> dict[str, Any]:
-    return {"rule": f.rule, "family": f.family.name.lower(), "severity": f.severity.value,
-            "package": f.package, "path": f.path, "line": f.line, "message": f.message,
-            "fix": f.fix}
+    return {
+        "rule": f.rule,
+        "family": f.family.name.lower(),
+        "severity": f.severity.value,
+        "package": f.package,
+        "path": f.path,
+        "line": f.line,
+        "message": f.message,
+        "fix": f.fix,
+    }
 
 
 def as_json(report: Report) -> str:
@@ -57,9 +63,13 @@ def as_json(report: Report) -> str:
         "exit_code": report.exit_code,
         "failed_families": _families(report.exit_code),
         "packages": [
-            {"name": s.package.name, "ecosystem": s.package.kind, "manifest": s.package.manifest,
-             "expression": s.parsed.text if s.parsed else None,
-             "licence_files": sorted(s.shipped)}
+            {
+                "name": s.package.name,
+                "ecosystem": s.package.kind,
+                "manifest": s.package.manifest,
+                "expression": s.parsed.text if s.parsed else None,
+                "licence_files": sorted(s.shipped),
+            }
             for s in report.packages
         ],
         "findings": [_finding_json(f) for f in report.findings],
@@ -70,30 +80,51 @@ def as_json(report: Report) -> str:
 def sarif(report: Report) -> str:
     """SARIF 2.1.0 for GitHub code scanning: one rule per check, a location on every result."""
     rule_ids = sorted(RULES)
-    rules = [{"id": r, "name": r.replace("-", " ").title().replace(" ", ""),
-              "shortDescription": {"text": RULES[r][1]},
-              "properties": {"family": RULES[r][0].name.lower()}} for r in rule_ids]
+    rules = [
+        {
+            "id": r,
+            "name": r.replace("-", " ").title().replace(" ", ""),
+            "shortDescription": {"text": RULES[r][1]},
+            "properties": {"family": RULES[r][0].name.lower()},
+        }
+        for r in rule_ids
+    ]
     results = []
     for f in report.findings:
         text = f.message + (f" Fix: {f.fix}" if f.fix else "")
-        results.append({
-            "ruleId": f.rule, "ruleIndex": rule_ids.index(f.rule),
-            "level": "error" if f.severity is Severity.ERROR else "warning",
-            "message": {"text": text},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": f.line},
-            }}],
-        })
+        results.append(
+            {
+                "ruleId": f.rule,
+                "ruleIndex": rule_ids.index(f.rule),
+                "level": "error" if f.severity is Severity.ERROR else "warning",
+                "message": {"text": text},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                            "region": {"startLine": f.line},
+                        }
+                    }
+                ],
+            }
+        )
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "wg-license", "version": __version__,
-                                "informationUri": "https://github.com/", "rules": rules}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.resolve().as_uri() + "/"}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "wg-license",
+                        "version": __version__,
+                        "informationUri": "https://github.com/",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.resolve().as_uri() + "/"}},
+                "results": results,
+            }
+        ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

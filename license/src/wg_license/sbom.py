@@ -53,17 +53,25 @@ def _extracted(root: Path, states: list[PackageState], refs: set[str]) -> list[A
     infos = []
     for ref in sorted(refs):
         terms = custom.get(ref.lower())
-        text = next((
-            (root / rel).read_text(encoding="utf-8", errors="replace")
-            for s in states for rel, i in s.shipped.items() if i.custom.licence_id == ref
-        ), None)
-        infos.append(ExtractedLicensingInfo(
-            license_id=ref,
-            extracted_text=text or f"{ref}: text not shipped in this tree; see cross references",
-            license_name=terms.name if terms else ref,
-            cross_references=[terms.source] if terms and terms.source else [],
-            comment=f"normalised SHA-256 {terms.sha256}" if terms else None,
-        ))
+        text = next(
+            (
+                (root / rel).read_text(encoding="utf-8", errors="replace")
+                for s in states
+                for rel, i in s.shipped.items()
+                if i.custom.licence_id == ref
+            ),
+            None,
+        )
+        infos.append(
+            ExtractedLicensingInfo(
+                license_id=ref,
+                extracted_text=text
+                or f"{ref}: text not shipped in this tree; see cross references",
+                license_name=terms.name if terms else ref,
+                cross_references=[terms.source] if terms and terms.source else [],
+                comment=f"normalised SHA-256 {terms.sha256}" if terms else None,
+            )
+        )
     return infos
 
 
@@ -71,7 +79,13 @@ def build_document(root: Path) -> Any:
     """An spdx-tools Document: one package per workspace member, LicenseRefs extracted."""
     from license_expression import get_spdx_licensing
     from spdx_tools.spdx.model import (
-        Actor, ActorType, CreationInfo, Document, Package, Relationship, RelationshipType,
+        Actor,
+        ActorType,
+        CreationInfo,
+        Document,
+        Package,
+        Relationship,
+        RelationshipType,
         SpdxNoAssertion,
     )
 
@@ -86,22 +100,35 @@ def build_document(root: Path) -> Any:
             declared = licensing.parse(state.parsed.text)
             refs |= {k for k in state.keys if k.startswith("LicenseRef-")}
         spdx_id = _spdx_id(pkg.name, taken)
-        packages.append(Package(
-            spdx_id=spdx_id, name=pkg.name, download_location=SpdxNoAssertion(),
-            files_analyzed=False, license_declared=declared, license_concluded=SpdxNoAssertion(),
-            copyright_text=SpdxNoAssertion(), source_info=f"declared in {pkg.manifest}",
-        ))
+        packages.append(
+            Package(
+                spdx_id=spdx_id,
+                name=pkg.name,
+                download_location=SpdxNoAssertion(),
+                files_analyzed=False,
+                license_declared=declared,
+                license_concluded=SpdxNoAssertion(),
+                copyright_text=SpdxNoAssertion(),
+                source_info=f"declared in {pkg.manifest}",
+            )
+        )
         relationships.append(Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id))
     names = ",".join(sorted(p.name for p in packages))
     info = CreationInfo(
-        spdx_version="SPDX-2.3", spdx_id="SPDXRef-DOCUMENT", name=f"{root.resolve().name}-sbom",
+        spdx_version="SPDX-2.3",
+        spdx_id="SPDXRef-DOCUMENT",
+        name=f"{root.resolve().name}-sbom",
         document_namespace=f"https://spdx.org/spdxdocs/wg-license/"
         f"{uuid.uuid5(uuid.NAMESPACE_URL, names)}",
         creators=[Actor(ActorType.TOOL, "wg-license")],
         created=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
     )
-    return Document(info, packages=packages, relationships=relationships,
-                    extracted_licensing_info=_extracted(root, report.packages, refs))
+    return Document(
+        info,
+        packages=packages,
+        relationships=relationships,
+        extracted_licensing_info=_extracted(root, report.packages, refs),
+    )
 
 
 def write_sbom(root: Path, output: Path) -> int:
@@ -122,8 +149,9 @@ def write_sbom(root: Path, output: Path) -> int:
     messages = validate_full_spdx_document(document)
     if messages:
         detail = "; ".join(m.validation_message for m in messages[:5])
-        raise SbomError(f"the SPDX document does not validate ({len(messages)} problem(s)): "
-                        f"{detail}")
+        raise SbomError(
+            f"the SPDX document does not validate ({len(messages)} problem(s)): {detail}"
+        )
     import io
 
     stream = io.StringIO()

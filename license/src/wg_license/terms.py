@@ -124,7 +124,9 @@ def _load_one(path: Path) -> LicenceTerms:
         raise TermsError(f"{path}: cannot read licence terms: {exc}") from exc
     if not isinstance(data, dict):
         raise TermsError(f"{path}:1: licence terms must be a YAML mapping")
-    missing = [key for key in ("id", "name", "family", "version", "sha256", "title") if key not in data]
+    missing = [
+        key for key in ("id", "name", "family", "version", "sha256", "title") if key not in data
+    ]
     if missing:
         raise TermsError(f"{path}:1: missing key(s) {', '.join(missing)}; see st-claire-0.3.yaml")
     sections = tuple((str(a), str(b)) for a, b in data.get("variable_sections") or ())

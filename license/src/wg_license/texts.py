@@ -7,7 +7,7 @@ import os
 
 from wg_license.context import Context, PackageState
 from wg_license.declarations import fix_line
-from wg_license.expressions import ExpressionProblem, resolve
+from wg_license.expressions import DeclarationError, resolve
 from wg_license.findings import Finding, Severity, make
 from wg_license.fingerprints import Identified, has_fingerprint, matches
 from wg_license.manifests import Package
@@ -28,23 +28,41 @@ def collect_shipped(ctx: Context, state: PackageState) -> None:
     for g in pkg.licence_globs:
         hits = _glob(ctx, pkg, g.value)
         if not hits:
-            ctx.findings.append(make(
-                "license-files-glob", Severity.ERROR, pkg.manifest, g.line,
-                f"license-files pattern `{g.value}` matches no file (PEP 639: builds must fail)",
-                "fix the pattern or add the file", pkg.name))
+            ctx.findings.append(
+                make(
+                    "license-files-glob",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    g.line,
+                    f"license-files pattern `{g.value}` matches no file (PEP 639: builds fail)",
+                    "fix the pattern or add the file",
+                    pkg.name,
+                )
+            )
         wanted += hits
     for f in [*pkg.licence_files, *([pkg.npm_file] if pkg.npm_file else [])]:
         if (ctx.root / pkg.path(f.value)).is_file():
             wanted.append(pkg.path(f.value))
         else:
-            ctx.findings.append(make("missing-file", Severity.ERROR, pkg.manifest, f.line,
-                                     f"licence file `{f.value}` does not exist",
-                                     "add the file or fix the path", pkg.name))
+            ctx.findings.append(
+                make(
+                    "missing-file",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    f.line,
+                    f"licence file `{f.value}` does not exist",
+                    "add the file or fix the path",
+                    pkg.name,
+                )
+            )
     if not pkg.licence_globs:  # an explicit license-files list is the whole truth (PEP 639)
         wanted += ctx.tree.licence_files_in(pkg.folder)
     reuse = f"{pkg.folder}/LICENSES/" if pkg.folder else "LICENSES/"
-    wanted += [p for p in ctx.tree.reuse_licences if p.startswith(reuse) or
-               (p.startswith("LICENSES/") and pkg.folder)]
+    wanted += [
+        p
+        for p in ctx.tree.reuse_licences
+        if p.startswith(reuse) or (p.startswith("LICENSES/") and pkg.folder)
+    ]
     for rel in dict.fromkeys(wanted):
         identified = ctx.identify(rel)
         if identified is not None:
@@ -59,19 +77,33 @@ def _check_custom(ctx: Context, state: PackageState, key: str) -> None:
     for rel in exact:
         left = state.shipped[rel].custom.placeholders_left
         if left:
-            ctx.findings.append(make(
-                "placeholders", Severity.ERROR, rel, 1,
-                f"{terms.name} text still has the placeholder(s) {', '.join(left)}",
-                "fill in the year and the copyright holder", pkg.name))
+            ctx.findings.append(
+                make(
+                    "placeholders",
+                    Severity.ERROR,
+                    rel,
+                    1,
+                    f"{terms.name} text still has the placeholder(s) {', '.join(left)}",
+                    "fill in the year and the copyright holder",
+                    pkg.name,
+                )
+            )
     if exact:
         return
     same_family = [(rel, i) for rel, i in state.shipped.items() if i.custom.title_family]
     if not same_family:
-        ctx.findings.append(make(
-            "missing-file", Severity.ERROR, pkg.manifest, line,
-            f"declares {terms.id} but ships no {terms.name} text",
-            f"add the licence text (placeholders filled) as LICENSE beside {pkg.manifest}"
-            + (" and list it in license-files" if pkg.licence_globs else ""), pkg.name))
+        ctx.findings.append(
+            make(
+                "missing-file",
+                Severity.ERROR,
+                pkg.manifest,
+                line,
+                f"declares {terms.id} but ships no {terms.name} text",
+                f"add the licence text (placeholders filled) as LICENSE beside {pkg.manifest}"
+                + (" and list it in license-files" if pkg.licence_globs else ""),
+                pkg.name,
+            )
+        )
         return
     for rel, i in same_family:
         ctx.findings.append(_mismatch(terms.id, terms.family, terms.version, rel, i, pkg))
@@ -82,23 +114,47 @@ def _mismatch(
 ) -> Finding:
     shipped_id = i.custom.licence_id
     if i.custom.title_family != family and i.custom.title_family == "extended-st-claire":
-        return make("template-as-standard", Severity.ERROR, rel, 1,
-                    f"declares {declared} but ships the Extended St. Claire template",
-                    fix_line(pkg, shipped_id or "LicenseRef-Extended-St-Claire-0.1")
-                    + " (the Extended licence must be declared as such)", pkg.name)
+        return make(
+            "template-as-standard",
+            Severity.ERROR,
+            rel,
+            1,
+            f"declares {declared} but ships the Extended St. Claire template",
+            fix_line(pkg, shipped_id or "LicenseRef-Extended-St-Claire-0.1")
+            + " (the Extended licence must be declared as such)",
+            pkg.name,
+        )
     if shipped_id and shipped_id != declared:
-        return make("version-mismatch", Severity.ERROR, rel, 1,
-                    f"declares {declared} but the text is {shipped_id}",
-                    f"{fix_line(pkg, shipped_id)}, or ship the {declared} text", pkg.name)
+        return make(
+            "version-mismatch",
+            Severity.ERROR,
+            rel,
+            1,
+            f"declares {declared} but the text is {shipped_id}",
+            f"{fix_line(pkg, shipped_id)}, or ship the {declared} text",
+            pkg.name,
+        )
     if i.custom.version_in_text and i.custom.version_in_text != version:
-        return make("version-mismatch", Severity.ERROR, rel, 1,
-                    f"declares {declared} but the text says version {i.custom.version_in_text}"
-                    " and is not its canonical text", f"ship the canonical {declared} text",
-                    pkg.name)
-    return make("text-mismatch", Severity.ERROR, rel, 1,
-                f"text does not match {declared} (normalised SHA-256 {i.custom.digest[:12]}…"
-                " is no known version): it was edited",
-                f"ship the unmodified {declared} text with only the placeholders filled", pkg.name)
+        return make(
+            "version-mismatch",
+            Severity.ERROR,
+            rel,
+            1,
+            f"declares {declared} but the text says version {i.custom.version_in_text}"
+            " and is not its canonical text",
+            f"ship the canonical {declared} text",
+            pkg.name,
+        )
+    return make(
+        "text-mismatch",
+        Severity.ERROR,
+        rel,
+        1,
+        f"text does not match {declared} (normalised SHA-256 {i.custom.digest[:12]}…"
+        " is no known version): it was edited",
+        f"ship the unmodified {declared} text with only the placeholders filled",
+        pkg.name,
+    )
 
 
 def check_texts(ctx: Context, state: PackageState) -> None:
@@ -111,20 +167,34 @@ def check_texts(ctx: Context, state: PackageState) -> None:
         if key.lower() in ctx.custom:
             _check_custom(ctx, state, key)
         elif not _spdx_shipped(state, key):
-            ctx.findings.append(make(
-                "missing-file", Severity.ERROR, pkg.manifest, line,
-                f"declares {key} but ships no {key} licence text",
-                f"add LICENSE-{key} with the {key} text beside {pkg.manifest}"
-                + (" and list it in license-files" if pkg.licence_globs else ""), pkg.name))
+            ctx.findings.append(
+                make(
+                    "missing-file",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    line,
+                    f"declares {key} but ships no {key} licence text",
+                    f"add LICENSE-{key} with the {key} text beside {pkg.manifest}"
+                    + (" and list it in license-files" if pkg.licence_globs else ""),
+                    pkg.name,
+                )
+            )
     root_reuse = "LICENSES/"
     for rel, i in state.shipped.items():
         if i.licence is None or (pkg.folder and rel.startswith(root_reuse)):
             continue
         if not any(matches(i.licence, k) for k in state.keys):
-            ctx.findings.append(make(
-                "undeclared-file", Severity.ERROR, rel, 1,
-                f"ships a {i.licence} text that `{state.parsed.text}` does not declare",
-                f"add {i.licence} to {pkg.manifest} or remove the file", pkg.name))
+            ctx.findings.append(
+                make(
+                    "undeclared-file",
+                    Severity.ERROR,
+                    rel,
+                    1,
+                    f"ships a {i.licence} text that `{state.parsed.text}` does not declare",
+                    f"add {i.licence} to {pkg.manifest} or remove the file",
+                    pkg.name,
+                )
+            )
 
 
 def _spdx_shipped(state: PackageState, key: str) -> bool:
@@ -148,14 +218,22 @@ def check_npm_file(ctx: Context, state: PackageState) -> None:
         what = "an edited or unknown licence text"
         if identified.custom.title_family:
             what = f"an edited {identified.custom.title_family} text (no known version hashes)"
-        ctx.findings.append(make("text-mismatch", Severity.ERROR, pkg.path(pkg.npm_file.value),
-                                 1, f"`SEE LICENSE IN {pkg.npm_file.value}` points to {what}",
-                                 "ship an unmodified licence text", pkg.name))
+        ctx.findings.append(
+            make(
+                "text-mismatch",
+                Severity.ERROR,
+                pkg.path(pkg.npm_file.value),
+                1,
+                f"`SEE LICENSE IN {pkg.npm_file.value}` points to {what}",
+                "ship an unmodified licence text",
+                pkg.name,
+            )
+        )
         return
     licence_id = identified.custom.licence_id or identified.licence
     try:
         state.parsed = resolve(licence_id).parsed
-    except ExpressionProblem:
+    except DeclarationError:
         return  # an id prefix such as GPL-3.0: the package stays undetermined
     if identified.custom.placeholders_left:
         _check_custom(ctx, state, licence_id)
@@ -168,21 +246,40 @@ def check_headers(ctx: Context) -> None:
         pkg_name = state.package.name if state else ""
         try:
             parsed = resolve(header.expression, ctx.policy.licence_refs).parsed
-        except ExpressionProblem as problem:
-            fix = problem.fix if problem.advice or not problem.fix else \
-                f"SPDX-License-Identifier: {problem.fix}"
-            ctx.findings.append(make(problem.rule, Severity.ERROR, header.path, header.line,
-                                     f"SPDX header: {problem.message}", fix, pkg_name))
+        except DeclarationError as problem:
+            fix = (
+                problem.fix
+                if problem.advice or not problem.fix
+                else f"SPDX-License-Identifier: {problem.fix}"
+            )
+            ctx.findings.append(
+                make(
+                    problem.rule,
+                    Severity.ERROR,
+                    header.path,
+                    header.line,
+                    f"SPDX header: {problem.message}",
+                    fix,
+                    pkg_name,
+                )
+            )
             continue
         if state is None or state.parsed is None:
             continue
         extra = {k for k in parsed.keys if k not in state.keys}
         if extra:
-            ctx.findings.append(make(
-                "header-mismatch", Severity.ERROR, header.path, header.line,
-                f"header says `{parsed.text}`, but {state.package.manifest} declares "
-                f"`{state.parsed.text}` ({', '.join(sorted(extra))} undeclared)",
-                f"SPDX-License-Identifier: {state.parsed.text}", pkg_name))
+            ctx.findings.append(
+                make(
+                    "header-mismatch",
+                    Severity.ERROR,
+                    header.path,
+                    header.line,
+                    f"header says `{parsed.text}`, but {state.package.manifest} declares "
+                    f"`{state.parsed.text}` ({', '.join(sorted(extra))} undeclared)",
+                    f"SPDX-License-Identifier: {state.parsed.text}",
+                    pkg_name,
+                )
+            )
 
 
 def check_reuse_dir(ctx: Context) -> None:
@@ -191,8 +288,19 @@ def check_reuse_dir(ctx: Context) -> None:
         stem = rel.rpartition("/")[2].rsplit(".", 1)[0]
         try:
             resolve(stem, ctx.policy.licence_refs)
-        except ExpressionProblem as problem:
-            fix = f"rename it to LICENSES/{problem.fix}.txt" if not problem.advice and \
-                problem.fix else "name it after its SPDX id, e.g. LICENSES/MIT.txt"
-            ctx.findings.append(make("licenses-dir", Severity.ERROR, rel, 1,
-                                     f"`{stem}` is not a licence id: {problem.message}", fix))
+        except DeclarationError as problem:
+            fix = (
+                f"rename it to LICENSES/{problem.fix}.txt"
+                if not problem.advice and problem.fix
+                else "name it after its SPDX id, e.g. LICENSES/MIT.txt"
+            )
+            ctx.findings.append(
+                make(
+                    "licenses-dir",
+                    Severity.ERROR,
+                    rel,
+                    1,
+                    f"`{stem}` is not a licence id: {problem.message}",
+                    fix,
+                )
+            )

@@ -14,20 +14,58 @@ MANIFESTS = frozenset({"pyproject.toml", "Cargo.toml", "package.json"})
 LOCKFILES = frozenset({"uv.lock", "Cargo.lock"})
 #: Folders that hold installed or generated files, never the project's own declarations.
 DEFAULT_EXCLUDE = (
-    ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "target", "__pycache__",
-    ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".tox", ".nox",
-    "build", "dist", "*.egg-info", "site-packages",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "node_modules",
+    "target",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".tox",
+    ".nox",
+    "build",
+    "dist",
+    "*.egg-info",
+    "site-packages",
 )
-SOURCE_SUFFIXES = frozenset({
-    ".py", ".pyi", ".rs", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".c", ".h", ".cc",
-    ".cpp", ".hpp", ".cu", ".go", ".java", ".sh", ".pyx", ".jl", ".r", ".R",
-})
+SOURCE_SUFFIXES = frozenset(
+    {
+        ".py",
+        ".pyi",
+        ".rs",
+        ".js",
+        ".mjs",
+        ".cjs",
+        ".ts",
+        ".tsx",
+        ".jsx",
+        ".c",
+        ".h",
+        ".cc",
+        ".cpp",
+        ".hpp",
+        ".cu",
+        ".go",
+        ".java",
+        ".sh",
+        ".pyx",
+        ".jl",
+        ".r",
+        ".R",
+    }
+)
 DEFAULT_ARTIFACTS = ("*.onnx", "*.safetensors", "*.npz", "*.pt", "*.pth", "*.ckpt", "*.wgm")
 _LICENCE_NAME = re.compile(r"^(licen[cs]e|copying|notice|unlicense)([-._].*)?$", re.I)
 #: The tag counts only at the start of a comment line (REUSE), not inside code or strings.
 _HEADER = re.compile(
     rb"^[ \t]*(?:#+|//+|/\*+|\*|--|;+|<!--|%+|\.\.|REM)?[ \t]*"
-    rb"SPDX-License-Identifier:[ \t]*([^\r\n]*)", re.M
+    rb"SPDX-License-Identifier:[ \t]*([^\r\n]*)",
+    re.M,
 )
 _HEADER_BYTES = 4096
 
@@ -85,15 +123,29 @@ def read_header(path: Path, rel: str, tree: Tree) -> None:
         with path.open("rb") as fh:
             head = fh.read(_HEADER_BYTES)
     except OSError as exc:
-        tree.findings.append(make("bad-input", Severity.WARNING, rel, 1,
-                                  f"cannot read source file: {exc.strerror or exc}",
-                                  "fix its permissions or exclude it in [tool.wg.license]"))
+        tree.findings.append(
+            make(
+                "bad-input",
+                Severity.WARNING,
+                rel,
+                1,
+                f"cannot read source file: {exc.strerror or exc}",
+                "fix its permissions or exclude it in [tool.wg.license]",
+            )
+        )
         return
     if b"\0" in head:
         if b"SPDX-License-Identifier:" in head:
-            tree.findings.append(make("bad-input", Severity.WARNING, rel, 1,
-                                      "binary file has an SPDX header; it was not checked",
-                                      "declare binary files in a REUSE .license sidecar"))
+            tree.findings.append(
+                make(
+                    "bad-input",
+                    Severity.WARNING,
+                    rel,
+                    1,
+                    "binary file has an SPDX header; it was not checked",
+                    "declare binary files in a REUSE .license sidecar",
+                )
+            )
         return
     m = _HEADER.search(head)
     if m is None:
@@ -120,15 +172,23 @@ class _Walker:
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
-            self.tree.findings.append(make("bad-input", Severity.WARNING, rel_dir or ".", 1,
-                                           f"cannot list folder: {exc.strerror or exc}",
-                                           "fix its permissions or exclude it"))
+            self.tree.findings.append(
+                make(
+                    "bad-input",
+                    Severity.WARNING,
+                    rel_dir or ".",
+                    1,
+                    f"cannot list folder: {exc.strerror or exc}",
+                    "fix its permissions or exclude it",
+                )
+            )
             return
         for entry in sorted(entries, key=lambda e: e.name):
             self.visit(entry, rel_dir, ancestors)
 
-    def visit(self, entry: os.DirEntry[str], rel_dir: str,
-              ancestors: frozenset[tuple[int, int]]) -> None:
+    def visit(
+        self, entry: os.DirEntry[str], rel_dir: str, ancestors: frozenset[tuple[int, int]]
+    ) -> None:
         rel = _join(rel_dir, entry.name)
         if self.excluded(entry.name, rel):
             return
@@ -141,18 +201,31 @@ class _Walker:
             st = os.stat(entry.path)
             key = (st.st_dev, st.st_ino)
             if key in ancestors:
-                self.tree.findings.append(make(
-                    "bad-input", Severity.WARNING, rel, 1,
-                    "symlink loop: this folder links back to one of its parents; not followed",
-                    "remove the link or exclude it in [tool.wg.license] exclude"))
+                self.tree.findings.append(
+                    make(
+                        "bad-input",
+                        Severity.WARNING,
+                        rel,
+                        1,
+                        "symlink loop: this folder links back to one of its parents; not followed",
+                        "remove the link or exclude it in [tool.wg.license] exclude",
+                    )
+                )
                 return
             self.walk(entry.path, ancestors | {key})
         elif is_file:
             self.file(entry, rel_dir, rel)
         elif entry.is_symlink():
-            self.tree.findings.append(make(
-                "bad-input", Severity.WARNING, rel, 1,
-                "broken or looping symlink; not followed", "fix the link target or remove it"))
+            self.tree.findings.append(
+                make(
+                    "bad-input",
+                    Severity.WARNING,
+                    rel,
+                    1,
+                    "broken or looping symlink; not followed",
+                    "fix the link target or remove it",
+                )
+            )
 
     def file(self, entry: os.DirEntry[str], rel_dir: str, rel: str) -> None:
         name = entry.name
@@ -172,8 +245,11 @@ class _Walker:
             tree.artifacts.append(rel)
 
 
-def walk(root: Path, exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
-         artifacts: tuple[str, ...] = DEFAULT_ARTIFACTS) -> Tree:
+def walk(
+    root: Path,
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
+    artifacts: tuple[str, ...] = DEFAULT_ARTIFACTS,
+) -> Tree:
     """Walk ``root`` once, following folder symlinks but never around a loop.
 
     Examples
