@@ -1,0 +1,306 @@
+"""Optimise, then differentiate: ``grad(f, optimize=True)``.
+
+Per input signature (tree structure, shapes and dtypes of the float leaves, values of the
+integer ones) the function is traced once into a :class:`~wg_autodiff.staging.Program`, the
+program is simplified (algebraic rewrites such as ``log(exp(x)) -> x``, a fused logsumexp,
+common-subexpression and dead-code elimination, constant folding), differentiated, the joint
+forward-and-backward program is simplified again, and later calls replay it with a flat loop.
+
+Branches that depend on traced values are recorded as guards. A replay whose inputs take another
+branch raises internally and the function is traced again for them (up to
+``MAX_PROGRAMS`` variants per signature, then eager mode is used), so a baked-in branch is never
+silently reused.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff.core import Primitive
+from wg_autodiff.namespace import is_float_dtype
+from wg_autodiff.pytree import tree_flatten, tree_unflatten
+from wg_autodiff.rules_arith import add_p, multiply_p, negative_p, subtract_p, sum_p
+from wg_autodiff.rules_array import amax_p, logsumexp_p
+from wg_autodiff.rules_unary import exp_p, log_p
+from wg_autodiff.staging import Const, Eqn, GuardFailure, Program, Var, guard_p, stage
+
+MAX_PROGRAMS = 8
+
+
+def _is_dynamic(x: Any) -> bool:
+    return isinstance(x, float) or (hasattr(x, "shape") and is_float_dtype(x))
+
+
+def _leaf_key(x: Any) -> Any:
+    if _is_dynamic(x):
+        return ("f", tuple(getattr(x, "shape", ())), str(getattr(x, "dtype", "py")), type(x))
+    if isinstance(x, np.ndarray):
+        return ("c", x.shape, str(x.dtype), hash(x.tobytes()))
+    try:
+        hash(x)
+    except TypeError:
+        return ("id", id(x))
+    return ("s", type(x), x)
+
+
+def signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    leaves, tdef = tree_flatten((args, kwargs))
+    return (repr(tdef), tuple(_leaf_key(x) for x in leaves))
+
+
+# ----------------------------------------------------------------- simplification passes
+
+
+def _freeze(v: Any) -> Any:
+    """A hashable stand-in for a parameter value (slices and arrays included)."""
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    if isinstance(v, tuple | list):
+        return (type(v).__name__, *(_freeze(x) for x in v))
+    if isinstance(v, np.ndarray):
+        return ("array", v.shape, str(v.dtype), v.tobytes()) if v.size <= 64 else ("id", id(v))
+    try:
+        hash(v)
+    except TypeError:
+        return ("id", id(v))
+    return v
+
+
+def _params_key(params: dict[str, Any]) -> Any:
+    return tuple((k, _freeze(v)) for k, v in sorted(params.items()))
+
+
+def _in_key(i: Any) -> Any:
+    if type(i) is Var:
+        return ("v", i.id)
+    v = i.value
+    if isinstance(v, float | int | bool):
+        return ("c", type(v), v)
+    return ("cid", id(v))
+
+
+class _Rewriter:
+    """One forward pass over the equations with a substitution map."""
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.subst: dict[int, Any] = {}
+        self.producer: dict[int, Eqn] = {}
+
+    def resolve(self, i: Any) -> Any:
+        while type(i) is Var and i.id in self.subst:
+            i = self.subst[i.id]
+        return i
+
+    def defining(self, i: Any, prim: Primitive) -> Eqn | None:
+        e = self.producer.get(i.id) if type(i) is Var else None
+        return e if e is not None and e.prim is prim else None
+
+    def run(self) -> Program:
+        seen: dict[Any, Var] = {}
+        eqns: list[Eqn] = []
+        for e in self.prog.eqns:
+            ins = [self.resolve(i) for i in e.ins]
+            e = Eqn(e.prim, ins, e.params, e.out)
+            repl = self.rewrite(e)
+            if repl is not None:
+                self.subst[e.out.id] = repl
+                continue
+            if e.prim is not guard_p:
+                key = (e.prim, tuple(_in_key(i) for i in ins), _params_key(e.params))
+                if key in seen:
+                    self.subst[e.out.id] = seen[key]
+                    continue
+                seen[key] = e.out
+                if all(type(i) is Const for i in ins):
+                    const = e.prim.impl(*(i.value for i in ins), **e.params)
+                    self.subst[e.out.id] = Const(const)
+                    continue
+            self.producer[e.out.id] = e
+            eqns.append(e)
+        outputs = [self.resolve(o) for o in self.prog.outputs]
+        return _dce(Program(self.prog.inputs, eqns, outputs, self.prog.out_def))
+
+    def rewrite(self, e: Eqn) -> Any:
+        if e.prim is log_p and (inner := self.defining(e.ins[0], exp_p)):
+            return inner.ins[0]
+        if e.prim is negative_p and (inner := self.defining(e.ins[0], negative_p)):
+            return inner.ins[0]
+        if e.prim in (multiply_p, add_p, subtract_p):
+            return self._identity(e)
+        return None
+
+    def _identity(self, e: Eqn) -> Any:
+        neutral = 1.0 if e.prim is multiply_p else 0.0
+        x, y = e.ins
+        for a, b in ((x, y), (y, x)) if e.prim is not subtract_p else ((x, y),):
+            if (type(b) is Const and isinstance(b.value, float | int) and b.value == neutral
+                    and type(a) is Var and a.shape == e.out.shape and a.dtype == e.out.dtype):
+                return a
+        return None
+
+
+def _dce(prog: Program) -> Program:
+    live = {o.id for o in prog.outputs if type(o) is Var}
+    kept: list[Eqn] = []
+    for e in reversed(prog.eqns):
+        if e.prim is guard_p or e.out.id in live:
+            kept.append(e)
+            live.update(i.id for i in e.ins if type(i) is Var)
+    kept.reverse()
+    return Program(prog.inputs, kept, prog.outputs, prog.out_def)
+
+
+def simplify(prog: Program) -> Program:
+    """Rewrite, fuse, CSE, constant-fold and DCE ``prog`` (returns a new program)."""
+    return _fuse_logsumexp(_Rewriter(prog).run())
+
+
+def _fuse_logsumexp(prog: Program) -> Program:
+    producer = {e.out.id: e for e in prog.eqns}
+    eqns = []
+
+    def defining(i: Any, prim: Primitive) -> Eqn | None:
+        e = producer.get(i.id) if type(i) is Var else None
+        return e if e is not None and e.prim is prim else None
+
+    for e in prog.eqns:
+        fused = None
+        if e.prim is add_p:
+            for lg, m in ((e.ins[0], e.ins[1]), (e.ins[1], e.ins[0])):
+                log_e = defining(lg, log_p)
+                sum_e = defining(log_e.ins[0], sum_p) if log_e else None
+                exp_e = defining(sum_e.ins[0], exp_p) if sum_e else None
+                sub_e = defining(exp_e.ins[0], subtract_p) if exp_e else None
+                max_e = defining(m, amax_p)
+                if (sub_e is not None and max_e is not None and sum_e is not None
+                        and sub_e.ins[1] is m and max_e.ins[0] is sub_e.ins[0]
+                        and max_e.params == sum_e.params and sum_e.params.get("keepdims")):
+                    fused = Eqn(logsumexp_p, [sub_e.ins[0]], dict(sum_e.params), e.out)
+                    break
+        eqns.append(fused or e)
+    return _dce(Program(prog.inputs, eqns, prog.outputs, prog.out_def))
+
+
+# ----------------------------------------------------------------- replay
+
+
+class Compiled:
+    """A program lowered to slot indices for a low-overhead replay loop."""
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        slots: dict[int, int] = {}
+        template: list[Any] = []
+
+        def slot_of(i: Any) -> int:
+            if type(i) is Const:
+                template.append(i.value)
+                return len(template) - 1
+            if i.id not in slots:
+                slots[i.id] = len(template)
+                template.append(None)
+            return slots[i.id]
+
+        self.input_slots = [slot_of(v) for v in prog.inputs]
+        self.steps = [(e.prim.impl, tuple(slot_of(i) for i in e.ins), e.params, slot_of(e.out))
+                      for e in prog.eqns]
+        self.output_slots = [slot_of(o) for o in prog.outputs]
+        self.template = template
+
+    def __call__(self, leaves: Sequence[Any]) -> Any:
+        env = list(self.template)
+        for s, x in zip(self.input_slots, leaves, strict=True):
+            env[s] = x
+        for impl, ins, params, out in self.steps:
+            if params:
+                env[out] = impl(*[env[i] for i in ins], **params)
+            else:
+                env[out] = impl(*[env[i] for i in ins])
+        return tree_unflatten(self.prog.out_def, [env[s] for s in self.output_slots])
+
+
+def build(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+          nums: tuple[int, ...], has_aux: bool) -> Compiled:
+    """Trace, simplify, differentiate, simplify again, lower."""
+    from wg_autodiff.transforms import _scalar_seed, vjp
+
+    def call(*a: Any) -> Any:
+        return f(*a, **kwargs)
+
+    forward = simplify(stage(call, args, _is_dynamic))
+    leaves, tdef = tree_flatten(args)
+    dyn_pos = [i for i, x in enumerate(leaves) if _is_dynamic(x)]
+    arg_of_leaf = _arg_index_of_leaves(args)
+    active = [arg_of_leaf[i] in nums for i in dyn_pos]
+
+    def joint(*dyn: Any) -> Any:
+        act = [x for x, a in zip(dyn, active, strict=True) if a]
+
+        def f_act(*xs: Any) -> Any:
+            it = iter(xs)
+            return forward(*[next(it) if a else x for x, a in zip(dyn, active, strict=True)])
+
+        res = vjp(f_act, *act, has_aux=has_aux)
+        out = res[0]
+        grads = res[1](_scalar_seed(out))
+        return (out, res[2] if has_aux else None, list(grads))
+
+    dyn_args = tuple(leaves[i] for i in dyn_pos)
+    return Compiled(simplify(stage(joint, dyn_args, lambda x: True)))
+
+
+def _arg_index_of_leaves(args: tuple[Any, ...]) -> list[int]:
+    owner = []
+    for n, a in enumerate(args):
+        owner.extend([n] * len(tree_flatten(a)[0]))
+    return owner
+
+
+def compiled_value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int],
+                            has_aux: bool) -> Callable[..., Any]:
+    """The ``optimize=True`` variant of :func:`wg_autodiff.value_and_grad`."""
+    from wg_autodiff.transforms import _argnums, _check_any_active, value_and_grad
+
+    cache: dict[Any, list[Compiled]] = {}
+    eager = value_and_grad(f, argnums, has_aux)
+
+    @functools.wraps(f)
+    def vg(*args: Any, **kwargs: Any) -> Any:
+        nums = _argnums(argnums, len(args))
+        _check_any_active(tuple(args[i] for i in nums), nums)
+        key = (nums, signature(args, kwargs))
+        progs = cache.setdefault(key, [])
+        leaves, _ = tree_flatten(args)
+        dyn = [x for x in leaves if _is_dynamic(x)]
+        for prog in progs:
+            try:
+                return _assemble(prog(dyn), args, nums, argnums, has_aux)
+            except GuardFailure:
+                continue
+        if len(progs) >= MAX_PROGRAMS:
+            return eager(*args, **kwargs)
+        prog = build(f, args, kwargs, nums, has_aux)
+        progs.append(prog)
+        return _assemble(prog(dyn), args, nums, argnums, has_aux)
+
+    vg.cache = cache  # type: ignore[attr-defined]
+    return vg
+
+
+def _assemble(result: Any, args: tuple[Any, ...], nums: tuple[int, ...],
+              argnums: int | Sequence[int], has_aux: bool) -> Any:
+    out, aux, grads = result
+    it = iter(grads)
+    per_arg: dict[int, Any] = {}
+    for n in sorted(nums):
+        leaves, tdef = tree_flatten(args[n])
+        per_arg[n] = tree_unflatten(
+            tdef, [next(it) if _is_dynamic(x) else np.zeros_like(x, dtype=float) for x in leaves]
+        )
+    g = per_arg[nums[0]] if isinstance(argnums, int) else tuple(per_arg[n] for n in nums)
+    return ((out, aux), g) if has_aux else (out, g)
