@@ -9,7 +9,7 @@ from wg_meetings.errors import MeetingsError, read_text
 from wg_meetings.findings import Finding
 from wg_meetings.index import stale_index
 from wg_meetings.model import SECTIONS, Meeting
-from wg_meetings.parser import URL, Document, notes_in, parse_document
+from wg_meetings.parser import URL, Document, notes_in, parse_document, with_file_date
 
 FILE_NAME = re.compile(r"meeting_(\d+)_(\d{8})\.md")
 _SECRET_QUERY = re.compile(r"[?&#](pwd|passcode|password|pass|token|access_token|tk|key)=", re.I)
@@ -33,7 +33,8 @@ def check_dir(directory: Path) -> list[Finding]:
         findings.extend(check_document(path, document))
     findings.extend(_numbering(documents))
     findings.extend(_carried(documents))
-    findings.extend(stale_index(directory, [doc.meeting for _, doc in documents]))
+    meetings = [with_file_date(doc.meeting, path) for path, doc in documents]
+    findings.extend(stale_index(directory, meetings))
     return sorted(findings, key=lambda f: (f.path, f.line, f.code, f.message))
 
 

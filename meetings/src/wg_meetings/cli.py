@@ -115,6 +115,6 @@ def ics(ctx: click.Context, number: int | None, output: Path | None) -> None:
         if output is not None:
             write_atomic(output, data.decode())
     if output is None:
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)
     else:
         click.echo(f"wrote {output}")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from wg_meetings.config import Config, _Fields, load_yaml
 from wg_meetings.items import OWNER
-from wg_meetings.errors import MeetingsError, read_text, write_atomic
+from wg_meetings.errors import MeetingsError, write_atomic
 from wg_meetings.model import Action, Item, Meeting, Participant
-from wg_meetings.parser import notes_in, parse_document
+from wg_meetings.parser import notes_in, parse_file
 from wg_meetings.render import render
 
 
@@ -29,7 +29,7 @@ def existing_meetings(notes: Path) -> list[Meeting]:
     """Every meeting in the notes folder, by number (unnumbered files are errors)."""
     meetings = []
     for path in notes_in(notes) if notes.is_dir() else []:
-        meeting = parse_document(read_text(path), str(path)).meeting
+        meeting = parse_file(path)
         if meeting.number is None:
             raise MeetingsError("the title has no meeting number; run `wg meetings check`", path, 1)
         meetings.append(meeting)
@@ -85,6 +85,13 @@ def new_meeting(
         held = [m.date for m in meetings if m.date is not None]
         after = max([today, *(d + dt.timedelta(days=1) for d in held)])
         day = config.schedule.next_date(after)
+    same_day = [m for m in meetings if m.date == day and not m.cancelled]
+    if same_day:
+        raise MeetingsError(
+            f"meeting {same_day[0].number} on {day.isoformat()} already exists; it is never "
+            "overwritten: edit it, or pass another --date",
+            same_day[0].source,
+        )
     number = (meetings[-1].number or 0) + 1 if meetings else 1
     missing = gaps([m.number for m in meetings if m.number is not None])
     messages = [f"meeting numbers missing from {config.notes}: {missing}"] if missing else []

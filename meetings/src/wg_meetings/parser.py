@@ -60,11 +60,15 @@ class Document:
 def parse_file(path: str | os.PathLike[str]) -> Meeting:
     """Parse one notes file into a :class:`Meeting`; without a date inside, the date in a
     ``meeting_NNNNN_YYYYMMDD.md`` file name is used (cancelled meetings often have none)."""
-    meeting = parse_document(read_text(path), str(path)).meeting
+    return with_file_date(parse_document(read_text(path), str(path)).meeting, path)
+
+
+def with_file_date(meeting: Meeting, path: str | os.PathLike[str]) -> Meeting:
+    """The meeting, dated from its ``meeting_NNNNN_YYYYMMDD.md`` name if the notes give none."""
     if meeting.date is None:
         match = re.fullmatch(r"meeting_\d+_(\d{8})\.md", Path(path).name)
         if match:
-            meeting = replace(meeting, date=parse_date(match[1]))
+            return replace(meeting, date=parse_date(match[1]))
     return meeting
 
 
