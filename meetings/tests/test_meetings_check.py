@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from wg_meetings.check import check_dir
 from wg_meetings.errors import MeetingsError
 from wg_meetings.index import BEGIN, END, write_index
@@ -51,8 +50,14 @@ def test_clean_folder(tmp_path: Path) -> None:
 
 
 def test_each_finding(tmp_path: Path) -> None:
-    _notes(tmp_path, "meeting_00001_20270310.md", 1, "2027-03-11", "- [ ] Ada: write docs",
-           "Video: https://zoom.us/j/1?pwd=secret \n")
+    _notes(
+        tmp_path,
+        "meeting_00001_20270310.md",
+        1,
+        "2027-03-11",
+        "- [ ] Ada: write docs",
+        "Video: https://zoom.us/j/1?pwd=secret \n",
+    )
     _notes(tmp_path, "meeting_00002_20270324.md", 3, "2027-03-24")
     _notes(tmp_path, "meeting_00005_20270407.md", 5, "2027-04-07")
     (tmp_path / "meeting_00006_20270421.md").write_text("# WG Meeting 00006\n## Minutes\n")
@@ -62,8 +67,7 @@ def test_each_finding(tmp_path: Path) -> None:
         "file name says 20270310; rename the file or fix the date",
         "meeting_00001_20270310.md:7: error[passcode]: a passcode or token is published; "
         "link the meeting without it",
-        "meeting_00001_20270310.md:7: warning[trailing-whitespace]: trailing whitespace; "
-        "delete it",
+        "meeting_00001_20270310.md:7: warning[trailing-whitespace]: trailing whitespace; delete it",
         "meeting_00001_20270310.md:21: warning[action-not-carried]: open action 'write docs' "
         "is not carried forward to meeting 3; strike it through when done",
         "meeting_00002_20270324.md:1: warning[number-gap]: meeting number 2 is missing before 3",
@@ -92,7 +96,9 @@ def test_each_finding(tmp_path: Path) -> None:
 def test_bad_files_are_findings_not_crashes(tmp_path: Path) -> None:
     (tmp_path / "meeting_00001_20270310.md").write_bytes(b"# WG Meeting 1\n\n\xff\xfe\n")
     (tmp_path / "meeting_00002_20270324.md").write_text("# Shopping list\n- milk\n")
-    (tmp_path / "meeting_2.md").write_text(GOOD.format(n=3, date="2027-04-07", actions="", extra=""))
+    (tmp_path / "meeting_2.md").write_text(
+        GOOD.format(n=3, date="2027-04-07", actions="", extra="")
+    )
     assert _found(tmp_path) == [
         "meeting_00001_20270310.md:3: error[not-notes]: invalid UTF-8 (byte 0xff at column 1); "
         "re-save the file as UTF-8",

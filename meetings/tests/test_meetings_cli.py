@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 from click.testing import CliRunner
-
-from wg.cli import main
 from wg_meetings.config import load_config
 from wg_meetings.ics import meeting_for
+
+from wg.cli import main
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -65,11 +65,24 @@ def test_parse(corpus: Path, tmp_path: Path) -> None:
     code, output = _run("parse", "--json", corpus / "meeting_00016_20201215.md")
     assert code == 0
     [meeting] = json.loads(output)
-    assert {"number", "date", "title", "participants", "agenda", "minutes", "actions",
-            "cancelled", "source"} <= set(meeting)
+    assert {
+        "number",
+        "date",
+        "title",
+        "participants",
+        "agenda",
+        "minutes",
+        "actions",
+        "cancelled",
+        "source",
+    } <= set(meeting)
     assert (meeting["number"], meeting["date"], meeting["cancelled"]) == (16, "2020-12-15", False)
-    assert meeting["actions"][0] == {"text": "Add https://github.com/wsmoses to tsuga",
-                                     "owner": None, "done": True, "since": None}
+    assert meeting["actions"][0] == {
+        "text": "Add https://github.com/wsmoses to tsuga",
+        "owner": None,
+        "done": True,
+        "since": None,
+    }
     code, output = _run("parse", corpus / "meeting_00013_20201103.md")
     assert (code, output) == (0, f"{corpus / 'meeting_00013_20201103.md'}: meeting 13, cancelled\n")
     code, output = _run("parse", corpus / "README.md")

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from wg_meetings.config import find_config, load_config
 from wg_meetings.errors import MeetingsError
 
@@ -24,8 +23,12 @@ def test_schedule_skips_cancellations_and_follows_dst(group: Path) -> None:
     days = schedule.dates(dt.date(2027, 3, 1))
     first_four = [next(days) for _ in range(4)]
     # every two weeks from 2027-03-10; 2027-04-07 is cancelled
-    assert first_four == [dt.date(2027, 3, 10), dt.date(2027, 3, 24), dt.date(2027, 4, 21),
-                          dt.date(2027, 5, 5)]
+    assert first_four == [
+        dt.date(2027, 3, 10),
+        dt.date(2027, 3, 24),
+        dt.date(2027, 4, 21),
+        dt.date(2027, 5, 5),
+    ]
     utc = [schedule.start_at(day).astimezone(dt.UTC).hour for day in first_four]
     assert utc == [16, 16, 15, 15]  # Berlin moves to summer time on 2027-03-28
     assert schedule.next_date(dt.date(2027, 3, 11)) == dt.date(2027, 3, 24)
@@ -40,12 +43,16 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("Europe/Berlin", "Europe/Berln"),
-         "wg.yaml:8: schedule.timezone: unknown time zone 'Europe/Berln'; use an IANA name"),
+        (
+            ("Europe/Berlin", "Europe/Berln"),
+            "wg.yaml:8: schedule.timezone: unknown time zone 'Europe/Berln'; use an IANA name",
+        ),
         (('"17:00"', "17:00"), "wg.yaml:7: schedule.time: must be a quoted 24-hour time"),
         (("weekday: wednesday", "weekday: caturday"), "wg.yaml:6: schedule.weekday: unknown"),
-        (("first: 2027-03-10", "first: 2027-03-11"),
-         "wg.yaml:10: schedule.first: 2027-03-11 is a thursday, not a wednesday"),
+        (
+            ("first: 2027-03-10", "first: 2027-03-11"),
+            "wg.yaml:10: schedule.first: 2027-03-11 is a thursday, not a wednesday",
+        ),
         (("group: Test WG\n", ""), "wg.yaml:1: group: is required; add it"),
         (("test-wg", "test-wg?pwd=abc123"), "wg.yaml:17: video: contains a passcode"),
         (("github: ada", "github: '@ada'"), "wg.yaml:15: roster[0].github: '@ada' is not a GitHub"),
@@ -54,9 +61,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         (("  - name: Grace", "  - name: [Grace"), "wg.yaml:17: malformed YAML"),
     ],
 )
-def test_bad_config_says_where_and_how(
-    group: Path, edit: tuple[str, str], message: str
-) -> None:
+def test_bad_config_says_where_and_how(group: Path, edit: tuple[str, str], message: str) -> None:
     group.write_text(group.read_text().replace(*edit), encoding="utf-8")
     with pytest.raises(MeetingsError) as raised:
         load_config(group)

@@ -7,7 +7,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from wg_meetings.check import check_dir
 from wg_meetings.parser import notes_in, parse_file, parse_text
 from wg_meetings.render import render
@@ -77,7 +76,7 @@ def test_participants_agenda_and_next_meeting(corpus: Path) -> None:
     assert meeting.participants[0].handle == "degausser"
     first = parse_file(corpus / "meeting_00001_20200421.md")
     assert first.agenda[1].checked is True
-    assert [c.text for c in first.agenda[2].children][0] == "Start researching crates"
+    assert first.agenda[2].children[0].text == "Start researching crates"
     assert first.next_meeting is not None
     assert first.next_meeting.startswith("Plan for three weeks")
     video = parse_file(corpus / "meeting_00010_20200922.md").video

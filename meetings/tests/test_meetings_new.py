@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from wg_meetings.config import load_config
 from wg_meetings.errors import MeetingsError
 from wg_meetings.new import new_meeting, write_new
@@ -40,18 +39,25 @@ def _write(path: Path, text: str) -> None:
 
 def test_number_gaps_and_carried_actions(group: Path) -> None:
     notes_dir = group.parent / "notes"
-    _write(notes_dir / "meeting_00001_20270224.md", "# Test WG Meeting 00001\n## Actions\n"
-           "- [ ] Ada: old task _(open since meeting 00001)_\n")
-    _write(notes_dir / "meeting_00003_20270310.md", "# Test WG Meeting 00003\n"
-           "## Participants\n- Grace\n## Actions\n"
-           "- [ ] Ada: old task _(open since meeting 00001)_\n"
-           "- ~~Grace: finished task~~\n- [x] Grace: checked task\n"
-           "- Grace will write the docs\n- unowned task\n")
-    _write(notes_dir / "meeting_00004_20270324.md", "# Test WG Meeting 00004\n"
-           "## Meeting Info\n* cancelled *\n")
+    _write(
+        notes_dir / "meeting_00001_20270224.md",
+        "# Test WG Meeting 00001\n## Actions\n- [ ] Ada: old task _(open since meeting 00001)_\n",
+    )
+    _write(
+        notes_dir / "meeting_00003_20270310.md",
+        "# Test WG Meeting 00003\n"
+        "## Participants\n- Grace\n## Actions\n"
+        "- [ ] Ada: old task _(open since meeting 00001)_\n"
+        "- ~~Grace: finished task~~\n- [x] Grace: checked task\n"
+        "- Grace will write the docs\n- unowned task\n",
+    )
+    _write(
+        notes_dir / "meeting_00004_20270324.md",
+        "# Test WG Meeting 00004\n## Meeting Info\n* cancelled *\n",
+    )
     notes = new_meeting(load_config(group), today=TODAY)
     assert notes.path.name == "meeting_00005_20270421.md"  # 04-07 is cancelled
-    assert notes.messages[0].endswith("meeting numbers missing from " f"{notes_dir}: [2]")
+    assert notes.messages[0].endswith(f"meeting numbers missing from {notes_dir}: [2]")
     assert notes.messages[1] == "1 action item(s) open for 3 or more meetings"
     actions = notes.text.split("## Actions\n\n")[1]
     assert actions == (
@@ -63,11 +69,16 @@ def test_number_gaps_and_carried_actions(group: Path) -> None:
 
 def test_agenda_yaml(group: Path, tmp_path: Path) -> None:
     agenda = tmp_path / "agenda.yaml"
-    _write(agenda, "- Welcome\n- title: Roadmap\n  owner: Ada\n  link: https://example.org/r\n"
-           "  items:\n    - Q1\n    - title: Q2\n      items: [hiring]\n")
+    _write(
+        agenda,
+        "- Welcome\n- title: Roadmap\n  owner: Ada\n  link: https://example.org/r\n"
+        "  items:\n    - Q1\n    - title: Q2\n      items: [hiring]\n",
+    )
     notes = new_meeting(load_config(group), agenda_file=agenda, today=TODAY)
-    assert "## Agenda\n\n- Welcome\n- Ada: Roadmap <https://example.org/r>\n  - Q1\n  - Q2\n" \
-           "    - hiring\n" in notes.text
+    assert (
+        "## Agenda\n\n- Welcome\n- Ada: Roadmap <https://example.org/r>\n  - Q1\n  - Q2\n"
+        "    - hiring\n" in notes.text
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,7 +86,10 @@ def test_agenda_yaml(group: Path, tmp_path: Path) -> None:
     [
         ("title: x\n", "agenda.yaml:1: an agenda must be a list of items"),
         ("- title: a\n  when: now\n", "agenda.yaml:2: [0].when: unknown key"),
-        ("- title: a\n  link: ftp://x\n", "agenda.yaml:2: [0].link: 'ftp://x' is not an http(s) URL"),
+        (
+            "- title: a\n  link: ftp://x\n",
+            "agenda.yaml:2: [0].link: 'ftp://x' is not an http(s) URL",
+        ),
         ("- owner: Ada\n", "agenda.yaml:1: [0].title: is required"),
         ("- [a\n", "agenda.yaml:2: malformed YAML"),
     ],
@@ -89,8 +103,11 @@ def test_bad_agenda(group: Path, tmp_path: Path, text: str, message: str) -> Non
 
 
 def test_date_in_the_past_is_refused(group: Path) -> None:
-    with pytest.raises(MeetingsError, match=r"--date 2027-02-28 is in the past \(today is "
-                       r"2027-03-01 in Europe/Berlin\); pick today or a later date"):
+    with pytest.raises(
+        MeetingsError,
+        match=r"--date 2027-02-28 is in the past \(today is "
+        r"2027-03-01 in Europe/Berlin\); pick today or a later date",
+    ):
         new_meeting(load_config(group), dt.date(2027, 2, 28), today=TODAY)
 
 

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wg_meetings.model import Action, Item, Meeting, Participant, Topic
 from wg_meetings.parser import parse_text
 from wg_meetings.render import render
@@ -16,19 +15,23 @@ from wg_meetings.render import render
 # them), and never spell markup the parser gives meaning to (":", "[x]", "~~", "<url>", "#").
 _VOCAB = ["review", "the", "release", "notes", "plan", "ci", "budget", "docs,", "v0.2", "and"]
 _CODE = st.builds(
-    str.__add__, st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8), st.sampled_from("0123456789")
+    str.__add__,
+    st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
+    st.sampled_from("0123456789"),
 )
 _WORD = st.one_of(st.sampled_from(_VOCAB), _CODE)
 _FIRST = st.one_of(st.sampled_from(_VOCAB[:5]), _CODE)
-TEXT = st.builds(
-    lambda first, rest: " ".join([first, *rest]), _FIRST, st.lists(_WORD, max_size=6)
-)
+TEXT = st.builds(lambda first, rest: " ".join([first, *rest]), _FIRST, st.lists(_WORD, max_size=6))
 NAMES = st.sampled_from(["Ada", "Grace Hopper", "Alan", "Chris M", "Edsger"])
 HANDLES = st.sampled_from(["ada-l", "ghopper", "turing", "qwe-rty"])
 OWNER = st.one_of(st.none(), NAMES, HANDLES)
 ZONES = st.sampled_from(
-    [ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York"), dt.UTC,
-     dt.timezone(dt.timedelta(hours=5, minutes=30))]
+    [
+        ZoneInfo("Europe/Berlin"),
+        ZoneInfo("America/New_York"),
+        dt.UTC,
+        dt.timezone(dt.timedelta(hours=5, minutes=30)),
+    ]
 )
 LINK = st.builds("https://example.org/{}".format, st.text("abc123-", min_size=1, max_size=12))
 
@@ -48,8 +51,10 @@ ITEMS = st.recursive(
 
 @st.composite
 def minutes(draw: st.DrawFn) -> tuple[Topic, ...]:
-    topics = [Topic(draw(TEXT), tuple(draw(st.lists(ITEMS, max_size=3))))
-              for _ in range(draw(st.integers(0, 3)))]
+    topics = [
+        Topic(draw(TEXT), tuple(draw(st.lists(ITEMS, max_size=3))))
+        for _ in range(draw(st.integers(0, 3)))
+    ]
     if draw(st.booleans()):
         topics.insert(0, Topic(None, tuple(draw(st.lists(ITEMS, min_size=1, max_size=3)))))
     return tuple(topics)
@@ -61,13 +66,20 @@ def meetings(draw: st.DrawFn) -> Meeting:
     day = draw(st.one_of(st.none(), st.dates(dt.date(1990, 1, 1), dt.date(2100, 12, 31))))
     start: dt.datetime | str | None = draw(st.sampled_from([None, "TBD", "1600", "see Zulip"]))
     if day is not None and draw(st.booleans()):
-        start = dt.datetime.combine(day, draw(st.times()).replace(second=0, microsecond=0),
-                                    tzinfo=draw(ZONES))
-    people = draw(st.lists(st.builds(Participant, NAMES, st.one_of(st.none(), HANDLES)),
-                           max_size=4))
-    actions = draw(st.lists(st.builds(
-        Action, TEXT, OWNER, st.booleans(), st.one_of(st.none(), st.integers(1, number))
-    ), max_size=5))
+        start = dt.datetime.combine(
+            day, draw(st.times()).replace(second=0, microsecond=0), tzinfo=draw(ZONES)
+        )
+    people = draw(
+        st.lists(st.builds(Participant, NAMES, st.one_of(st.none(), HANDLES)), max_size=4)
+    )
+    actions = draw(
+        st.lists(
+            st.builds(
+                Action, TEXT, OWNER, st.booleans(), st.one_of(st.none(), st.integers(1, number))
+            ),
+            max_size=5,
+        )
+    )
     return Meeting(
         number=number,
         title=f"Test WG Meeting {number:05d}",

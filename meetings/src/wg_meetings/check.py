@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 from wg_meetings.errors import MeetingsError, read_text
 from wg_meetings.findings import Finding
 from wg_meetings.index import stale_index
-from wg_meetings.model import SECTIONS, Meeting
+from wg_meetings.model import SECTIONS
 from wg_meetings.parser import URL, Document, notes_in, parse_document, with_file_date
 
 FILE_NAME = re.compile(r"meeting_(\d+)_(\d{8})\.md")
@@ -47,13 +48,25 @@ def check_document(path: Path, doc: Document) -> list[Finding]:
     found = _name_findings(path, doc) + _section_findings(path, doc)
     for number, line in enumerate(doc.lines, start=1):
         if line != line.rstrip():
-            found.append(Finding(str(path), number, "warning", "trailing-whitespace",
-                                 "trailing whitespace; delete it"))
-        if any(_SECRET_QUERY.search(url) for url in URL.findall(line)) or _SECRET_LINE.search(
-            line
-        ):
-            found.append(Finding(str(path), number, "error", "passcode",
-                                 "a passcode or token is published; link the meeting without it"))
+            found.append(
+                Finding(
+                    str(path),
+                    number,
+                    "warning",
+                    "trailing-whitespace",
+                    "trailing whitespace; delete it",
+                )
+            )
+        if any(_SECRET_QUERY.search(url) for url in URL.findall(line)) or _SECRET_LINE.search(line):
+            found.append(
+                Finding(
+                    str(path),
+                    number,
+                    "error",
+                    "passcode",
+                    "a passcode or token is published; link the meeting without it",
+                )
+            )
     return found
 
 
@@ -61,19 +74,40 @@ def _name_findings(path: Path, doc: Document) -> list[Finding]:
     meeting, where = doc.meeting, str(path)
     match = FILE_NAME.fullmatch(path.name)
     if match is None:
-        return [Finding(where, 1, "error", "file-name",
-                        "file name is not meeting_NNNNN_YYYYMMDD.md; rename it")]
+        return [
+            Finding(
+                where,
+                1,
+                "error",
+                "file-name",
+                "file name is not meeting_NNNNN_YYYYMMDD.md; rename it",
+            )
+        ]
     found = []
     number, stamp = int(match[1]), match[2]
     if meeting.number is not None and meeting.number != number:
-        found.append(Finding(where, doc.title_line or 1, "error", "number-mismatch",
-                             f"title says meeting {meeting.number} but the file name says "
-                             f"{number}; rename the file or fix the title"))
+        found.append(
+            Finding(
+                where,
+                doc.title_line or 1,
+                "error",
+                "number-mismatch",
+                f"title says meeting {meeting.number} but the file name says "
+                f"{number}; rename the file or fix the title",
+            )
+        )
     if meeting.date is not None and meeting.date.strftime("%Y%m%d") != stamp:
         line = doc.info_lines.get("date", doc.info_lines.get("start", doc.title_line or 1))
-        found.append(Finding(where, line, "error", "date-mismatch",
-                             f"the notes say {meeting.date.isoformat()} but the file name says "
-                             f"{stamp}; rename the file or fix the date"))
+        found.append(
+            Finding(
+                where,
+                line,
+                "error",
+                "date-mismatch",
+                f"the notes say {meeting.date.isoformat()} but the file name says "
+                f"{stamp}; rename the file or fix the date",
+            )
+        )
     return found
 
 
@@ -81,23 +115,42 @@ def _section_findings(path: Path, doc: Document) -> list[Finding]:
     meeting, where = doc.meeting, str(path)
     required = ("Meeting Info",) if meeting.cancelled else SECTIONS
     found = [
-        Finding(where, doc.title_line or 1, "error", "missing-section",
-                f"no '{name}' section; add a '## {name}' heading")
+        Finding(
+            where,
+            doc.title_line or 1,
+            "error",
+            "missing-section",
+            f"no '{name}' section; add a '## {name}' heading",
+        )
         for name in required
         if name not in doc.sections
     ]
     if meeting.cancelled:
         return found
     if meeting.date is None:
-        found.append(Finding(where, doc.title_line or 1, "error", "missing-date",
-                             "no date; add a line 'Date: YYYY-MM-DD' under Meeting Info"))
+        found.append(
+            Finding(
+                where,
+                doc.title_line or 1,
+                "error",
+                "missing-date",
+                "no date; add a line 'Date: YYYY-MM-DD' under Meeting Info",
+            )
+        )
     if not isinstance(meeting.start, type(None) | str):
         return found
     line = doc.info_lines.get("start", doc.title_line or 1)
     shown = f"'{meeting.start}'" if meeting.start else "missing"
-    found.append(Finding(where, line, "warning", "start-time",
-                         f"start time {shown} is not understood; write it as "
-                         "'Start time: HH:MM Area/City' (an IANA time zone)"))
+    found.append(
+        Finding(
+            where,
+            line,
+            "warning",
+            "start-time",
+            f"start time {shown} is not understood; write it as "
+            "'Start time: HH:MM Area/City' (an IANA time zone)",
+        )
+    )
     return found
 
 
@@ -107,8 +160,15 @@ def _numbering(documents: list[tuple[Path, Document]]) -> list[Finding]:
     numbered = [(doc.meeting.number, path, doc) for path, doc in documents]
     for number, path, doc in sorted((n, p, d) for n, p, d in numbered if n is not None):
         if number in seen:
-            found.append(Finding(str(path), doc.title_line or 1, "error", "duplicate-number",
-                                 f"meeting {number} is also {seen[number].name}; renumber one"))
+            found.append(
+                Finding(
+                    str(path),
+                    doc.title_line or 1,
+                    "error",
+                    "duplicate-number",
+                    f"meeting {number} is also {seen[number].name}; renumber one",
+                )
+            )
             continue
         previous = max(seen, default=None)
         if previous is not None and number > previous + 1:
@@ -117,8 +177,15 @@ def _numbering(documents: list[tuple[Path, Document]]) -> list[Finding]:
                 if number == previous + 2
                 else f"numbers {previous + 1}-{number - 1} are"
             )
-            found.append(Finding(str(path), doc.title_line or 1, "warning", "number-gap",
-                                 f"meeting {gap} missing before {number}"))
+            found.append(
+                Finding(
+                    str(path),
+                    doc.title_line or 1,
+                    "warning",
+                    "number-gap",
+                    f"meeting {gap} missing before {number}",
+                )
+            )
         seen[number] = path
     return found
 
@@ -131,14 +198,21 @@ def _carried(documents: list[tuple[Path, Document]]) -> list[Finding]:
     held = [(d.meeting, p) for p, d in documents if d.meeting.number and not d.meeting.cancelled]
     held.sort(key=lambda pair: pair[0].number or 0)
     found = []
-    for (meeting, path), (after, _) in zip(held, held[1:], strict=False):
+    for (meeting, path), (after, _) in itertools.pairwise(held):
         later = {_key(action.text) for action in after.actions}
         for action in meeting.open_actions:
             if _key(action.text) not in later:
                 short = action.text if len(action.text) <= 50 else action.text[:47] + "..."
-                found.append(Finding(str(path), action.line, "warning", "action-not-carried",
-                                     f"open action '{short}' is not carried forward to meeting "
-                                     f"{after.number}; strike it through when done"))
+                found.append(
+                    Finding(
+                        str(path),
+                        action.line,
+                        "warning",
+                        "action-not-carried",
+                        f"open action '{short}' is not carried forward to meeting "
+                        f"{after.number}; strike it through when done",
+                    )
+                )
     return found
 
 
@@ -151,4 +225,3 @@ def summary(findings: list[Finding]) -> str:
     """``"3 errors, 1 warning"``."""
     errors, warnings = count(findings, "error"), count(findings, "warning")
     return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,10 +42,17 @@ def meetings(ctx: click.Context, config_path: Path | None) -> None:
 
 
 @meetings.command()
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Meeting date (YYYY-MM-DD; "
-              "default: the next one on the schedule).")
-@click.option("--agenda", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Agenda YAML: a list of items (text, or title/owner/link/items).")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Meeting date (YYYY-MM-DD; default: the next one on the schedule).",
+)
+@click.option(
+    "--agenda",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Agenda YAML: a list of items (text, or title/owner/link/items).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the notes instead of writing the file.")
 @click.pass_context
 def new(ctx: click.Context, day: dt.datetime | None, agenda: Path | None, dry_run: bool) -> None:
@@ -74,8 +80,11 @@ def parse(files: tuple[Path, ...], as_json: bool) -> None:
 @meetings.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
-@click.option("--expect", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Pass only when the findings are exactly those listed in this file.")
+@click.option(
+    "--expect",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Pass only when the findings are exactly those listed in this file.",
+)
 @click.pass_context
 def check(ctx: click.Context, directory: Path | None, as_json: bool, expect: Path | None) -> None:
     """Lint a folder of notes (default: the group's notes); exit 1 on errors."""
@@ -102,8 +111,12 @@ def index(ctx: click.Context) -> None:
 
 @meetings.command()
 @click.argument("number", required=False, type=click.IntRange(min=1))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the .ics file here (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the .ics file here (default: standard output).",
+)
 @click.pass_context
 def ics(ctx: click.Context, number: int | None, output: Path | None) -> None:
     """An iCalendar file for the next meeting, or for meeting NUMBER."""

@@ -30,7 +30,7 @@ class Member:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Every ``every_weeks`` weeks on ``weekday`` at ``time`` in ``zone``, counted from ``first``."""
+    """Every ``every_weeks`` weeks on ``weekday`` at ``time`` in ``zone``, from ``first``."""
 
     weekday: int
     time: dt.time
@@ -121,7 +121,9 @@ class _Fields:
             return default
         value = self.data[key]
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
             raise self.error(key, f"must be a {names}, not {value!r}")
         return value
 
@@ -199,11 +201,15 @@ def load_config(path: Path) -> Config:
 def _schedule(fields: _Fields) -> Schedule:
     weekday = fields.get("weekday", str).lower()
     if weekday not in WEEKDAYS:
-        raise fields.error("weekday", f"unknown weekday {weekday!r}; use one of {', '.join(WEEKDAYS)}")
+        raise fields.error(
+            "weekday", f"unknown weekday {weekday!r}; use one of {', '.join(WEEKDAYS)}"
+        )
     raw_time = fields.get("time", (str, int))
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(raw_time))
     if isinstance(raw_time, int) or match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise fields.error("time", f"must be a quoted 24-hour time such as '17:00', not {raw_time!r}")
+        raise fields.error(
+            "time", f"must be a quoted 24-hour time such as '17:00', not {raw_time!r}"
+        )
     zone_name = fields.get("timezone", str)
     try:
         zone = ZoneInfo(zone_name)

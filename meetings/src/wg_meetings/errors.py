@@ -1,4 +1,4 @@
-"""Errors a user can cause, each naming the file and line, and how to read and write files safely."""
+"""Errors a user can cause (each names file and line), and safe reading and writing of files."""
 
 from __future__ import annotations
 

@@ -24,8 +24,9 @@ def index_table(meetings: list[Meeting], readme_dir: Path, width: int = 5) -> st
     --------
     >>> import datetime as dt
     >>> from wg_meetings.model import Item, Participant
-    >>> m = Meeting(3, "WG Meeting 00003", dt.date(2026, 12, 9), participants=(Participant("Ada"),),
-    ...             agenda=(Item("Roadmap"), Item("Release")), source="notes/meeting_00003_20261209.md")
+    >>> m = Meeting(3, "WG Meeting 00003", dt.date(2026, 12, 9),
+    ...             participants=(Participant("Ada"),), agenda=(Item("Roadmap"), Item("Release")),
+    ...             source="notes/meeting_00003_20261209.md")
     >>> print(index_table([m], Path(".")))
     | Meeting | Date | Attendance | Agenda | Notes |
     | --- | --- | --- | --- | --- |
@@ -79,5 +80,12 @@ def stale_index(directory: Path, meetings: list[Meeting], width: int = 5) -> lis
     current = text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
     if current == index_table(meetings, readme.parent, width):
         return []
-    return [Finding(str(readme), parts[2], "error", "stale-index",
-                    "the meetings index is stale; run `wg meetings index`")]
+    return [
+        Finding(
+            str(readme),
+            parts[2],
+            "error",
+            "stale-index",
+            "the meetings index is stale; run `wg meetings index`",
+        )
+    ]

@@ -13,8 +13,9 @@ OWNER = re.compile(r"@?[A-Za-z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}")
 _OWNER = re.compile(rf"({OWNER.pattern}):\s+(\S.*)$")
 _ANY_OWNER = re.compile(r"([^:]{1,40}?):\s+(\S.*)$")
 _NOT_OWNERS = frozenset(
-    "todo note notes q a question answer update updates link zoom edit fyi re eg ie idea meta "
-    "status goal pros cons example done wip nb ps aside".split()
+    {"todo", "note", "notes", "q", "a", "question", "answer", "update", "updates", "link"}
+    | {"zoom", "edit", "fyi", "re", "eg", "ie", "idea", "meta", "status", "goal", "pros"}
+    | {"cons", "example", "done", "wip", "nb", "ps", "aside"}
 )
 _STRUCK = re.compile(r"~~(.+?)~~\s*(:white_check_mark:|✅)?$")
 _SINCE = re.compile(r"\s*_\(open since meeting 0*(\d+)[^)]*\)_$")
@@ -56,8 +57,9 @@ def parse_item(text: str, children: tuple[Item, ...] = ()) -> Item:
 
     Examples
     --------
-    >>> parse_item("[x] Ricky: Rust ML Meetup <https://hackmd.io/7h>")
-    Item(text='Rust ML Meetup', owner='Ricky', link='https://hackmd.io/7h', checked=True, children=())
+    >>> item = parse_item("[x] Ricky: Rust ML Meetup <https://hackmd.io/7h>")
+    >>> item.text, item.owner, item.link, item.checked
+    ('Rust ML Meetup', 'Ricky', 'https://hackmd.io/7h', True)
     """
     checked = None
     match = _CHECK.match(text)

@@ -1,4 +1,4 @@
-"""The structured model of one meeting's notes, shared by the parser, the renderer and the checks."""
+"""The structured model of one meeting's notes, shared by parser, renderer and checks."""
 
 from __future__ import annotations
 

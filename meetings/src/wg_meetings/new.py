@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wg_meetings.config import Config, _Fields, load_yaml
-from wg_meetings.items import OWNER
 from wg_meetings.errors import MeetingsError, write_atomic
+from wg_meetings.items import OWNER
 from wg_meetings.model import Action, Item, Meeting, Participant
 from wg_meetings.parser import notes_in, parse_file
 from wg_meetings.render import render
@@ -157,6 +157,7 @@ def _agenda_item(path: Path, entry: object, lines: dict[str, int], key: str) -> 
         owner=owner,
         link=link,
         children=tuple(
-            _agenda_item(path, child, lines, f"{key}.items[{n}]") for n, child in enumerate(children)
+            _agenda_item(path, child, lines, f"{key}.items[{n}]")
+            for n, child in enumerate(children)
         ),
     )

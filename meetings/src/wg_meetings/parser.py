@@ -1,4 +1,4 @@
-"""A lenient parser for meeting notes written by hand, and for the notes ``wg meetings new`` writes."""
+"""A lenient parser for meeting notes written by hand and for those ``wg meetings new`` writes."""
 
 from __future__ import annotations
 
@@ -79,8 +79,10 @@ def parse_text(text: str, source: str | None = None) -> Meeting:
     --------
     >>> m = parse_text("# WG Meeting 00003\\n## Meeting Info\\nDate: 20200526\\n"
     ...                "## Actions\\n- ~~Ricky: make a poll~~\\n- Chris to review #12\\n")
-    >>> m.number, m.date, [(a.owner, a.text, a.done) for a in m.actions]
-    (3, datetime.date(2020, 5, 26), [('Ricky', 'make a poll', True), (None, 'Chris to review #12', False)])
+    >>> m.number, m.date
+    (3, datetime.date(2020, 5, 26))
+    >>> [(a.owner, a.text, a.done) for a in m.actions]
+    [('Ricky', 'make a poll', True), (None, 'Chris to review #12', False)]
     """
     return parse_document(text, source).meeting
 
