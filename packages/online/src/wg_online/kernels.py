@@ -132,10 +132,8 @@ def _is_space(c):
 
 
 @nb.njit(cache=True)
-def _parse_label_section(buf, s, bar, out):
+def _parse_label_section(buf, s, bar, out, starts, ends):
     """Fill out = [label, importance, tag_start, tag_end]; return an error code or 0."""
-    starts = np.empty(4, np.int64)
-    ends = np.empty(4, np.int64)
     ntok = 0
     i = s
     while i < bar:
@@ -172,7 +170,25 @@ def _parse_label_section(buf, s, bar, out):
 
 
 @nb.njit(cache=True)
-def _parse_features(buf, bar, e, f, idx, val, ns):
+def _namespace_hash(buf, s, e, cache):
+    """Namespace names repeat on every line: remember the last one per first byte."""
+    c = buf[s]
+    start, length = cache[c, 0], cache[c, 1]
+    if length == e - s and start >= 0:
+        same = True
+        for t in range(length):
+            if buf[start + t] != buf[s + t]:
+                same = False
+                break
+        if same:
+            return np.uint64(cache[c, 2])
+    h = _hash_token(buf, s, e, np.uint64(0))
+    cache[c, 0], cache[c, 1], cache[c, 2] = s, e - s, np.int64(h)
+    return h
+
+
+@nb.njit(cache=True)
+def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache):
     """Parse namespaces from the first bar to e; return (error code, new feature count)."""
     i = bar
     while i < e:
@@ -186,8 +202,9 @@ def _parse_features(buf, bar, e, f, idx, val, ns):
                     colon = j
                 j += 1
             name_end = j if colon == -1 else colon
-            ns_char = buf[i]
-            ns_hash = _hash_token(buf, i, name_end, np.uint64(0)) if name_end > i else np.uint64(0)
+            if name_end > i:
+                ns_char = buf[i]
+                ns_hash = _namespace_hash(buf, i, name_end, ns_cache)
             if colon != -1:
                 ok, weight = _parse_number(buf, colon + 1, j)
                 if not ok:
@@ -247,6 +264,8 @@ def parse_block(buf, skip_bad):
     bad_lines = np.empty(n_lines, np.int64)
     bad_codes = np.empty(n_lines, np.int64)
     head = np.empty(4, np.float64)
+    starts, ends = np.empty(4, np.int64), np.empty(4, np.int64)
+    ns_cache = np.full((256, 3), -1, np.int64)
     n_ex, n_bad, f, pos, line = 0, 0, 0, 0, 0
     while pos < n:
         end = pos
@@ -265,10 +284,10 @@ def parse_block(buf, skip_bad):
             bar = s
             while bar < e and buf[bar] != 124:
                 bar += 1
-            code = _parse_label_section(buf, s, bar, head)
+            code = _parse_label_section(buf, s, bar, head, starts, ends)
             f_new = f
             if code == 0:
-                code, f_new = _parse_features(buf, bar, e, f, idx, val, ns)
+                code, f_new = _parse_features(buf, bar, e, f, idx, val, ns, ns_cache)
             if code != 0:
                 bad_lines[n_bad], bad_codes[n_bad] = line, code
                 n_bad += 1
@@ -397,15 +416,16 @@ def train_block(labels, imps, offsets, idx, val, ns, active, pairs, add_constant
             m, pf = _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx)
             p += pf
         p = min(max(p, np.float32(-50.0)), np.float32(50.0))
-        preds[i] = np.float32(1.0) / (np.float32(1.0) + np.exp(-p))
+        ep = np.exp(p)
+        preds[i] = ep / (np.float32(1.0) + ep)
         lab = labels[i]
         if np.isnan(lab):
             continue
         y = np.float32(lab if compat else (1.0 if lab > 0 else -1.0))
         imp = imps[i]
-        z = min(max(y * p, np.float32(-88.0)), np.float32(88.0))
-        ez = np.exp(z)
-        loss_sum += imp * np.log1p(np.exp(-np.float64(y * p)))
+        # one exp per example: exp(y p) is ep or 1 / ep (y is 1 or -1; 0 only in VW mode)
+        ez = ep if y == 1 else (np.float32(1.0) / ep if y == -1 else np.float32(1.0))
+        loss_sum += imp * np.log1p(np.float32(1.0) / ez)
         weight_sum += imp
         if not learn:
             continue

@@ -53,6 +53,10 @@ class Options:
                     f"interaction {pair!r}: only quadratic interactions of two namespace "
                     "characters are supported, e.g. -q ab"
                 )
+        letters = "".join(self.interactions) + self.keep + self.ignore + "".join(self.ffm_fields)
+        if not letters.isascii():
+            raise OptionsError(f"namespace letters {letters!r} must be ASCII: namespaces are "
+                               "named by their first byte, as in VW")
         if self.ffm_k < 0 or (self.ffm_k > 0 and not self.ffm_fields):
             raise OptionsError("--ffm_k needs k >= 0 and at least one --ffm_field, e.g. --ffm_field a")
         if len(self.ffm_fields) > MAX_FIELDS:

@@ -63,14 +63,15 @@ def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tup
         if not skip:
             raise _explain(block, block.count(b"\n", 0, exc.start), source,
                            first + block.count(b"\n", 0, exc.start)) from None
-    kept = []
+    kept, bad = [], 0
     for line in block.split(b"\n"):
         try:
             line.decode()
             kept.append(line)
         except UnicodeDecodeError:
-            kept.append(b"")
-    return b"\n".join(kept), sum(1 for k in kept if not k) - block.count(b"\n\n")
+            kept.append(b"")  # keeps the line numbers of the lines after it
+            bad += 1
+    return b"\n".join(kept), bad
 
 
 def parse_bytes(block: bytes, source: str = "<input>", first_line: int = 1,

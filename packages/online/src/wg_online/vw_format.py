@@ -213,6 +213,8 @@ def format_example(example: Example) -> str:
     out = " ".join(head)
     if example.tag is not None:
         out += (" " if out else "") + "'" + example.tag
+    elif out:
+        out += " "  # a token touching the bar would be read as the tag
     for ns in example.namespaces:
         out += "|" + ns.name
         if ns.weight != 1.0:

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wg_online.hashing import hash_namespace, hash_token
+from wg_online.parsing import iter_file, parse_bytes
+from wg_online.vw_format import (
+    Example,
+    Namespace,
+    VWFormatError,
+    format_example,
+    parse_line,
+    parse_number,
+)
+
+NAME = st.text(alphabet="abcdefxyz0123456789_-.éß", min_size=1, max_size=8)
+VALUE = st.floats(-1e6, 1e6, width=32, allow_subnormal=False).filter(lambda v: v != 0)
+FEATURES = st.lists(st.tuples(NAME, VALUE), max_size=5).map(tuple)
+NAMESPACE = st.builds(
+    Namespace,
+    st.one_of(st.just(""), NAME),
+    st.floats(0.125, 8, width=32),
+    FEATURES,
+)
+EXAMPLE = st.builds(
+    Example,
+    st.sampled_from([1.0, -1.0, 0.0, None]),
+    st.floats(0, 100, width=32),
+    st.one_of(st.none(), NAME),
+    st.lists(NAMESPACE, min_size=1, max_size=4).map(tuple),
+).map(lambda e: e if e.label is not None else Example(None, 1.0, e.tag, e.namespaces))
+
+
+@settings(max_examples=150, deadline=None)
+@given(EXAMPLE)
+def test_written_examples_read_back_identically(example: Example) -> None:
+    assert parse_line(format_example(example)) == example
+
+
+def _reference_hashes(example: Example) -> list[tuple[int, int, float]]:
+    out = []
+    for ns in example.namespaces:
+        seed = hash_namespace(ns.name)
+        for name, value in ns.features:
+            v = float(np.float32(np.float32(value) * np.float32(ns.weight)))
+            if v != 0:
+                out.append((ns.name.encode()[0] if ns.name else 32, hash_token(name, seed), v))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(EXAMPLE)
+def test_compiled_parser_agrees_with_reference(example: Example) -> None:
+    line = format_example(example)
+    parsed = parse_bytes(line.encode() + b"\n", with_tags=True)
+    expected = _reference_hashes(example)
+    got = list(zip(parsed.ns.tolist(), parsed.idx.tolist(), parsed.val.tolist(), strict=True))
+    assert got == [(c, h & 0xFFFFFFFF, v) for c, h, v in expected]
+    label = example.label if example.label is not None else float("nan")
+    np.testing.assert_equal(parsed.labels, [label])
+    assert parsed.tags == [example.tag]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="01|: abx.-'e\t", max_size=20))
+def test_compiled_parser_accepts_and_rejects_like_reference(line: str) -> None:
+    try:
+        ref = parse_line(line)
+        ref_ok = True
+    except VWFormatError:
+        ref_ok = False
+    try:
+        fast = parse_bytes(line.encode() + b"\n")
+        fast_ok = True
+    except VWFormatError:
+        fast_ok = False
+    assert fast_ok == ref_ok
+    if ref_ok:
+        assert len(fast) == (0 if ref is None else 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", 1.0), ("-2.5", -2.5), ("1e3", 1000.0), ("+.5", 0.5), ("3.", 3.0), ("1E-2", 0.01)],
+)
+def test_numbers(text: str, value: float) -> None:
+    assert parse_number(text.encode()) == np.float32(value)
+    assert parse_bytes(f"1 | x:{text}\n".encode()).val.tolist() == [np.float32(value)]
+
+
+@pytest.mark.parametrize("text", ["", ".", "1x", "e5", "1e", "nan", "inf", "1e999", "--1"])
+def test_bad_numbers(text: str) -> None:
+    assert parse_number(text.encode()) is None
+
+
+def test_tags_labels_and_importance() -> None:
+    ex = parse_line("-1 3 'abc| x")
+    assert (ex.label, ex.importance, ex.tag) == (-1.0, 3.0, "abc")
+    assert parse_line(" unlabeled/2| a b c").tag == "unlabeled/2"
+    assert parse_line("1 labeled/1| a").label == 1.0
+    assert parse_line("   ") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "what"),
+    [
+        ("yes | a", "bad label 'yes'"),
+        ("2 | a", "bad label '2'"),
+        ("1 -3 | a", "bad importance weight '-3'"),
+        ("1 | a:b", "bad feature 'a:b'"),
+        ("1 |ns:x a", "bad namespace weight 'ns:x'"),
+        ("1 2 3 'x| a", "too many tokens"),
+    ],
+)
+def test_errors_name_file_line_and_text(line: str, what: str) -> None:
+    data = f"1 | ok\n\n{line}\n".encode()
+    with pytest.raises(VWFormatError) as info:
+        parse_bytes(data, "train.vw", 1)
+    message = str(info.value)
+    assert message.startswith(f"train.vw:3: {what}")
+    assert repr(line) in message
+
+
+def test_invalid_utf8_is_reported_or_skipped() -> None:
+    data = b"1 | a\n-1 | \xff\xfe\n1 | b\n"
+    with pytest.raises(VWFormatError, match=r"d.vw:2: invalid UTF-8"):
+        parse_bytes(data, "d.vw")
+    parsed = parse_bytes(data, "d.vw", skip_bad_lines=True)
+    assert len(parsed) == 2
+    assert parsed.skipped == 1
+
+
+def test_skip_bad_lines_counts(vw_corpus) -> None:
+    blocks = list(iter_file(vw_corpus / "malformed.dat", skip_bad_lines=True))
+    assert sum(len(b) for b in blocks) == 5
+    assert sum(b.skipped for b in blocks) == 6
+    with pytest.raises(VWFormatError, match=r"malformed.dat:1: bad feature 'x:0.7\\x00'"):
+        list(iter_file(vw_corpus / "malformed.dat"))
+
+
+def test_corpus_files_parse(vw_corpus) -> None:
+    n = sum(len(b) for b in iter_file(vw_corpus / "rcv1_small.dat", block_size=1 << 16))
+    assert n == 1000
+    mix = next(iter_file(vw_corpus / "labeled-unlabeled-mix.dat", with_tags=True))
+    assert mix.tags == ["labeled/1", "unlabeled/2", "labeled/3", "unlabeled/4"]
+    assert np.isnan(mix.labels[1]) and mix.labels[2] == -1
+
+
+def test_gzip_zstd_and_stdin(tmp_path, monkeypatch) -> None:
+    text = b"1 | a\n-1 | b c\n"
+    (tmp_path / "d.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "d.zst").write_bytes(zstandard.ZstdCompressor().compress(text))
+    for name in ("d.gz", "d.zst"):
+        (block,) = iter_file(tmp_path / name)
+        assert block.offsets.tolist() == [0, 1, 3]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    (block,) = iter_file("-")
+    assert len(block) == 2
+
+
+def test_block_boundaries_keep_line_numbers(tmp_path) -> None:
+    path = tmp_path / "d.vw"
+    path.write_bytes(b"1 | a\n" * 1000 + b"1 | a:zz\n")
+    with pytest.raises(VWFormatError, match=r"d.vw:1001: bad feature"):
+        list(iter_file(path, block_size=100))
