@@ -74,8 +74,9 @@ def _phi(x: Any) -> Any:
     """Lower triangle with the diagonal halved (Murray 2016, eq. 10)."""
     n = shape_of(x)[-1]
     weights = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
-    xp = namespace(_bottom(x))
-    w = weights if xp is np else xp.asarray(weights, dtype=_bottom(x).dtype)
+    base = _bottom(x)
+    xp = namespace(base)
+    w = weights.astype(base.dtype) if xp is np else xp.asarray(weights, dtype=base.dtype)
     return mul(x, w)
 
 
@@ -91,7 +92,7 @@ def _cholesky_vjp(g: Any, L: Any, a: Any) -> Any:
     lt = matrix_transpose(L)
     p = _phi(_mm(lt, g))
     s = solve_p.bind(lt, matrix_transpose(solve_p.bind(lt, matrix_transpose(p))))
-    return mul(add_sym(s), 1.0)
+    return add_sym(s)
 
 
 def add_sym(s: Any) -> Any:

@@ -13,7 +13,7 @@ from wg_autodiff.core import ForwardTrace, ReverseTrace, Tracer
 from wg_autodiff.errors import InputError, user_location
 from wg_autodiff.namespace import is_float_dtype, namespace, shape_of
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
-from wg_autodiff.rules_arith import zeros_like
+from wg_autodiff.rules_arith import convert_p, zeros_like
 
 
 def _check_leaf(x: Any, where: str) -> bool:
@@ -73,8 +73,11 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         grads = []
         for x, b in zip(leaves, boxed, strict=True):
             if type(b) is Tracer and b._trace is trace and b._node.ct is not None:
-                grads.append(b._node.ct)
+                g = b._node.ct
                 b._node.ct = None
+                if hasattr(x, "dtype") and getattr(g, "dtype", x.dtype) != x.dtype:
+                    g = convert_p.bind(g, dtype=x.dtype)
+                grads.append(g)
             else:
                 grads.append(zeros_like(x))
         return tuple(tree_unflatten(tdef, grads))
