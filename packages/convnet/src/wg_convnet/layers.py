@@ -117,8 +117,9 @@ class Conv2D(Layer):
         out = xp.empty((n, f, oh * ow), dtype=x.dtype, device=device(x))
         kept = []
         for n0 in range(0, n, step):
-            cols = im2col(xpad[n0 : n0 + step, ...], (k, k), (oh, ow), self.stride, self.dilation)
-            out[n0 : n0 + step, ...] = xp.matmul(w2, cols)
+            n1 = min(n0 + step, n)
+            cols = im2col(xpad[n0:n1, ...], (k, k), (oh, ow), self.stride, self.dilation)
+            out[n0:n1, ...] = xp.matmul(w2, cols)
             if keep:
                 kept.append(cols)
         out = xp.reshape(out, (n, f, oh, ow))
@@ -139,11 +140,12 @@ class Conv2D(Layer):
         step = kept[0].shape[0] if kept else chunk_size(n, w2.shape[1] * oh * ow * _itemsize(dy))
         w2t = xp.matrix_transpose(w2)
         for idx, n0 in enumerate(range(0, n, step)):
-            cols = kept[idx] if kept else self._recompute(xpad[n0 : n0 + step, ...], oh, ow)
-            dyc = dy3[n0 : n0 + step, ...]
+            n1 = min(n0 + step, n)
+            cols = kept[idx] if kept else self._recompute(xpad[n0:n1, ...], oh, ow)
+            dyc = dy3[n0:n1, ...]
             dw += xp.sum(xp.matmul(dyc, xp.matrix_transpose(cols)), axis=0)
             dcols = xp.matmul(w2t, dyc)
-            dxpad[n0 : n0 + step, ...] = col2im(
+            dxpad[n0:n1, ...] = col2im(
                 dcols, (dyc.shape[0], *xpad.shape[1:]), (k, k), (oh, ow), self.stride, self.dilation
             )
         self.grads["W"] = xp.reshape(dw, self.params["W"].shape)

@@ -185,7 +185,7 @@ class Sequential:
         params, _ = self.parameters()
         total_loss = total_correct = seen = 0.0
         for start in range(0, X.shape[0], batch_size):
-            idx = order[start : start + batch_size]
+            idx = order[start : min(start + batch_size, X.shape[0])]
             xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
             out = self.forward(xb, training=True)
             loss, grad = self._loss(out, yb)
@@ -218,7 +218,7 @@ class Sequential:
     def _batched_output(self, X: Array, batch_size: int) -> Array:
         xp = array_namespace(X)
         parts = [
-            self.forward(X[start : start + batch_size, ...])
+            self.forward(X[start : min(start + batch_size, X.shape[0]), ...])
             for start in range(0, X.shape[0], batch_size)
         ]
         return xp.concat(parts, axis=0)
