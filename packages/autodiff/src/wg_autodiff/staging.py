@@ -32,7 +32,7 @@ class Var:
     def __init__(self, vid: int, value: Any) -> None:
         self.id = vid
         self.shape = tuple(getattr(value, "shape", ()))
-        self.dtype = str(getattr(value, "dtype", type(value).__name__))
+        self.dtype = str(getattr(value, "dtype", None) or np.result_type(value))
 
     def __repr__(self) -> str:
         return _name(self.id)

@@ -1,0 +1,245 @@
+"""The public transforms: values, pytrees, composition, custom rules, staging, optimize."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import wg_autodiff as ad
+from wg_autodiff.optimize import simplify
+from wg_autodiff.rules_array import logsumexp_p
+from wg_autodiff.staging import GuardFailure
+
+
+def quartic(x: np.ndarray) -> np.ndarray:
+    return np.sum(x**4) / 4.0
+
+
+X = np.array([1.0, -2.0, 0.5])
+
+
+def test_grad_of_quartic_is_cube() -> None:
+    np.testing.assert_allclose(ad.grad(quartic)(X), X**3)
+
+
+def test_grad_of_grad_composes() -> None:
+    assert ad.grad(ad.grad(lambda x: x**4))(2.0) == pytest.approx(48.0)
+    assert ad.grad(ad.grad(ad.grad(lambda x: np.sin(x))))(0.3) == pytest.approx(-np.cos(0.3))
+
+
+def test_hessian_jacfwd_of_jacrev_and_hvp_agree() -> None:
+    h = ad.hessian(quartic)(X)
+    np.testing.assert_allclose(h, np.diag(3 * X**2))
+    v = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(ad.hvp(quartic, (X,), (v,)), h @ v)
+    np.testing.assert_allclose(ad.jacfwd(ad.grad(quartic))(X), ad.jacrev(ad.grad(quartic))(X))
+
+
+def test_jacobians_have_output_then_input_axes() -> None:
+    a = np.arange(6.0).reshape(2, 3)
+    j = ad.jacrev(lambda x: a @ x)(X)
+    assert j.shape == (2, 3)
+    np.testing.assert_allclose(j, a)
+    np.testing.assert_allclose(ad.jacfwd(lambda x: a @ x)(X), a)
+
+
+def test_pytree_arguments_and_argnums() -> None:
+    def loss(params: dict, x: np.ndarray, scale: float) -> np.ndarray:
+        w, (b,) = params["w"], params["b"]
+        return scale * np.sum((x @ w + b) ** 2)
+
+    params = {"w": np.ones((3, 2)), "b": [np.zeros(2)]}
+    g = ad.grad(loss)(params, np.eye(3), 2.0)
+    assert set(g) == {"w", "b"}
+    np.testing.assert_allclose(g["w"], 4.0 * np.ones((3, 2)))
+    np.testing.assert_allclose(g["b"][0], 12.0 * np.ones(2))
+    gx, gs = ad.grad(loss, argnums=(1, 2))(params, np.eye(3), 2.0)
+    assert gx.shape == (3, 3)
+    assert gs == pytest.approx(6.0)
+
+
+def test_value_and_grad_with_aux() -> None:
+    (value, aux), g = ad.value_and_grad(lambda x: (np.sum(x**2), x.shape), has_aux=True)(X)
+    assert value == pytest.approx(np.sum(X**2))
+    assert aux == (3,)
+    np.testing.assert_allclose(g, 2 * X)
+
+
+def test_vjp_and_jvp_with_pytree_outputs() -> None:
+    def f(x: np.ndarray) -> tuple:
+        return np.sin(x), {"s": np.sum(x)}
+
+    out, pullback = ad.vjp(f, X)
+    (g,) = pullback((np.ones(3), {"s": 2.0}))
+    np.testing.assert_allclose(g, np.cos(X) + 2.0)
+    _, tangents = ad.jvp(f, (X,), (np.ones(3),))
+    np.testing.assert_allclose(tangents[0], np.cos(X))
+    assert tangents[1]["s"] == pytest.approx(3.0)
+
+
+def test_linearize_matches_jvp() -> None:
+    out, f_jvp = ad.linearize(np.exp, X)
+    np.testing.assert_allclose(out, np.exp(X))
+    np.testing.assert_allclose(f_jvp(np.ones(3)), np.exp(X))
+
+
+def test_inactive_arguments_cost_no_tape() -> None:
+    from wg_autodiff import core
+
+    seen = []
+    original = core.ReverseTrace.process
+
+    def spy(self, prim, args, params):  # type: ignore[no-untyped-def]
+        seen.append(prim.name)
+        return original(self, prim, args, params)
+
+    core.ReverseTrace.process = spy  # type: ignore[method-assign]
+    try:
+        ad.grad(lambda w, c: np.sum(w * np.exp(np.cos(c))), argnums=0)(X, X)
+    finally:
+        core.ReverseTrace.process = original  # type: ignore[method-assign]
+    assert seen == ["multiply", "sum"]
+
+
+def test_control_flow_on_values_works_in_eager_mode() -> None:
+    def relu_sum(x: np.ndarray) -> np.ndarray:
+        if np.sum(x) > 0:
+            return np.sum(np.maximum(x, 0.0))
+        return np.sum(x * 0.5)
+
+    np.testing.assert_allclose(ad.grad(relu_sum)(np.array([1.0, -2.0, 3.0])), [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(ad.grad(relu_sum)(-X - 3), [0.5, 0.5, 0.5])
+
+
+def test_stop_gradient_blocks_the_derivative() -> None:
+    assert ad.grad(lambda x: x * ad.stop_gradient(x**2))(3.0) == pytest.approx(9.0)
+
+
+def test_custom_vjp_rule_is_used_and_composes_with_jvp() -> None:
+    @ad.custom_vjp
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.sin(x)
+
+    f.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda cos_x, g: (100.0 * g * cos_x,))
+    np.testing.assert_allclose(ad.grad(lambda x: np.sum(f(x)))(X), 100.0 * np.cos(X))
+    np.testing.assert_allclose(ad.jvp(f, (X,), (np.ones(3),))[1], np.cos(X))
+
+
+def test_custom_jvp_rule_in_both_modes() -> None:
+    @ad.custom_jvp
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.exp(x)
+
+    @f.defjvp
+    def _(primals: tuple, tangents: tuple) -> tuple:
+        return np.exp(primals[0]), 3.0 * tangents[0]
+
+    np.testing.assert_allclose(ad.jvp(f, (X,), (np.ones(3),))[1], 3.0 * np.ones(3))
+    np.testing.assert_allclose(ad.grad(lambda x: np.sum(f(x)))(X), 3.0 * np.ones(3))
+
+
+def test_checkpoint_gives_the_same_gradient_with_pytree_outputs() -> None:
+    @ad.checkpoint
+    def block(w: np.ndarray, state: tuple) -> tuple:
+        h, c = state
+        return np.tanh(w * h + c), np.sin(c) * w
+
+    def loss(w: np.ndarray) -> np.ndarray:
+        state = (np.ones(3), np.zeros(3))
+        for _ in range(4):
+            state = block(w, state)
+        return np.sum(state[0] * state[1])
+
+    def plain(w: np.ndarray) -> np.ndarray:
+        state = (np.ones(3), np.zeros(3))
+        for _ in range(4):
+            h, c = state
+            state = (np.tanh(w * h + c), np.sin(c) * w)
+        return np.sum(state[0] * state[1])
+
+    np.testing.assert_allclose(ad.grad(loss)(X), ad.grad(plain)(X))
+    pullback = ad.vjp(loss, X)[1]
+    np.testing.assert_allclose(pullback(1.0)[0], pullback(1.0)[0])
+    ad.check_grads(loss, (X,), order=2)
+
+
+def test_make_trace_prints_a_program() -> None:
+    prog = ad.make_trace(lambda x, y: np.sum(np.exp(x) * y))(X, 2.0)
+    text = repr(prog)
+    assert text.splitlines()[0] == "{ lambda a:f64[3], b:f64[] ."
+    assert "c:f64[3] = exp a" in text
+    np.testing.assert_allclose(prog(X, 2.0), np.sum(np.exp(X) * 2.0))
+
+
+def test_simplify_fuses_logsumexp_and_removes_log_exp() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        m = np.max(x, axis=1, keepdims=True)
+        lse = np.log(np.sum(np.exp(x - m), axis=1, keepdims=True)) + m
+        return np.sum(lse) + np.sum(np.log(np.exp(x)))
+
+    x = np.arange(6.0).reshape(2, 3)
+    prog = simplify(ad.make_trace(f)(x))
+    names = [e.prim.name for e in prog.eqns]
+    assert logsumexp_p.name in names
+    assert "log" not in names
+    assert prog(x) == pytest.approx(f(x))
+
+
+def test_simplify_eliminates_common_subexpressions_and_dead_code() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        unused = np.cos(x)  # noqa: F841
+        return np.sum(np.sin(x[1:]) + np.sin(x[1:]))
+
+    names = [e.prim.name for e in simplify(ad.make_trace(f)(X)).eqns]
+    assert names == ["getitem", "sin", "add", "sum"]
+
+
+def test_optimize_matches_eager_and_reuses_the_trace() -> None:
+    calls = []
+
+    def f(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return np.sum(np.log(np.exp(x @ w)) ** 2)
+
+    w, x = np.ones(3), np.arange(6.0).reshape(2, 3)
+    g_opt = ad.grad(f, optimize=True)
+    np.testing.assert_allclose(g_opt(w, x), ad.grad(f)(w, x))
+    traced = len(calls)
+    np.testing.assert_allclose(g_opt(2 * w, x), ad.grad(f)(2 * w, x))
+    assert len(calls) == traced + 1  # only the eager call ran f's Python code again
+
+
+def test_optimize_retraces_when_a_branch_changes() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.sum(x**2) if np.sum(x) > 0 else np.sum(np.sin(x))
+
+    g = ad.grad(f, optimize=True)
+    np.testing.assert_allclose(g(np.ones(3)), 2 * np.ones(3))
+    np.testing.assert_allclose(g(-np.ones(3)), np.cos(-np.ones(3)))
+    np.testing.assert_allclose(g(np.ones(3)), 2 * np.ones(3))
+
+
+def test_replaying_a_program_checks_its_guards() -> None:
+    prog = ad.make_trace(lambda x: x * 2.0 if np.sum(x) > 0 else x)(X + 5)
+    with pytest.raises(GuardFailure):
+        prog(-X - 5)
+
+
+def test_check_grads_detects_a_wrong_rule() -> None:
+    @ad.custom_vjp
+    def f(x: np.ndarray) -> np.ndarray:
+        return x**2
+
+    f.defvjp(lambda x: (x**2, x), lambda x, g: (3.0 * g * x,))
+    with pytest.raises(AssertionError, match="reverse mode"):
+        ad.check_grads(f, (X,), order=1, modes=("rev",))
+
+
+def test_setitem_on_a_traced_array_is_a_functional_update() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        y = x * 1.0
+        y[0] = 10.0 * x[1]
+        return np.sum(y**2)
+
+    g = ad.grad(f)(X)
+    np.testing.assert_allclose(g, [0.0, 2 * X[1] + 200 * X[1], 2 * X[2]])
