@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from wg_meetings.check import check_dir
 from wg_meetings.errors import MeetingsError
 from wg_meetings.index import BEGIN, END, write_index
 from wg_meetings.new import existing_meetings
+from wg_meetings.times import format_start
 
 GOOD = """\
 # WG Meeting {n:05d}
@@ -16,7 +19,7 @@ GOOD = """\
 ## Meeting Info
 
 Date: {date}
-Start time: 17:00 Europe/Berlin (16:00 UTC)
+Start time: {start}
 {extra}
 ## Participants
 
@@ -34,8 +37,13 @@ Start time: 17:00 Europe/Berlin (16:00 UTC)
 """
 
 
-def _notes(folder: Path, name: str, n: int, date: str, actions: str = "", extra: str = "") -> None:
-    text = GOOD.format(n=n, date=date, actions=actions, extra=extra)
+def _notes(
+    folder: Path, name: str, n: int, date: str, actions: str = "", extra: str = "", start: str = ""
+) -> None:
+    if not start:  # the canonical form, in summer or winter time
+        day = dt.date.fromisoformat(date)
+        start = format_start(dt.datetime.combine(day, dt.time(17), ZoneInfo("Europe/Berlin")))
+    text = GOOD.format(n=n, date=date, actions=actions, extra=extra, start=start)
     (folder / name).write_text(text, encoding="utf-8")
 
 
@@ -58,9 +66,9 @@ def test_each_finding(tmp_path: Path) -> None:
         "- [ ] Ada: write docs",
         "Video: https://zoom.us/j/1?pwd=secret \n",
     )
-    _notes(tmp_path, "meeting_00002_20270324.md", 3, "2027-03-24")
+    _notes(tmp_path, "meeting_00002_20270324.md", 3, "2027-03-24", start="1600 ET")
     _notes(tmp_path, "meeting_00005_20270407.md", 5, "2027-04-07")
-    (tmp_path / "meeting_00006_20270421.md").write_text("# WG Meeting 00006\n## Minutes\n")
+    (tmp_path / "meeting_00006_20270421.md").write_text("# WG Meeting 00006\n# Minutes\n")
     _notes(tmp_path, "meeting_00007_20270505.md", 5, "2027-05-05")
     assert _found(tmp_path) == [
         "meeting_00001_20270310.md:5: error[date-mismatch]: the notes say 2027-03-11 but the "
@@ -73,6 +81,8 @@ def test_each_finding(tmp_path: Path) -> None:
         "meeting_00002_20270324.md:1: warning[number-gap]: meeting number 2 is missing before 3",
         "meeting_00002_20270324.md:1: error[number-mismatch]: title says meeting 3 but the "
         "file name says 2; rename the file or fix the title",
+        "meeting_00002_20270324.md:6: warning[start-time-format]: start time '1600 ET' is read "
+        "as 2027-03-24T16:00:00-04:00; write it as '16:00 America/New_York (20:00 UTC)'",
         "meeting_00005_20270407.md:1: warning[number-gap]: meeting number 4 is missing before 5",
         "meeting_00006_20270421.md:1: error[missing-date]: no date; add a line "
         "'Date: YYYY-MM-DD' under Meeting Info",
@@ -86,6 +96,8 @@ def test_each_finding(tmp_path: Path) -> None:
         "'## Participants' heading",
         "meeting_00006_20270421.md:1: warning[start-time]: start time missing is not "
         "understood; write it as 'Start time: HH:MM Area/City' (an IANA time zone)",
+        "meeting_00006_20270421.md:2: warning[section-heading]: '# Minutes' is written "
+        "'## Minutes' in our notes; rewrite it",
         "meeting_00007_20270505.md:1: error[duplicate-number]: meeting 5 is also "
         "meeting_00005_20270407.md; renumber one",
         "meeting_00007_20270505.md:1: error[number-mismatch]: title says meeting 5 but the "
@@ -97,7 +109,7 @@ def test_bad_files_are_findings_not_crashes(tmp_path: Path) -> None:
     (tmp_path / "meeting_00001_20270310.md").write_bytes(b"# WG Meeting 1\n\n\xff\xfe\n")
     (tmp_path / "meeting_00002_20270324.md").write_text("# Shopping list\n- milk\n")
     (tmp_path / "meeting_2.md").write_text(
-        GOOD.format(n=3, date="2027-04-07", actions="", extra="")
+        GOOD.format(n=3, date="2027-04-07", actions="", extra="", start="17:00 UTC")
     )
     assert _found(tmp_path) == [
         "meeting_00001_20270310.md:3: error[not-notes]: invalid UTF-8 (byte 0xff at column 1); "

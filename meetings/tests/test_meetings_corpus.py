@@ -99,7 +99,9 @@ def test_check_reports_exactly_the_known_findings(corpus: Path) -> None:
         "missing-section",
         "number-gap",
         "passcode",
+        "section-heading",
         "start-time",
+        "start-time-format",
         "trailing-whitespace",
     }
     mismatched = sorted(Path(f.path).name[8:13] for f in findings if f.code == "date-mismatch")

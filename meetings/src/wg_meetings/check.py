@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ from wg_meetings.findings import Finding
 from wg_meetings.index import stale_index
 from wg_meetings.model import SECTIONS
 from wg_meetings.parser import URL, Document, notes_in, parse_document, with_file_date
+from wg_meetings.times import format_start
 
 FILE_NAME = re.compile(r"meeting_(\d+)_(\d{8})\.md")
 _SECRET_QUERY = re.compile(r"[?&#](pwd|passcode|password|pass|token|access_token|tk|key)=", re.I)
@@ -45,7 +47,7 @@ def _cause(exc: MeetingsError) -> str:
 
 def check_document(path: Path, doc: Document) -> list[Finding]:
     """The findings about one file on its own."""
-    found = _name_findings(path, doc) + _section_findings(path, doc)
+    found = _name_findings(path, doc) + _section_findings(path, doc) + _start_findings(path, doc)
     for number, line in enumerate(doc.lines, start=1):
         if line != line.rstrip():
             found.append(
@@ -112,34 +114,59 @@ def _name_findings(path: Path, doc: Document) -> list[Finding]:
 
 
 def _section_findings(path: Path, doc: Document) -> list[Finding]:
-    meeting, where = doc.meeting, str(path)
-    required = ("Meeting Info",) if meeting.cancelled else SECTIONS
+    where, top = str(path), doc.title_line or 1
+    required = ("Meeting Info",) if doc.meeting.cancelled else SECTIONS
     found = [
-        Finding(
-            where,
-            doc.title_line or 1,
-            "error",
-            "missing-section",
-            f"no '{name}' section; add a '## {name}' heading",
-        )
-        for name in required
-        if name not in doc.sections
+        Finding(where, top, "error", "missing-section", f"no '{n}' section; add a '## {n}' heading")
+        for n in required
+        if n not in doc.sections
     ]
+    for name, section in doc.sections.items():
+        if section.level != 2 or section.heading != name:
+            written = "#" * section.level + " " + section.heading
+            found.append(
+                Finding(
+                    where,
+                    section.line,
+                    "warning",
+                    "section-heading",
+                    f"'{written}' is written '## {name}' in our notes; rewrite it",
+                )
+            )
+    return found
+
+
+def _start_findings(path: Path, doc: Document) -> list[Finding]:
+    meeting, where, top = doc.meeting, str(path), doc.title_line or 1
     if meeting.cancelled:
-        return found
+        return []
+    found = []
     if meeting.date is None:
         found.append(
             Finding(
                 where,
-                doc.title_line or 1,
+                top,
                 "error",
                 "missing-date",
                 "no date; add a line 'Date: YYYY-MM-DD' under Meeting Info",
             )
         )
-    if not isinstance(meeting.start, type(None) | str):
+    line = doc.info_lines.get("start", top)
+    if isinstance(meeting.start, dt.datetime):
+        canonical = format_start(meeting.start)
+        if doc.start_text != canonical:
+            written = doc.start_text if len(doc.start_text) <= 40 else doc.start_text[:37] + "..."
+            found.append(
+                Finding(
+                    where,
+                    line,
+                    "warning",
+                    "start-time-format",
+                    f"start time '{written}' is read as "
+                    f"{meeting.start.isoformat()}; write it as '{canonical}'",
+                )
+            )
         return found
-    line = doc.info_lines.get("start", doc.title_line or 1)
     shown = f"'{meeting.start}'" if meeting.start else "missing"
     found.append(
         Finding(

@@ -55,6 +55,7 @@ class Document:
     title_line: int
     sections: dict[str, Section]
     info_lines: dict[str, int]
+    start_text: str = ""
 
 
 def parse_file(path: str | os.PathLike[str]) -> Meeting:
@@ -117,7 +118,7 @@ def parse_document(text: str, source: str | None = None) -> Document:
         source=source,
     )
     meeting = _with_next_meeting(meeting, fields["next"])
-    return Document(meeting, lines, title_line, sections, info_lines)
+    return Document(meeting, lines, title_line, sections, info_lines, fields["start"])
 
 
 def _canonical() -> list[str]:
