@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff.errors import TracerConversionError, UnsupportedOperationError, user_location
+from wg_autodiff.errors import remember as remember_error
 
 vjp_rules: dict[Primitive, Callable[..., Any]] = {}
 """primitive -> ``rule(argnum, g, ans, args, params)`` returning the cotangent of one argument."""
@@ -115,11 +116,11 @@ class Tracer:
 
 
 def _conversion_error(what: str) -> TracerConversionError:
-    return TracerConversionError(
+    return remember_error(TracerConversionError(
         f"{what} of a traced value at {user_location()}: the derivative cannot follow a value "
         "that leaves the array world. Keep it an array (use np.* functions on it), or wrap the "
         "value in wg_autodiff.stop_gradient(...) if it must not be differentiated."
-    )
+    ))
 
 
 def unsupported(name: str) -> UnsupportedOperationError:

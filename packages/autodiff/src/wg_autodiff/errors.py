@@ -37,3 +37,24 @@ def user_location() -> str:
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown location>"
+
+
+_pending: list[TracerConversionError] = []
+
+
+def remember(err: TracerConversionError) -> TracerConversionError:
+    """Keep ``err``: NumPy replaces it by its own ValueError when it happens inside an in-place
+    write (``plain[i] = tracer``); the transforms re-raise it from there."""
+    _pending[:] = [err]
+    return err
+
+
+def reraise_pending(exc: BaseException) -> None:
+    """Raise the conversion error that NumPy's ``exc`` hides, if there is one."""
+    if _pending and isinstance(exc, ValueError | TypeError):
+        err = _pending.pop()
+        raise err from exc
+
+
+def forget_pending() -> None:
+    _pending.clear()

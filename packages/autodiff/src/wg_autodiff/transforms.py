@@ -10,7 +10,7 @@ import numpy as np
 
 from wg_autodiff import tracer_api  # noqa: F401  (installs the array face of Tracer)
 from wg_autodiff.core import ForwardTrace, ReverseTrace, Tracer
-from wg_autodiff.errors import InputError, user_location
+from wg_autodiff.errors import InputError, forget_pending, reraise_pending, user_location
 from wg_autodiff.namespace import is_float_dtype, namespace, shape_of
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
 from wg_autodiff.rules_arith import convert_p, zeros_like
@@ -35,6 +35,16 @@ def _check_leaf(x: Any, where: str) -> bool:
     return is_float_dtype(x)
 
 
+def call_user(f: Callable[..., Any], args: Any) -> Any:
+    """Call the user's function; surface conversion errors that NumPy re-raised as its own."""
+    forget_pending()
+    try:
+        return f(*args)
+    except (ValueError, TypeError) as exc:
+        reraise_pending(exc)
+        raise
+
+
 def _unbox(x: Any, trace: Any) -> Any:
     return x._value if type(x) is Tracer and x._trace is trace else x
 
@@ -53,7 +63,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     leaves, tdef = tree_flatten(primals)
     active = [_check_leaf(x, f"input leaf {i}") for i, x in enumerate(leaves)]
     boxed = [trace.new_input(x) if a else x for x, a in zip(leaves, active, strict=True)]
-    result = f(*tree_unflatten(tdef, boxed))
+    result = call_user(f, tree_unflatten(tdef, boxed))
     if has_aux:
         result, aux = result
     out_leaves, out_def = tree_flatten(result)
@@ -216,7 +226,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
                 f"{shape_of(p)} (at {user_location()}); tangents must be shaped like primals"
             )
         boxed.append(trace.new_input(p, t) if _check_leaf(p, f"primal leaf {i}") else p)
-    out = f(*tree_unflatten(p_def, boxed))
+    out = call_user(f, tree_unflatten(p_def, boxed))
     o_leaves, o_def = tree_flatten(out)
     values = [_unbox(o, trace) for o in o_leaves]
     tans = [o._tangent if type(o) is Tracer and o._trace is trace else zeros_like(o)

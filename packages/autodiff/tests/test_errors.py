@@ -1,0 +1,116 @@
+"""Bad input gets a clear error that names the operation and the user's line."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import wg_autodiff as ad
+
+THIS_FILE = re.escape(__file__)
+
+
+def _line_of(marker: str) -> int:
+    with open(__file__, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if marker in line and "_line_of" not in line:
+                return n
+    raise AssertionError(marker)
+
+
+def test_uncovered_numpy_function_names_itself_and_the_line() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.sum(np.sinc(x))  # uncovered-ufunc
+
+    line = _line_of("# uncovered-ufunc")
+    with pytest.raises(ad.UnsupportedOperationError,
+                       match=rf"np\.sinc has no derivative rule .*{THIS_FILE}:{line}.*custom_vjp"):
+        ad.grad(f)(np.ones(3))
+
+
+def test_uncovered_array_function_is_reported() -> None:
+    with pytest.raises(ad.UnsupportedOperationError, match=r"np\.linalg\.eig has no derivative"):
+        ad.grad(lambda x: np.sum(np.linalg.eig(x)[0]))(np.eye(2))
+
+
+def test_float_of_a_tracer_is_reported_with_the_line() -> None:
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(x))  # float-of-tracer
+
+    line = _line_of("# float-of-tracer")
+    with pytest.raises(ad.TracerConversionError, match=rf"float\(\) .*{THIS_FILE}:{line}"):
+        ad.grad(f)(np.ones(2))
+
+
+def test_writing_a_tracer_into_a_plain_array_is_reported() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        out = np.zeros(2)
+        out[0] = x[0]  # inplace-write
+        return np.sum(out)
+
+    line = _line_of("# inplace-write")
+    with pytest.raises(ad.TracerConversionError, match=rf"{THIS_FILE}:{line}"):
+        ad.grad(f)(np.ones(2))
+
+
+def test_out_argument_is_an_inplace_write() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        buf = np.zeros(2)
+        np.exp(x, out=buf)
+        return np.sum(buf)
+
+    with pytest.raises(ad.UnsupportedOperationError, match=r"out=\.\.\."):
+        ad.grad(f)(np.ones(2))
+
+
+def test_string_argument_is_rejected() -> None:
+    with pytest.raises(ad.InputError, match=r"is a str, which cannot be differentiated"):
+        ad.grad(lambda s: s)("x")
+
+
+def test_object_array_is_rejected() -> None:
+    with pytest.raises(ad.InputError, match=r"dtype object"):
+        ad.grad(lambda a: np.sum(a))(np.array([1.0, None]))
+
+
+def test_integer_only_argument_is_rejected() -> None:
+    with pytest.raises(ad.InputError, match=r"only integer/boolean values .*astype\(float\)"):
+        ad.grad(lambda n: np.sum(n * 2.0))(np.arange(3))
+
+
+def test_integer_output_is_rejected() -> None:
+    with pytest.raises(ad.InputError, match=r"integer-only function"):
+        ad.grad(lambda x: np.argmax(x))(np.ones(3))
+
+
+def test_non_scalar_output_of_grad_is_rejected() -> None:
+    with pytest.raises(ad.InputError, match=r"scalar output, got shape \(3,\)"):
+        ad.grad(np.sin)(np.ones(3))
+
+
+def test_tangent_shape_mismatch_is_reported() -> None:
+    with pytest.raises(ad.InputError, match=r"tangent leaf 0 has shape \(2,\) but its primal "
+                                            r"has shape \(3,\)"):
+        ad.jvp(np.sin, (np.ones(3),), (np.ones(2),))
+
+
+def test_cotangent_shape_mismatch_is_reported() -> None:
+    _, pullback = ad.vjp(np.sin, np.ones(3))
+    with pytest.raises(ad.InputError, match=r"cotangent leaf 0 has shape \(4,\)"):
+        pullback(np.ones(4))
+
+
+def test_bad_argnums_is_reported() -> None:
+    with pytest.raises(ad.InputError, match=r"argnums=3 names argument 3"):
+        ad.grad(lambda x: x, argnums=3)(1.0)
+
+
+def test_custom_vjp_without_rule_is_reported() -> None:
+    @ad.custom_vjp
+    def f(x: np.ndarray) -> np.ndarray:
+        return x
+
+    with pytest.raises(ad.InputError, match=r"call f\.defvjp\(fwd, bwd\)"):
+        ad.grad(lambda x: np.sum(f(x)))(np.ones(2))
