@@ -306,7 +306,7 @@ def parse_block(buf, skip_bad):
             ns[:f], lines[:n_ex], bad_lines[:n_bad], bad_codes[:n_bad])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _rate(a, power_t):
     if power_t == 0.5:
         return np.float32(1.0) / np.sqrt(a)
@@ -362,7 +362,7 @@ def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi,
     return m, p
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
     grad[: m * nf * kk] = 0.0
     for a in range(m):
@@ -383,7 +383,7 @@ def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
                     v[j] -= eta * gr * _rate(vacc[j], power_t)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def train_block(labels, imps, offsets, idx, val, ns, active, pairs, add_constant, w, acc, mask,
                 field_of, nf, kk, fmask, v, vacc, hyper, flags, preds):
     """Predict every example (probability into ``preds``) and learn from labelled ones.
@@ -438,7 +438,7 @@ def train_block(labels, imps, offsets, idx, val, ns, active, pairs, add_constant
                 x2 = x2min
             acc[gi[t]] += gsq * x2
         update = eta * imp * y / (np.float32(1.0) + ez)
-        for t in range(k):
+        for t in range(k if update != 0 else 0):  # VW skips the step when the update is 0
             j = gi[t]
             r = _rate(acc[j], power_t)
             if l2 > 0:

@@ -67,6 +67,9 @@ def save_model(model: Model, path: str | Path, save_resume: bool = False) -> Non
                 out.write(arr.tobytes())
             out.flush()
             os.fsync(out.fileno())
+        _umask = os.umask(0)
+        os.umask(_umask)
+        os.chmod(tmp, 0o666 & ~_umask)  # mkstemp makes 0600 files; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

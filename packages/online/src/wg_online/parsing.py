@@ -141,6 +141,9 @@ def write_cache(path: str | Path, blocks: list[Parsed], source: str | Path) -> N
             for b in blocks:
                 for name, dtype in zip(_FIELDS, _DTYPES, strict=True):
                     out.write(np.ascontiguousarray(getattr(b, name), dtype=dtype).tobytes())
+        _umask = os.umask(0)
+        os.umask(_umask)
+        os.chmod(tmp, 0o666 & ~_umask)  # mkstemp makes 0600 files; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
