@@ -19,6 +19,18 @@ _SECRET_QUERY = re.compile(r"[?&#](pwd|passcode|password|pass|token|access_token
 _SECRET_LINE = re.compile(r"\b(passcode|password|pwd)\s*[:=]\s*\S", re.I)
 
 
+def _error(path: Path | str, line: int, code: str, message: str) -> Finding:
+    return Finding(str(path), line, "error", code, message)
+
+
+def _warning(path: Path | str, line: int, code: str, message: str) -> Finding:
+    return Finding(str(path), line, "warning", code, message)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def check_dir(directory: Path) -> list[Finding]:
     """Check every ``meeting_*.md`` file in ``directory``, the files against each other, and
     the index in ``directory/../README.md`` when that file has index markers."""
@@ -30,7 +42,8 @@ def check_dir(directory: Path) -> list[Finding]:
         try:
             document = parse_document(read_text(path), str(path))
         except MeetingsError as exc:
-            findings.append(Finding(str(path), exc.line or 1, "error", "not-notes", _cause(exc)))
+            cause = str(exc).split(": ", 1)[1] if exc.path else str(exc)
+            findings.append(_error(path, exc.line or 1, "not-notes", cause))
             continue
         documents.append((path, document))
         findings.extend(check_document(path, document))
@@ -41,144 +54,84 @@ def check_dir(directory: Path) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.path, f.line, f.code, f.message))
 
 
-def _cause(exc: MeetingsError) -> str:
-    return str(exc).split(": ", 1)[1] if exc.path else str(exc)
-
-
 def check_document(path: Path, doc: Document) -> list[Finding]:
     """The findings about one file on its own."""
     found = _name_findings(path, doc) + _section_findings(path, doc) + _start_findings(path, doc)
     for number, line in enumerate(doc.lines, start=1):
         if line != line.rstrip():
             found.append(
-                Finding(
-                    str(path),
-                    number,
-                    "warning",
-                    "trailing-whitespace",
-                    "trailing whitespace; delete it",
-                )
+                _warning(path, number, "trailing-whitespace", "trailing whitespace; delete it")
             )
         if any(_SECRET_QUERY.search(url) for url in URL.findall(line)) or _SECRET_LINE.search(line):
-            found.append(
-                Finding(
-                    str(path),
-                    number,
-                    "error",
-                    "passcode",
-                    "a passcode or token is published; link the meeting without it",
-                )
-            )
+            message = "a passcode or token is published; link the meeting without it"
+            found.append(_error(path, number, "passcode", message))
     return found
 
 
 def _name_findings(path: Path, doc: Document) -> list[Finding]:
-    meeting, where = doc.meeting, str(path)
+    meeting, top = doc.meeting, doc.title_line or 1
     match = FILE_NAME.fullmatch(path.name)
     if match is None:
-        return [
-            Finding(
-                where,
-                1,
-                "error",
-                "file-name",
-                "file name is not meeting_NNNNN_YYYYMMDD.md; rename it",
-            )
-        ]
+        message = "file name is not meeting_NNNNN_YYYYMMDD.md; rename it"
+        return [_error(path, 1, "file-name", message)]
     found = []
     number, stamp = int(match[1]), match[2]
     if meeting.number is not None and meeting.number != number:
-        found.append(
-            Finding(
-                where,
-                doc.title_line or 1,
-                "error",
-                "number-mismatch",
-                f"title says meeting {meeting.number} but the file name says "
-                f"{number}; rename the file or fix the title",
-            )
+        message = (
+            f"title says meeting {meeting.number} but the file name says {number}; "
+            "rename the file or fix the title"
         )
+        found.append(_error(path, top, "number-mismatch", message))
     if meeting.date is not None and meeting.date.strftime("%Y%m%d") != stamp:
-        line = doc.info_lines.get("date", doc.info_lines.get("start", doc.title_line or 1))
-        found.append(
-            Finding(
-                where,
-                line,
-                "error",
-                "date-mismatch",
-                f"the notes say {meeting.date.isoformat()} but the file name says "
-                f"{stamp}; rename the file or fix the date",
-            )
+        line = doc.info_lines.get("date", doc.info_lines.get("start", top))
+        message = (
+            f"the notes say {meeting.date.isoformat()} but the file name says {stamp}; "
+            "rename the file or fix the date"
         )
+        found.append(_error(path, line, "date-mismatch", message))
     return found
 
 
 def _section_findings(path: Path, doc: Document) -> list[Finding]:
-    where, top = str(path), doc.title_line or 1
+    top = doc.title_line or 1
     required = ("Meeting Info",) if doc.meeting.cancelled else SECTIONS
     found = [
-        Finding(where, top, "error", "missing-section", f"no '{n}' section; add a '## {n}' heading")
-        for n in required
-        if n not in doc.sections
+        _error(path, top, "missing-section", f"no '{name}' section; add a '## {name}' heading")
+        for name in required
+        if name not in doc.sections
     ]
     for name, section in doc.sections.items():
         if section.level != 2 or section.heading != name:
             written = "#" * section.level + " " + section.heading
-            found.append(
-                Finding(
-                    where,
-                    section.line,
-                    "warning",
-                    "section-heading",
-                    f"'{written}' is written '## {name}' in our notes; rewrite it",
-                )
-            )
+            message = f"'{written}' is written '## {name}' in our notes; rewrite it"
+            found.append(_warning(path, section.line, "section-heading", message))
     return found
 
 
 def _start_findings(path: Path, doc: Document) -> list[Finding]:
-    meeting, where, top = doc.meeting, str(path), doc.title_line or 1
+    meeting, top = doc.meeting, doc.title_line or 1
     if meeting.cancelled:
         return []
     found = []
     if meeting.date is None:
-        found.append(
-            Finding(
-                where,
-                top,
-                "error",
-                "missing-date",
-                "no date; add a line 'Date: YYYY-MM-DD' under Meeting Info",
-            )
-        )
+        message = "no date; add a line 'Date: YYYY-MM-DD' under Meeting Info"
+        found.append(_error(path, top, "missing-date", message))
     line = doc.info_lines.get("start", top)
     if isinstance(meeting.start, dt.datetime):
         canonical = format_start(meeting.start)
         if doc.start_text != canonical:
-            written = doc.start_text if len(doc.start_text) <= 40 else doc.start_text[:37] + "..."
-            found.append(
-                Finding(
-                    where,
-                    line,
-                    "warning",
-                    "start-time-format",
-                    f"start time '{written}' is read as "
-                    f"{meeting.start.isoformat()}; write it as '{canonical}'",
-                )
+            message = (
+                f"start time '{_short(doc.start_text, 40)}' is read as "
+                f"{meeting.start.isoformat()}; write it as '{canonical}'"
             )
+            found.append(_warning(path, line, "start-time-format", message))
         return found
     shown = f"'{meeting.start}'" if meeting.start else "missing"
-    found.append(
-        Finding(
-            where,
-            line,
-            "warning",
-            "start-time",
-            f"start time {shown} is not understood; write it as "
-            "'Start time: HH:MM Area/City' (an IANA time zone)",
-        )
+    message = (
+        f"start time {shown} is not understood; "
+        "write it as 'Start time: HH:MM Area/City' (an IANA time zone)"
     )
-    return found
+    return [*found, _warning(path, line, "start-time", message)]
 
 
 def _numbering(documents: list[tuple[Path, Document]]) -> list[Finding]:
@@ -186,32 +139,17 @@ def _numbering(documents: list[tuple[Path, Document]]) -> list[Finding]:
     seen: dict[int, Path] = {}
     numbered = [(doc.meeting.number, path, doc) for path, doc in documents]
     for number, path, doc in sorted((n, p, d) for n, p, d in numbered if n is not None):
+        top = doc.title_line or 1
         if number in seen:
-            found.append(
-                Finding(
-                    str(path),
-                    doc.title_line or 1,
-                    "error",
-                    "duplicate-number",
-                    f"meeting {number} is also {seen[number].name}; renumber one",
-                )
-            )
+            message = f"meeting {number} is also {seen[number].name}; renumber one"
+            found.append(_error(path, top, "duplicate-number", message))
             continue
         previous = max(seen, default=None)
         if previous is not None and number > previous + 1:
-            gap = (
-                f"number {previous + 1} is"
-                if number == previous + 2
-                else f"numbers {previous + 1}-{number - 1} are"
-            )
+            first, last = previous + 1, number - 1
+            gap = f"number {first} is" if first == last else f"numbers {first}-{last} are"
             found.append(
-                Finding(
-                    str(path),
-                    doc.title_line or 1,
-                    "warning",
-                    "number-gap",
-                    f"meeting {gap} missing before {number}",
-                )
+                _warning(path, top, "number-gap", f"meeting {gap} missing before {number}")
             )
         seen[number] = path
     return found
@@ -229,17 +167,11 @@ def _carried(documents: list[tuple[Path, Document]]) -> list[Finding]:
         later = {_key(action.text) for action in after.actions}
         for action in meeting.open_actions:
             if _key(action.text) not in later:
-                short = action.text if len(action.text) <= 50 else action.text[:47] + "..."
-                found.append(
-                    Finding(
-                        str(path),
-                        action.line,
-                        "warning",
-                        "action-not-carried",
-                        f"open action '{short}' is not carried forward to meeting "
-                        f"{after.number}; strike it through when done",
-                    )
+                message = (
+                    f"open action '{_short(action.text, 50)}' is not carried forward to "
+                    f"meeting {after.number}; strike it through when done"
                 )
+                found.append(_warning(path, action.line, "action-not-carried", message))
     return found
 
 
@@ -249,6 +181,12 @@ def count(findings: list[Finding], severity: str) -> int:
 
 
 def summary(findings: list[Finding]) -> str:
-    """``"3 errors, 1 warning"``."""
+    """``"3 errors, 1 warning"``.
+
+    Examples
+    --------
+    >>> summary([_error("a.md", 1, "x", "y")])
+    '1 error, 0 warnings'
+    """
     errors, warnings = count(findings, "error"), count(findings, "warning")
     return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"

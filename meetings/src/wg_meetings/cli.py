@@ -6,12 +6,15 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from wg_meetings.config import Config, find_config, load_config
 from wg_meetings.errors import MeetingsError, write_atomic
 from wg_meetings.report import check_report, parse_report
+
+if TYPE_CHECKING:
+    from wg_meetings.config import Config
 
 
 @contextmanager
@@ -23,6 +26,8 @@ def _user_errors() -> Iterator[None]:
 
 
 def _config(ctx: click.Context) -> Config:
+    from wg_meetings.config import find_config, load_config  # PyYAML only when a command needs it
+
     path = ctx.obj or find_config()
     return load_config(path)
 

@@ -74,24 +74,8 @@ def new_meeting(
     today: dt.date | None = None,
 ) -> NewNotes:
     """Build (not write) the next meeting's notes; see :func:`write_new` to write them."""
-    today = today or config.today()
-    if day is not None and day < today:
-        raise MeetingsError(
-            f"--date {day.isoformat()} is in the past (today is {today.isoformat()} in "
-            f"{config.schedule.zone.key}); pick today or a later date"
-        )
     meetings = existing_meetings(config.notes)
-    if day is None:
-        held = [m.date for m in meetings if m.date is not None]
-        after = max([today, *(d + dt.timedelta(days=1) for d in held)])
-        day = config.schedule.next_date(after)
-    same_day = [m for m in meetings if m.date == day and not m.cancelled]
-    if same_day:
-        raise MeetingsError(
-            f"meeting {same_day[0].number} on {day.isoformat()} already exists; it is never "
-            "overwritten: edit it, or pass another --date",
-            same_day[0].source,
-        )
+    day = meeting_day(config, meetings, day, today or config.today())
     number = (meetings[-1].number or 0) + 1 if meetings else 1
     missing = gaps([m.number for m in meetings if m.number is not None])
     messages = [f"meeting numbers missing from {config.notes}: {missing}"] if missing else []
@@ -113,6 +97,29 @@ def new_meeting(
         messages.append(f"{len(overdue)} action item(s) open for 3 or more meetings")
     path = config.notes / f"meeting_{number:0{config.width}d}_{day:%Y%m%d}.md"
     return NewNotes(path, render(meeting, config.width), meeting, tuple(messages))
+
+
+def meeting_day(
+    config: Config, meetings: list[Meeting], day: dt.date | None, today: dt.date
+) -> dt.date:
+    """``day`` if it is free and not past, else the first scheduled day after every meeting."""
+    if day is not None and day < today:
+        raise MeetingsError(
+            f"--date {day.isoformat()} is in the past (today is {today.isoformat()} in "
+            f"{config.schedule.zone.key}); pick today or a later date"
+        )
+    if day is None:
+        held = [m.date for m in meetings if m.date is not None]
+        after = max([today, *(d + dt.timedelta(days=1) for d in held)])
+        day = config.schedule.next_date(after)
+    same_day = [m for m in meetings if m.date == day and not m.cancelled]
+    if same_day:
+        raise MeetingsError(
+            f"meeting {same_day[0].number} on {day.isoformat()} already exists; it is never "
+            "overwritten: edit it, or pass another --date",
+            same_day[0].source,
+        )
+    return day
 
 
 def write_new(notes: NewNotes) -> None:
