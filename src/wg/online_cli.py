@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ def _run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def _stderr(quiet: bool) -> Any:
-    return None if quiet else click.get_text_stream("stderr")
+    return None if quiet else sys.stderr
 
 
 @click.group(**COMMON)
