@@ -79,7 +79,7 @@ SPECS = [
     Spec("logaddexp", np.logaddexp, ((3,), (2, 3)), prims=("logaddexp",)),
     Spec("arctan2", np.arctan2, ((3,), (3,)), 0.5, 2.0, prims=("arctan2",)),
     Spec("clip", lambda x: np.clip(x, -1.0, 1.0), ((6,),), order=1, grid=True),
-    Spec("where", lambda x, y: np.where(x > 0, x * y, y), ((4,), (4,)), grid=True,
+    Spec("where", lambda x, y: np.where(x > 0, x * y, y), ((4,), (4,)), -1.875, 2.125, grid=True,
          prims=("where",)),
     Spec("sum_axis", lambda x: np.sum(x, axis=1), ((2, 3, 2),), prims=("sum",)),
     Spec("sum_keepdims", lambda x: x.sum(axis=(0, 2), keepdims=True) * x, ((2, 3, 2),)),

@@ -51,7 +51,7 @@ def gmm_objective(alphas: Any, means: Any, icf: Any, x: Any, wishart_gamma: floa
     >>> rng = np.random.default_rng(0)
     >>> a, mu, icf, x, gamma, m = gmm_random(2, 3, 10, rng)
     >>> round(float(gmm_objective(a, mu, icf, x, gamma, m)), 6)
-    73.434652
+    8.308985
     """
     n, d = x.shape
     k = alphas.shape[0]
@@ -185,3 +185,24 @@ def lstm_random(l: int, c: int, b: int, rng: np.random.Generator) -> tuple[Any, 
     """An LSTM instance: (main, extra, state, seq)."""
     return (rng.random((l, 2, 4 * b)), rng.random((3, b)), rng.random((l, 2, b)),
             rng.random((c, b)))
+
+
+def with_numpy(module: Any) -> dict[str, Any]:
+    """These objectives compiled against another NumPy-like module (e.g. ``autograd.numpy``).
+
+    The source is unchanged; only the global ``np`` differs. Used to compare with autograd.
+
+    Examples
+    --------
+    >>> fns = with_numpy(np)
+    >>> round(float(fns["gmm_objective"](*gmm_random(2, 2, 3, np.random.default_rng(0)))), 6)
+    10.285134
+    """
+    import inspect
+    import sys
+
+    source = inspect.getsource(sys.modules[__name__])
+    namespace: dict[str, Any] = {"__name__": f"{__name__}_with_{module.__name__}"}
+    exec(compile(source, __file__, "exec"), namespace)
+    namespace["np"] = module
+    return namespace

@@ -43,10 +43,10 @@ def read_gmm(path: str | os.PathLike[str], replicate_point: bool = False) -> tup
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = os.path.join(tmp, "g.txt")
-    ...     _ = open(p, "w").write("1 1 2\\n0.5\\n0.1\\n0.2\\n1.0\\n2.0\\n1.0 0\\n")
+    ...     p = Path(tmp) / "g.txt"
+    ...     _ = p.write_text("1 1 2\\n0.5\\n0.1\\n0.2\\n1.0\\n2.0\\n1.0 0\\n")
     ...     a, mu, icf, x, gamma, m = read_gmm(p)
     >>> x.ravel().tolist(), gamma, m
     ([1.0, 2.0], 1.0, 0.0)

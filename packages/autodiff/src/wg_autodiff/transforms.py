@@ -21,7 +21,7 @@ def _check_leaf(x: Any, where: str) -> bool:
     if type(x) is Tracer:
         return True
     dtype = getattr(x, "dtype", None)
-    if isinstance(x, str | bytes) or (dtype is not None and dtype == np.dtype(object)):
+    if isinstance(x, str | bytes) or (dtype is not None and str(dtype) == "object"):
         raise InputError(
             f"{where} is a {type(x).__name__}{'' if dtype is None else f' of dtype {dtype}'}, "
             f"which cannot be differentiated (at {user_location()}). Pass floating-point arrays "
@@ -191,7 +191,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool 
     >>> grad(lambda x: np.sum(np.exp(x)))(np.zeros(3))
     array([1., 1., 1.])
     >>> grad(grad(lambda x: x ** 3))(2.0)
-    np.float64(12.0)
+    12.0
     """
     vg = value_and_grad(f, argnums, has_aux, optimize)
 
