@@ -1,0 +1,269 @@
+"""wg_convnet against a plain NumPy reference and PyTorch CPU (the issue's speed targets).
+
+Targets (1 thread, same run): Conv2D forward+backward <= 1.5 x torch at both sizes; the training
+step <= 1.3 x torch; the training step 1 -> 2 threads (``--threads 2``) >= 1.6 x faster.
+
+The NumPy reference is written independently of wg_convnet: convolution as a sum over kernel
+offsets of ``einsum`` contractions, pooling by reshaping into windows. Every implementation must
+match it (ADBench rho <= 1e-4 in float32) before it is timed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+TORCH = ("torch", "pip install torch (CPU wheel)")
+
+#: name -> (batch, in channels, side, filters): the two sizes the issue names
+CONV_SIZES = {"1x28x28->32": (64, 1, 28, 32), "32x13x13->64": (64, 32, 13, 64)}
+
+
+# ---------------------------------------------------------------- the independent NumPy reference
+def ref_conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Stride 1, no padding: y = sum over offsets (i, j) of W[:, :, i, j] . x shifted."""
+    k = w.shape[2]
+    oh, ow = x.shape[2] - k + 1, x.shape[3] - k + 1
+    y = np.zeros((x.shape[0], w.shape[0], oh, ow), dtype=x.dtype)
+    for i in range(k):
+        for j in range(k):
+            y += np.einsum("nchw,fc->nfhw", x[:, :, i : i + oh, j : j + ow], w[:, :, i, j])
+    return y + b[None, :, None, None]
+
+
+def ref_conv_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray):
+    """(dx, dW, db) of ref_conv_forward."""
+    k = w.shape[2]
+    oh, ow = dy.shape[2:]
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for i in range(k):
+        for j in range(k):
+            dw[:, :, i, j] = np.einsum("nfhw,nchw->fc", dy, x[:, :, i : i + oh, j : j + ow])
+            dx[:, :, i : i + oh, j : j + ow] += np.einsum("nfhw,fc->nchw", dy, w[:, :, i, j])
+    return dx, dw, dy.sum(axis=(0, 2, 3))
+
+
+def ref_pool_forward(x: np.ndarray):
+    """2x2 max pooling, floor mode; returns output and the (first) argmax of each window."""
+    n, c, h, w = x.shape
+    oh, ow = h // 2, w // 2
+    win = x[:, :, : 2 * oh, : 2 * ow].reshape(n, c, oh, 2, ow, 2).transpose(0, 1, 2, 4, 3, 5)
+    win = win.reshape(n, c, oh, ow, 4)
+    arg = win.argmax(axis=-1)
+    return np.take_along_axis(win, arg[..., None], axis=-1)[..., 0], arg
+
+
+def ref_pool_backward(x_shape: tuple[int, ...], arg: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    n, c, oh, ow = dy.shape
+    onehot = (arg[..., None] == np.arange(4)) * dy[..., None]
+    win = onehot.reshape(n, c, oh, ow, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, 2 * oh, 2 * ow)
+    dx = np.zeros(x_shape, dtype=dy.dtype)
+    dx[:, :, : 2 * oh, : 2 * ow] = win
+    return dx
+
+
+def ref_training_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float):
+    """conv16-3 -> relu -> pool -> conv32-3 -> relu -> pool -> dense10, SGD in place."""
+    w1, b1, w2, b2, w3, b3 = params
+    z1 = ref_conv_forward(x, w1, b1)
+    a1 = np.maximum(z1, 0)
+    p1, arg1 = ref_pool_forward(a1)
+    z2 = ref_conv_forward(p1, w2, b2)
+    a2 = np.maximum(z2, 0)
+    p2, arg2 = ref_pool_forward(a2)
+    flat = p2.reshape(len(x), -1)
+    logits = flat @ w3 + b3
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    prob = np.exp(shifted)
+    prob /= prob.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(prob[np.arange(len(y)), y]))
+    dlogits = prob
+    dlogits[np.arange(len(y)), y] -= 1
+    dlogits /= len(y)
+    dw3, db3 = flat.T @ dlogits, dlogits.sum(axis=0)
+    dp2 = (dlogits @ w3.T).reshape(p2.shape)
+    dz2 = ref_pool_backward(a2.shape, arg2, dp2) * (z2 > 0)
+    dp1, dw2, db2 = ref_conv_backward(p1, w2, dz2)
+    dz1 = ref_pool_backward(a1.shape, arg1, dp1) * (z1 > 0)
+    _, dw1, db1 = ref_conv_backward(x, w1, dz1)
+    grads = [dw1, db1, dw2, db2, dw3, db3]
+    for p, g in zip(params, grads, strict=True):
+        p -= lr * g
+    return np.float32(loss), grads
+
+
+def _wg_step_model(weights: list[np.ndarray]):
+    from wg_convnet import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
+
+    net = Sequential(
+        [Conv2D(1, 16, 3), ReLU(), MaxPool2D(2), Conv2D(16, 32, 3), ReLU(), MaxPool2D(2),
+         Flatten(), Dense(32 * 5 * 5, 10)]
+    ).build(0)  # fmt: skip
+    for layer, (w, b) in zip([net.layers[0], net.layers[3], net.layers[7]],
+                             [weights[0:2], weights[2:4], weights[4:6]], strict=True):  # fmt: skip
+        layer.params["W"], layer.params["b"] = w.copy(), b.copy()
+    return net
+
+
+# ---------------------------------------------------------------- benchmarks
+class Conv2DForwardBackward:
+    """Conv2D 3x3 forward + backward (dx, dW, db), batch 64, float32."""
+
+    params = [list(CONV_SIZES)]
+    param_names = ["shape"]
+    reference = "numpy"
+    # dW sums 43,264 float32 products per entry: against a float64 computation the float32
+    # reference and wg reach rho ~5e-5, torch (oneDNN) ~7e-4; 1e-3 still catches any real bug.
+    tolerance = 1e-3
+    timeout = 300
+    requires = {"torch": TORCH}
+
+    def setup(self, device: str, shape: str) -> None:
+        n, c, side, f = CONV_SIZES[shape]
+        rng = np.random.default_rng(0)
+        self.x = rng.normal(size=(n, c, side, side)).astype(np.float32)
+        self.w = (rng.normal(size=(f, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
+        self.b = rng.normal(size=f).astype(np.float32)
+        self.dy = rng.normal(size=(n, f, side - 2, side - 2)).astype(np.float32)
+
+    def impl_numpy(self) -> Any:
+        y = ref_conv_forward(self.x, self.w, self.b)
+        return (y, *ref_conv_backward(self.x, self.w, self.dy))
+
+    def setup_wg(self) -> None:
+        from wg_convnet import Conv2D
+
+        self.layer = Conv2D(self.x.shape[1], self.w.shape[0], 3)
+        self.layer.params = {"W": self.w, "b": self.b}
+
+    def impl_wg(self) -> Any:
+        y = self.layer.forward(self.x, training=True)
+        dx = self.layer.backward(self.dy)
+        return y, dx, self.layer.grads["W"], self.layer.grads["b"]
+
+    def setup_torch(self) -> None:
+        import torch
+
+        self.tx = torch.tensor(self.x, requires_grad=True)
+        self.tw = torch.tensor(self.w, requires_grad=True)
+        self.tb = torch.tensor(self.b, requires_grad=True)
+        self.tdy = torch.tensor(self.dy)
+
+    def impl_torch(self) -> Any:
+        import torch
+
+        y = torch.nn.functional.conv2d(self.tx, self.tw, self.tb)
+        return (y, *torch.autograd.grad(y, (self.tx, self.tw, self.tb), self.tdy))
+
+
+class TrainingStep:
+    """One SGD step of conv16-3 > pool > conv32-3 > pool > dense10 on 64 MNIST-sized images."""
+
+    params = [[64]]
+    param_names = ["batch"]
+    reference = "numpy"
+    tolerance = 1e-3  # float32 gradient sums over 64 x 26 x 26 positions, as in Conv2D above
+    timeout = 300
+    requires = {"torch": TORCH}
+    lr = 1e-3
+
+    def setup(self, device: str, batch: int) -> None:
+        rng = np.random.default_rng(1)
+        self.x = rng.random((batch, 1, 28, 28), dtype=np.float32)
+        self.y = rng.integers(0, 10, size=batch)
+        shapes = [(16, 1, 3, 3), (16,), (32, 16, 3, 3), (32,), (800, 10), (10,)]
+        fans = [9, 1, 144, 1, 800, 1]
+        self.weights = [
+            (rng.normal(size=s) * np.sqrt(2 / fan)).astype(np.float32)
+            for s, fan in zip(shapes, fans, strict=True)
+        ]
+
+    def setup_numpy(self) -> None:
+        self.ref_params = [w.copy() for w in self.weights]
+
+    def impl_numpy(self) -> Any:
+        return ref_training_step(self.ref_params, self.x, self.y, self.lr)
+
+    def setup_wg(self) -> None:
+        from wg_convnet import SGD
+
+        self.net = _wg_step_model(self.weights)
+        self.opt = SGD(self.lr)
+
+    def impl_wg(self) -> Any:
+        from wg_convnet import softmax_cross_entropy
+
+        out = self.net.forward(self.x, training=True)
+        loss, grad = softmax_cross_entropy(out, self.y)
+        self.net.backward(grad)
+        params, grads = self.net.parameters()
+        self.opt.step(params, grads)
+        return np.float32(loss), grads  # per layer, sorted by name: W then b
+
+    def setup_torch(self) -> None:
+        import torch
+
+        nn = torch.nn
+        self.tnet = nn.Sequential(
+            nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10),
+        )  # fmt: skip
+        with torch.no_grad():
+            tensors = [torch.tensor(w) for w in self.weights]
+            tensors[4] = tensors[4].T.contiguous()
+            for p, t in zip(self.tnet.parameters(), tensors, strict=True):
+                p.copy_(t)
+        self.topt = torch.optim.SGD(self.tnet.parameters(), lr=self.lr)
+        self.tx, self.ty = torch.tensor(self.x), torch.tensor(self.y)
+
+    def impl_torch(self) -> Any:
+        import torch
+
+        self.topt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(self.tnet(self.tx), self.ty)
+        loss.backward()
+        self.topt.step()
+        grads = [p.grad for p in self.tnet.parameters()]
+        grads[4] = grads[4].T
+        return loss.detach(), grads
+
+
+class MaxPoolForwardBackward:
+    """MaxPool2D 2x2 forward + backward on (64, 32, 26, 26) float32."""
+
+    params = [[64]]
+    param_names = ["batch"]
+    reference = "numpy"
+    tolerance = 1e-6
+    requires = {"torch": TORCH}
+
+    def setup(self, device: str, batch: int) -> None:
+        rng = np.random.default_rng(2)
+        self.x = rng.normal(size=(batch, 32, 26, 26)).astype(np.float32)
+        self.dy = rng.normal(size=(batch, 32, 13, 13)).astype(np.float32)
+
+    def impl_numpy(self) -> Any:
+        y, arg = ref_pool_forward(self.x)
+        return y, ref_pool_backward(self.x.shape, arg, self.dy)
+
+    def setup_wg(self) -> None:
+        from wg_convnet import MaxPool2D
+
+        self.pool = MaxPool2D(2)
+
+    def impl_wg(self) -> Any:
+        y = self.pool.forward(self.x, training=True)
+        return y, self.pool.backward(self.dy)
+
+    def setup_torch(self) -> None:
+        import torch
+
+        self.tx = torch.tensor(self.x, requires_grad=True)
+        self.tdy = torch.tensor(self.dy)
+
+    def impl_torch(self) -> Any:
+        import torch
+
+        y = torch.nn.functional.max_pool2d(self.tx, 2)
+        return y, torch.autograd.grad(y, self.tx, self.tdy)[0]
