@@ -61,6 +61,7 @@ def test_new_bad_input(group: Path, tmp_path: Path) -> None:
     assert list((group.parent / "notes").iterdir()) == []
 
 
+@pytest.mark.corpus
 def test_parse(corpus: Path, tmp_path: Path) -> None:
     code, output = _run("parse", "--json", corpus / "meeting_00016_20201215.md")
     assert code == 0
@@ -90,6 +91,7 @@ def test_parse(corpus: Path, tmp_path: Path) -> None:
     assert f"Error: {corpus / 'README.md'}:1: not meeting notes" in output
 
 
+@pytest.mark.corpus
 def test_check_corpus(corpus: Path, tmp_path: Path) -> None:
     code, output = _run("check", corpus, "--expect", EXPECTED)
     assert (code, output) == (0, f"{corpus}: exactly the 863 expected findings\n")
@@ -139,3 +141,19 @@ def test_index_check_and_ics(group: Path) -> None:
     code, output = _run("--config", group, "ics", "9")
     assert code == 1
     assert "no notes for meeting 9" in output
+
+
+def test_bad_notes_files_are_clear_errors(group: Path, tmp_path: Path) -> None:
+    broken = group.parent / "notes" / "meeting_00001_20270310.md"
+    broken.write_bytes(b"# Test WG Meeting 00001\n## Minutes\n- caf\xe9\n")
+    code, output = _run("parse", broken)
+    assert code == 1
+    assert f"Error: {broken}:3: invalid UTF-8 (byte 0xe9 at column 6)" in output
+    code, output = _run("--config", group, "new", "--dry-run")
+    assert code == 1
+    assert f"Error: {broken}:3: invalid UTF-8" in output
+    code, output = _run("check", tmp_path / "missing")
+    assert (code, output) == (
+        1,
+        f"Error: {tmp_path / 'missing'}: no such folder; pass the folder that holds meeting_*.md\n",
+    )

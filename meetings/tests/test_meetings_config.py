@@ -84,3 +84,14 @@ def test_invalid_utf8_config(tmp_path: Path) -> None:
     path.write_bytes(b"group: ok\ntitle: \xe9t\xe9\n")
     with pytest.raises(MeetingsError, match=r"wg.yaml:2: invalid UTF-8 \(byte 0xe9 at column 8\)"):
         load_config(path)
+
+
+def test_moved_meetings(group: Path) -> None:
+    text = group.read_text(encoding="utf-8").replace(
+        "  cancelled: [2027-04-07]\n",
+        "  cancelled: [2027-04-07]\n  moved: {2027-03-24: 2027-03-23}\n",
+    )
+    group.write_text(text, encoding="utf-8")
+    schedule = load_config(group).schedule
+    days = schedule.dates(dt.date(2027, 3, 11))
+    assert [next(days), next(days)] == [dt.date(2027, 3, 23), dt.date(2027, 4, 21)]
