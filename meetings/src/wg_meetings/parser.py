@@ -101,24 +101,24 @@ def parse_document(text: str, source: str | None = None) -> Document:
             source,
             title_line or 1,
         )
-    info = preamble + (sections["Meeting Info"].body if "Meeting Info" in sections else [])
-    fields, info_lines = _info(info, title)
+    head = preamble + (sections["Meeting Info"].body if "Meeting Info" in sections else [])
+    info = _info(head, title)
     participants = _participants(sections)
     meeting = Meeting(
         number=number,
         title=title,
-        date=fields["date"],
-        start=parse_start(fields["start"], fields["date"]) if fields["start"] else None,
-        video=fields["video"],
-        cancelled=fields["cancelled"],
+        date=info.date,
+        start=parse_start(info.start, info.date) if info.start else None,
+        video=info.video,
+        cancelled=info.cancelled,
         participants=participants,
         agenda=_items(sections.get("Agenda")),
         minutes=_minutes(sections.get("Minutes")),
         actions=_actions(sections.get("Actions"), participants),
         source=source,
     )
-    meeting = _with_next_meeting(meeting, fields["next"])
-    return Document(meeting, lines, title_line, sections, info_lines, fields["start"])
+    meeting = _with_next_meeting(meeting, info.next)
+    return Document(meeting, lines, title_line, sections, info.lines, info.start)
 
 
 def _canonical() -> list[str]:
@@ -140,14 +140,14 @@ def _split(lines: list[str]) -> tuple[str, int, list[tuple[int, str]], dict[str,
             section = Section(name, match[2], number, len(match[1]))
             sections[name] = section
             current = section.body
-        elif not title and not sections and not preamble_has_text(preamble):
+        elif not title and not sections and not _has_text(preamble):
             title, title_line = match[2], number
         else:
             current.append((number, line))
     return title, title_line, preamble, sections
 
 
-def preamble_has_text(preamble: list[tuple[int, str]]) -> bool:
+def _has_text(preamble: list[tuple[int, str]]) -> bool:
     """Whether any line before the first section has text (then a heading is not the title)."""
     return any(line.strip() for _, line in preamble)
 
@@ -160,30 +160,40 @@ def _number(title: str) -> int | None:
     return None
 
 
-def _info(info: list[tuple[int, str]], title: str) -> tuple[dict, dict[str, int]]:
-    fields: dict = {"date": None, "start": "", "video": None, "cancelled": False, "next": None}
-    where: dict[str, int] = {}
+@dataclass
+class _Info:
+    """What the Meeting Info lines (and the lines before the first section) say."""
+
+    date: dt.date | None = None
+    start: str = ""
+    video: str | None = None
+    cancelled: bool = False
+    next: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def _info(info: list[tuple[int, str]], title: str) -> _Info:
+    found = _Info()
     slash_date: dt.date | None = None
     for number, line in info:
         match = _KEY.match(line.strip())
         key = match[1].lower() if match else ""
         value = match[2].strip() if match else line.strip()
-        if key == "date" and fields["date"] is None:
-            fields["date"], where["date"] = parse_date(value), number
-        elif key in ("start time", "time") and not fields["start"]:
-            fields["start"], where["start"] = value, number
+        if key == "date" and found.date is None:
+            found.date, found.lines["date"] = parse_date(value), number
+        elif key in ("start time", "time") and not found.start:
+            found.start, found.lines["start"] = value, number
             slash_date = parse_slash_date(value) if key == "time" else None
         elif key == "next meeting":
-            fields["next"] = value or None
-        if _CANCELLED.search(line):
-            fields["cancelled"] = True
-        if fields["video"] is None and key not in ("start time", "time"):
+            found.next = value or None
+        found.cancelled = found.cancelled or _CANCELLED.search(line) is not None
+        if found.video is None and key not in ("start time", "time"):
             urls = [url for url in URL.findall(line) if not any(s in url for s in _NOT_VIDEO)]
             if urls:
-                fields["video"], where["video"] = urls[0], number
-    if fields["date"] is None:
-        fields["date"] = slash_date or parse_date(title)
-    return fields, where
+                found.video, found.lines["video"] = urls[0], number
+    if found.date is None:
+        found.date = slash_date or parse_date(title)
+    return found
 
 
 def _participants(sections: dict[str, Section]) -> tuple[Participant, ...]:
