@@ -23,11 +23,12 @@ class ReLU(Layer):
         xp = array_namespace(x)
         if training:
             self._x = x
-        return xp.where(x > 0, x, xp.zeros((), dtype=x.dtype))
+        # maximum and a multiply by the mask: several times faster than where() in NumPy
+        return xp.maximum(x, xp.zeros((), dtype=x.dtype))
 
     def backward(self, dy: Array) -> Array:
         xp = array_namespace(dy)
-        return xp.where(self._cache("_x") > 0, dy, xp.zeros((), dtype=dy.dtype))
+        return dy * xp.astype(self._cache("_x") > 0, dy.dtype)
 
 
 class LeakyReLU(Layer):
@@ -48,14 +49,17 @@ class LeakyReLU(Layer):
         return {"negative_slope": self.negative_slope}
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
-        xp = array_namespace(x)
         if training:
             self._x = x
-        return xp.where(x > 0, x, x * self.negative_slope)
+        return x * self._slope(x)
 
     def backward(self, dy: Array) -> Array:
-        xp = array_namespace(dy)
-        return xp.where(self._cache("_x") > 0, dy, dy * self.negative_slope)
+        return dy * self._slope(self._cache("_x"))
+
+    def _slope(self, x: Array) -> Array:
+        xp = array_namespace(x)
+        positive = xp.astype(x > 0, x.dtype)
+        return positive + (1.0 - positive) * self.negative_slope
 
 
 class Sigmoid(Layer):

@@ -46,10 +46,14 @@ class _Pool2D(Layer):
         xp = array_namespace(parts[0])
         dxpad = xp.zeros(padded_shape, dtype=parts[0].dtype, device=device(parts[0]))
         k, s, p = self.kernel_size, self.stride, self.padding
-        (oh, ow), span_r, span_c = out_hw, s * (out_hw[0] - 1) + 1, s * (out_hw[1] - 1) + 1
+        span_r, span_c = s * (out_hw[0] - 1) + 1, s * (out_hw[1] - 1) + 1
         for idx, part in enumerate(parts):
             i, j = divmod(idx, k)
-            dxpad[:, :, i : i + span_r : s, j : j + span_c : s] += part
+            target = (slice(None), slice(None), slice(i, i + span_r, s), slice(j, j + span_c, s))
+            if s >= k:  # windows do not overlap: plain stores, no read-modify-write
+                dxpad[target] = part
+            else:
+                dxpad[target] += part
         h, w = padded_shape[2] - 2 * p, padded_shape[3] - 2 * p
         return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
 
@@ -73,22 +77,28 @@ class MaxPool2D(_Pool2D):
         xpad = pad2d(x, self.padding, value=-float("inf"))
         views = [window(xpad, i, j, (oh, ow), s, 1) for i in range(k) for j in range(k)]
         out = views[0]
-        arg = xp.zeros(out.shape, dtype=xp.int8 if k * k < 128 else xp.int32, device=device(x))
-        for idx in range(1, len(views)):
-            # strict > keeps the first maximum, as PyTorch does
-            better = views[idx] > out
-            out = xp.where(better, views[idx], out)
-            arg = xp.where(better, xp.asarray(idx, dtype=arg.dtype), arg)
+        for view in views[1:]:
+            out = xp.maximum(out, view)
         if training:
-            self._arg, self._padded_shape, self._out_hw = arg, xpad.shape, (oh, ow)
+            self._xpad, self._out, self._out_hw = xpad, out, (oh, ow)
         return out
 
     def backward(self, dy: Array) -> Array:
         xp = array_namespace(dy)
-        arg = self._cache("_arg")
-        zero = xp.zeros((), dtype=dy.dtype)
-        parts = [xp.where(arg == idx, dy, zero) for idx in range(self.kernel_size**2)]
-        return self._fold(parts, self._padded_shape, self._out_hw)
+        xpad, out, (oh, ow) = self._cache("_xpad"), self._out, self._out_hw
+        k, s = self.kernel_size, self.stride
+        parts, taken = [], None
+        for i in range(k):
+            for j in range(k):
+                # the first maximum of each window takes the gradient, as in PyTorch
+                hit = window(xpad, i, j, (oh, ow), s, 1) == out
+                if taken is None:
+                    taken = hit
+                else:
+                    hit = hit & ~taken
+                    taken = taken | hit
+                parts.append(dy * xp.astype(hit, dy.dtype))
+        return self._fold(parts, xpad.shape, (oh, ow))
 
 
 class AvgPool2D(_Pool2D):

@@ -43,15 +43,15 @@ def make_lines(
     >>> X, y = make_lines(4, size=8, noise=0.0, seed=1)
     >>> X.shape, y.tolist()
     ((4, 1, 8, 8), [1, 1, 2, 2])
-    >>> print("\\n".join("".join("#" if v else "." for v in row) for row in X[2, 0]))
-    ........
-    ........
-    .......#
-    ......#.
-    .....#..
-    ....#...
-    ...#....
-    ........
+    >>> print("\\n".join("".join("#" if v else "-" for v in row) for row in X[1, 0]))
+    --------
+    --------
+    ----#---
+    ----#---
+    ----#---
+    ----#---
+    --------
+    --------
     """
     if n < 1 or size < 4:
         raise ValueError(f"make_lines needs n >= 1 and size >= 4, got n={n}, size={size}")
