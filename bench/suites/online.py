@@ -1,0 +1,221 @@
+"""wg_online against Vowpal Wabbit (the ``vowpalwabbit`` wheel, in-process) on the same data.
+
+Targets (issue 5, same run, ratio = VW time / ours): logistic regression text -> model >= 5 x,
+with three interactions >= 4 x; FFM k=4 on 5 fields >= 8 x VW ``--lrqfa`` with test logloss no
+worse than VW ``--lrq``; training from our cache >= 10 M examples/s (shown as the
+``examples_per_s`` metric); single-example prediction (the serving path).
+
+Data: :func:`wg_online.datagen.ctr`, five Zipf-distributed namespaces with a known true model.
+Every timed call trains from scratch and predicts a held-out test set; the gate compares test
+logloss: an implementation may be timed only when its logloss is at most ``tolerance`` worse
+than the oracle's.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+VW = ("vowpalwabbit", "pip install vowpalwabbit")
+VW_LR = "--quiet --adaptive -l 0.5 --loss_function logistic -b 18"
+N_TEST = 10_000
+
+
+def _logloss(prob: np.ndarray, labels: np.ndarray) -> float:
+    p = np.clip(np.asarray(prob, np.float64), 1e-15, 1 - 1e-15)
+    return float(-np.mean(np.where(labels > 0, np.log(p), np.log1p(-p))))
+
+
+class _Data:
+    """Train/test files in a private temporary folder (built in setup, never timed)."""
+
+    requires = {"vw": VW, "vw_lrq": VW, "vw_lrqfa": VW}
+    timeout = 600
+
+    def _make(self, n: int) -> None:
+        from wg_online.datagen import ctr
+
+        self.dir = Path(tempfile.mkdtemp(prefix="wg-bench-online-"))
+        self.train_path, self.test_path = self.dir / "train.vw", self.dir / "test.vw"
+        self.train_path.write_bytes(ctr(n, seed=1).text)
+        test = ctr(N_TEST, seed=2)
+        self.test_path.write_bytes(test.text)
+        self.test_labels, self.oracle = test.labels, test.oracle_logloss
+        self.n = n
+
+    def _vw(self, flags: str, cache: bool = False) -> np.ndarray:
+        import vowpalwabbit
+
+        model, preds = self.dir / "vw.model", self.dir / "vw.preds"
+        source = f"--cache_file {self.dir / 'vw.cache'}" if cache else f"-d {self.train_path}"
+        ws = vowpalwabbit.Workspace(f"{source} {flags} -f {model}")
+        ws.run_parser()
+        ws.finish()
+        ws = vowpalwabbit.Workspace(
+            f"--quiet -t -i {model} -d {self.test_path} --link logistic -p {preds}"
+        )
+        ws.run_parser()
+        ws.finish()
+        return np.loadtxt(preds, usecols=0, ndmin=1)
+
+    def _wg(self, **options: Any) -> np.ndarray:
+        from wg_online.model import Options
+        from wg_online.training import predict, train
+
+        model, preds = self.dir / "wg.wgm", self.dir / "wg.preds"
+        train(self.train_path, model, Options(bit_precision=18, **options))
+        predict(model, self.test_path, preds)
+        return np.loadtxt(preds, usecols=0, ndmin=1)
+
+    def error(self, output: np.ndarray, expected: np.ndarray) -> float:
+        """How much worse (absolute test logloss) the output is than the oracle's."""
+        return max(0.0, _logloss(output, self.test_labels) - _logloss(expected, self.test_labels))
+
+    def metrics(self, output: np.ndarray) -> dict[str, float]:
+        return {"test_logloss": _logloss(output, self.test_labels), "oracle_logloss": self.oracle}
+
+
+class TextToModel(_Data):
+    """Logistic regression, VW text file -> model (+ test predictions); wg vs VW --adaptive."""
+
+    params = [["lr", "lr+3q"], [50_000, 1_000_000]]
+    quick_params = [["lr", "lr+3q"], [50_000]]
+    param_names = ["model", "examples"]
+    reference = "vw"
+    tolerance = 0.005
+    FLAGS = {"lr": "", "lr+3q": "-q ab -q cd -q ae"}
+    PAIRS = {"lr": (), "lr+3q": ("ab", "cd", "ae")}
+
+    def setup(self, device: str, model: str, n: int) -> None:
+        self._make(n)
+        self.model = model
+
+    def impl_vw(self) -> np.ndarray:
+        return self._vw(f"{VW_LR} {self.FLAGS[self.model]}")
+
+    def impl_wg(self) -> np.ndarray:
+        return self._wg(interactions=self.PAIRS[self.model])
+
+
+class FfmTextToModel(_Data):
+    """FFM k=4 on the 5 fields vs VW --lrqfa (reference); compare test_logloss with vw_lrq's.
+
+    The gate is "no worse than --lrqfa"; the issue's accuracy target (no worse than VW --lrq)
+    is read off the ``test_logloss`` metric of the ``vw_lrq`` row in the same table.
+    """
+
+    params = [[50_000, 1_000_000]]
+    quick_params = [[50_000]]
+    param_names = ["examples"]
+    reference = "vw_lrqfa"
+    tolerance = 0.005
+
+    def setup(self, device: str, n: int) -> None:
+        self._make(n)
+
+    def impl_vw_lrqfa(self) -> np.ndarray:
+        return self._vw(f"{VW_LR} --lrqfa abcde4")
+
+    def impl_vw_lrq(self) -> np.ndarray:
+        return self._vw(f"{VW_LR} --lrq ab4 --lrq ac4 --lrq ad4 --lrq ae4 --lrq bc4 --lrq bd4 "
+                        "--lrq be4 --lrq cd4 --lrq ce4 --lrq de4")
+
+    def impl_wg(self) -> np.ndarray:
+        return self._wg(ffm_k=4, ffm_fields=tuple("abcde"), ffm_learning_rate=0.05,
+                        ffm_bit_precision=18)
+
+
+class TrainFromCache(_Data):
+    """Logistic regression from each tool's binary cache (built in setup); test predictions."""
+
+    params = [[100_000, 1_000_000]]
+    quick_params = [[100_000]]
+    param_names = ["examples"]
+    reference = "vw"
+    tolerance = 0.005
+
+    def setup(self, device: str, n: int) -> None:
+        from wg_online.parsing import iter_file, write_cache
+
+        self._make(n)
+        write_cache(self.dir / "wg.cache", list(iter_file(self.train_path)), self.train_path)
+        import vowpalwabbit
+
+        ws = vowpalwabbit.Workspace(f"-d {self.train_path} --cache_file {self.dir / 'vw.cache'} "
+                                    f"{VW_LR} --passes 1")
+        ws.run_parser()
+        ws.finish()
+
+    def impl_vw(self) -> np.ndarray:
+        return self._vw(VW_LR, cache=True)
+
+    def impl_wg(self) -> np.ndarray:
+        from wg_online.model import Model, Options
+        from wg_online.parsing import iter_file, read_cache
+
+        model = Model.new(Options(bit_precision=18))
+        blocks = read_cache(self.dir / "wg.cache")
+        for block in blocks or []:
+            model.run(block, learn=True)
+        test = list(iter_file(self.test_path))
+        return np.concatenate([model.run(b, learn=False)[0] for b in test]).astype(np.float64)
+
+    def metrics(self, output: np.ndarray) -> dict[str, float]:
+        import time
+
+        from wg_online.model import Model, Options
+        from wg_online.parsing import read_cache
+
+        blocks = read_cache(self.dir / "wg.cache") or []
+        model = Model.new(Options(bit_precision=18))
+        start = time.perf_counter()
+        for block in blocks:
+            model.run(block, learn=True)
+        rate = sum(len(b) for b in blocks) / (time.perf_counter() - start)
+        return {**super().metrics(output), "wg_cache_examples_per_s": rate}
+
+
+class PredictOne:
+    """One example in, one probability out (the serving path) with the same model in both.
+
+    Both models are trained in setup with VW --adaptive semantics (ours with --vwcompat), so
+    their predictions must agree within 1e-6 before either is timed.
+    """
+
+    params = [["ctr"]]
+    param_names = ["data"]
+    reference = "vw"
+    tolerance = 1e-6
+    requires = {"vw": VW}
+
+    def setup(self, device: str, data: str) -> None:
+        import vowpalwabbit
+
+        from wg_online.datagen import ctr
+        from wg_online.learner import OnlineLearner
+        from wg_online.serve import ModelHolder
+
+        lines = ctr(20_000, seed=1).lines()
+        self.query = "|" + ctr(1, seed=9).lines()[0].split("|", 1)[1]
+        self.ws = vowpalwabbit.Workspace(f"{VW_LR} --link logistic")
+        for line in lines:
+            self.ws.learn(line)
+        learner = OnlineLearner(vwcompat=True, bit_precision=18).fit(lines)
+        fd, path = tempfile.mkstemp(suffix=".wgm")
+        os.close(fd)
+        learner.save(path)
+        self.holder = ModelHolder(path)
+        self.query_bytes = self.query.encode()
+
+    def impl_vw(self) -> np.ndarray:
+        return np.array([self.ws.predict(self.query)])
+
+    def impl_wg(self) -> np.ndarray:
+        return np.array([float(self.holder.answer(self.query_bytes))])
+
+    def error(self, output: np.ndarray, expected: np.ndarray) -> float:
+        return float(np.max(np.abs(np.asarray(output) - np.asarray(expected))))
