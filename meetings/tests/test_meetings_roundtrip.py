@@ -95,13 +95,13 @@ def meetings(draw: st.DrawFn) -> Meeting:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(meetings())
 def test_render_then_parse_is_identity(meeting: Meeting) -> None:
     assert parse_text(render(meeting)) == meeting
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(meetings())
 def test_rendering_is_stable(meeting: Meeting) -> None:
     text = render(meeting)
@@ -117,3 +117,27 @@ def test_parser_never_crashes_on_any_text(text: str) -> None:
         parse_text("# WG Meeting 00001\n" + text)
     except MeetingsError:  # pragma: no cover - a numbered title is always notes
         raise AssertionError("a file with a numbered title was refused") from None
+
+
+LINES = st.lists(
+    st.tuples(
+        st.integers(0, 8),
+        st.sampled_from(["- ", "* ", "1. ", ""]),
+        st.text("ab c", max_size=6),
+    ),
+    max_size=20,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(LINES)
+def test_outline_keeps_every_line_once_in_order(lines: list[tuple[int, str, str]]) -> None:
+    from wg_meetings.outline import Node, outline
+
+    numbered = [(n, " " * indent + bullet + text) for n, (indent, bullet, text) in enumerate(lines)]
+    kept = [n for n, (_, _, text) in enumerate(lines) if text.strip()]
+
+    def walk(nodes: list[Node]) -> list[int]:
+        return [i for node in nodes for i in [node.line, *walk(node.children)]]
+
+    assert walk(outline(numbered)) == kept

@@ -26,6 +26,7 @@ _GITHUB = re.compile(r"\[([^\]]+)\]\(https?://github\.com/([\w-]+)/?\)$")
 _AT_NAME = re.compile(r"@([\w-]+)\s+\(([^)]+)\)$")
 _NAME_HANDLE = re.compile(r"([^()@]+?)\s+\(@?([\w-]+)\)$")
 _NICK = re.compile(r"([a-z][\w-]*)\s+\(([A-Z][a-z]+)\)$")  # "handle (Name)"
+_NICKNAME = re.compile(r"[A-Z][a-z]+")  # "william moses (Billy)": a nickname, not a handle
 _GITHUB_URL = re.compile(r"https?://github\.com/([\w-]+)/?$")
 
 
@@ -144,6 +145,8 @@ def parse_participant(text: str, details: list[str]) -> Participant | None:
     (Participant(name='Ricky', handle='degausser'), Participant(name='Geordon Worley', handle=None))
     >>> parse_participant("diversable (Daniel)", [])
     Participant(name='Daniel', handle='diversable')
+    >>> parse_participant("william moses (Billy)", [])
+    Participant(name='william moses (Billy)', handle=None)
     """
     text = text.strip()
     nick = _NICK.match(text)
@@ -155,7 +158,7 @@ def parse_participant(text: str, details: list[str]) -> Participant | None:
         (_NAME_HANDLE, 1, 2),
     ):
         match = pattern.match(text)
-        if match:
+        if match and not _NICKNAME.fullmatch(match[handle_group]):
             return Participant(match[name_group].strip(), match[handle_group])
     name = text.lstrip("@").strip()
     if not name:
