@@ -57,7 +57,13 @@ def write_atomic(path: Path, text: str, *, overwrite: bool = True) -> None:
     With ``overwrite=False`` an existing file is never replaced (``FileExistsError``), even when
     another process creates it between the check and the write.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise MeetingsError(
+            f"cannot write here: {exc.strerror}; check that the folder exists and is writable",
+            path,
+        ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
