@@ -1,0 +1,342 @@
+"""wg_autodiff on the ADBench objectives, against the objective itself and autograd.
+
+The ratio column divides by the plain NumPy objective, so it reads as ADBench's "gradient time /
+objective time". Targets (issue 3, BLAS pinned to one thread): GMM grad/f <= 4 eager and <= 3
+optimised (d=10 K=5), <= 3 at d=64 K=10 and d=32 K=50; BA Jacobian/f <= 10; LSTM grad/f <= 5;
+Hessian-vector product <= 6 x f; a chain of 200 small operations <= 5 us per primitive (the
+``Chain200`` time divided by 200); checkpointed LSTM peak memory <= half (``peak_MiB`` metric).
+
+Every implementation returns a dict; the gate compares the keys it shares with the oracle
+(autograd), so the objective is checked on its value and the gradients on their entries.
+"""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import wg_autodiff as ad
+from wg_autodiff import adbench as A
+from wg_autodiff import adbench_io as io
+from wg_autodiff.gradcheck import rho
+
+AUTOGRAD = {"autograd": ("autograd", "pip install autograd")}
+CORPUS = Path(os.environ.get("WG_CORPUS", Path(__file__).resolve().parents[2] / ".." / "shared"
+                             / "corpus")) / "adbench"
+GMM = {"d10_K5": (10, 5), "d64_K10": (64, 10), "d32_K50": (32, 50)}
+
+
+def _gmm_instance(name: str) -> tuple[Any, ...]:
+    d, k = GMM[name]
+    path = CORPUS / "gmm" / "1k" / f"gmm_d{d}_K{k}.txt"
+    if path.exists():
+        return io.read_gmm(path)
+    return A.gmm_random(d, k, 1000, np.random.default_rng(0))
+
+
+def _autograd_fns() -> dict[str, Any]:
+    import autograd.numpy as anp
+
+    return A.with_numpy(anp)
+
+
+class _Shared:
+    """Gate on the keys an output shares with the oracle's (ADBench rho)."""
+
+    oracle = "autograd"
+    requires = AUTOGRAD
+
+    def error(self, output: dict[str, Any], expected: dict[str, Any]) -> float:
+        errs = [0.0]
+        for key in set(output) & set(expected) - {"segment"}:
+            got = output[key] if isinstance(output[key], tuple) else (output[key],)
+            want = expected[key] if isinstance(expected[key], tuple) else (expected[key],)
+            errs.extend(rho(g, w) for g, w in zip(got, want, strict=True))
+        return max(errs)
+
+
+class GmmGradient(_Shared):
+    """GMM (Wishart prior) n=1000: full gradient vs the objective (ADBench sizes)."""
+
+    params = [list(GMM)]
+    param_names = ["instance"]
+    quick_params = [["d10_K5"]]
+    reference = "objective"
+    tolerance = 1e-8
+
+    def setup(self, device: str, instance: str) -> None:
+        alphas, means, icf, x, gamma, m = _gmm_instance(instance)
+        self.params_ = (alphas, means, icf)
+        self.data = (x, gamma, m)
+        self.f = lambda *p: A.gmm_objective(*p, *self.data)
+        self.eager = ad.value_and_grad(self.f, argnums=(0, 1, 2))
+        self.opt = ad.value_and_grad(self.f, argnums=(0, 1, 2), optimize=True)
+
+    def impl_objective(self) -> dict[str, Any]:
+        return {"f": self.f(*self.params_)}
+
+    def impl_wg(self) -> dict[str, Any]:
+        f, g = self.eager(*self.params_)
+        return {"f": f, "grad": g}
+
+    def impl_wg_optimized(self) -> dict[str, Any]:
+        f, g = self.opt(*self.params_)
+        return {"f": f, "grad": g}
+
+    def setup_autograd(self) -> None:
+        import autograd
+
+        fns = _autograd_fns()
+        self.ag = autograd.value_and_grad(lambda *p: fns["gmm_objective"](*p, *self.data),
+                                          (0, 1, 2))
+
+    def impl_autograd(self) -> dict[str, Any]:
+        f, g = self.ag(*self.params_)
+        return {"f": f, "grad": tuple(g)}
+
+
+class GmmMeansOnly(_Shared):
+    """GMM d=10 K=5: gradient w.r.t. the means alone (activity analysis) vs the full gradient."""
+
+    params = [["d10_K5", "d64_K10"]]
+    param_names = ["instance"]
+    quick_params = [["d10_K5"]]
+    reference = "full"
+    oracle = "full"
+    requires: dict[str, Any] = {}
+    tolerance = 1e-12
+
+    def setup(self, device: str, instance: str) -> None:
+        alphas, means, icf, x, gamma, m = _gmm_instance(instance)
+        self.params_ = (alphas, means, icf)
+        f = lambda *p: A.gmm_objective(*p, x, gamma, m)  # noqa: E731
+        self.full = ad.grad(f, argnums=(0, 1, 2))
+        self.means = ad.grad(f, argnums=1)
+        self.data = (x, gamma, m)
+
+    def impl_full(self) -> dict[str, Any]:
+        return {"means": self.full(*self.params_)[1]}
+
+    def impl_means(self) -> dict[str, Any]:
+        return {"means": self.means(*self.params_)}
+
+
+class GmmHvp(_Shared):
+    """GMM d=10 K=5: Hessian-vector product (forward over reverse) vs the objective."""
+
+    params = [["d10_K5"]]
+    param_names = ["instance"]
+    reference = "objective"
+    tolerance = 1e-8
+
+    def setup(self, device: str, instance: str) -> None:
+        alphas, means, icf, x, gamma, m = _gmm_instance(instance)
+        self.params_ = (alphas, means, icf)
+        rng = np.random.default_rng(1)
+        self.v = tuple(rng.standard_normal(p.shape) for p in self.params_)
+        self.data = (x, gamma, m)
+        self.f = lambda *p: A.gmm_objective(*p, *self.data)
+
+    def impl_objective(self) -> dict[str, Any]:
+        return {"f": self.f(*self.params_)}
+
+    def impl_wg(self) -> dict[str, Any]:
+        return {"hvp": tuple(ad.hvp(self.f, self.params_, self.v))}
+
+    def setup_autograd(self) -> None:
+        import autograd
+
+        fns = _autograd_fns()
+        anp = fns["np"]
+        grad_f = autograd.grad(lambda *p: fns["gmm_objective"](*p, *self.data), (0, 1, 2))
+
+        def directional(*p: Any) -> Any:
+            return sum(anp.sum(g * v) for g, v in zip(grad_f(*p), self.v, strict=True))
+
+        self.ag = autograd.grad(directional, (0, 1, 2))
+
+    def impl_autograd(self) -> dict[str, Any]:
+        return {"hvp": tuple(self.ag(*self.params_))}
+
+
+class BaJacobian(_Shared):
+    """Bundle adjustment: sparse Jacobian as per-observation 2x15 blocks (+ weight error)."""
+
+    params = [["ba1_n49_m7776_p31843", "ba2_n21_m11315_p36455", "ba3_n161_m48126_p182072"]]
+    param_names = ["instance"]
+    quick_params = [["ba1_n49_m7776_p31843"]]
+    reference = "objective"
+    tolerance = 1e-8
+
+    def setup(self, device: str, instance: str) -> None:
+        path = CORPUS / "ba" / f"{instance}.txt"
+        if path.exists():
+            cams, X, w, obs, feats = io.read_ba(path)
+        else:
+            n, m, p = (int(s[1:]) for s in instance.split("_")[1:])
+            cams, X, w, obs, feats = A.ba_random(n, m, p, np.random.default_rng(0))
+        self.inputs = (cams, X, w, obs, feats)
+
+    def impl_objective(self) -> dict[str, Any]:
+        reproj, werr = A.ba_objective(*self.inputs)
+        return {"reproj": reproj, "werr": werr}
+
+    def _blocks(self, pullback: Any, reproj: Any, werr: Any) -> Any:
+        p = reproj.shape[0]
+        zeros = np.zeros(p)
+        rows = []
+        for axis in range(2):
+            ct = np.zeros((p, 2))
+            ct[:, axis] = 1.0
+            dc, dx, dw = pullback((ct, zeros))
+            rows.append(np.concatenate([dc, dx, dw[:, None]], axis=1))
+        dw_err = pullback((np.zeros((p, 2)), np.ones(p)))[2]
+        return np.stack(rows, axis=1), dw_err
+
+    def impl_wg(self) -> dict[str, Any]:
+        cams, X, w, obs, feats = self.inputs
+        (reproj, werr), pullback = ad.vjp(lambda c, x, v: A.ba_residuals(c, x, v, feats),
+                                          cams[obs[:, 0]], X[obs[:, 1]], w)
+        blocks, dw_err = self._blocks(pullback, reproj, werr)
+        return {"reproj": reproj, "werr": werr, "blocks": blocks, "dwerr": dw_err}
+
+    def impl_autograd(self) -> dict[str, Any]:
+        from autograd import make_vjp
+
+        cams, X, w, obs, feats = self.inputs
+        fns = _autograd_fns()
+
+        anp = fns["np"]
+        p = w.shape[0]
+
+        def residuals(args: Any) -> Any:
+            # autograd differentiates one array output: pack (reproj, werr) into a vector
+            reproj, werr = fns["ba_residuals"](args[0], args[1], args[2], feats)
+            return anp.concatenate([anp.ravel(reproj), werr])
+
+        pull, flat = make_vjp(residuals)((cams[obs[:, 0]], X[obs[:, 1]], w))
+
+        def pullback(ct: Any) -> Any:
+            return tuple(np.asarray(g) for g in pull(np.concatenate([ct[0].ravel(), ct[1]])))
+
+        reproj, werr = flat[: 2 * p].reshape(p, 2), flat[2 * p :]
+        blocks, dw_err = self._blocks(pullback, reproj, werr)
+        return {"reproj": reproj, "werr": werr, "blocks": blocks, "dwerr": dw_err}
+
+
+CHECKPOINT_SEGMENT = 32
+
+
+class LstmGradient(_Shared):
+    """LSTM (ADBench): gradient w.r.t. main and extra parameters; peak_MiB with checkpoint."""
+
+    params = [["l2_c1024", "l4_c1024", "l2_c64"]]
+    param_names = ["instance"]
+    quick_params = [["l2_c64"]]
+    reference = "objective"
+    tolerance = 1e-8
+    timeout = 900
+
+    def setup(self, device: str, instance: str) -> None:
+        layers, steps = (int(s[1:]) for s in instance.split("_"))
+        path = CORPUS / "lstm" / f"lstm_{instance}.txt"
+        if path.exists():
+            self.inputs = io.read_lstm(path)
+        else:
+            self.inputs = A.lstm_random(layers, steps, 14, np.random.default_rng(0))
+        main, extra, state, seq = self.inputs
+        self.f = lambda p, e: A.lstm_objective(p, e, state, seq)
+        self.eager = ad.value_and_grad(self.f, argnums=(0, 1))
+        self.remat = ad.value_and_grad(
+            lambda p, e: A.lstm_objective(p, e, state, seq, segment=CHECKPOINT_SEGMENT), (0, 1))
+        self.opt = ad.value_and_grad(self.f, argnums=(0, 1), optimize=True)
+
+    def impl_objective(self) -> dict[str, Any]:
+        return {"f": self.f(*self.inputs[:2])}
+
+    def impl_wg(self) -> dict[str, Any]:
+        f, g = self.eager(*self.inputs[:2])
+        return {"f": f, "grad": g}
+
+    def impl_wg_optimized(self) -> dict[str, Any]:
+        f, g = self.opt(*self.inputs[:2])
+        return {"f": f, "grad": g}
+
+    def impl_wg_checkpoint(self) -> dict[str, Any]:
+        f, g = self.remat(*self.inputs[:2])
+        return {"f": f, "grad": g, "segment": CHECKPOINT_SEGMENT}
+
+    def metrics(self, output: dict[str, Any]) -> dict[str, float]:
+        """Peak traced memory of one gradient (eager, with or without checkpoint)."""
+        if "segment" not in output and "grad" not in output:
+            return {}
+        fn = self.remat if "segment" in output else self.eager
+        tracemalloc.start()
+        fn(*self.inputs[:2])
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return {"peak_MiB": round(peak / 2**20, 2)}
+
+    def setup_autograd(self) -> None:
+        import autograd
+
+        fns = _autograd_fns()
+        _, _, state, seq = self.inputs
+        self.ag = autograd.value_and_grad(lambda p, e: fns["lstm_objective"](p, e, state, seq),
+                                          (0, 1))
+
+    def impl_autograd(self) -> dict[str, Any]:
+        f, g = self.ag(*self.inputs[:2])
+        return {"f": f, "grad": tuple(g)}
+
+
+def _chain(x: Any) -> Any:
+    for _ in range(50):
+        x = np.tanh(np.sin(x) * 1.01 + x)
+    return np.sum(x)
+
+
+class Chain200(_Shared):
+    """Gradient of a chain of 200 operations on 10 floats: time / 200 = cost per primitive."""
+
+    params = [[10]]
+    param_names = ["n"]
+    reference = "objective"
+    tolerance = 1e-10
+
+    def setup(self, device: str, n: int) -> None:
+        self.x = np.linspace(0.0, 1.0, n)
+        self.eager = ad.value_and_grad(_chain)
+        self.opt = ad.value_and_grad(_chain, optimize=True)
+
+    def impl_objective(self) -> dict[str, Any]:
+        return {"f": _chain(self.x)}
+
+    def impl_wg(self) -> dict[str, Any]:
+        f, g = self.eager(self.x)
+        return {"f": f, "grad": g}
+
+    def impl_wg_optimized(self) -> dict[str, Any]:
+        f, g = self.opt(self.x)
+        return {"f": f, "grad": g}
+
+    def setup_autograd(self) -> None:
+        import autograd
+
+        fns = _autograd_fns()
+        anp = fns["np"]
+
+        def chain(x: Any) -> Any:
+            for _ in range(50):
+                x = anp.tanh(anp.sin(x) * 1.01 + x)
+            return anp.sum(x)
+
+        self.ag = autograd.value_and_grad(chain)
+
+    def impl_autograd(self) -> dict[str, Any]:
+        f, g = self.ag(self.x)
+        return {"f": f, "grad": g}
