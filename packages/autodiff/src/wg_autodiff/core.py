@@ -24,6 +24,9 @@ vjp_rules: dict[Primitive, Callable[..., Any]] = {}
 jvp_rules: dict[Primitive, Callable[..., Any]] = {}
 """primitive -> ``rule(primals, tangents, params)`` returning ``(out, tangent_out)``."""
 
+vjp_per_arg: dict[Primitive, tuple[Callable[..., Any] | None, ...]] = {}
+"""Fast path of :func:`defvjp` rules: primitive -> one ``rule(g, ans, *args, **params)`` per arg."""
+
 _levels = itertools.count(1)
 
 
@@ -164,15 +167,19 @@ class ReverseTrace:
         return t
 
     def process(self, prim: Primitive, args: Any, params: dict[str, Any]) -> Any:
-        vals = [a._value if type(a) is Tracer and a._trace is self else a for a in args]
+        vals = []
+        parents = []
+        for i, a in enumerate(args):
+            if type(a) is Tracer and a._trace is self:
+                vals.append(a._value)
+                parents.append((i, a._node))
+            else:
+                vals.append(a)
         out = prim.bind(*vals, **params)
         if prim.nondiff:
             return out
         if prim not in vjp_rules:
             raise unsupported(f"primitive {prim.name} (reverse mode)")
-        parents = tuple(
-            (i, a._node) for i, a in enumerate(args) if type(a) is Tracer and a._trace is self
-        )
         node = Node(prim, vals, params, out, parents)
         self.tape.append(node)
         t = Tracer(self, out)
@@ -191,15 +198,19 @@ class ReverseTrace:
             if type(o) is Tracer and o._trace is self and g is not None:
                 node = o._node
                 node.ct = g if node.ct is None else add_cotangents(node.ct, g)
+        add = add_cotangents
         for node in reversed(self.tape):
             g = node.ct
             if g is None or node.prim is None:
                 continue
             node.ct = None
-            rule = vjp_rules[node.prim]
+            per_arg = vjp_per_arg.get(node.prim)
             for argnum, parent in node.parents:
-                c = rule(argnum, g, node.ans, node.vals, node.params)
-                parent.ct = c if parent.ct is None else add_cotangents(parent.ct, c)
+                if per_arg is not None:
+                    c = per_arg[argnum](g, node.ans, *node.vals, **node.params)
+                else:
+                    c = vjp_rules[node.prim](argnum, g, node.ans, node.vals, node.params)
+                parent.ct = c if parent.ct is None else add(parent.ct, c)
 
 
 class ForwardTrace:
@@ -286,6 +297,10 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
         return r(g, ans, *vals, **params)
 
     vjp_rules[prim] = rule
+    if all(r is not None for r in rules):
+        vjp_per_arg[prim] = rules
+    else:
+        vjp_per_arg.pop(prim, None)
 
 
 def defvjp_argnum(prim: Primitive, rule: Callable[..., Any]) -> None:
@@ -295,6 +310,7 @@ def defvjp_argnum(prim: Primitive, rule: Callable[..., Any]) -> None:
         return rule(argnum, g, ans, *vals, **params)
 
     vjp_rules[prim] = wrapped
+    vjp_per_arg.pop(prim, None)
 
 
 def deflinear(prim: Primitive) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -11,15 +12,11 @@ from wg_autodiff.core import Primitive, Tracer, deflinear, defvjp, jvp_rules
 from wg_autodiff.namespace import asarray_like, namespace, namespace_of, shape_of
 
 
-def _binary_impl(op: Any) -> Any:
-    return lambda x, y: op(x, y)
-
-
-add_p = Primitive("add", _binary_impl(lambda x, y: x + y))
-subtract_p = Primitive("subtract", _binary_impl(lambda x, y: x - y))
-multiply_p = Primitive("multiply", _binary_impl(lambda x, y: x * y))
-divide_p = Primitive("divide", _binary_impl(lambda x, y: x / y))
-negative_p = Primitive("negative", lambda x: -x)
+add_p = Primitive("add", operator.add)
+subtract_p = Primitive("subtract", operator.sub)
+multiply_p = Primitive("multiply", operator.mul)
+divide_p = Primitive("divide", operator.truediv)
+negative_p = Primitive("negative", operator.neg)
 
 
 def _xp_impl(np_fn: Any, name: str) -> Any:
@@ -120,7 +117,7 @@ def sum_axes(x: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> An
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes along which an argument of ``shape`` was broadcast."""
-    gshape = shape_of(g)
+    gshape = g.shape if type(g) is np.ndarray else shape_of(g)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
