@@ -39,17 +39,36 @@ def _graph(ctx: Context, external: dict[str, frozenset[str]]) -> dict[str, set[s
     return graph
 
 
-def _paths(graph: dict[str, set[str]], start: str) -> dict[str, list[str]]:
-    """Breadth-first: every reachable name -> the shortest chain that reaches it."""
-    chains = {start: [start]}
-    queue = deque([start])
+def _reverse(graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    reverse: dict[str, list[str]] = {}
+    for node, deps in graph.items():
+        for dep in deps:
+            reverse.setdefault(dep, []).append(node)
+    return reverse
+
+
+def _reach(reverse: dict[str, list[str]], sources: list[str]) -> dict[str, str]:
+    """Multi-source breadth-first search up the reverse graph: node -> next hop to a source.
+
+    One search per licence id keeps the check linear in the size of the graph (a search per
+    package would be quadratic) and handles cycles.
+    """
+    hop = {s: s for s in sources}
+    queue = deque(sorted(sources))
     while queue:
         node = queue.popleft()
-        for dep in sorted(graph.get(node, ())):
-            if dep not in chains:
-                chains[dep] = [*chains[node], dep]
-                queue.append(dep)
-    return chains
+        for parent in sorted(reverse.get(node, ())):
+            if parent not in hop:
+                hop[parent] = node
+                queue.append(parent)
+    return hop
+
+
+def _chain(hop: dict[str, str], start: str) -> list[str]:
+    chain = [start]
+    while hop[chain[-1]] != chain[-1]:
+        chain.append(hop[chain[-1]])
+    return chain
 
 
 def _propagating(ctx: Context, keys: frozenset[str]) -> set[str]:
@@ -71,23 +90,19 @@ def check_propagation(ctx: Context, external: dict[str, frozenset[str]] | None =
     licences = {n: s.keys for n, s in by_name.items()} | {
         n: k for n, k in external.items() if n not in by_name
     }
-    imposing = {n: ids for n, k in licences.items() if (ids := _propagating(ctx, k))}
+    sources: dict[str, list[str]] = {}
+    for name, keys in licences.items():
+        for licence_id in _propagating(ctx, keys):
+            sources.setdefault(licence_id, []).append(name)
     graph = _graph(ctx, external)  # parsed even when unused: a broken lock file is reported
-    if not imposing:
-        return
-    for name, state in by_name.items():
-        if state.parsed is None:
-            continue  # its declaration is already an error
-        chains = _paths(graph, name)
-        nearest: dict[str, list[str]] = {}  # one finding per licence: the shortest chain
-        for dep, ids in sorted(imposing.items()):
-            if dep == name or dep not in chains:
+    reverse = _reverse(graph)
+    for licence_id, carriers in sorted(sources.items()):
+        # Start from the carriers' dependents: a carrier itself satisfies its own licence.
+        hop = _reach(reverse, carriers)
+        for name, state in sorted(by_name.items()):
+            if name in carriers or name not in hop or state.parsed is None:
                 continue
-            for licence_id in ids:
-                if licence_id not in nearest or len(chains[dep]) < len(nearest[licence_id]):
-                    nearest[licence_id] = chains[dep]
-        for licence_id, chain in sorted(nearest.items()):
-            _check_one(ctx, state, licence_id, chain)
+            _check_one(ctx, state, licence_id, _chain(hop, name))
 
 
 def _check_one(ctx: Context, state: PackageState, licence_id: str, chain: list[str]) -> None:

@@ -157,15 +157,21 @@ def read_header(path: Path, rel: str, tree: Tree) -> None:
     tree.headers.append(Header(rel, line, text))
 
 
+def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled regex for a list of fnmatch patterns (fnmatch per pattern is slow)."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns) or r"(?!)")
+
+
 class _Walker:
     def __init__(self, tree: Tree, exclude: tuple[str, ...], artifacts: tuple[str, ...]) -> None:
         self.tree = tree
-        self.exclude = exclude
-        self.artifacts = artifacts
+        self.exclude_names = _matcher(tuple(p for p in exclude if "/" not in p))
+        self.exclude_paths = _matcher(tuple(p for p in exclude if "/" in p))
+        self.artifacts = _matcher(artifacts)
         self.root = str(tree.root)
 
     def excluded(self, name: str, rel: str) -> bool:
-        return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) for p in self.exclude)
+        return bool(self.exclude_names.match(name) or self.exclude_paths.match(rel))
 
     def walk(self, folder: str, ancestors: frozenset[tuple[int, int]]) -> None:
         rel_dir = _rel(folder, self.root)
@@ -241,7 +247,7 @@ class _Walker:
         suffix = os.path.splitext(name)[1]
         if suffix in SOURCE_SUFFIXES:
             read_header(Path(entry.path), rel, tree)
-        if any(fnmatch.fnmatch(name, p) for p in self.artifacts):
+        if self.artifacts.match(name):
             tree.artifacts.append(rel)
 
 
