@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def _logloss(prob: np.ndarray, labels: np.ndarray) -> float:
 class _Data:
     """Train/test files in a private temporary folder (built in setup, never timed)."""
 
-    requires = {"vw": VW, "vw_lrq": VW, "vw_lrqfa": VW}
+    requires: ClassVar[Any] = {"vw": VW, "vw_lrq": VW, "vw_lrqfa": VW}
     timeout = 600
 
     def _make(self, n: int) -> None:
@@ -82,13 +82,13 @@ class _Data:
 class TextToModel(_Data):
     """Logistic regression, VW text file -> model (+ test predictions); wg vs VW --adaptive."""
 
-    params = [["lr", "lr+3q"], [50_000, 1_000_000]]
-    quick_params = [["lr", "lr+3q"], [50_000]]
-    param_names = ["model", "examples"]
+    params: ClassVar[Any] = [["lr", "lr+3q"], [50_000, 1_000_000]]
+    quick_params: ClassVar[Any] = [["lr", "lr+3q"], [50_000]]
+    param_names: ClassVar[Any] = ["model", "examples"]
     reference = "vw"
     tolerance = 0.005
-    FLAGS = {"lr": "", "lr+3q": "-q ab -q cd -q ae"}
-    PAIRS = {"lr": (), "lr+3q": ("ab", "cd", "ae")}
+    FLAGS: ClassVar[Any] = {"lr": "", "lr+3q": "-q ab -q cd -q ae"}
+    PAIRS: ClassVar[Any] = {"lr": (), "lr+3q": ("ab", "cd", "ae")}
 
     def setup(self, device: str, model: str, n: int) -> None:
         self._make(n)
@@ -108,9 +108,9 @@ class FfmTextToModel(_Data):
     is read off the ``test_logloss`` metric of the ``vw_lrq`` row in the same table.
     """
 
-    params = [[50_000, 1_000_000]]
-    quick_params = [[50_000]]
-    param_names = ["examples"]
+    params: ClassVar[Any] = [[50_000, 1_000_000]]
+    quick_params: ClassVar[Any] = [[50_000]]
+    param_names: ClassVar[Any] = ["examples"]
     reference = "vw_lrqfa"
     tolerance = 0.005
 
@@ -121,20 +121,23 @@ class FfmTextToModel(_Data):
         return self._vw(f"{VW_LR} --lrqfa abcde4")
 
     def impl_vw_lrq(self) -> np.ndarray:
-        return self._vw(f"{VW_LR} --lrq ab4 --lrq ac4 --lrq ad4 --lrq ae4 --lrq bc4 --lrq bd4 "
-                        "--lrq be4 --lrq cd4 --lrq ce4 --lrq de4")
+        return self._vw(
+            f"{VW_LR} --lrq ab4 --lrq ac4 --lrq ad4 --lrq ae4 --lrq bc4 --lrq bd4 "
+            "--lrq be4 --lrq cd4 --lrq ce4 --lrq de4"
+        )
 
     def impl_wg(self) -> np.ndarray:
-        return self._wg(ffm_k=4, ffm_fields=tuple("abcde"), ffm_learning_rate=0.05,
-                        ffm_bit_precision=18)
+        return self._wg(
+            ffm_k=4, ffm_fields=tuple("abcde"), ffm_learning_rate=0.05, ffm_bit_precision=18
+        )
 
 
 class TrainFromCache(_Data):
     """Logistic regression from each tool's binary cache (built in setup); test predictions."""
 
-    params = [[100_000, 1_000_000]]
-    quick_params = [[100_000]]
-    param_names = ["examples"]
+    params: ClassVar[Any] = [[100_000, 1_000_000]]
+    quick_params: ClassVar[Any] = [[100_000]]
+    param_names: ClassVar[Any] = ["examples"]
     reference = "vw"
     tolerance = 0.005
 
@@ -145,8 +148,9 @@ class TrainFromCache(_Data):
         write_cache(self.dir / "wg.cache", list(iter_file(self.train_path)), self.train_path)
         import vowpalwabbit
 
-        ws = vowpalwabbit.Workspace(f"-d {self.train_path} --cache_file {self.dir / 'vw.cache'} "
-                                    f"{VW_LR} --passes 1")
+        ws = vowpalwabbit.Workspace(
+            f"-d {self.train_path} --cache_file {self.dir / 'vw.cache'} {VW_LR} --passes 1"
+        )
         ws.run_parser()
         ws.finish()
 
@@ -186,15 +190,14 @@ class PredictOne:
     their predictions must agree within 1e-6 before either is timed.
     """
 
-    params = [["ctr"]]
-    param_names = ["data"]
+    params: ClassVar[Any] = [["ctr"]]
+    param_names: ClassVar[Any] = ["data"]
     reference = "vw"
     tolerance = 1e-6
-    requires = {"vw": VW}
+    requires: ClassVar[Any] = {"vw": VW}
 
     def setup(self, device: str, data: str) -> None:
         import vowpalwabbit
-
         from wg_online.datagen import ctr
         from wg_online.learner import OnlineLearner
         from wg_online.serve import ModelHolder

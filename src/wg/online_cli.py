@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-COMMON = {"context_settings": {"help_option_names": ["-h", "--help"]}}
+COMMON: dict[str, Any] = {"context_settings": {"help_option_names": ["-h", "--help"]}}
 
 
 def _run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -54,7 +54,9 @@ def online() -> None:
 @click.option("--noconstant", is_flag=True, help="No bias feature.")
 @click.option("--vwcompat", is_flag=True, help="Reproduce VW --adaptive logistic predictions.")
 @click.option("--threads", type=click.IntRange(1), default=1, help="Hogwild training threads.")
-@click.option("--skip-bad-lines", "--skip_bad_lines", is_flag=True, help="Skip and count bad lines.")
+@click.option(
+    "--skip-bad-lines", "--skip_bad_lines", is_flag=True, help="Skip and count bad lines."
+)
 @click.option("--save_resume", is_flag=True, help="Keep AdaGrad state in the model file.")
 @click.option("-p", "--predictions", help="Write progressive predictions here (- for stdout).")
 @click.option("--quiet", is_flag=True, help="No progress lines or summary.")
@@ -63,8 +65,17 @@ def train(**kw: Any) -> None:
     from wg_online.model import Options
     from wg_online.training import train as run_train
 
-    names = {"bit_precision", "learning_rate", "power_t", "l2", "noconstant", "vwcompat",
-             "ffm_k", "ffm_bit_precision", "ffm_learning_rate"}
+    names = {
+        "bit_precision",
+        "learning_rate",
+        "power_t",
+        "l2",
+        "noconstant",
+        "vwcompat",
+        "ffm_k",
+        "ffm_bit_precision",
+        "ffm_learning_rate",
+    }
     opts = {k: kw[k] for k in names}
     opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["interactions"])
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
@@ -73,10 +84,21 @@ def train(**kw: Any) -> None:
     if cache == "-.cache":
         raise click.UsageError("-c with -d - needs --cache_file PATH")
     options = _run(Options, **opts)
-    _run(run_train, kw["data"], kw["model_out"], options, initial=kw["initial"],
-         passes=kw["passes"], cache=cache, threads=kw["threads"],
-         skip_bad_lines=kw["skip_bad_lines"], save_resume=kw["save_resume"],
-         predictions=kw["predictions"], progress=_stderr(kw["quiet"]), overrides=None)
+    _run(
+        run_train,
+        kw["data"],
+        kw["model_out"],
+        options,
+        initial=kw["initial"],
+        passes=kw["passes"],
+        cache=cache,
+        threads=kw["threads"],
+        skip_bad_lines=kw["skip_bad_lines"],
+        save_resume=kw["save_resume"],
+        predictions=kw["predictions"],
+        progress=_stderr(kw["quiet"]),
+        overrides=None,
+    )
 
 
 @online.command(**COMMON)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
-from wg.cli import main
 from wg_online.datagen import ctr
 from wg_online.model_file import load_model
 
+from wg.cli import main
 
-@pytest.mark.parametrize("args", [["online"], ["online", "train"], ["online", "predict"],
-                                  ["online", "serve"]])
+
+@pytest.mark.parametrize(
+    "args", [["online"], ["online", "train"], ["online", "predict"], ["online", "serve"]]
+)
 def test_help(args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "--help"], prog_name="wg")
     assert result.exit_code == 0, result.output
@@ -20,9 +21,22 @@ def test_help(args: list[str]) -> None:
 
 def test_help_lists_vw_flag_names() -> None:
     out = CliRunner().invoke(main, ["online", "train", "--help"]).output
-    for flag in ("-d, --data", "-f, --final_regressor", "-b, --bit_precision", "-q, --quadratic",
-                 "--ffm_k", "--ffm_field", "--passes", "--l2", "--power_t", "--vwcompat",
-                 "--save_resume", "--threads", "--skip-bad-lines", "--quiet"):
+    for flag in (
+        "-d, --data",
+        "-f, --final_regressor",
+        "-b, --bit_precision",
+        "-q, --quadratic",
+        "--ffm_k",
+        "--ffm_field",
+        "--passes",
+        "--l2",
+        "--power_t",
+        "--vwcompat",
+        "--save_resume",
+        "--threads",
+        "--skip-bad-lines",
+        "--quiet",
+    ):
         assert flag in out
 
 
@@ -30,31 +44,55 @@ def test_train_then_predict(tmp_path) -> None:
     data, model, preds = tmp_path / "d.vw", tmp_path / "m.wgm", tmp_path / "p.txt"
     data.write_bytes(ctr(500, seed=1).text)
     runner = CliRunner()
-    result = runner.invoke(main, ["online", "train", "-d", str(data), "-f", str(model),
-                                  "-q", "ab", "-b", "20", "-c", "--passes", "2"])
+    result = runner.invoke(
+        main,
+        [
+            "online",
+            "train",
+            "-d",
+            str(data),
+            "-f",
+            str(model),
+            "-q",
+            "ab",
+            "-b",
+            "20",
+            "-c",
+            "--passes",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert "average  since" in result.output and "number of examples = 1000" in result.output
+    assert "average  since" in result.output
+    assert "number of examples = 1000" in result.output
     assert load_model(model).options.interactions == ("ab",)
     assert (tmp_path / "d.vw.cache").exists()
-    result = runner.invoke(main, ["online", "predict", "-i", str(model), "-d", str(data),
-                                  "-p", str(preds), "--quiet"])
+    result = runner.invoke(
+        main, ["online", "predict", "-i", str(model), "-d", str(data), "-p", str(preds), "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output == ""
     values = [float(x) for x in preds.read_text().split()]
-    assert len(values) == 500 and all(0 < v < 1 for v in values)
+    assert len(values) == 500
+    assert all(0 < v < 1 for v in values)
 
 
 def test_predict_to_stdout_with_tags_and_stdin(tmp_path) -> None:
     model = tmp_path / "m.wgm"
     runner = CliRunner()
-    result = runner.invoke(main, ["online", "train", "-d", "-", "-f", str(model), "--quiet"],
-                           input="1 | a\n-1 | b\n")
+    result = runner.invoke(
+        main, ["online", "train", "-d", "-", "-f", str(model), "--quiet"], input="1 | a\n-1 | b\n"
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["online", "predict", "-i", str(model), "-d", "-", "--quiet"],
-                           input="'first| a\n| b\n")
+    result = runner.invoke(
+        main,
+        ["online", "predict", "-i", str(model), "-d", "-", "--quiet"],
+        input="'first| a\n| b\n",
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].endswith(" first") and len(lines) == 2
+    assert lines[0].endswith(" first")
+    assert len(lines) == 2
 
 
 def test_bad_input_exit_codes(tmp_path) -> None:
@@ -66,12 +104,17 @@ def test_bad_input_exit_codes(tmp_path) -> None:
     assert f"Error: {data}:2: bad feature 'a:x'" in result.output
     assert not (tmp_path / "m").exists()
     result = runner.invoke(main, ["online", "train", "-d", str(data), "--skip-bad-lines"])
-    assert result.exit_code == 0 and "skipped bad lines = 1" in result.output
+    assert result.exit_code == 0
+    assert "skipped bad lines = 1" in result.output
     result = runner.invoke(main, ["online", "train", "-d", str(data), "-q", "abc"])
-    assert result.exit_code == 2 and "only quadratic" in result.output
+    assert result.exit_code == 2
+    assert "only quadratic" in result.output
     result = runner.invoke(main, ["online", "predict", "-i", str(data), "-d", str(data)])
-    assert result.exit_code == 1 and "not a wg_online model file" in result.output
+    assert result.exit_code == 1
+    assert "not a wg_online model file" in result.output
     result = runner.invoke(main, ["online", "train", "-d", str(tmp_path / "none.vw")])
-    assert result.exit_code == 1 and "cannot read data file" in result.output
+    assert result.exit_code == 1
+    assert "cannot read data file" in result.output
     result = runner.invoke(main, ["online", "train", "-d", "-", "-c"])
-    assert result.exit_code == 2 and "--cache_file" in result.output
+    assert result.exit_code == 2
+    assert "--cache_file" in result.output

@@ -4,7 +4,6 @@ import mmh3
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wg_online.hashing import (
     CONSTANT_HASH,
     hash_namespace,

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from wg_online.learner import OnlineLearner
 from wg_online.model import Model, Options
 from wg_online.model_file import (
@@ -82,7 +81,9 @@ def test_other_version_and_other_files_are_refused(tmp_path) -> None:
     raw = bytearray(path.read_bytes())
     raw[8:12] = (7).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
-    with pytest.raises(ModelFileError, match=r"format version 7; this wg_online reads versions \[1\]"):
+    with pytest.raises(
+        ModelFileError, match=r"format version 7; this wg_online reads versions \[1\]"
+    ):
         load_model(path)
     path.write_bytes(b"1 | a\n")
     with pytest.raises(ModelFileError, match="not a wg_online model file"):

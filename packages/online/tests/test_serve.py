@@ -5,7 +5,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from wg_online.learner import OnlineLearner
 from wg_online.serve import ModelHolder, PredictionServer
 
@@ -54,7 +53,8 @@ def test_hot_swap_answers_every_request_with_a_whole_model(server, tmp_path) -> 
     assert srv.holder.swaps == 1
     values = np.array([float(a) for a in answers])  # every answer is a number: none failed
     old, new = values[0], values[-1]
-    assert old > 0.8 and new < 0.2
+    assert old > 0.8
+    assert new < 0.2
     assert set(np.round(values, 6)) == {round(old, 6), round(new, 6)}  # never a mixture
     first_new = int(np.argmax(values < 0.5))
     assert (values[first_new:] < 0.5).all()

@@ -4,7 +4,6 @@ import io
 
 import numpy as np
 import pytest
-
 from wg_online.datagen import animals, ctr, logloss
 from wg_online.learner import OnlineLearner
 from wg_online.model import Model, Options, OptionsError
@@ -114,7 +113,7 @@ def test_progress_lines_like_vw(tmp_path) -> None:
 def test_bad_line_writes_no_model(tmp_path) -> None:
     data = tmp_path / "d.vw"
     data.write_text("1 | a\nmaybe | b\n")
-    with pytest.raises(VWFormatError, match="d.vw:2: bad label 'maybe'"):
+    with pytest.raises(VWFormatError, match=r"d.vw:2: bad label 'maybe'"):
         train(data, tmp_path / "m.wgm", Options())
     assert not (tmp_path / "m.wgm").exists()
     stats = train(data, tmp_path / "m.wgm", Options(), skip_bad_lines=True)

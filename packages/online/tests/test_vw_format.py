@@ -9,7 +9,6 @@ import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wg_online.hashing import hash_namespace, hash_token
 from wg_online.parsing import iter_file, parse_bytes
 from wg_online.vw_format import (
@@ -151,7 +150,8 @@ def test_corpus_files_parse(vw_corpus) -> None:
     assert n == 1000
     mix = next(iter_file(vw_corpus / "labeled-unlabeled-mix.dat", with_tags=True))
     assert mix.tags == ["labeled/1", "unlabeled/2", "labeled/3", "unlabeled/4"]
-    assert np.isnan(mix.labels[1]) and mix.labels[2] == -1
+    assert np.isnan(mix.labels[1])
+    assert mix.labels[2] == -1
 
 
 def test_gzip_zstd_and_stdin(tmp_path, monkeypatch) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from wg_online.datagen import ctr
 from wg_online.model import Model, Options
 from wg_online.parsing import parse_bytes
@@ -50,9 +49,16 @@ CASES = [
     ("-l 0.5 -b 18", {"learning_rate": 0.5}),
     ("-l 0.3 --power_t 0.4 -b 20", {"learning_rate": 0.3, "power_t": 0.4, "bit_precision": 20}),
     ("-l 0.5 -q ab -q cd -b 18", {"interactions": ("ab", "cd")}),
-    ("-l 1 --noconstant --ignore d -q aa -b 16",
-     {"learning_rate": 1.0, "noconstant": True, "ignore": "d", "interactions": ("aa",),
-      "bit_precision": 16}),
+    (
+        "-l 1 --noconstant --ignore d -q aa -b 16",
+        {
+            "learning_rate": 1.0,
+            "noconstant": True,
+            "ignore": "d",
+            "interactions": ("aa",),
+            "bit_precision": 16,
+        },
+    ),
 ]
 
 

@@ -76,8 +76,9 @@ def ctr(n: int, seed: int = 0, vocab: int = 1000, zipf: float = 1.2, rank: int =
     return Dataset(_text(labels, cols), labels, prob)
 
 
-def animals(n: int, seed: int = 0, split: str = "train", n_animals: int = 500,
-            n_foods: int = 500) -> Dataset:
+def animals(
+    n: int, seed: int = 0, split: str = "train", n_animals: int = 500, n_foods: int = 500
+) -> Dataset:
     """FW's "animal eats food": ``|A animal |B food``; an animal eats food of its diet type.
 
     Animals and foods have hidden types; ``split="easy"`` draws pairs from the training

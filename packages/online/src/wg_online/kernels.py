@@ -29,8 +29,12 @@ def _murmur(buf, s, e, seed):
     nblocks = n // 4
     for b in range(nblocks):
         p = s + 4 * b
-        k = (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8))
-             | (np.uint64(buf[p + 2]) << np.uint64(16)) | (np.uint64(buf[p + 3]) << np.uint64(24)))
+        k = (
+            np.uint64(buf[p])
+            | (np.uint64(buf[p + 1]) << np.uint64(8))
+            | (np.uint64(buf[p + 2]) << np.uint64(16))
+            | (np.uint64(buf[p + 3]) << np.uint64(24))
+        )
         k = _rotl((k * c1) & _M32, 15)
         h ^= (k * c2) & _M32
         h = (_rotl(h, 13) * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
@@ -302,8 +306,18 @@ def parse_block(buf, skip_bad):
                 offsets[n_ex] = f
         pos = end + 1
         line += 1
-    return (labels[:n_ex], imps[:n_ex], tags[:n_ex], offsets[: n_ex + 1], idx[:f], val[:f],
-            ns[:f], lines[:n_ex], bad_lines[:n_bad], bad_codes[:n_bad])
+    return (
+        labels[:n_ex],
+        imps[:n_ex],
+        tags[:n_ex],
+        offsets[: n_ex + 1],
+        idx[:f],
+        val[:f],
+        ns[:f],
+        lines[:n_ex],
+        bad_lines[:n_bad],
+        bad_codes[:n_bad],
+    )
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -384,16 +398,41 @@ def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def train_block(labels, imps, offsets, idx, val, ns, active, pairs, add_constant, w, acc, mask,
-                field_of, nf, kk, fmask, v, vacc, hyper, flags, preds):
+def train_block(
+    labels,
+    imps,
+    offsets,
+    idx,
+    val,
+    ns,
+    active,
+    pairs,
+    add_constant,
+    w,
+    acc,
+    mask,
+    field_of,
+    nf,
+    kk,
+    fmask,
+    v,
+    vacc,
+    hyper,
+    flags,
+    preds,
+):
     """Predict every example (probability into ``preds``) and learn from labelled ones.
 
     hyper = [eta, power_t, l2, ffm_eta]; flags = [learn, vwcompat]. AdaGrad in VW's order:
     accumulate squared gradients of all features first, then step with acc ** -power_t.
     Returns (summed importance-weighted logistic loss, summed importance of labelled examples).
     """
-    eta, power_t, l2, ffm_eta = (np.float32(hyper[0]), np.float32(hyper[1]),
-                                 np.float32(hyper[2]), np.float32(hyper[3]))
+    eta, power_t, l2, ffm_eta = (
+        np.float32(hyper[0]),
+        np.float32(hyper[1]),
+        np.float32(hyper[2]),
+        np.float32(hyper[3]),
+    )
     learn, compat = flags[0] != 0, flags[1] != 0
     n = labels.shape[0]
     mx = 1

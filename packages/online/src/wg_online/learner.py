@@ -30,8 +30,9 @@ class OnlineLearner:
     [1]
     """
 
-    def __init__(self, *, threads: int = 1, passes: int = 1, skip_bad_lines: bool = False,
-                 **options: Any) -> None:
+    def __init__(
+        self, *, threads: int = 1, passes: int = 1, skip_bad_lines: bool = False, **options: Any
+    ) -> None:
         self.threads = threads
         self.passes = passes
         self.skip_bad_lines = skip_bad_lines
@@ -39,12 +40,21 @@ class OnlineLearner:
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyperparameters, as scikit-learn's ``get_params``."""
-        return {"threads": self.threads, "passes": self.passes,
-                "skip_bad_lines": self.skip_bad_lines, **self.options}
+        return {
+            "threads": self.threads,
+            "passes": self.passes,
+            "skip_bad_lines": self.skip_bad_lines,
+            **self.options,
+        }
 
     def _parse(self, lines: Lines | Parsed) -> Parsed:
-        return lines if isinstance(lines, Parsed) else parse_lines(
-            list(lines) if not isinstance(lines, str) else lines, self.skip_bad_lines)
+        return (
+            lines
+            if isinstance(lines, Parsed)
+            else parse_lines(
+                list(lines) if not isinstance(lines, str) else lines, self.skip_bad_lines
+            )
+        )
 
     def partial_fit(self, lines: Lines | Parsed) -> OnlineLearner:
         """Learn from one more batch of labelled lines (one pass); returns self."""

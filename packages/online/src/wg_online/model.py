@@ -55,15 +55,21 @@ class Options:
                 )
         letters = "".join(self.interactions) + self.keep + self.ignore + "".join(self.ffm_fields)
         if not letters.isascii():
-            raise OptionsError(f"namespace letters {letters!r} must be ASCII: namespaces are "
-                               "named by their first byte, as in VW")
+            raise OptionsError(
+                f"namespace letters {letters!r} must be ASCII: namespaces are "
+                "named by their first byte, as in VW"
+            )
         if self.ffm_k < 0 or (self.ffm_k > 0 and not self.ffm_fields):
-            raise OptionsError("--ffm_k needs k >= 0 and at least one --ffm_field, e.g. --ffm_field a")
+            raise OptionsError(
+                "--ffm_k needs k >= 0 and at least one --ffm_field, e.g. --ffm_field a"
+            )
         if len(self.ffm_fields) > MAX_FIELDS:
             raise OptionsError(f"{len(self.ffm_fields)} FFM fields; at most {MAX_FIELDS} allowed")
         if self.vwcompat and (self.l2 > 0 or self.ffm_k > 0):
-            raise OptionsError("--vwcompat reproduces VW's --adaptive logistic regression; "
-                               "drop --l2 and --ffm_k to use it")
+            raise OptionsError(
+                "--vwcompat reproduces VW's --adaptive logistic regression; "
+                "drop --l2 and --ffm_k to use it"
+            )
         if self.learning_rate <= 0 or self.power_t < 0:
             raise OptionsError("--learning_rate must be > 0 and --power_t >= 0")
 
@@ -79,8 +85,13 @@ class Options:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise OptionsError(f"unknown model options {unknown}: the model needs a newer wg_online")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+            raise OptionsError(
+                f"unknown model options {unknown}: the model needs a newer wg_online"
+            )
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**values)
 
 
 def _dedupe_pairs(pairs: tuple[str, ...]) -> np.ndarray:
@@ -121,8 +132,9 @@ class Model:
             v = (rng.random(n_v, dtype=np.float32) * scale).astype(np.float32)
         else:
             v = np.zeros(1, np.float32)
-        return cls(options, np.zeros(size, np.float32), np.zeros(size, np.float32), v,
-                   np.zeros_like(v))
+        return cls(
+            options, np.zeros(size, np.float32), np.zeros(size, np.float32), v, np.zeros_like(v)
+        )
 
     def tables(self) -> dict[str, Any]:
         """The small lookup arrays the kernel needs (cached)."""
@@ -137,8 +149,9 @@ class Model:
             for i, chars in enumerate(o.ffm_fields):
                 field_of[[ord(c) for c in chars]] = i
             hyper = np.array([o.learning_rate, o.power_t, o.l2, o.ffm_learning_rate])
-            self._tables.update(active=active, pairs=_dedupe_pairs(o.interactions),
-                                field_of=field_of, hyper=hyper)
+            self._tables.update(
+                active=active, pairs=_dedupe_pairs(o.interactions), field_of=field_of, hyper=hyper
+            )
         return self._tables
 
     def run(self, data: Parsed, learn: bool, threads: int = 1) -> tuple[np.ndarray, float, float]:
@@ -156,11 +169,26 @@ class Model:
         def work(lo: int, hi: int) -> tuple[float, float]:
             off = data.offsets[lo : hi + 1]
             res = train_block(
-                data.labels[lo:hi], data.importances[lo:hi], off - off[0],
-                data.idx[off[0] : off[-1]], data.val[off[0] : off[-1]], data.ns[off[0] : off[-1]],
-                t["active"], t["pairs"], not o.noconstant, self.w, self.acc,
-                np.uint64((1 << o.bit_precision) - 1), t["field_of"], len(o.ffm_fields), o.ffm_k,
-                (1 << o.ffm_bit_precision) - 1, self.v, self.vacc, t["hyper"], flags,
+                data.labels[lo:hi],
+                data.importances[lo:hi],
+                off - off[0],
+                data.idx[off[0] : off[-1]],
+                data.val[off[0] : off[-1]],
+                data.ns[off[0] : off[-1]],
+                t["active"],
+                t["pairs"],
+                not o.noconstant,
+                self.w,
+                self.acc,
+                np.uint64((1 << o.bit_precision) - 1),
+                t["field_of"],
+                len(o.ffm_fields),
+                o.ffm_k,
+                (1 << o.ffm_bit_precision) - 1,
+                self.v,
+                self.vacc,
+                t["hyper"],
+                flags,
                 preds[lo:hi],
             )
             return float(res[0]), float(res[1])

@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,12 +49,17 @@ def save_model(model: Model, path: str | Path, save_resume: bool = False) -> Non
     """
     names = ["w", "acc", "v", "vacc"] if save_resume else ["w", "v"]
     arrays = {n: np.ascontiguousarray(getattr(model, n), dtype="<f4") for n in names}
-    entries, offset = [], 0
+    entries: list[dict[str, Any]] = []
+    offset = 0
     for name, arr in arrays.items():
         entries.append({"name": name, "dtype": "<f4", "offset": offset, "count": int(arr.size)})
         offset = _align(offset + arr.nbytes)
-    header = {"options": model.options.to_json(), "examples_seen": model.examples_seen,
-              "save_resume": save_resume, "arrays": entries}
+    header = {
+        "options": model.options.to_json(),
+        "examples_seen": model.examples_seen,
+        "save_resume": save_resume,
+        "arrays": entries,
+    }
     raw = json.dumps(header, sort_keys=True).encode()
     start = _align(16 + len(raw))
     folder = os.path.dirname(os.path.abspath(path))
@@ -82,12 +88,16 @@ def read_header(path: str | Path) -> tuple[dict, int, int]:
         with open(path, "rb") as f:
             head = f.read(16)
             if len(head) < 16 or head[:8] != MAGIC:
-                raise ModelFileError(f"{path} is not a wg_online model file (bad magic bytes); "
-                                     "pass a file written by `wg online train -f`")
+                raise ModelFileError(
+                    f"{path} is not a wg_online model file (bad magic bytes); "
+                    "pass a file written by `wg online train -f`"
+                )
             version = int.from_bytes(head[8:12], "little")
             if version not in SUPPORTED_VERSIONS:
-                raise ModelFileError(f"{path} has model format version {version}; this wg_online "
-                                     f"reads versions {list(SUPPORTED_VERSIONS)}: upgrade wg_online")
+                raise ModelFileError(
+                    f"{path} has model format version {version}; this wg_online "
+                    f"reads versions {list(SUPPORTED_VERSIONS)}: upgrade wg_online"
+                )
             size = int.from_bytes(head[12:16], "little")
             raw = f.read(size)
             total = os.fstat(f.fileno()).st_size
@@ -101,8 +111,10 @@ def read_header(path: str | Path) -> tuple[dict, int, int]:
     for e in header["arrays"]:
         end = start + e["offset"] + e["count"] * 4
         if end > total:
-            raise ModelFileError(f"{path} is truncated: {total} bytes, array {e['name']!r} "
-                                 f"needs {end}; retrain or copy the file again")
+            raise ModelFileError(
+                f"{path} is truncated: {total} bytes, array {e['name']!r} "
+                f"needs {end}; retrain or copy the file again"
+            )
     return header, start, total
 
 

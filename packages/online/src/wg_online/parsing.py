@@ -51,8 +51,13 @@ def _explain(block: bytes, line_index: int, source: str, lineno: int) -> VWForma
         parse_line(line, source, lineno)
     except VWFormatError as exc:
         return exc
-    return VWFormatError(source, lineno, "line rejected by the fast parser", line.decode(
-        errors="replace"), "Please report this line as a wg_online bug")
+    return VWFormatError(
+        source,
+        lineno,
+        "line rejected by the fast parser",
+        line.decode(errors="replace"),
+        "Please report this line as a wg_online bug",
+    )
 
 
 def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tuple[bytes, int]:
@@ -61,8 +66,12 @@ def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tup
         return block, 0
     except UnicodeDecodeError as exc:
         if not skip:
-            raise _explain(block, block.count(b"\n", 0, exc.start), source,
-                           first + block.count(b"\n", 0, exc.start)) from None
+            raise _explain(
+                block,
+                block.count(b"\n", 0, exc.start),
+                source,
+                first + block.count(b"\n", 0, exc.start),
+            ) from None
     kept, bad = [], 0
     for line in block.split(b"\n"):
         try:
@@ -74,8 +83,13 @@ def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tup
     return b"\n".join(kept), bad
 
 
-def parse_bytes(block: bytes, source: str = "<input>", first_line: int = 1,
-                skip_bad_lines: bool = False, with_tags: bool = False) -> Parsed:
+def parse_bytes(
+    block: bytes,
+    source: str = "<input>",
+    first_line: int = 1,
+    skip_bad_lines: bool = False,
+    with_tags: bool = False,
+) -> Parsed:
     """Parse whole lines of VW text.
 
     Raises
@@ -99,8 +113,9 @@ def parse_bytes(block: bytes, source: str = "<input>", first_line: int = 1,
     tag_list: list[str | None] = []
     if with_tags:
         tag_list = [None if s < 0 else block[s:e].decode() for s, e in tags.tolist()]
-    return Parsed(labels, imps, offsets, idx, val, ns, tag_list, first_line,
-                  skipped + len(bad_lines))
+    return Parsed(
+        labels, imps, offsets, idx, val, ns, tag_list, first_line, skipped + len(bad_lines)
+    )
 
 
 def parse_lines(lines: Iterator[str] | list[str] | str, skip_bad_lines: bool = False) -> Parsed:
@@ -115,8 +130,12 @@ def parse_lines(lines: Iterator[str] | list[str] | str, skip_bad_lines: bool = F
     return parse_bytes(text.encode() + b"\n", "<lines>", 1, skip_bad_lines, with_tags=True)
 
 
-def iter_file(path: str | Path, skip_bad_lines: bool = False, with_tags: bool = False,
-              block_size: int = 1 << 23) -> Iterator[Parsed]:
+def iter_file(
+    path: str | Path,
+    skip_bad_lines: bool = False,
+    with_tags: bool = False,
+    block_size: int = 1 << 23,
+) -> Iterator[Parsed]:
     """Parse a text file (plain, gzip, zstd or ``-`` for stdin) block by block."""
     source, line = str(path), 1
     with open_binary(path) as stream:
@@ -128,10 +147,13 @@ def iter_file(path: str | Path, skip_bad_lines: bool = False, with_tags: bool = 
 def write_cache(path: str | Path, blocks: list[Parsed], source: str | Path) -> None:
     """Write parsed blocks as our binary cache, atomically (temp file, then rename)."""
     st = os.stat(source) if str(source) != "-" else None
-    header = {"format_version": CACHE_VERSION, "source": str(source),
-              "source_size": st.st_size if st else None,
-              "source_mtime_ns": st.st_mtime_ns if st else None,
-              "blocks": [[len(getattr(b, f)) for f in _FIELDS] for b in blocks]}
+    header = {
+        "format_version": CACHE_VERSION,
+        "source": str(source),
+        "source_size": st.st_size if st else None,
+        "source_mtime_ns": st.st_mtime_ns if st else None,
+        "blocks": [[len(getattr(b, f)) for f in _FIELDS] for b in blocks],
+    }
     raw = json.dumps(header).encode()
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".wgcache-")
@@ -169,8 +191,10 @@ def read_cache(path: str | Path, source: str | Path | None = None) -> list[Parse
     size = int.from_bytes(data[8:16], "little")
     header = json.loads(data[16 : 16 + size])
     if header.get("format_version") != CACHE_VERSION:
-        raise ValueError(f"{path}: cache format {header.get('format_version')} is not "
-                         f"{CACHE_VERSION}; delete the cache so it is rebuilt")
+        raise ValueError(
+            f"{path}: cache format {header.get('format_version')} is not "
+            f"{CACHE_VERSION}; delete the cache so it is rebuilt"
+        )
     if source is not None and str(source) != "-":
         st = os.stat(source)
         if (header["source_size"], header["source_mtime_ns"]) != (st.st_size, st.st_mtime_ns):
@@ -184,5 +208,6 @@ def read_cache(path: str | Path, source: str | Path | None = None) -> list[Parse
                 raise ValueError(f"{path} is truncated; delete it so it is rebuilt")
             arrays.append(np.frombuffer(data, dtype, count, pos))
             pos += nbytes
-        blocks.append(Parsed(*arrays))
+        labels, imps, offsets, idx, val, ns = arrays
+        blocks.append(Parsed(labels, imps, offsets, idx, val, ns))
     return blocks

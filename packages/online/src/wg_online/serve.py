@@ -92,8 +92,12 @@ class PredictionServer(socketserver.ThreadingTCPServer):
         super().server_close()
 
 
-def serve(model_path: str | Path, port: int, poll_seconds: float = 0.2,
-          log: Callable[[str], None] = lambda _: None) -> None:
+def serve(
+    model_path: str | Path,
+    port: int,
+    poll_seconds: float = 0.2,
+    log: Callable[[str], None] = lambda _: None,
+) -> None:
     """Serve predictions of ``model_path`` on 127.0.0.1:``port`` until interrupted."""
     holder = ModelHolder(model_path, log)
     holder.model.run(parse_bytes(b"| warmup\n"), learn=False)  # compile before the first client

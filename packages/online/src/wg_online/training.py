@@ -38,9 +38,13 @@ class RunStats:
 
     def summary(self) -> str:
         rate = self.examples / self.seconds if self.seconds else float("inf")
-        lines = ["finished run", f"number of examples = {self.examples}",
-                 f"weighted example sum = {self.weight:.6f}",
-                 f"average loss = {self.average_loss:.6f}", f"examples/s = {rate:.0f}"]
+        lines = [
+            "finished run",
+            f"number of examples = {self.examples}",
+            f"weighted example sum = {self.weight:.6f}",
+            f"average loss = {self.average_loss:.6f}",
+            f"examples/s = {rate:.0f}",
+        ]
         if self.skipped:
             lines.append(f"skipped bad lines = {self.skipped}")
         return "\n".join(lines)
@@ -78,8 +82,11 @@ class Progress:
         since = self.since_loss / self.since_weight if self.since_weight else float("nan")
         label = "unknown" if np.isnan(data.labels[i]) else f"{data.labels[i]:.4f}"
         nfeat = int(data.offsets[i + 1] - data.offsets[i]) + (not self.noconstant)
-        print(f"{s.average_loss:<8.6f} {since:<8.6f} {s.examples:>12} {s.weight:>14.1f} "
-              f"{label:>14} {pred:>14.4f} {nfeat:>8}", file=self.out)
+        print(
+            f"{s.average_loss:<8.6f} {since:<8.6f} {s.examples:>12} {s.weight:>14.1f} "
+            f"{label:>14} {pred:>14.4f} {nfeat:>8}",
+            file=self.out,
+        )
         self.since_loss = self.since_weight = 0.0
 
 
@@ -88,12 +95,17 @@ def _slice(data: Parsed, lo: int, hi: int) -> Parsed:
         return data
     off = data.offsets[lo : hi + 1]
     a, b = int(off[0]), int(off[-1])
-    return Parsed(data.labels[lo:hi], data.importances[lo:hi], off - a, data.idx[a:b],
-                  data.val[a:b], data.ns[a:b])
+    return Parsed(
+        data.labels[lo:hi],
+        data.importances[lo:hi],
+        off - a,
+        data.idx[a:b],
+        data.val[a:b],
+        data.ns[a:b],
+    )
 
 
-def _blocks(data: str | Path, cache: str | Path | None, skip: bool,
-            tags: bool) -> Iterator[Parsed]:
+def _blocks(data: str | Path, cache: str | Path | None, skip: bool, tags: bool) -> Iterator[Parsed]:
     if cache is not None and not tags:
         cached = read_cache(cache, data)
         if cached is not None:
@@ -108,11 +120,20 @@ def _blocks(data: str | Path, cache: str | Path | None, skip: bool,
         write_cache(cache, kept, data)
 
 
-def train(data: str | Path, model_out: str | Path | None, options: Options,
-          initial: str | Path | None = None, passes: int = 1, cache: str | Path | None = None,
-          threads: int = 1, skip_bad_lines: bool = False, save_resume: bool = False,
-          predictions: str | Path | None = None, progress: TextIO | None = None,
-          overrides: dict | None = None) -> RunStats:
+def train(
+    data: str | Path,
+    model_out: str | Path | None,
+    options: Options,
+    initial: str | Path | None = None,
+    passes: int = 1,
+    cache: str | Path | None = None,
+    threads: int = 1,
+    skip_bad_lines: bool = False,
+    save_resume: bool = False,
+    predictions: str | Path | None = None,
+    progress: TextIO | None = None,
+    overrides: dict | None = None,
+) -> RunStats:
     """Train on a VW text file and write the model (nothing is written if any line is bad).
 
     Examples
@@ -149,9 +170,14 @@ def train(data: str | Path, model_out: str | Path | None, options: Options,
     return prog.stats
 
 
-def predict(model_path: str | Path, data: str | Path, predictions: str | Path | None,
-            skip_bad_lines: bool = False, progress: TextIO | None = None,
-            on_model: Callable[[Model], None] | None = None) -> RunStats:
+def predict(
+    model_path: str | Path,
+    data: str | Path,
+    predictions: str | Path | None,
+    skip_bad_lines: bool = False,
+    progress: TextIO | None = None,
+    on_model: Callable[[Model], None] | None = None,
+) -> RunStats:
     """Write one probability per example (``-p``; ``-`` is stdout), with the tag if present."""
     model = load_model(model_path, mmap=True)
     if on_model:
@@ -172,8 +198,10 @@ def predict(model_path: str | Path, data: str | Path, predictions: str | Path | 
 
 
 def _write_predictions(path: str | Path, preds, tags: list[str | None] | None) -> None:
-    lines = [f"{p:.6f}" + (f" {t}" if tags and t is not None else "")
-             for p, t in zip(preds, tags or [None] * len(preds), strict=True)]
+    lines = [
+        f"{p:.6f}" + (f" {t}" if tags and t is not None else "")
+        for p, t in zip(preds, tags or [None] * len(preds), strict=True)
+    ]
     text = "".join(line + "\n" for line in lines)
     if str(path) == "-":
         sys.stdout.write(text)

@@ -103,7 +103,10 @@ def _parse_label_section(section: bytes, source: str, lineno: int, text: str):
         tag = (raw[1:] if raw.startswith(b"'") else raw).decode()
     if len(tokens) > 2:
         raise _fail(
-            source, lineno, "too many tokens before the first '|'", text,
+            source,
+            lineno,
+            "too many tokens before the first '|'",
+            text,
             "Write 'label [importance] [tag]|namespace features'",
         )
     label, importance = None, 1.0
@@ -111,15 +114,21 @@ def _parse_label_section(section: bytes, source: str, lineno: int, text: str):
         label = parse_number(tokens[0])
         if label not in (-1.0, 0.0, 1.0):
             raise _fail(
-                source, lineno, f"bad label {tokens[0].decode(errors='replace')!r}", text,
+                source,
+                lineno,
+                f"bad label {tokens[0].decode(errors='replace')!r}",
+                text,
                 "Labels are 1 (positive), -1 or 0 (negative), or nothing for test lines",
             )
     if len(tokens) == 2:
         value = parse_number(tokens[1])
         if value is None or value < 0:
             raise _fail(
-                source, lineno, f"bad importance weight {tokens[1].decode(errors='replace')!r}",
-                text, "The importance weight is a number >= 0 after the label",
+                source,
+                lineno,
+                f"bad importance weight {tokens[1].decode(errors='replace')!r}",
+                text,
+                "The importance weight is a number >= 0 after the label",
             )
         importance = value
     return label, importance, tag
@@ -138,7 +147,10 @@ def _parse_namespace(chunk: bytes, source: str, lineno: int, text: str) -> Names
         parsed = parse_number(raw)
         if parsed is None:
             raise _fail(
-                source, lineno, f"bad namespace weight {head.decode(errors='replace')!r}", text,
+                source,
+                lineno,
+                f"bad namespace weight {head.decode(errors='replace')!r}",
+                text,
                 "Write |namespace:weight with a number, e.g. |user:0.5",
             )
         weight = parsed
@@ -150,7 +162,10 @@ def _parse_namespace(chunk: bytes, source: str, lineno: int, text: str) -> Names
             parsed = parse_number(raw)
             if parsed is None:
                 raise _fail(
-                    source, lineno, f"bad feature {token.decode(errors='replace')!r}", text,
+                    source,
+                    lineno,
+                    f"bad feature {token.decode(errors='replace')!r}",
+                    text,
                     "Write features as name or name:value with a number value, e.g. price:2.5",
                 )
             value = parsed
@@ -180,7 +195,10 @@ def parse_line(line: str | bytes, source: str = "<input>", lineno: int = 1) -> E
         text = raw.decode()
     except UnicodeDecodeError as exc:
         raise _fail(
-            source, lineno, f"invalid UTF-8 at byte {exc.start}", raw.decode(errors="replace"),
+            source,
+            lineno,
+            f"invalid UTF-8 at byte {exc.start}",
+            raw.decode(errors="replace"),
             "Re-encode the file as UTF-8",
         ) from None
     if not raw.strip():
@@ -251,7 +269,7 @@ def open_binary(path: str | Path) -> BinaryIO:
         import zstandard
 
         reader = zstandard.ZstdDecompressor().stream_reader(handle, closefd=True)
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
+        return io.BufferedReader(reader)
     return handle
 
 
