@@ -22,6 +22,8 @@ from wg_bench.plan import Task
 from wg_bench.runner import Callback, RunError
 
 _FINGERPRINTS: dict[str, dict[str, Any]] = {}
+#: how long to wait for the scheduler before giving up
+CONNECT_TIMEOUT = "10s"
 
 
 @contextmanager
@@ -61,7 +63,7 @@ def dask_executor(scheduler: str) -> Any:
                 "pip install 'wg-bench[dask]'"
             ) from exc
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise RunError(
                 f"cannot reach the Dask scheduler at {scheduler!r}: {exc}. Start one with "

@@ -1,0 +1,124 @@
+"""``wg bench`` through click: help, list, run, compare, report, and every user error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wg.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+from docs import cell, document, noisy  # noqa: E402
+
+
+def wg(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(main, ["bench", *args], env=env)
+
+
+@pytest.mark.parametrize("command", [[], ["list"], ["run"], ["compare"], ["report"]])
+def test_help(command) -> None:
+    result = wg(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage: main bench" in result.output or "Usage: wg bench" in result.output
+
+
+def test_list_shows_availability(toy_dir) -> None:
+    result = wg("list", "--suites", str(toy_dir))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "numpy (reference)" in text
+    assert "missing: skipped: install with pip install no-such-module" in text
+    assert "Implementations that raise, abort the interpreter" in text
+
+
+def test_run_writes_json_tables_and_fails_on_mismatch(toy_dir, tmp_path) -> None:
+    out = tmp_path / "r.json"
+    result = wg("run", "toy.Sum", "--suites", str(toy_dir), "--quick", "--min-time", "0.01",
+                "--json", str(out), "--history", str(tmp_path / "h"))  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "1 cell(s) failed (mismatch or error)" in result.output
+    assert "mismatch: error 0.001" in " ".join(result.output.split())
+    assert f"results: {out}" in result.output
+    doc = json.loads(out.read_text())
+    assert {c["implementation"]: c["status"] for c in doc["results"]} == {
+        "numpy": "ok", "python": "ok", "wrong": "mismatch", "missing": "skipped",
+    }  # fmt: skip
+    assert len(list((tmp_path / "h").rglob("*.json"))) == 1
+
+
+def test_run_only_python_succeeds_without_history(toy_dir, tmp_path) -> None:
+    result = wg("run", "toy.Sum", "--impl", "python", "--suites", str(toy_dir), "--quick",
+                "--samples", "2", "--min-time", "0.01", "--no-history",
+                env={"WG_BENCH_HISTORY": str(tmp_path / "h")})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "h").exists()
+    assert "results:" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nothing"], "matches 'nothing'; `wg bench list` shows what exists"),
+        (["toy", "--impl", "rust"], "--impl rust: no selected benchmark has such an implementation"),
+        (["toy", "--executor", "dask"], "--executor dask needs --scheduler ADDRESS"),
+        (["toy", "--samples", "0"], "Invalid value for '--samples'"),
+    ],
+)
+def test_run_usage_errors(toy_dir, args, message) -> None:
+    result = wg("run", *args, "--suites", str(toy_dir), "--no-history")
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_missing_suites_folder(tmp_path) -> None:
+    result = wg("list", "--suites", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert "does not exist; pass `--suites DIR` or set WG_BENCH_SUITES" in result.output
+
+
+def test_unreachable_scheduler_is_a_clear_error(toy_dir, monkeypatch) -> None:
+    monkeypatch.setattr("wg_bench.cluster.CONNECT_TIMEOUT", "1s")
+    result = wg("run", "toy.Sum", "--impl", "numpy", "--suites", str(toy_dir), "--no-history",
+                "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in result.output
+
+
+def test_compare_exit_codes_and_only_changed(tmp_path) -> None:
+    old = document([cell("a", noisy(1.0, 5, 0), reference=True), cell("b", noisy(1.0, 6, 1))])
+    same = document([cell("a", noisy(1.0, 9, 2), reference=True), cell("b", noisy(1.0, 5, 3))])
+    slow = document([cell("a", noisy(1.0, 5, 4), reference=True), cell("b", noisy(1.5, 5, 5))])
+    for name, doc in (("old", old), ("same", same), ("slow", slow)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+    ok = wg("compare", str(tmp_path / "old.json"), str(tmp_path / "same.json"))
+    assert ok.exit_code == 0, ok.output
+    assert "no significant slowdown in 2 cell(s)" in ok.output
+    bad = wg("compare", str(tmp_path / "old.json"), str(tmp_path / "slow.json"), "--only-changed")
+    assert bad.exit_code == 1, bad.output
+    assert "1 cell(s) got significantly slower (by >= 10%, p < 0.05) or broke" in bad.output
+    assert "slower" in bad.output and "│ a " not in bad.output
+    lenient = wg("compare", str(tmp_path / "old.json"), str(tmp_path / "slow.json"),
+                 "--min-effect", "0.6")  # fmt: skip
+    assert lenient.exit_code == 0, lenient.output
+
+
+def test_compare_refuses_unknown_schema(tmp_path) -> None:
+    (tmp_path / "old.json").write_text(json.dumps({"schema": "wg-bench/7", "results": []}))
+    (tmp_path / "new.json").write_text(json.dumps(document([])))
+    result = wg("compare", str(tmp_path / "old.json"), str(tmp_path / "new.json"))
+    assert result.exit_code == 1
+    assert "results schema 'wg-bench/7' is not supported" in result.output
+
+
+def test_report_command(tmp_path) -> None:
+    (tmp_path / "r.json").write_text(json.dumps(document([cell("a", noisy(1.0, 5, 0))])))
+    result = wg("report", str(tmp_path / "r.json"), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "index.html").exists()
+    assert (tmp_path / "site" / "summary.md").exists()
+    bad = wg("report", str(tmp_path / "site" / "index.html"), "--out", str(tmp_path / "x"))
+    assert bad.exit_code == 1 and "not valid JSON" in bad.output

@@ -1,0 +1,58 @@
+"""The cell measurement itself, run in this process (the runner runs it in a child)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+from wg_bench import worker
+from wg_bench.discovery import discover
+from wg_bench.plan import Settings, build_cells, interleave
+
+
+def spec_for(toy_dir, tmp_path, pattern: str, impl: str, **settings):
+    cells = build_cells(discover(toy_dir, [pattern]), "cpu", quick=True)
+    tasks = interleave(cells, Settings.for_run(True, min_time=0.002, **settings), tmp_path)
+    return next(t.spec for t in tasks if t.cell.implementation == impl)
+
+
+def test_calibration_reaches_min_time(toy_dir, tmp_path) -> None:
+    spec = spec_for(toy_dir, tmp_path, "toy.Sum", "python")
+    spec["min_time"] = 0.02
+    result = worker.measure(spec)
+    assert result["status"] == "ok", result
+    assert result["first_call"] > 0 and len(result["samples"]) == 5
+    assert result["loops"] > 1, "a ~30 µs call needs many loops to fill 20 ms"
+    # the last warm-up sample was the one that met the target
+    assert result["warmup"][-1] * result["loops"] >= 0.02
+    assert result["peak_memory_bytes"] > 0
+
+
+def test_oracle_output_is_cached_for_the_group(toy_dir, tmp_path) -> None:
+    oracle = spec_for(toy_dir, tmp_path, "toy.Sum", "numpy")
+    assert worker.measure(oracle)["status"] == "ok"
+    cached = pickle.loads(Path(oracle["oracle_cache"]).read_bytes())
+    assert float(cached) == pytest.approx(499.5)
+    # a poisoned cache proves the other cells read it instead of recomputing
+    with open(oracle["oracle_cache"], "wb") as handle:
+        pickle.dump(500.5, handle)
+    wrong = spec_for(toy_dir, tmp_path, "toy.Sum", "wrong")
+    assert worker.measure(wrong)["status"] == "ok"
+
+
+def test_custom_error_setup_hook_and_list_outputs(toy_dir, tmp_path) -> None:
+    result = worker.measure(spec_for(toy_dir, tmp_path, "toy.Gpu", "double"))
+    assert result["status"] == "ok", result
+    assert result["metrics"] == {"max_error": 0.0}
+
+
+def test_main_writes_the_result_file(toy_dir, tmp_path) -> None:
+    spec = spec_for(toy_dir, tmp_path, "toy.Failing", "raises")
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    assert worker.main([str(tmp_path / "spec.json"), str(tmp_path / "out.json")]) == 0
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert result["status"] == "error"
+    assert result["reason"].startswith("RuntimeError: deliberate failure at ")
