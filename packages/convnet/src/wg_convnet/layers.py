@@ -128,7 +128,12 @@ class Conv2D(Layer):
             self._xpad, self._in_shape, self._out_hw, self._cols = xpad, x.shape, (oh, ow), kept
         return out
 
-    def backward(self, dy: Array) -> Array:
+    def backward(self, dy: Array, *, input_grad: bool = True) -> Array | None:
+        """Fill ``grads``; return d loss / d input, or None when ``input_grad`` is False.
+
+        Sequential skips the input gradient of its first layer (nothing consumes it), as
+        PyTorch does for inputs that do not require grad.
+        """
         xp = array_namespace(dy)
         xpad, (oh, ow), kept = self._cache("_xpad"), self._out_hw, self._cols
         n, f, k = dy.shape[0], self.out_channels, self.kernel_size
@@ -136,7 +141,7 @@ class Conv2D(Layer):
         dy3 = xp.reshape(dy, (n, f, oh * ow))
         self.grads["b"] = xp.sum(dy3, axis=(0, 2))
         dw = xp.zeros(w2.shape, dtype=dy.dtype, device=device(dy))
-        dxpad = xp.empty(xpad.shape, dtype=dy.dtype, device=device(dy))
+        dxpad = xp.empty(xpad.shape, dtype=dy.dtype, device=device(dy)) if input_grad else None
         step = kept[0].shape[0] if kept else chunk_size(n, w2.shape[1] * oh * ow * _itemsize(dy))
         w2t = xp.matrix_transpose(w2)
         for idx, n0 in enumerate(range(0, n, step)):
@@ -144,11 +149,15 @@ class Conv2D(Layer):
             cols = kept[idx] if kept else self._recompute(xpad[n0:n1, ...], oh, ow)
             dyc = dy3[n0:n1, ...]
             dw += xp.sum(xp.matmul(dyc, xp.matrix_transpose(cols)), axis=0)
+            if not input_grad:
+                continue
             dcols = xp.matmul(w2t, dyc)
             dxpad[n0:n1, ...] = col2im(
                 dcols, (dyc.shape[0], *xpad.shape[1:]), (k, k), (oh, ow), self.stride, self.dilation
             )
         self.grads["W"] = xp.reshape(dw, self.params["W"].shape)
+        if not input_grad:
+            return None
         p, (h, w) = self.padding, self._in_shape[2:]
         return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
 

@@ -13,7 +13,7 @@ from array_api_compat import array_namespace, device
 from wg_convnet.activations import Softmax, softmax
 from wg_convnet.errors import ShapeError
 from wg_convnet.layer import Array, Layer
-from wg_convnet.layers import Dropout
+from wg_convnet.layers import Conv2D, Dropout
 from wg_convnet.losses import LOSSES, mean_squared_error, softmax_cross_entropy
 from wg_convnet.optimizers import SGD, Optimizer
 from wg_convnet.progress import TrainingProgress
@@ -73,8 +73,13 @@ class Sequential:
 
     def backward(self, grad: Array) -> None:
         """Back-propagate d loss / d output, filling every layer's ``grads``."""
-        for layer in reversed(self._train_layers()):
+        layers = self._train_layers()
+        for layer in reversed(layers[1:]):
             grad = layer.backward(grad)
+        if isinstance(layers[0], Conv2D):
+            layers[0].backward(grad, input_grad=False)
+        else:
+            layers[0].backward(grad)
 
     def parameters(self) -> tuple[list[Array], list[Array]]:
         """All trainable arrays and their gradients, in a fixed order."""

@@ -1,0 +1,59 @@
+"""Interleaved wg_convnet vs PyTorch CPU timings of the bench suite's cells (noisy shared machines).
+
+``wg bench run convnet`` is the official measurement; on a machine shared with other work its
+cells run minutes apart, so load changes between them. This script alternates the two
+implementations call by call and reports the median of each and their ratio.
+
+Usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python packages/convnet/tools/torch_timing.py [threads]
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SUITE = Path(__file__).resolve().parents[3] / "bench" / "suites" / "convnet.py"
+
+
+def load_suite():
+    spec = importlib.util.spec_from_file_location("convnet_suite", SUITE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def interleaved(a, b, rounds: int = 60) -> tuple[float, float]:
+    a(), b()
+    ta, tb = [], []
+    for _ in range(rounds):
+        for f, out in ((a, ta), (b, tb)):
+            start = time.perf_counter()
+            f()
+            out.append(time.perf_counter() - start)
+    return float(np.median(ta)), float(np.median(tb))
+
+
+def main() -> None:
+    import torch
+
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    torch.set_num_threads(threads)
+    suite = load_suite()
+    cells = [(suite.Conv2DForwardBackward, shape) for shape in suite.CONV_SIZES]
+    cells += [(suite.TrainingStep, 64), (suite.MaxPoolForwardBackward, 64)]
+    for cls, param in cells:
+        bench = cls()
+        bench.setup("cpu", param)
+        bench.setup_wg()
+        bench.setup_torch()
+        wg, th = interleaved(bench.impl_wg, bench.impl_torch)
+        print(f"{cls.__name__}({param}) threads={threads}: wg {wg * 1e3:.2f} ms, "
+              f"torch {th * 1e3:.2f} ms, wg/torch {wg / th:.2f}")
+
+
+if __name__ == "__main__":
+    main()
