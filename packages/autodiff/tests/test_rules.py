@@ -194,17 +194,22 @@ def test_rule_matches_finite_differences(spec: Spec, data: st.DataObject) -> Non
 
 def test_every_registered_primitive_is_in_the_spec_table() -> None:
     covered = {p for s in SPECS for p in s.prims}
-    internal = {"opaque_call", "opaque_output", "custom_jvp", "logsumexp"}
+    internal = {"opaque_call", "opaque_output", "custom_jvp", "logsumexp", "sigmoid"}
     missing = sorted(p.name for p in vjp_rules if p.name not in covered | internal)
     assert missing == []
 
 
-def test_logsumexp_primitive_matches_finite_differences() -> None:
+def test_fused_primitives_match_finite_differences() -> None:
+    """logsumexp and sigmoid are not NumPy functions: the optimiser fuses patterns into them."""
     from wg_autodiff.rules_array import logsumexp_p
+    from wg_autodiff.rules_unary import sigmoid_p
 
     x = np.random.default_rng(1).standard_normal((3, 4))
     check_first_order(lambda a: logsumexp_p.bind(a, axis=(1,), keepdims=False), (x,),
                       np.random.default_rng(2))
+    check_first_order(sigmoid_p.bind, (x,), np.random.default_rng(3))
+    check_first_order(lambda a: ad.jvp(sigmoid_p.bind, (a,), (np.ones((3, 4)),))[1], (x,),
+                      np.random.default_rng(4))
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.name in ("exp", "matmul_batched",

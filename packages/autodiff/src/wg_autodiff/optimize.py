@@ -23,9 +23,9 @@ import numpy as np
 from wg_autodiff.core import Primitive
 from wg_autodiff.namespace import is_float_dtype
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
-from wg_autodiff.rules_arith import add_p, multiply_p, negative_p, subtract_p, sum_p
+from wg_autodiff.rules_arith import add_p, divide_p, multiply_p, negative_p, subtract_p, sum_p
 from wg_autodiff.rules_array import amax_p, logsumexp_p
-from wg_autodiff.rules_unary import exp_p, log_p
+from wg_autodiff.rules_unary import exp_p, log_p, sigmoid_p
 from wg_autodiff.staging import Const, Eqn, GuardFailure, Program, Var, guard_p, stage
 
 MAX_PROGRAMS = 8
@@ -107,7 +107,9 @@ class _Rewriter:
             ins = [self.resolve(i) for i in e.ins]
             e = Eqn(e.prim, ins, e.params, e.out)
             repl = self.rewrite(e)
-            if repl is not None:
+            if type(repl) is Eqn:
+                e, ins = repl, repl.ins
+            elif repl is not None:
                 self.subst[e.out.id] = repl
                 continue
             if e.prim is not guard_p:
@@ -130,9 +132,30 @@ class _Rewriter:
             return inner.ins[0]
         if e.prim is negative_p and (inner := self.defining(e.ins[0], negative_p)):
             return inner.ins[0]
+        if e.prim in (add_p, subtract_p) and (neg := self.defining(e.ins[1], negative_p)):
+            flipped = subtract_p if e.prim is add_p else add_p
+            return Eqn(flipped, [e.ins[0], neg.ins[0]], {}, e.out)
+        if e.prim is add_p and (neg := self.defining(e.ins[0], negative_p)):
+            return Eqn(subtract_p, [e.ins[1], neg.ins[0]], {}, e.out)
+        if e.prim is divide_p:
+            return self._sigmoid(e)
         if e.prim in (multiply_p, add_p, subtract_p):
             return self._identity(e)
         return None
+
+    def _sigmoid(self, e: Eqn) -> Eqn | None:
+        """``1 / (1 + exp(-x))`` -> ``sigmoid(x)`` (one rule instead of four)."""
+        if not _is_const(e.ins[0], 1.0):
+            return None
+        plus = self.defining(e.ins[1], add_p)
+        if plus is None:
+            return None
+        one, ex = plus.ins if _is_const(plus.ins[0], 1.0) else plus.ins[::-1]
+        exp_e = self.defining(ex, exp_p) if _is_const(one, 1.0) else None
+        neg = self.defining(exp_e.ins[0], negative_p) if exp_e is not None else None
+        if neg is None:
+            return None
+        return Eqn(sigmoid_p, [neg.ins[0]], {}, e.out)
 
     def _identity(self, e: Eqn) -> Any:
         neutral = 1.0 if e.prim is multiply_p else 0.0
@@ -142,6 +165,10 @@ class _Rewriter:
                     and type(a) is Var and a.shape == e.out.shape and a.dtype == e.out.dtype):
                 return a
         return None
+
+
+def _is_const(i: Any, value: float) -> bool:
+    return type(i) is Const and isinstance(i.value, float | int) and i.value == value
 
 
 def _dce(prog: Program) -> Program:
@@ -190,38 +217,38 @@ def _fuse_logsumexp(prog: Program) -> Program:
 
 
 class Compiled:
-    """A program lowered to slot indices for a low-overhead replay loop."""
+    """A program lowered to generated Python source: one local variable per value, one line per
+    equation, so a replay pays a function call per primitive and nothing else."""
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
-        slots: dict[int, int] = {}
-        template: list[Any] = []
+        names: dict[int, str] = {}
+        env: dict[str, Any] = {}
 
-        def slot_of(i: Any) -> int:
+        def name_of(i: Any) -> str:
             if type(i) is Const:
-                template.append(i.value)
-                return len(template) - 1
-            if i.id not in slots:
-                slots[i.id] = len(template)
-                template.append(None)
-            return slots[i.id]
+                key = f"c{len(env)}"
+                env[key] = i.value
+                return key
+            if i.id not in names:
+                names[i.id] = f"v{i.id}"
+            return names[i.id]
 
-        self.input_slots = [slot_of(v) for v in prog.inputs]
-        self.steps = [(e.prim.impl, tuple(slot_of(i) for i in e.ins), e.params, slot_of(e.out))
-                      for e in prog.eqns]
-        self.output_slots = [slot_of(o) for o in prog.outputs]
-        self.template = template
+        args = [name_of(v) for v in prog.inputs]
+        lines = [f"def replay({', '.join(args)}{',' if len(args) == 1 else ''}):"]
+        for n, e in enumerate(prog.eqns):
+            fn = f"f{n}"
+            env[fn] = functools.partial(e.prim.impl, **e.params) if e.params else e.prim.impl
+            ins = ", ".join(name_of(i) for i in e.ins)
+            lines.append(f"    {name_of(e.out)} = {fn}({ins})")
+        outs = [name_of(o) for o in prog.outputs]
+        lines.append(f"    return [{', '.join(outs)}]")
+        code = compile("\n".join(lines), f"<wg_autodiff program {id(self):x}>", "exec")
+        exec(code, env)
+        self.replay = env["replay"]
 
     def __call__(self, leaves: Sequence[Any]) -> Any:
-        env = list(self.template)
-        for s, x in zip(self.input_slots, leaves, strict=True):
-            env[s] = x
-        for impl, ins, params, out in self.steps:
-            if params:
-                env[out] = impl(*[env[i] for i in ins], **params)
-            else:
-                env[out] = impl(*[env[i] for i in ins])
-        return tree_unflatten(self.prog.out_def, [env[s] for s in self.output_slots])
+        return tree_unflatten(self.prog.out_def, self.replay(*leaves))
 
 
 def build(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -56,6 +56,8 @@ floor_divide_p = _nondiff("floor_divide", np.floor_divide)
 
 
 def _sum_impl(x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    if type(x) is np.ndarray:
+        return x.sum(axis=axis, keepdims=keepdims)
     xp = namespace(x)
     return xp.sum(x, axis=axis, keepdims=keepdims)
 

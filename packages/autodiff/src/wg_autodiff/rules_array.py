@@ -66,6 +66,11 @@ def _getitem_impl(x: Any, idx: Any) -> Any:
 
 
 def _scatter_add_impl(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
+    if type(g) is np.ndarray and (type(idx) is slice or type(idx) is int or (
+            type(idx) is tuple and all(type(i) is slice or type(i) is int for i in idx))):
+        z = np.zeros(shape, dtype=g.dtype)
+        z[idx] = g
+        return z
     xp = namespace_of(g)
     if isinstance(g, float | int):
         g = np.asarray(g)

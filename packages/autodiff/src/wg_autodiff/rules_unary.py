@@ -86,3 +86,19 @@ def _abs_partial(g: Any, a: Any, x: Any) -> Any:
 
 
 abs_p = defunary("abs", np.abs, "abs", _abs_partial)
+
+
+def _sigmoid_np(x: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _sigmoid_impl(x: Any) -> Any:
+    if type(x) is np.ndarray or isinstance(x, float | np.floating):
+        return _sigmoid_np(x)
+    xp = namespace(x)
+    return 1.0 / (1.0 + xp.exp(-x))
+
+
+sigmoid_p = defunary("sigmoid", _sigmoid_impl, "sigmoid", lambda g, a, x: mul(g, mul(a, _sub(1.0, a))))
+"""The logistic function; the optimiser fuses ``1 / (1 + exp(-x))`` into it."""
+sigmoid_p.impl = _sigmoid_impl
