@@ -195,3 +195,26 @@ def test_unknown_dependency_licence_is_a_warning_without_allow_list(write, lic, 
         ("propagation", "error"),
         ("propagation-notice", "error"),
     ]
+
+
+def test_propagation_terminates_on_dependency_cycles(write, lic):
+    root = write(
+        {
+            "pyproject.toml": ACK,
+            "a/pyproject.toml": lic.pyproject("a", "MIT", ["LICENSE"], deps=["b"]),
+            "a/LICENSE": lic.MIT,
+            "b/pyproject.toml": lic.pyproject("b", V3, ["LICENSE"], deps=["c"]),
+            "b/LICENSE": lic.text(V3),
+            "c/pyproject.toml": lic.pyproject("c", "MIT", ["LICENSE"], deps=["a"]),
+            "c/LICENSE": lic.MIT,
+        }
+    )
+    report = run_check(root, site_paths=[])
+    assert findings(report) == [
+        ("propagation", "a/pyproject.toml"),
+        ("propagation", "c/pyproject.toml"),
+        ("propagation-notice", "a/pyproject.toml"),
+        ("propagation-notice", "c/pyproject.toml"),
+    ]
+    c = next(f for f in report.findings if f.path == "c/pyproject.toml")
+    assert "(c -> a -> b)" in c.message

@@ -241,3 +241,40 @@ def test_missing_declaration_suggests_the_shipped_licence(write, lic):
     root = write({"pyproject.toml": '[project]\nname = "m"\n', "LICENSE": lic.MIT})
     (finding,) = check(root).findings
     assert (finding.rule, finding.fix) == ("missing-declaration", 'license = "MIT"')
+
+
+def test_extended_licence_declared_as_such_with_own_clauses_is_clean(write, lic):
+    text = (
+        lic.text("LicenseRef-Extended-St-Claire-0.1")
+        .replace("< ETHICAL CLAUSE 1 >", "Weapons")
+        .replace("< DESCRIPTION OF PURPOSE-SPECIFIC PROHIBITION >", "Guide a missile.")
+    )
+    root = write(
+        {
+            "Cargo.toml": '[package]\nname = "x"\nlicense-file = "LICENSE"\n',
+            "LICENSE": text,
+            "pyproject.toml": ACK,
+        }
+    )
+    report = check(root)
+    assert report.findings == []
+    assert report.packages[0].parsed.text == "LicenseRef-Extended-St-Claire-0.1"
+
+
+def test_licence_file_that_does_not_exist(write, lic):
+    root = write({"package.json": '{"name": "n", "license": "SEE LICENSE IN COPYING"}'})
+    (finding,) = check(root).findings
+    assert (finding.rule, finding.message) == (
+        "missing-file",
+        "licence file `COPYING` does not exist",
+    )
+
+
+def test_edited_text_declared_only_by_file(write, lic):
+    edited = lic.text(V3).replace("Surveillance", "Snooping")
+    root = write(
+        {"package.json": '{"name": "n", "license": "SEE LICENSE IN LICENSE"}', "LICENSE": edited}
+    )
+    (finding,) = check(root).findings
+    assert finding.rule == "text-mismatch"
+    assert "edited st-claire text" in finding.message

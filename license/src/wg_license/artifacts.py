@@ -89,6 +89,18 @@ def _folder_artifacts(ctx: Context) -> list[tuple[str, str | None]]:
                 )
             )
             continue
+        if licence is not None and licence.lower() not in ctx.custom:
+            ctx.findings.append(
+                make(
+                    "config",
+                    Severity.ERROR,
+                    ctx.policy.source,
+                    ctx.policy.line,
+                    f"artifact folder `{folder}`: unknown licence `{licence}`",
+                    "use a LicenseRef- id from license/terms/ (wg license terms)",
+                )
+            )
+            continue
         for dirpath, _, files in os.walk(base):
             rel_dir = Path(dirpath).relative_to(ctx.root).as_posix()
             found += [

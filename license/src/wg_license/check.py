@@ -64,7 +64,7 @@ def run_check(root: Path, site_paths: Iterable[str] | None = None) -> Report:
     for state in ctx.states:
         texts.collect_shipped(ctx, state)
         declarations.check_declaration(ctx, state)
-        texts.check_npm_file(ctx, state)
+        texts.check_file_declaration(ctx, state)
         declarations.check_legacy(ctx, state)
         declarations.check_classifiers(ctx, state)
         declarations.check_policy_lints(ctx, state)

@@ -83,7 +83,7 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
     pkg = state.package
     where = pkg.expression
     if where is None and pkg.npm_file is not None:
-        return  # `SEE LICENSE IN <file>`: the file decides (see texts.check_npm_file)
+        return  # `SEE LICENSE IN <file>`: the file decides (see texts.check_file_declaration)
     if where is None:
         if not pkg.licence_files:
             ctx.findings.append(

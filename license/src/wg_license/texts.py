@@ -206,12 +206,15 @@ def _spdx_shipped(state: PackageState, key: str) -> bool:
     return not has_fingerprint(key) and any(i.licence is None for i in state.shipped.values())
 
 
-def check_npm_file(ctx: Context, state: PackageState) -> None:
-    """``SEE LICENSE IN <file>``: the file's text decides the package's licence."""
+def check_file_declaration(ctx: Context, state: PackageState) -> None:
+    """A licence declared only by a file (npm ``SEE LICENSE IN``, Cargo ``license-file``,
+    legacy ``license = {file}``): the file's text decides the package's licence."""
     pkg = state.package
-    if pkg.npm_file is None or pkg.expression is not None:
+    declared = pkg.npm_file or (pkg.licence_files[0] if pkg.licence_files else None)
+    if declared is None or pkg.expression is not None:
         return
-    identified = state.shipped.get(pkg.path(pkg.npm_file.value))
+    rel = pkg.path(declared.value)
+    identified = state.shipped.get(rel)
     if identified is None:
         return  # missing or unreadable: already reported
     if identified.licence is None:
@@ -222,10 +225,10 @@ def check_npm_file(ctx: Context, state: PackageState) -> None:
             make(
                 "text-mismatch",
                 Severity.ERROR,
-                pkg.path(pkg.npm_file.value),
+                rel,
                 1,
-                f"`SEE LICENSE IN {pkg.npm_file.value}` points to {what}",
-                "ship an unmodified licence text",
+                f"the licence file `{declared.value}` holds {what}",
+                "ship an unmodified licence text and declare its id",
                 pkg.name,
             )
         )
