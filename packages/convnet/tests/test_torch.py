@@ -144,3 +144,21 @@ def test_optimizers_follow_torch_update_rules(ours, theirs) -> None:
         tw.grad = torch.tensor(g)
         topt.step()
     close(w, tw)
+
+
+def test_fit_on_torch_tensors_through_the_array_api() -> None:
+    """The GPU code path (torch arrays via array-api-compat), exercised on the CPU."""
+    from wg_convnet import Flatten, MaxPool2D, ReLU, Sequential
+    from wg_convnet.datasets import load_dataset
+
+    data = load_dataset("lines", n_train=64, n_test=8)
+    layers = lambda: [Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),  # noqa: E731
+                      Dense(4 * 8 * 8, 3)]  # fmt: skip
+    kwargs = {"epochs": 2, "batch_size": 16, "seed": 0, "verbose": False}
+    ours = Sequential(layers()).fit(data.X_train, data.y_train, optimizer=Adam(1e-2), **kwargs)
+    theirs = Sequential(layers()).fit(
+        torch.tensor(data.X_train), torch.tensor(data.y_train), optimizer=Adam(1e-2), **kwargs
+    )
+    proba = theirs.predict_proba(torch.tensor(data.X_test))
+    assert isinstance(proba, torch.Tensor)
+    close(ours.predict_proba(data.X_test), proba)
