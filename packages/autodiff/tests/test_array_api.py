@@ -49,3 +49,17 @@ def test_forward_mode_and_linalg_on_strict_arrays() -> None:
 def test_no_numpy_array_leaks_into_strict_computation() -> None:
     g = ad.grad(lambda v: np.sum(np.sin(v[1:]) * v[:-1]))(xp.asarray([0.1, 0.2, 0.3]))
     assert type(g) is type(xp.asarray([0.0]))
+
+
+def test_gmm_gradient_on_strict_arrays_matches_numpy() -> None:
+    """The ADBench GMM mixes NumPy constants (np.zeros, np.eye, index arrays) with device data."""
+    from wg_autodiff import adbench as A
+
+    alphas, means, icf, x, gamma, m = A.gmm_random(3, 2, 7, np.random.default_rng(0))
+    want = ad.grad(lambda *p: A.gmm_objective(*p, x, gamma, m), (0, 1, 2))(alphas, means, icf)
+    x_dev = xp.asarray(x)
+    got = ad.grad(lambda *p: A.gmm_objective(*p, x_dev, gamma, m), (0, 1, 2))(
+        xp.asarray(alphas), xp.asarray(means), xp.asarray(icf))
+    for g, w in zip(got, want, strict=True):
+        assert type(g) is type(x_dev)
+        np.testing.assert_allclose(_np(g), w, rtol=1e-12, atol=1e-12)

@@ -61,7 +61,9 @@ def gmm_objective(alphas: Any, means: Any, icf: Any, x: Any, wishart_gamma: floa
     padded = np.concatenate([np.zeros((k, 1)), icf[:, d:]], axis=1)
     lower = padded[:, _tril_gather_index(d)].reshape(k, d, d)
     Ls = lower + qdiags[:, :, None] * np.eye(d)
-    xcentered = x[None, :, :] - means[:, None, :]
+    # np.subtract rather than ``-``: when x is a device array (CuPy, array_api_strict) and the
+    # means are traced, x's own operator would reject the foreign operand instead of deferring
+    xcentered = np.subtract(x[None, :, :], means[:, None, :])
     Lx = np.matmul(xcentered, np.transpose(Ls, (0, 2, 1)))
     sqsum = np.sum(Lx * Lx, axis=2)
     inner = (alphas + sum_qs)[:, None] - 0.5 * sqsum

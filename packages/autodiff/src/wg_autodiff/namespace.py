@@ -73,3 +73,35 @@ def is_float_dtype(x: Any) -> bool:
         return False
     name = str(dtype)
     return "float" in name or "complex" in name
+
+
+def device_namespace(*xs: Any) -> Any:
+    """Namespace of the first argument that is neither a NumPy value nor a Python scalar."""
+    for x in xs:
+        if not isinstance(x, np.ndarray | np.generic | float | int | bool | list | tuple):
+            return namespace(x)
+    return np
+
+
+def harmonize(*xs: Any) -> tuple[Any, ...]:
+    """Move NumPy arrays (constants the user's code built with ``np.*``) to the namespace of the
+    other arguments, so ``np.eye(3) * x`` works when ``x`` lives on a GPU."""
+    xp = device_namespace(*xs)
+    if xp is np:
+        return xs
+    return tuple(xp.asarray(x) if isinstance(x, np.ndarray | np.generic) else x for x in xs)
+
+
+def mixing(op: Any) -> Any:
+    """Wrap a binary operator so that NumPy constants meet device arrays (tried only on failure,
+    so NumPy-only calls pay nothing but the wrapper)."""
+
+    def impl(x: Any, y: Any) -> Any:
+        try:
+            return op(x, y)
+        except TypeError:
+            x, y = harmonize(x, y)
+            return op(x, y)
+
+    impl.__name__ = getattr(op, "__name__", "op")
+    return impl

@@ -9,22 +9,32 @@ import numpy as np
 
 from wg_autodiff import core
 from wg_autodiff.core import Primitive, Tracer, deflinear, defvjp, jvp_rules
-from wg_autodiff.namespace import asarray_like, namespace, namespace_of, shape_of
+from wg_autodiff.namespace import (
+    asarray_like,
+    device_namespace,
+    harmonize,
+    mixing,
+    namespace,
+    namespace_of,
+    shape_of,
+)
 
 
-add_p = Primitive("add", operator.add)
-subtract_p = Primitive("subtract", operator.sub)
-multiply_p = Primitive("multiply", operator.mul)
-divide_p = Primitive("divide", operator.truediv)
+add_p = Primitive("add", mixing(operator.add))
+subtract_p = Primitive("subtract", mixing(operator.sub))
+multiply_p = Primitive("multiply", mixing(operator.mul))
+divide_p = Primitive("divide", mixing(operator.truediv))
 negative_p = Primitive("negative", operator.neg)
 
 
 def _xp_impl(np_fn: Any, name: str) -> Any:
     def impl(*args: Any, **params: Any) -> Any:
-        xp = namespace_of(*args)
+        xp = device_namespace(*args)
         if xp is np:
             return np_fn(*args, **params)
-        args = tuple(asarray_like(xp, a, args[0]) for a in args)
+        args = harmonize(*args)
+        like = next(a for a in args if not isinstance(a, float | int | bool))
+        args = tuple(asarray_like(xp, a, like) for a in args)
         return getattr(xp, name)(*args, **params)
 
     return impl
@@ -82,9 +92,10 @@ reshape_p = Primitive("reshape", _reshape_impl)
 
 
 def _where_impl(c: Any, x: Any, y: Any) -> Any:
-    xp = namespace_of(x, y, c)
+    xp = device_namespace(x, y, c)
     if xp is np:
         return np.where(c, x, y)
+    c, x, y = harmonize(c, x, y)
     like = x if not isinstance(x, float | int) else y
     return xp.where(c, asarray_like(xp, x, like), asarray_like(xp, y, like))
 
@@ -217,6 +228,7 @@ def _power_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
     return mul(g, mul(y, power_p.bind(x, subtract_p.bind(y, 1))))
 
 
+@mixing
 def _power_impl(x: Any, y: Any) -> Any:
     return x**y
 

@@ -14,7 +14,7 @@ from wg_autodiff.core import (
     defvjp_argnum,
     jvp_rules,
 )
-from wg_autodiff.namespace import namespace, namespace_of, shape_of
+from wg_autodiff.namespace import device_namespace, harmonize, mixing, namespace, namespace_of, shape_of
 from wg_autodiff.rules_arith import (
     add,
     broadcast_to_p,
@@ -62,7 +62,54 @@ def is_basic_index(idx: Any) -> bool:
 
 
 def _getitem_impl(x: Any, idx: Any) -> Any:
-    return x[idx]
+    if type(x) is np.ndarray or is_basic_index(idx):
+        return x[idx]
+    xp = namespace(x)
+    axis = _take_axis(idx)
+    if axis is not None:
+        arr = idx if isinstance(idx, np.ndarray) else idx[axis]
+        return xp.take(x, xp.asarray(arr), axis=axis)
+    return x[_index_to(xp, idx)]
+
+
+def _take_axis(idx: Any) -> int | None:
+    """Axis k when ``idx`` is ``(:, ..., :, int_array)`` (1-D), the array API's ``take``."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    last = items[-1]
+    full = all(isinstance(i, slice) and i == slice(None) for i in items[:-1])
+    if full and isinstance(last, np.ndarray) and last.ndim == 1 and last.dtype.kind in "iu":
+        return len(items) - 1
+    return None
+
+
+def _drop_newaxes(xp: Any, idx: Any, g: Any) -> tuple[Any, Any]:
+    """Remove ``None`` from a basic index (and the unit axes it made in ``g``): the array API
+    allows ``None`` in reads only."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if xp is np or None not in items or Ellipsis in items:
+        return idx, g
+    drop, pos = [], 0
+    for i in items:
+        if i is None:
+            drop.append(pos)
+        if i is None or isinstance(i, slice):
+            pos += 1
+    shape = [n for k, n in enumerate(g.shape) if k not in drop]
+    return tuple(i for i in items if i is not None), xp.reshape(g, tuple(shape))
+
+
+def _scatter_one_hot(xp: Any, g: Any, axis: int, arr: np.ndarray, n: int) -> Any:
+    """Scatter-add along ``axis`` as a product with a one-hot matrix (portable, no ``add.at``)."""
+    onehot = xp.asarray((arr[:, None] == np.arange(n)[None, :]), dtype=g.dtype)
+    moved = xp.moveaxis(g, axis, -1)
+    return xp.moveaxis(xp.matmul(moved, onehot), -1, axis)
+
+
+def _index_to(xp: Any, idx: Any) -> Any:
+    """Integer-array indices built with NumPy, moved to the array's namespace."""
+    if isinstance(idx, tuple):
+        return tuple(xp.asarray(i) if isinstance(i, np.ndarray) else i for i in idx)
+    return xp.asarray(idx) if isinstance(idx, np.ndarray) else idx
 
 
 def _scatter_add_impl(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
@@ -76,11 +123,15 @@ def _scatter_add_impl(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
         g = np.asarray(g)
     z = xp.zeros(shape, dtype=g.dtype)
     if is_basic_index(idx):
+        idx, g = _drop_newaxes(xp, idx, g)
         z[idx] = g
     elif xp is np:
         np.add.at(z, idx, g)
+    elif (axis := _take_axis(idx)) is not None:
+        arr = idx if isinstance(idx, np.ndarray) else idx[axis]
+        return _scatter_one_hot(xp, g, axis, arr, shape[axis])
     elif hasattr(xp, "add") and hasattr(xp.add, "at"):
-        xp.add.at(z, idx, g)
+        xp.add.at(z, _index_to(xp, idx), g)
     else:
         raise NotImplementedError(
             f"the derivative of integer-array indexing needs a scatter-add, which {xp.__name__} "
@@ -101,10 +152,10 @@ deflinear(scatter_add_p)
 
 
 def _concatenate_impl(*xs: Any, axis: int) -> Any:
-    xp = namespace_of(*xs)
+    xp = device_namespace(*xs)
     if xp is np:
         return np.concatenate(xs, axis=axis)
-    return xp.concat(xs, axis=axis)
+    return xp.concat(harmonize(*xs), axis=axis)
 
 
 concatenate_p = Primitive("concatenate", _concatenate_impl)
@@ -215,6 +266,7 @@ defvjp(
 # ----------------------------------------------------------------- contractions
 
 
+@mixing
 def _matmul_impl(a: Any, b: Any) -> Any:
     return a @ b
 
