@@ -218,3 +218,19 @@ def test_propagation_terminates_on_dependency_cycles(write, lic):
     ]
     c = next(f for f in report.findings if f.path == "c/pyproject.toml")
     assert "(c -> a -> b)" in c.message
+
+
+def test_our_own_model_files_are_artifacts_by_magic(write, lic):
+    root = write(
+        {
+            "pyproject.toml": lic.pyproject("m", V3, ["LICENSE"], extra=ACK),
+            "LICENSE": lic.text(V3),
+            "runs/cnn.bin": b"WGCONVNT\x00\x00\x00\x00{}",
+            "runs/lr": b"WGONLINE\x01\x00\x00\x00",
+            "runs/data.bin": b"\x00\x01 not a model",
+        }
+    )
+    assert findings(run_check(root, site_paths=[])) == [
+        ("artifact-notice", "runs/cnn.bin"),
+        ("artifact-notice", "runs/lr"),
+    ]

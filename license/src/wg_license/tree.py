@@ -60,6 +60,10 @@ SOURCE_SUFFIXES = frozenset(
     }
 )
 DEFAULT_ARTIFACTS = ("*.onnx", "*.safetensors", "*.npz", "*.pt", "*.pth", "*.ckpt", "*.wgm")
+#: Our own model files are known by their magic bytes (wg_convnet, wg_online), whatever their
+#: name; only files with these suffixes are opened to look, so the walk stays cheap.
+MODEL_MAGICS = (b"WGCONVNT", b"WGONLINE")
+_MAGIC_SUFFIXES = frozenset({".bin", ".model", ".weights", ".wgc", ".wgn", ""})
 _LICENCE_NAME = re.compile(r"^(licen[cs]e|copying|notice|unlicense)([-._].*)?$", re.I)
 #: The tag counts only at the start of a comment line (REUSE), not inside code or strings.
 _HEADER = re.compile(
@@ -162,6 +166,14 @@ def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(fnmatch.translate(p) for p in patterns) or r"(?!)")
 
 
+def _is_our_model(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) in MODEL_MAGICS
+    except OSError:
+        return False
+
+
 class _Walker:
     def __init__(self, tree: Tree, exclude: tuple[str, ...], artifacts: tuple[str, ...]) -> None:
         self.tree = tree
@@ -247,7 +259,7 @@ class _Walker:
         suffix = os.path.splitext(name)[1]
         if suffix in SOURCE_SUFFIXES:
             read_header(Path(entry.path), rel, tree)
-        if self.artifacts.match(name):
+        if self.artifacts.match(name) or (suffix in _MAGIC_SUFFIXES and _is_our_model(entry.path)):
             tree.artifacts.append(rel)
 
 
