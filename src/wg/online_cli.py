@@ -52,6 +52,9 @@ def online() -> None:
 @click.option("--ffm_bit_precision", type=int, default=18, show_default=True)
 @click.option("--ffm_learning_rate", type=float, default=0.1, show_default=True)
 @click.option("--noconstant", is_flag=True, help="No bias feature.")
+@click.option(
+    "--namespace_map", help="FW-style map file 'letter,namespace' per line; undeclared = error."
+)
 @click.option("--vwcompat", is_flag=True, help="Reproduce VW --adaptive logistic predictions.")
 @click.option("--threads", type=click.IntRange(1), default=1, help="Hogwild training threads.")
 @click.option(
@@ -80,6 +83,10 @@ def train(**kw: Any) -> None:
     opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["interactions"])
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
     opts["ffm_fields"] = tuple(kw["ffm_field"])
+    if kw["namespace_map"]:
+        from wg_online.vw_format import load_namespace_map
+
+        opts["namespace_map"] = _run(load_namespace_map, kw["namespace_map"])
     cache = kw["cache_file"] or (f"{kw['data']}.cache" if kw["cache"] else None)
     if cache == "-.cache":
         raise click.UsageError("-c with -d - needs --cache_file PATH")

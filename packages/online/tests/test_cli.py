@@ -118,3 +118,18 @@ def test_bad_input_exit_codes(tmp_path) -> None:
     result = runner.invoke(main, ["online", "train", "-d", "-", "-c"])
     assert result.exit_code == 2
     assert "--cache_file" in result.output
+
+
+def test_namespace_map_option(tmp_path) -> None:
+    data, ns_map = tmp_path / "d.vw", tmp_path / "map.csv"
+    data.write_text("1 |animal cat |food fish\n-1 |animal cat |food rock\n")
+    ns_map.write_text("A,animal\nB,food\n")
+    model = tmp_path / "m.wgm"
+    args = ["online", "train", "-d", str(data), "-f", str(model), "--quiet"]
+    result = CliRunner().invoke(main, [*args, "--namespace_map", str(ns_map), "-q", "AB"])
+    assert result.exit_code == 0, result.output
+    assert load_model(model).options.namespace_map == ("Aanimal", "Bfood")
+    ns_map.write_text("A,animal\n")
+    result = CliRunner().invoke(main, [*args, "--namespace_map", str(ns_map)])
+    assert result.exit_code == 1
+    assert "d.vw:1: undeclared namespace 'food'" in result.output

@@ -171,3 +171,21 @@ def test_block_boundaries_keep_line_numbers(tmp_path) -> None:
     path.write_bytes(b"1 | a\n" * 1000 + b"1 | a:zz\n")
     with pytest.raises(VWFormatError, match=r"d.vw:1001: bad feature"):
         list(iter_file(path, block_size=100))
+
+
+def test_namespace_map_declares_names_and_letters(tmp_path) -> None:
+    from wg_online.vw_format import load_namespace_map
+
+    path = tmp_path / "map.csv"
+    path.write_text("# FW-style map\nA,animal\nB,food\n")
+    ns_map = load_namespace_map(path)
+    parsed = parse_bytes(b"1 |animal cat |food fish\n", namespace_map=ns_map)
+    assert parsed.ns.tolist() == [ord("A"), ord("B")]
+    assert parsed.idx[0] == hash_token("cat", hash_namespace("animal")) & 0xFFFFFFFF
+    with pytest.raises(VWFormatError) as info:
+        parse_bytes(b"1 |animal cat\n-1 |fod fish\n", "d.vw", namespace_map=ns_map)
+    assert str(info.value).startswith("d.vw:2: undeclared namespace 'fod'")
+    assert "declared: animal, food" in str(info.value)
+    path.write_text("A,animal\nBfood\n")
+    with pytest.raises(VWFormatError, match=r"map.csv:2: bad namespace map line"):
+        load_namespace_map(path)

@@ -13,7 +13,14 @@ import numpy as np
 
 _M32 = np.uint64(0xFFFFFFFF)
 _POW10 = np.array([10.0**i for i in range(23)])
-BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS = 2, 3, 4, 5, 6
+BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED_NS = (
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+)
 
 
 @nb.njit(cache=True, inline="always")
@@ -192,7 +199,7 @@ def _namespace_hash(buf, s, e, cache):
 
 
 @nb.njit(cache=True)
-def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache):
+def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters):
     """Parse namespaces from the first bar to e; return (error code, new feature count)."""
     i = bar
     while i < e:
@@ -209,6 +216,11 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache):
             if name_end > i:
                 ns_char = buf[i]
                 ns_hash = _namespace_hash(buf, i, name_end, ns_cache)
+                if map_hashes.shape[0] > 0:  # FW-style namespace map: declared names only
+                    pos = np.searchsorted(map_hashes, ns_hash)
+                    if pos == map_hashes.shape[0] or map_hashes[pos] != ns_hash:
+                        return UNDECLARED_NS, f
+                    ns_char = map_letters[pos]
             if colon != -1:
                 ok, weight = _parse_number(buf, colon + 1, j)
                 if not ok:
@@ -245,7 +257,7 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache):
 
 
 @nb.njit(cache=True, nogil=True)
-def parse_block(buf, skip_bad):
+def parse_block(buf, skip_bad, map_hashes, map_letters):
     """Parse whole lines of ``buf`` (uint8). Blank lines are skipped.
 
     Returns (labels, importances, tags[n, 2], offsets[n + 1], idx, val, ns, line_of_example,
@@ -291,7 +303,9 @@ def parse_block(buf, skip_bad):
             code = _parse_label_section(buf, s, bar, head, starts, ends)
             f_new = f
             if code == 0:
-                code, f_new = _parse_features(buf, bar, e, f, idx, val, ns, ns_cache)
+                code, f_new = _parse_features(
+                    buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters
+                )
             if code != 0:
                 bad_lines[n_bad], bad_codes[n_bad] = line, code
                 n_bad += 1

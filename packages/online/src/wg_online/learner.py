@@ -48,13 +48,11 @@ class OnlineLearner:
         }
 
     def _parse(self, lines: Lines | Parsed) -> Parsed:
-        return (
-            lines
-            if isinstance(lines, Parsed)
-            else parse_lines(
-                list(lines) if not isinstance(lines, str) else lines, self.skip_bad_lines
-            )
-        )
+        if isinstance(lines, Parsed):
+            return lines
+        text = list(lines) if not isinstance(lines, str) else lines
+        ns_map = tuple(self.options.get("namespace_map", ()))
+        return parse_lines(text, self.skip_bad_lines, ns_map)
 
     def partial_fit(self, lines: Lines | Parsed) -> OnlineLearner:
         """Learn from one more batch of labelled lines (one pass); returns self."""

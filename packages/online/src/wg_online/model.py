@@ -41,6 +41,7 @@ class Options:
     ffm_learning_rate: float = 0.1
     ffm_init: float = 0.1
     seed: int = 0
+    namespace_map: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.bit_precision <= 30:

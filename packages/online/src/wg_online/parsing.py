@@ -11,11 +11,18 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from wg_online.vw_format import VWFormatError, open_binary, parse_line, read_blocks
+from wg_online.vw_format import (
+    VWFormatError,
+    namespace_map_arrays,
+    open_binary,
+    parse_line,
+    read_blocks,
+)
 
 CACHE_MAGIC = b"WGOCACHE"
 CACHE_VERSION = 1
@@ -45,10 +52,12 @@ class Parsed:
         return len(self.labels)
 
 
-def _explain(block: bytes, line_index: int, source: str, lineno: int) -> VWFormatError:
+def _explain(
+    block: bytes, line_index: int, source: str, lineno: int, ns_map: tuple[str, ...] = ()
+) -> VWFormatError:
     line = block.split(b"\n")[line_index]
     try:
-        parse_line(line, source, lineno)
+        parse_line(line, source, lineno, ns_map)
     except VWFormatError as exc:
         return exc
     return VWFormatError(
@@ -83,14 +92,20 @@ def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tup
     return b"\n".join(kept), bad
 
 
+@lru_cache(maxsize=8)
+def _map_arrays(namespace_map: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    return namespace_map_arrays(namespace_map)
+
+
 def parse_bytes(
     block: bytes,
     source: str = "<input>",
     first_line: int = 1,
     skip_bad_lines: bool = False,
     with_tags: bool = False,
+    namespace_map: tuple[str, ...] = (),
 ) -> Parsed:
-    """Parse whole lines of VW text.
+    """Parse whole lines of VW text (``namespace_map``: see ``vw_format.load_namespace_map``).
 
     Raises
     ------
@@ -107,9 +122,13 @@ def parse_bytes(
 
     block, skipped = _drop_invalid_utf8(block, source, first_line, skip_bad_lines)
     buf = np.frombuffer(block, np.uint8)
-    labels, imps, tags, offsets, idx, val, ns, _, bad_lines, _ = parse_block(buf, skip_bad_lines)
+    map_hashes, map_letters = _map_arrays(namespace_map)
+    labels, imps, tags, offsets, idx, val, ns, _, bad_lines, _ = parse_block(
+        buf, skip_bad_lines, map_hashes, map_letters
+    )
     if len(bad_lines) and not skip_bad_lines:
-        raise _explain(block, int(bad_lines[0]), source, first_line + int(bad_lines[0]))
+        line = int(bad_lines[0])
+        raise _explain(block, line, source, first_line + line, namespace_map)
     tag_list: list[str | None] = []
     if with_tags:
         tag_list = [None if s < 0 else block[s:e].decode() for s, e in tags.tolist()]
@@ -118,7 +137,11 @@ def parse_bytes(
     )
 
 
-def parse_lines(lines: Iterator[str] | list[str] | str, skip_bad_lines: bool = False) -> Parsed:
+def parse_lines(
+    lines: Iterator[str] | list[str] | str,
+    skip_bad_lines: bool = False,
+    namespace_map: tuple[str, ...] = (),
+) -> Parsed:
     """Parse Python strings (one example each, or one multi-line string) with tags.
 
     Examples
@@ -127,7 +150,7 @@ def parse_lines(lines: Iterator[str] | list[str] | str, skip_bad_lines: bool = F
     2
     """
     text = lines if isinstance(lines, str) else "\n".join(lines)
-    return parse_bytes(text.encode() + b"\n", "<lines>", 1, skip_bad_lines, with_tags=True)
+    return parse_bytes(text.encode() + b"\n", "<lines>", 1, skip_bad_lines, True, namespace_map)
 
 
 def iter_file(
@@ -135,21 +158,28 @@ def iter_file(
     skip_bad_lines: bool = False,
     with_tags: bool = False,
     block_size: int = 1 << 23,
+    namespace_map: tuple[str, ...] = (),
 ) -> Iterator[Parsed]:
     """Parse a text file (plain, gzip, zstd or ``-`` for stdin) block by block."""
     source, line = str(path), 1
     with open_binary(path) as stream:
         for block in read_blocks(stream, block_size):
-            yield parse_bytes(block, source, line, skip_bad_lines, with_tags)
+            yield parse_bytes(block, source, line, skip_bad_lines, with_tags, namespace_map)
             line += block.count(b"\n")
 
 
-def write_cache(path: str | Path, blocks: list[Parsed], source: str | Path) -> None:
+def write_cache(
+    path: str | Path,
+    blocks: list[Parsed],
+    source: str | Path,
+    namespace_map: tuple[str, ...] = (),
+) -> None:
     """Write parsed blocks as our binary cache, atomically (temp file, then rename)."""
     st = os.stat(source) if str(source) != "-" else None
     header = {
         "format_version": CACHE_VERSION,
         "source": str(source),
+        "namespace_map": list(namespace_map),
         "source_size": st.st_size if st else None,
         "source_mtime_ns": st.st_mtime_ns if st else None,
         "blocks": [[len(getattr(b, f)) for f in _FIELDS] for b in blocks],
@@ -172,7 +202,9 @@ def write_cache(path: str | Path, blocks: list[Parsed], source: str | Path) -> N
         raise
 
 
-def read_cache(path: str | Path, source: str | Path | None = None) -> list[Parsed] | None:
+def read_cache(
+    path: str | Path, source: str | Path | None = None, namespace_map: tuple[str, ...] = ()
+) -> list[Parsed] | None:
     """Blocks from a cache file; None when it is missing or stale for ``source``.
 
     Raises
@@ -199,6 +231,8 @@ def read_cache(path: str | Path, source: str | Path | None = None) -> list[Parse
         st = os.stat(source)
         if (header["source_size"], header["source_mtime_ns"]) != (st.st_size, st.st_mtime_ns):
             return None
+    if header.get("namespace_map", []) != list(namespace_map):
+        return None  # parsed with another namespace map: rebuild
     pos, blocks = 16 + size, []
     for counts in header["blocks"]:
         arrays = []

@@ -53,7 +53,8 @@ class ModelHolder:
         """The reply to one request line."""
         model = self.model  # one reference read: the whole request uses this model
         try:
-            data = parse_bytes(line.rstrip(b"\r\n") + b"\n", "<request>", 1)
+            text = line.rstrip(b"\r\n") + b"\n"
+            data = parse_bytes(text, "<request>", 1, namespace_map=model.options.namespace_map)
         except VWFormatError as exc:
             return f"error: {exc}"
         if len(data) != 1:

@@ -105,19 +105,21 @@ def _slice(data: Parsed, lo: int, hi: int) -> Parsed:
     )
 
 
-def _blocks(data: str | Path, cache: str | Path | None, skip: bool, tags: bool) -> Iterator[Parsed]:
+def _blocks(
+    data: str | Path, cache: str | Path | None, skip: bool, tags: bool, ns_map: tuple[str, ...]
+) -> Iterator[Parsed]:
     if cache is not None and not tags:
-        cached = read_cache(cache, data)
+        cached = read_cache(cache, data, ns_map)
         if cached is not None:
             yield from cached
             return
     kept: list[Parsed] = []
-    for block in iter_file(data, skip, with_tags=tags):
+    for block in iter_file(data, skip, with_tags=tags, namespace_map=ns_map):
         if cache is not None:
             kept.append(block)
         yield block
     if cache is not None and not tags:
-        write_cache(cache, kept, data)
+        write_cache(cache, kept, data, ns_map)
 
 
 def train(
@@ -157,7 +159,7 @@ def train(
     begin = time.perf_counter()
     preds_out: list[np.ndarray] = []
     for _ in range(passes):
-        for block in _blocks(data, cache, skip_bad_lines, False):
+        for block in _blocks(data, cache, skip_bad_lines, False, model.options.namespace_map):
             prog.stats.skipped += block.skipped
             preds_out.append(prog.feed(model, block, True, threads))
     prog.stats.seconds = time.perf_counter() - begin
@@ -185,7 +187,7 @@ def predict(
     prog = Progress(progress, model.options.noconstant)
     begin = time.perf_counter()
     preds, tags = [], []
-    for block in _blocks(data, None, skip_bad_lines, True):
+    for block in _blocks(data, None, skip_bad_lines, True, model.options.namespace_map):
         prog.stats.skipped += block.skipped
         preds.append(prog.feed(model, block, False, 1))
         tags.extend(block.tags)

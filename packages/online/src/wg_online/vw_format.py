@@ -134,7 +134,9 @@ def _parse_label_section(section: bytes, source: str, lineno: int, text: str):
     return label, importance, tag
 
 
-def _parse_namespace(chunk: bytes, source: str, lineno: int, text: str) -> Namespace:
+def _parse_namespace(
+    chunk: bytes, source: str, lineno: int, text: str, declared: dict[str, str] | None
+) -> Namespace:
     head_end = len(chunk)
     for sep in (b" ", b"\t"):
         pos = chunk.find(sep)
@@ -154,6 +156,14 @@ def _parse_namespace(chunk: bytes, source: str, lineno: int, text: str) -> Names
                 "Write |namespace:weight with a number, e.g. |user:0.5",
             )
         weight = parsed
+    if declared is not None and name and name.decode(errors="replace") not in declared:
+        raise _fail(
+            source,
+            lineno,
+            f"undeclared namespace {name.decode(errors='replace')!r}",
+            text,
+            f"Declare it in the namespace map (declared: {', '.join(sorted(declared))})",
+        )
     features = []
     for token in body.split():
         fname, colon, raw = token.partition(b":")
@@ -173,7 +183,12 @@ def _parse_namespace(chunk: bytes, source: str, lineno: int, text: str) -> Names
     return Namespace(name.decode(), weight, tuple(features))
 
 
-def parse_line(line: str | bytes, source: str = "<input>", lineno: int = 1) -> Example | None:
+def parse_line(
+    line: str | bytes,
+    source: str = "<input>",
+    lineno: int = 1,
+    namespace_map: tuple[str, ...] = (),
+) -> Example | None:
     """Parse one line of VW text; None for a blank line.
 
     Raises
@@ -207,8 +222,55 @@ def parse_line(line: str | bytes, source: str = "<input>", lineno: int = 1) -> E
     section = raw if bar == -1 else raw[:bar]
     label, importance, tag = _parse_label_section(section, source, lineno, text)
     chunks = [] if bar == -1 else raw[bar + 1 :].split(b"|")
-    namespaces = tuple(_parse_namespace(chunk, source, lineno, text) for chunk in chunks)
+    declared = {entry[1:]: entry[0] for entry in namespace_map} if namespace_map else None
+    namespaces = tuple(_parse_namespace(c, source, lineno, text, declared) for c in chunks)
     return Example(label, importance, tag, namespaces)
+
+
+def load_namespace_map(path: str | Path) -> tuple[str, ...]:
+    """Read an FW-style namespace map: lines ``letter,name`` (``#`` comments, blank lines ok).
+
+    Returns entries ``letter + name``; with a map, every named namespace in the data must be
+    declared, and features take the declared letter as their namespace (for -q, --keep, FFM).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "map.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("A,animal\\nB,food\\n")
+    >>> load_namespace_map(path)
+    ('Aanimal', 'Bfood')
+    """
+    entries: list[str] = []
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            letter, sep, name = text.partition(",")
+            letter, name = letter.strip(), name.strip()
+            if not sep or len(letter) != 1 or not letter.isascii() or not name:
+                raise VWFormatError(
+                    str(path),
+                    lineno,
+                    "bad namespace map line",
+                    text,
+                    "Write one 'letter,namespace' per line, e.g. A,animal",
+                )
+            entries.append(letter + name)
+    return tuple(entries)
+
+
+def namespace_map_arrays(entries: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted namespace hashes, their letters as bytes) for the compiled parser."""
+    from wg_online.hashing import hash_namespace
+
+    pairs = sorted((hash_namespace(e[1:]), ord(e[0])) for e in entries)
+    return (
+        np.array([p[0] for p in pairs], np.uint64).reshape(-1),
+        np.array([p[1] for p in pairs], np.uint8).reshape(-1),
+    )
 
 
 def _format_number(value: float) -> str:
