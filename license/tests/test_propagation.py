@@ -179,7 +179,7 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
 
 def test_unknown_dependency_licence_is_a_warning_without_allow_list(write, lic, tmp_path):
     site = tmp_path / "site"
-    _dist(site, "vague", "1", ["License: BSD"])
+    _dist(site, "vague", "1", ["License: BSD"], {"licenses/COPYING": lic.MIT})
     _dist(site, "ethical", "1", [f"License-Expression: {V3}"])
     root = write(
         {

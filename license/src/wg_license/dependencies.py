@@ -151,6 +151,30 @@ def _clarified(ctx: Context, name: str, dist: Dist) -> Parsed | None:
     return resolve(clar.expression, ctx.policy.licence_refs).parsed
 
 
+def suggest_clarification(name: str, dist: Dist) -> str:
+    """A ready-to-review clarify entry: the dist's licence file, its hash, the text's licence."""
+    from wg_license.fingerprints import identify_text
+    from wg_license.tree import is_licence_name
+
+    for folder in (dist.folder, dist.folder / "licenses"):
+        try:
+            names = sorted(p.name for p in folder.iterdir() if p.is_file())
+        except OSError:
+            continue
+        for file in (n for n in names if is_licence_name(n)):
+            data = (folder / file).read_bytes()
+            guess = identify_text(data.decode("utf-8", "replace")).licence or "<SPDX id>"
+            return (
+                f"review its licence file, then add to [tool.wg.license] clarify: "
+                f'{{ name = "{name}", expression = "{guess}", file = "{file}", '
+                f'sha256 = "{hashlib.sha256(data).hexdigest()}" }}'
+            )
+    return (
+        f'add to [tool.wg.license] clarify: {{ name = "{name}", expression = "<SPDX id>", '
+        'file = "<a file of the distribution>", sha256 = "<its SHA-256>" }'
+    )
+
+
 def licence_of(ctx: Context, name: str, dist: Dist) -> tuple[Parsed | None, str]:
     """The dependency's licence and the metadata field it came from."""
     if name in ctx.policy.clarify:
@@ -220,8 +244,7 @@ def check_dependencies(
                     origin.manifest,
                     origin.line,
                     f"cannot tell the licence of dependency {name} {version} from its metadata",
-                    f'add a [tool.wg.license] clarify entry: {{ name = "{name}", expression, '
-                    "file, sha256 }",
+                    suggest_clarification(name, dists[name]),
                     origin.package,
                 )
             )

@@ -36,8 +36,8 @@ class Finding:
     fix: str = ""
     package: str = ""
 
-    def sort_key(self) -> tuple[str, str, int, str]:
-        return (self.package, self.path, self.line, self.rule)
+    def sort_key(self) -> tuple[str, str, int, str, str]:
+        return (self.package, self.path, self.line, self.rule, self.message)
 
 
 #: rule id -> (family, one-line description); the SARIF rule table and the docs come from it.
