@@ -10,7 +10,7 @@ match it (ADBench rho <= 1e-4 in float32) before it is timed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -57,7 +57,9 @@ def ref_pool_forward(x: np.ndarray):
 def ref_pool_backward(x_shape: tuple[int, ...], arg: np.ndarray, dy: np.ndarray) -> np.ndarray:
     n, c, oh, ow = dy.shape
     onehot = (arg[..., None] == np.arange(4)) * dy[..., None]
-    win = onehot.reshape(n, c, oh, ow, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, 2 * oh, 2 * ow)
+    win = (
+        onehot.reshape(n, c, oh, ow, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, 2 * oh, 2 * ow)
+    )
     dx = np.zeros(x_shape, dtype=dy.dtype)
     dx[:, :, : 2 * oh, : 2 * ow] = win
     return dx
@@ -110,14 +112,14 @@ def _wg_step_model(weights: list[np.ndarray]):
 class Conv2DForwardBackward:
     """Conv2D 3x3 forward + backward (dx, dW, db), batch 64, float32."""
 
-    params = [list(CONV_SIZES)]
-    param_names = ["shape"]
+    params: ClassVar[list[list[Any]]] = [list(CONV_SIZES)]
+    param_names: ClassVar[list[str]] = ["shape"]
     reference = "numpy"
     # dW sums 43,264 float32 products per entry: against a float64 computation the float32
     # reference and wg reach rho ~5e-5, torch (oneDNN) ~7e-4; 1e-3 still catches any real bug.
     tolerance = 1e-3
     timeout = 300
-    requires = {"torch": TORCH}
+    requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
 
     def setup(self, device: str, shape: str) -> None:
         n, c, side, f = CONV_SIZES[shape]
@@ -160,12 +162,12 @@ class Conv2DForwardBackward:
 class TrainingStep:
     """One SGD step of conv16-3 > pool > conv32-3 > pool > dense10 on 64 MNIST-sized images."""
 
-    params = [[64]]
-    param_names = ["batch"]
+    params: ClassVar[list[list[Any]]] = [[64]]
+    param_names: ClassVar[list[str]] = ["batch"]
     reference = "numpy"
     tolerance = 1e-3  # float32 gradient sums over 64 x 26 x 26 positions, as in Conv2D above
     timeout = 300
-    requires = {"torch": TORCH}
+    requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
     lr = 1e-3
 
     def setup(self, device: str, batch: int) -> None:
@@ -232,11 +234,11 @@ class TrainingStep:
 class MaxPoolForwardBackward:
     """MaxPool2D 2x2 forward + backward on (64, 32, 26, 26) float32."""
 
-    params = [[64]]
-    param_names = ["batch"]
+    params: ClassVar[list[list[Any]]] = [[64]]
+    param_names: ClassVar[list[str]] = ["batch"]
     reference = "numpy"
     tolerance = 1e-6
-    requires = {"torch": TORCH}
+    requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
 
     def setup(self, device: str, batch: int) -> None:
         rng = np.random.default_rng(2)

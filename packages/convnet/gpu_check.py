@@ -27,7 +27,8 @@ def make_inputs() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     y = rng.integers(0, 10, size=64)
     shapes = [(16, 1, 3, 3), (16,), (32, 16, 3, 3), (32,), (800, 10), (10,)]
     fans = [9, 1, 144, 1, 800, 1]
-    weights = [(rng.normal(size=s) * np.sqrt(2 / f)).astype(np.float32) for s, f in zip(shapes, fans)]
+    scaled = zip(shapes, fans, strict=True)
+    weights = [(rng.normal(size=s) * np.sqrt(2 / f)).astype(np.float32) for s, f in scaled]
     return x, y, weights
 
 
@@ -35,11 +36,22 @@ def build(weights: list[np.ndarray], xp: Any, device: Any):
     from wg_convnet import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 
     net = Sequential(
-        [Conv2D(1, 16, 3), ReLU(), MaxPool2D(2), Conv2D(16, 32, 3), ReLU(), MaxPool2D(2),
-         Flatten(), Dense(800, 10)]
+        [
+            Conv2D(1, 16, 3),
+            ReLU(),
+            MaxPool2D(2),
+            Conv2D(16, 32, 3),
+            ReLU(),
+            MaxPool2D(2),
+            Flatten(),
+            Dense(800, 10),
+        ]
     ).build(0, xp, device)
-    for layer, (w, b) in zip([net.layers[0], net.layers[3], net.layers[7]],
-                             [weights[0:2], weights[2:4], weights[4:6]]):
+    for layer, (w, b) in zip(
+        [net.layers[0], net.layers[3], net.layers[7]],
+        [weights[0:2], weights[2:4], weights[4:6]],
+        strict=True,
+    ):
         kwargs = {"device": device} if device is not None else {}
         # copies: asarray may share memory with the host array, and SGD updates in place
         layer.params["W"] = xp.asarray(w.copy(), dtype=xp.float32, **kwargs)
@@ -119,15 +131,17 @@ def main() -> int:
     gpu_loss, gpu_grads = step(gpu_net, gx, gy, SGD(1e-3))
     sync()
     errors = [abs(cpu_loss - gpu_loss) / max(1.0, abs(cpu_loss) + abs(gpu_loss))]
-    for a, b in zip(cpu_grads, gpu_grads):
+    for a, b in zip(cpu_grads, gpu_grads, strict=True):
         a, b = a.astype(np.float64), to_host(b).astype(np.float64)
         errors.append(float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a) + np.abs(b)))))
     cpu_time = timed(lambda: step(cpu_net, x, y, SGD(1e-3)), lambda: None, args.steps)
     gpu_time = timed(lambda: step(gpu_net, gx, gy, SGD(1e-3)), sync, args.steps)
     print(f"numpy      training step: {cpu_time * 1e3:8.2f} ms (median of {args.steps})")
     print(f"{label:<10} training step: {gpu_time * 1e3:8.2f} ms (median of {args.steps})")
-    print(f"first-step max error (rho, loss + 6 gradients): {max(errors):.2e} "
-          f"(tolerance {TOLERANCE:g})")
+    print(
+        f"first-step max error (rho, loss + 6 gradients): {max(errors):.2e} "
+        f"(tolerance {TOLERANCE:g})"
+    )
     if max(errors) > TOLERANCE:
         print("MISMATCH: GPU gradients differ from NumPy's", file=sys.stderr)
         return 1

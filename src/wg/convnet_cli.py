@@ -108,8 +108,12 @@ def list_datasets() -> None:
 
 @datasets.command()
 @click.argument("name", type=click.Choice(REMOTE_NAMES))
-@click.option("--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Import the files from this folder instead of downloading (offline).")  # fmt: skip
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Import the files from this folder instead of downloading (offline).",
+)
 def fetch(name: str, source: Path | None) -> None:
     """Download a dataset into the cache (SHA-256 verified), or import it with --from DIR."""
     from wg_convnet.datasets.remote import fetch as download

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wg_convnet import (
     AvgPool2D,
     BatchNorm2D,
@@ -66,7 +65,9 @@ def conv_ref(x, w, b, s: int, p: int, d: int):
 
 def pool_ref(x, k: int, s: int, p: int, kind: str):
     oh, ow = output_size(x.shape[2], k, s, p, 1), output_size(x.shape[3], k, s, p, 1)
-    views = [v for _, _, v in offsets(pad(x, p, -np.inf if kind == "max" else 0.0), k, s, 1, oh, ow)]
+    views = [
+        v for _, _, v in offsets(pad(x, p, -np.inf if kind == "max" else 0.0), k, s, 1, oh, ow)
+    ]
     out = views[0]
     for v in views[1:]:
         out = np.maximum(out, v) if kind == "max" else out + v
@@ -123,8 +124,10 @@ ACTIVATIONS = {
     "tanh": (Tanh(), np.tanh),
     "softmax": (
         Softmax(),
-        lambda x: np.exp(x - np.max(x, axis=1, keepdims=True))
-        / np.sum(np.exp(x - np.max(x, axis=1, keepdims=True)), axis=1, keepdims=True),
+        lambda x: (
+            np.exp(x - np.max(x, axis=1, keepdims=True))
+            / np.sum(np.exp(x - np.max(x, axis=1, keepdims=True)), axis=1, keepdims=True)
+        ),
     ),
 }
 

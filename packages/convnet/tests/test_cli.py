@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from wg.cli import main
 from wg_convnet import Sequential
 from wg_convnet.datasets.remote import REMOTE
+
+from wg.cli import main
 
 
 @pytest.fixture
@@ -48,7 +48,8 @@ def test_train_lines_writes_json_and_model(runner: CliRunner, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert result.output.startswith("lines: test accuracy ")
     summary = json.loads(out.read_text())
-    assert summary["dataset"] == "lines" and len(summary["history"]) == 2
+    assert summary["dataset"] == "lines"
+    assert len(summary["history"]) == 2
     assert summary["test_accuracy"] >= 0.99
     assert Sequential.load(model).predict(np.zeros((1, 1, 16, 16), np.float32)).shape == (1,)
 
@@ -74,7 +75,9 @@ def test_datasets_list_shows_every_dataset(runner: CliRunner, tmp_path: Path) ->
     assert "not cached" in result.output
 
 
-def test_fetch_from_folder_with_wrong_files_fails_cleanly(runner: CliRunner, tmp_path: Path) -> None:
+def test_fetch_from_folder_with_wrong_files_fails_cleanly(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     src = tmp_path / "src"
     src.mkdir()
     for f in REMOTE["mnist"].files:

@@ -1,4 +1,4 @@
-"""Datasets: generator, parsers (hypothesis), downloads from a server on 127.0.0.1, safe extraction."""
+"""Datasets: generator, parsers (hypothesis), downloads from a 127.0.0.1 server, safe extraction."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wg_convnet.datasets import load_dataset, load_digits, make_lines
 from wg_convnet.datasets.formats import parse_cifar_batch, parse_idx, safe_extract
 from wg_convnet.datasets.remote import (
@@ -48,8 +47,9 @@ def test_lines_is_deterministic_and_balanced() -> None:
     X2, y2 = make_lines(300, seed=3)
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(y1, y2)
-    assert X1.dtype == np.float32 and X1.shape == (300, 1, 16, 16)
-    assert set(np.bincount(y1)) and min(np.bincount(y1)) > 70
+    assert X1.dtype == np.float32
+    assert X1.shape == (300, 1, 16, 16)
+    assert min(np.bincount(y1, minlength=3)) > 70
     assert not np.array_equal(make_lines(10, seed=4)[0], make_lines(10, seed=3)[0])
 
 
@@ -58,7 +58,8 @@ def test_lines_edges_target_marks_exactly_the_line_pixels() -> None:
     assert mask.shape == X.shape
     np.testing.assert_array_equal(X, mask)
     counts = mask.reshape(50, -1).sum(axis=1)
-    assert counts.min() >= 8 and counts.max() <= 16
+    assert counts.min() >= 8
+    assert counts.max() <= 16
 
 
 @settings(max_examples=30, deadline=None)
@@ -73,7 +74,8 @@ def test_lines_orientation_matches_the_drawn_pixels(n, size, seed) -> None:
         elif label == 1:
             assert len(set(cols)) == 1
         else:
-            assert len(set(rows)) == len(rows) and len(set(cols)) == len(cols)
+            assert len(set(rows)) == len(rows)
+            assert len(set(cols)) == len(cols)
 
 
 def test_lines_rejects_bad_arguments() -> None:
@@ -85,8 +87,10 @@ def test_lines_rejects_bad_arguments() -> None:
 
 def test_digits_split_is_stratified_and_scaled() -> None:
     data = load_digits()
-    assert data.X_train.shape[1:] == (1, 8, 8) and len(data.X_train) + len(data.X_test) == 1797
-    assert 0.0 <= data.X_train.min() and data.X_train.max() <= 1.0
+    assert data.X_train.shape[1:] == (1, 8, 8)
+    assert len(data.X_train) + len(data.X_test) == 1797
+    assert data.X_train.min() >= 0.0
+    assert data.X_train.max() <= 1.0
     assert np.bincount(data.y_test, minlength=10).min() >= 30
 
 
@@ -106,15 +110,20 @@ def test_idx_roundtrip(shape, seed) -> None:
 @settings(max_examples=40, deadline=None)
 @given(st.binary(max_size=64))
 def test_idx_parser_never_crashes_on_garbage(data) -> None:
+    """Garbage either parses (it happens to be valid IDX) or raises DatasetError naming the file."""
+    message = ""
     try:
         parse_idx(data, "garbage.idx")
     except DatasetError as exc:
-        assert str(exc).startswith("garbage.idx: ")
+        message = str(exc)
+    assert message == "" or message.startswith("garbage.idx: ")
 
 
 def test_idx_truncated_file_names_file_and_sizes() -> None:
     raw = idx_bytes(np.zeros((3, 4), np.uint8))[:-2]
-    with pytest.raises(DatasetError, match=r"x\.idx: IDX header announces shape \(3, 4\) \(12 bytes"):
+    with pytest.raises(
+        DatasetError, match=r"x\.idx: IDX header announces shape \(3, 4\) \(12 bytes"
+    ):
         parse_idx(raw, "x.idx")
 
 
@@ -148,7 +157,8 @@ def test_safe_extract_refuses_escaping_paths(tmp_path: Path) -> None:
     archive = _tar(tmp_path / "evil.tar.gz", {"ok.txt": b"x", "../escape.txt": b"y"})
     with pytest.raises(DatasetError, match=r"'\.\./escape\.txt' would be written outside"):
         safe_extract(archive, tmp_path / "out")
-    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "out").exists()
+    assert not (tmp_path / "escape.txt").exists()
+    assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["evil.tar.gz"]
 
 
@@ -207,8 +217,10 @@ def test_fetch_downloads_verifies_and_loads(server, tmp_path: Path) -> None:
     assert all("downloaded and verified" in line for line in report)
     assert set(verify(spec, cache).values()) == {"ok"}
     data = load_dataset("tiny-mnist", cache=cache, spec=spec)
-    assert data.X_train.shape == (20, 1, 28, 28) and data.X_test.shape == (8, 1, 28, 28)
-    assert data.X_train.dtype == np.float32 and data.X_train.max() <= 1.0
+    assert data.X_train.shape == (20, 1, 28, 28)
+    assert data.X_test.shape == (8, 1, 28, 28)
+    assert data.X_train.dtype == np.float32
+    assert data.X_train.max() <= 1.0
     assert fetch(spec, cache)[0].endswith("already cached")
 
 
@@ -255,7 +267,9 @@ def test_import_from_folder_checks_hashes(server, tmp_path: Path) -> None:
     import_from(spec, root, cache)
     assert set(verify(spec, cache).values()) == {"ok"}
     (root / MNIST_FILES[2]).write_bytes(b"other")
-    with pytest.raises(DatasetError, match=r"t10k-images-idx3-ubyte\.gz: SHA-256 [0-9a-f]{64} does"):
+    with pytest.raises(
+        DatasetError, match=r"t10k-images-idx3-ubyte\.gz: SHA-256 [0-9a-f]{64} does"
+    ):
         import_from(spec, root, tmp_path / "cache2")
 
 
@@ -281,11 +295,13 @@ def test_cifar_archive_is_extracted_and_parsed(server, tmp_path: Path) -> None:
     )
     fetch(spec, tmp_path / "cache")
     split = load_dataset("tiny-cifar", cache=tmp_path / "cache", spec=spec)
-    assert split.X_train.shape == (10, 3, 32, 32) and split.X_test.shape == (2, 3, 32, 32)
+    assert split.X_train.shape == (10, 3, 32, 32)
+    assert split.X_test.shape == (2, 3, 32, 32)
 
 
 def test_registry_pins_sha256_and_https_or_known_mirrors() -> None:
     for spec in REMOTE.values():
         for f in spec.files:
             assert re.fullmatch(r"[0-9a-f]{64}", f.sha256), f.name
-            assert f.urls and all(url.endswith(f.name) for url in f.urls)
+            assert f.urls
+            assert all(url.endswith(f.name) for url in f.urls)

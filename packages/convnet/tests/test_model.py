@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from wg_convnet import (
     SGD,
     Adam,
@@ -145,7 +144,9 @@ def test_wrong_channel_count_names_the_layer_and_shapes() -> None:
 def test_flatten_dense_size_mismatch_is_explained() -> None:
     X, y = lines()
     net = Sequential([Conv2D(1, 4, 3), Flatten(), Dense(10, 3)])
-    with pytest.raises(ShapeError, match=r"layer 2 Dense\(in_features=10.*\(N, 10\), got .*\(64, 144\)"):
+    with pytest.raises(
+        ShapeError, match=r"layer 2 Dense\(in_features=10.*\(N, 10\), got .*\(64, 144\)"
+    ):
         net.fit(X, y, epochs=1, seed=0, verbose=False)
 
 
@@ -170,7 +171,9 @@ def test_non_numeric_and_mismatched_labels_are_refused() -> None:
 
 def test_conv_too_small_input_is_explained() -> None:
     net = Sequential([Conv2D(1, 2, 5), Flatten(), Dense(2, 2)]).build(0)
-    with pytest.raises(ShapeError, match=r"spatial size \(3, 3\) is smaller than the dilated kernel"):
+    with pytest.raises(
+        ShapeError, match=r"spatial size \(3, 3\) is smaller than the dilated kernel"
+    ):
         net.predict(np.zeros((1, 1, 3, 3)))
 
 
@@ -192,7 +195,7 @@ def test_bad_hyperparameters_are_refused() -> None:
 
 # ---------------------------------------------------------------- model file
 ALL_LAYERS = [
-    Conv2D(1, 4, 3, padding=1), BatchNorm2D(4), LeakyReLU(0.1), AvgPool2D(2), Conv2D(4, 4, 3, dilation=1),
+    Conv2D(1, 4, 3, padding=1), BatchNorm2D(4), LeakyReLU(0.1), AvgPool2D(2), Conv2D(4, 4, 3),
     Sigmoid(), MaxPool2D(2, stride=1), Dropout(0.2), Flatten(), Dense(4, 5), Tanh(), Dense(5, 3),
     Softmax(),
 ]  # fmt: skip
@@ -237,7 +240,10 @@ def test_newer_format_version_is_refused(tmp_path: Path) -> None:
     ("mutate", "message"),
     [
         (lambda h, b: (h, b[:-4]), r"array 'b' lies outside the file \(truncated\?\)"),
-        (lambda h, b: ({**h, "layers": [{"type": "os.system"}]}, b), "unknown layer type 'os.system'"),
+        (
+            lambda h, b: ({**h, "layers": [{"type": "os.system"}]}, b),
+            "unknown layer type 'os.system'",
+        ),
         (
             lambda h, b: (
                 {**h, "layers": [{**h["layers"][0], "config": {"in_channels": -1}}]},
@@ -258,7 +264,9 @@ def test_wrong_shape_and_garbage_model_files_are_refused(tmp_path: Path) -> None
     path, header, body = _saved(tmp_path)
     header["layers"][0]["arrays"]["W"]["shape"] = [4, 1, 2, 2]
     _write(path, header, body)
-    with pytest.raises(ModelFileError, match=r"layer 0: array 'W' has shape \(4, 1, 2, 2\), expected"):
+    with pytest.raises(
+        ModelFileError, match=r"layer 0: array 'W' has shape \(4, 1, 2, 2\), expected"
+    ):
         Sequential.load(path)
     path.write_bytes(b"\x80\x04pickle")
     with pytest.raises(ModelFileError, match="not a wg-convnet model file"):

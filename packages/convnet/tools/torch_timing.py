@@ -4,7 +4,8 @@
 cells run minutes apart, so load changes between them. This script alternates the two
 implementations call by call and reports the median of each and their ratio.
 
-Usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python packages/convnet/tools/torch_timing.py [threads]
+Usage (from the repository root, threads default 1):
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python packages/convnet/tools/torch_timing.py [threads]
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ def main() -> None:
         bench.setup_wg()
         bench.setup_torch()
         wg, th = interleaved(bench.impl_wg, bench.impl_torch)
-        print(f"{cls.__name__}({param}) threads={threads}: wg {wg * 1e3:.2f} ms, "
-              f"torch {th * 1e3:.2f} ms, wg/torch {wg / th:.2f}")
+        print(
+            f"{cls.__name__}({param}) threads={threads}: wg {wg * 1e3:.2f} ms, "
+            f"torch {th * 1e3:.2f} ms, wg/torch {wg / th:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,9 @@ def window(x: Array, i: int, j: int, out_hw: tuple[int, int], stride: int, dilat
     """The strided view ``x[:, :, i*d + s*oh, j*d + s*ow]`` for all output positions (oh, ow)."""
     oh, ow = out_hw
     r0, c0 = i * dilation, j * dilation
-    return x[:, :, r0 : r0 + stride * (oh - 1) + 1 : stride, c0 : c0 + stride * (ow - 1) + 1 : stride]
+    return x[
+        :, :, r0 : r0 + stride * (oh - 1) + 1 : stride, c0 : c0 + stride * (ow - 1) + 1 : stride
+    ]
 
 
 def im2col(
@@ -98,7 +100,7 @@ def col2im(
     stride: int,
     dilation: int,
 ) -> Array:
-    """Fold columns (N, C*KH*KW, OH*OW) back into a padded image, summing overlaps (im2col's adjoint).
+    """Fold columns (N, C*KH*KW, OH*OW) into a padded image, summing overlaps (im2col's adjoint).
 
     Examples
     --------
@@ -119,5 +121,7 @@ def col2im(
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dilation, j * dilation
-            out[:, :, r0 : r0 + r_span : stride, c0 : c0 + c_span : stride] += cols6[:, :, i, j, :, :]
+            out[:, :, r0 : r0 + r_span : stride, c0 : c0 + c_span : stride] += cols6[
+                :, :, i, j, :, :
+            ]
     return out

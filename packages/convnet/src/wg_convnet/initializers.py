@@ -1,7 +1,7 @@
 """Weight initialisers: He (Kaiming) normal and Glorot (Xavier) uniform.
 
-They draw from a NumPy ``Generator`` on the host so that a seed gives the same weights whatever array
-namespace (and device) the model later runs on.
+They draw from a NumPy ``Generator`` on the host so that a seed gives the same weights whatever
+array namespace (and device) the model later runs on.
 """
 
 from __future__ import annotations

@@ -48,7 +48,9 @@ class Layer:
         try:
             return self.__dict__[name]
         except KeyError:
-            raise RuntimeError(f"{self!r}: backward() called before forward(training=True)") from None
+            raise RuntimeError(
+                f"{self!r}: backward() called before forward(training=True)"
+            ) from None
 
 
 def check_ndim(layer: Layer, x: Array, ndim: int, layout: str) -> None:

@@ -8,7 +8,6 @@ import numpy as np
 from array_api_compat import array_namespace, device
 
 from wg_convnet.convolution import (
-    SCRATCH_BYTES,
     chunk_size,
     col2im,
     im2col,
@@ -100,7 +99,8 @@ class Conv2D(Layer):
         if oh < 1 or ow < 1:
             raise ShapeError(
                 f"{self!r}: input of spatial size {tuple(x.shape[2:])} is smaller than the "
-                f"dilated kernel ({d * (k - 1) + 1}) after padding {p}; use a larger input or padding"
+                f"dilated kernel ({d * (k - 1) + 1}) after padding {p}; "
+                "use a larger input or more padding"
             )
         return oh, ow
 
@@ -141,7 +141,9 @@ class Conv2D(Layer):
         dy3 = xp.reshape(dy, (n, f, oh * ow))
         self.grads["b"] = xp.sum(dy3, axis=(0, 2))
         dw = xp.zeros(w2.shape, dtype=dy.dtype, device=device(dy))
-        dxpad = xp.empty(xpad.shape, dtype=dy.dtype, device=device(dy)) if input_grad else None
+        # allocated even when unused: a 1-element array keeps the type simple and costs nothing
+        shape = xpad.shape if input_grad else (1, 1, 1, 1)
+        dxpad = xp.empty(shape, dtype=dy.dtype, device=device(dy))
         step = kept[0].shape[0] if kept else chunk_size(n, w2.shape[1] * oh * ow * _itemsize(dy))
         w2t = xp.matrix_transpose(w2)
         for idx, n0 in enumerate(range(0, n, step)):
@@ -191,7 +193,11 @@ class Dense(Layer):
         self.init = init
 
     def config(self) -> dict[str, Any]:
-        return {"in_features": self.in_features, "out_features": self.out_features, "init": self.init}
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "init": self.init,
+        }
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}

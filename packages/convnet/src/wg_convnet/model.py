@@ -103,7 +103,7 @@ class Sequential:
         return self
 
     # ------------------------------------------------------------------ input checks
-    def _check_X(self, X: Any) -> Array:
+    def _check_inputs(self, X: Any) -> Array:
         X = _as_array(X, "X")
         xp = array_namespace(X)
         if X.dtype == xp.bool or not (
@@ -134,7 +134,7 @@ class Sequential:
             if bool(xp.any(y < 0)):
                 raise ShapeError("y holds negative class labels; labels must be 0 .. K-1")
             return y
-        return self._check_X(y)
+        return self._check_inputs(y)
 
     def _require_built(self) -> None:
         if not self.built_:
@@ -160,13 +160,13 @@ class Sequential:
         """
         if epochs < 1 or batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
-        X = self._check_X(X)
+        X = self._check_inputs(X)
         y = self._check_y(X, y)
         xp = array_namespace(X)
         self.build(seed, xp, device(X))
         val = None
         if validation_data is not None:
-            Xv = self._check_X(validation_data[0])
+            Xv = self._check_inputs(validation_data[0])
             val = (Xv, self._check_y(Xv, validation_data[1]))
         optimizer = optimizer if optimizer is not None else SGD(lr=0.01, momentum=0.9)
         order_rng = np.random.default_rng([seed, 1])
@@ -231,19 +231,19 @@ class Sequential:
     def predict_proba(self, X: Any, *, batch_size: int = 256) -> Array:
         """Class probabilities (N, K): the softmax of the scores (or the final Softmax output)."""
         self._require_built()
-        out = self._batched_output(self._check_X(X), batch_size)
+        out = self._batched_output(self._check_inputs(X), batch_size)
         return out if isinstance(self.layers[-1], Softmax) else softmax(out, axis=1)
 
     def predict(self, X: Any, *, batch_size: int = 256) -> Array:
         """Predicted class indices (N,) for cross-entropy models, raw outputs for MSE models."""
         self._require_built()
-        out = self._batched_output(self._check_X(X), batch_size)
+        out = self._batched_output(self._check_inputs(X), batch_size)
         return array_namespace(out).argmax(out, axis=1) if self.loss == "cross_entropy" else out
 
     def evaluate(self, X: Any, y: Any, *, batch_size: int = 256) -> tuple[float, float]:
         """(mean loss, accuracy) on a data set, without training."""
         self._require_built()
-        X = self._check_X(X)
+        X = self._check_inputs(X)
         y = self._check_y(X, y)
         out = self._batched_output(X, batch_size)
         if self.loss == "cross_entropy" and isinstance(self.layers[-1], Softmax):

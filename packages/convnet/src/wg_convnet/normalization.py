@@ -45,7 +45,10 @@ class BatchNorm2D(Layer):
 
     def build(self, rng: np.random.Generator, *, xp: Any, dtype: Any, device: Any = None) -> None:
         ones, zeros = np.ones(self.num_features), np.zeros(self.num_features)
-        self.params = {"gamma": to_xp(ones, xp, dtype, device), "beta": to_xp(zeros, xp, dtype, device)}
+        self.params = {
+            "gamma": to_xp(ones, xp, dtype, device),
+            "beta": to_xp(zeros, xp, dtype, device),
+        }
         self.state = {
             "running_mean": to_xp(zeros, xp, dtype, device),
             "running_var": to_xp(ones, xp, dtype, device),

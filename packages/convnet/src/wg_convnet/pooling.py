@@ -1,4 +1,4 @@
-"""Max and average pooling over NCHW arrays, vectorised over pixels (loops only over window offsets).
+"""Max and average pooling of NCHW arrays, vectorised over pixels (loops over window offsets only).
 
 Output sizes follow PyTorch's floor mode; average pooling counts padding zeros (PyTorch's
 ``count_include_pad=True``); max pooling routes the gradient to the first maximum of each window.
@@ -25,7 +25,9 @@ class _Pool2D(Layer):
         if not isinstance(self.stride, int) or self.stride < 1:
             raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
         if not isinstance(padding, int) or not 0 <= padding <= kernel_size // 2:
-            raise ValueError(f"padding must be an integer in [0, kernel_size // 2], got {padding!r}")
+            raise ValueError(
+                f"padding must be an integer in [0, kernel_size // 2], got {padding!r}"
+            )
         self.padding = padding
 
     def config(self) -> dict[str, Any]:
@@ -117,11 +119,9 @@ class AvgPool2D(_Pool2D):
         oh, ow = self._geometry(x)
         k, s = self.kernel_size, self.stride
         xpad = pad2d(x, self.padding)
-        out = None
-        for i in range(k):
-            for j in range(k):
-                view = window(xpad, i, j, (oh, ow), s, 1)
-                out = view + 0 if out is None else out + view
+        out = window(xpad, 0, 0, (oh, ow), s, 1)
+        for idx in range(1, k * k):
+            out = out + window(xpad, idx // k, idx % k, (oh, ow), s, 1)
         if training:
             self._padded_shape, self._out_hw = xpad.shape, (oh, ow)
         return out / (k * k)

@@ -23,8 +23,13 @@ class TrainingProgress:
     def __enter__(self) -> TrainingProgress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-            from rich.progress import TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             console = self.console if self.console is not None else Console(stderr=True)
             self._progress = Progress(
@@ -45,9 +50,7 @@ class TrainingProgress:
     def advance(self, *, loss: float, accuracy: float, epoch: int = 1) -> None:
         """Record one finished batch with the running loss and accuracy of its epoch."""
         if self._progress is not None:
-            self._progress.update(
-                self._task, advance=1, loss=loss, accuracy=accuracy, epoch=epoch
-            )
+            self._progress.update(self._task, advance=1, loss=loss, accuracy=accuracy, epoch=epoch)
 
     def __exit__(
         self,

@@ -102,7 +102,10 @@ def load_model(path: str | os.PathLike[str]) -> Sequential:
     entries = header.get("layers")
     if not isinstance(entries, list) or not entries:
         raise ModelFileError(f"{path}: the header lists no layers")
-    layers = [_layer(path, i, entry, body, np.dtype(_DTYPES[dtype_name])) for i, entry in enumerate(entries)]
+    layers = [
+        _layer(path, i, entry, body, np.dtype(_DTYPES[dtype_name]))
+        for i, entry in enumerate(entries)
+    ]
     try:
         model = Sequential(layers, loss=loss, dtype=dtype_name)
     except (TypeError, ValueError) as exc:
@@ -146,7 +149,9 @@ def _layer(path: Any, index: int, entry: Any, body: bytes, dtype: np.dtype) -> L
         raise ModelFileError(
             f"{where} ({layer!r}): arrays {sorted(arrays)} but the layer needs {sorted(expected)}"
         )
-    values = {name: _array(where, name, arrays[name], expected[name], body, dtype) for name in arrays}
+    values = {
+        name: _array(where, name, arrays[name], expected[name], body, dtype) for name in arrays
+    }
     layer.params = {k: v for k, v in values.items() if k not in ("running_mean", "running_var")}
     layer.state = {k: v for k, v in values.items() if k in ("running_mean", "running_var")}
     return layer
@@ -160,9 +165,11 @@ def _array(where: str, name: str, spec: Any, shape: tuple[int, ...], body: bytes
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if not isinstance(offset, int) or offset < 0 or offset + nbytes > len(body):
         raise ModelFileError(f"{where}: array {name!r} lies outside the file (truncated?)")
-    return np.frombuffer(body, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset).reshape(
-        shape
-    ).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(body, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def _to_numpy(value: Any) -> np.ndarray:

@@ -64,8 +64,9 @@ def train(
     Examples
     --------
     >>> result = train("lines", epochs=1, verbose=False)
-    >>> sorted(result)
-    ['batch_size', 'dataset', 'epochs', 'history', 'lr', 'seconds', 'seed', 'test_accuracy', 'test_loss']
+    >>> sorted(result)  # doctest: +NORMALIZE_WHITESPACE
+    ['batch_size', 'dataset', 'epochs', 'history', 'lr', 'seconds', 'seed',
+     'test_accuracy', 'test_loss']
     """
     model = default_model(dataset)
     data = load_dataset(dataset, cache=cache, seed=seed)

@@ -62,9 +62,7 @@ def load_dataset(
         return load_digits()
     if spec is None:
         if name not in DATASETS:
-            raise DatasetError(
-                f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}"
-            )
+            raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
         spec = spec_for(name)
     folder = require_cached(spec, cache)
     return _load_cifar(folder, spec) if spec.fmt == "cifar" else _load_idx(folder, spec)
@@ -85,7 +83,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Split:
     test = np.zeros(len(y), dtype=bool)
     for label in range(10):
         members = rng.permutation(np.flatnonzero(y == label))
-        test[members[: int(round(len(members) * test_fraction))]] = True
+        test[members[: round(len(members) * test_fraction)]] = True
     return Split(X[~test], y[~test], X[test], y[test], 10)
 
 

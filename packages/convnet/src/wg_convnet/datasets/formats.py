@@ -26,7 +26,9 @@ def read_gzip(path: str | os.PathLike[str]) -> bytes:
         with gzip.open(path, "rb") as fh:
             return fh.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: not a valid gzip file ({exc}); delete it and fetch again")
+        raise DatasetError(
+            f"{path}: not a valid gzip file ({exc}); delete it and fetch again"
+        ) from None
 
 
 def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:

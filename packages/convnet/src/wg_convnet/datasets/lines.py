@@ -70,7 +70,9 @@ def make_lines(
     along_y = (ys >= col(start)) & (ys < col(start + length))
     horizontal = (ys == col(row)) & along_x
     vertical = (xs == col(row)) & along_y
-    diag_x = np.where(col(flip), col(offset + length - 1 + start) - ys, ys - col(start) + col(offset))
+    diag_x = np.where(
+        col(flip), col(offset + length - 1 + start) - ys, ys - col(start) + col(offset)
+    )
     diagonal = (xs == diag_x) & along_y
     mask = np.where(
         col(label) == 0, horizontal, np.where(col(label) == 1, vertical, diagonal)

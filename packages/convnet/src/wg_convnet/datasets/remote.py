@@ -57,12 +57,18 @@ REMOTE: dict[str, RemoteDataset] = {
                 "https://ossci-datasets.s3.amazonaws.com/mnist/",
                 "https://storage.googleapis.com/cvdf-datasets/mnist/",
             ),
-            dict(zip(MNIST_FILES, (
-                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-            ), strict=True)),  # fmt: skip
+            dict(
+                zip(
+                    MNIST_FILES,
+                    (
+                        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                    ),
+                    strict=True,
+                )
+            ),
         ),
         "idx",
     ),
@@ -71,12 +77,18 @@ REMOTE: dict[str, RemoteDataset] = {
         "Fashion-MNIST clothing images, 60000 + 10000 images 1x28x28 (30 MB)",
         _idx_files(
             ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-            dict(zip(MNIST_FILES, (
-                "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
-                "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
-                "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
-                "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
-            ), strict=True)),  # fmt: skip
+            dict(
+                zip(
+                    MNIST_FILES,
+                    (
+                        "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
+                        "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
+                        "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
+                        "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
+                    ),
+                    strict=True,
+                )
+            ),
         ),
         "idx",
     ),
@@ -129,7 +141,7 @@ def dataset_dir(spec: RemoteDataset, cache: Path | None = None) -> Path:
 
 
 def verify(spec: RemoteDataset, cache: Path | None = None) -> dict[str, str]:
-    """Status of each file in the cache: ``"ok"``, ``"missing"`` or ``"corrupt"`` (wrong SHA-256)."""
+    """Each file's state in the cache: ``"ok"``, ``"missing"`` or ``"corrupt"`` (bad SHA-256)."""
     folder = dataset_dir(spec, cache)
     status = {}
     for f in spec.files:
@@ -168,7 +180,8 @@ def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
                 errors.append(f"{url}: {type(exc).__name__}: {exc}")
         else:
             raise DatasetError(
-                f"{spec.name}: could not download {f.name}:\n  " + "\n  ".join(errors)
+                f"{spec.name}: could not download {f.name}:\n  "
+                + "\n  ".join(errors)
                 + f"\nIf you have the file, import it with `wg convnet datasets fetch {spec.name} "
                 "--from DIR`."
             )
