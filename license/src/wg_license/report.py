@@ -1,4 +1,15 @@
-"""Render a check report: human text, JSON (versioned), SARIF 2.1.0, GitHub annotations."""
+"""Render a check report: human text, JSON (versioned), SARIF 2.1.0, GitHub annotations.
+
+JSON schema ``wg-license-check``, version 1 (a new version number for any incompatible change)::
+
+    {"schema": "wg-license-check", "version": 1,
+     "tool": {"name": "wg license", "version": str},
+     "exit_code": int, "failed_families": [str],            # declaration, text, propagation, ...
+     "packages": [{"name", "ecosystem", "manifest", "expression": str | null,
+                   "licence_files": [str]}],
+     "findings": [{"rule", "family", "severity", "package", "path", "line": int, "message",
+                   "fix"}]}
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,7 @@ from wg_license import __version__
 from wg_license.check import Report
 from wg_license.findings import RULES, Family, Finding, Severity
 
-JSON_SCHEMA = "https://wg.example/schemas/license-check/v1"
+JSON_SCHEMA = "wg-license-check"
 JSON_VERSION = 1
 FORMATS = ("human", "json", "sarif", "github")
 
@@ -57,7 +68,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
 def as_json(report: Report) -> str:
     """JSON document, schema version 1: packages, findings, exit code and its families."""
     doc = {
-        "$schema": JSON_SCHEMA,
+        "schema": JSON_SCHEMA,
         "version": JSON_VERSION,
         "tool": {"name": "wg license", "version": __version__},
         "exit_code": report.exit_code,
@@ -117,7 +128,6 @@ def sarif(report: Report) -> str:
                     "driver": {
                         "name": "wg-license",
                         "version": __version__,
-                        "informationUri": "https://github.com/",
                         "rules": rules,
                     }
                 },

@@ -113,13 +113,11 @@ def build_document(root: Path) -> Any:
             )
         )
         relationships.append(Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id))
-    names = ",".join(sorted(p.name for p in packages))
     info = CreationInfo(
         spdx_version="SPDX-2.3",
         spdx_id="SPDXRef-DOCUMENT",
         name=f"{root.resolve().name}-sbom",
-        document_namespace=f"https://spdx.org/spdxdocs/wg-license/"
-        f"{uuid.uuid5(uuid.NAMESPACE_URL, names)}",
+        document_namespace=f"https://spdx.org/spdxdocs/wg-license/{uuid.uuid4()}",
         creators=[Actor(ActorType.TOOL, "wg-license")],
         created=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
     )
