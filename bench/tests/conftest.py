@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wg_bench.discovery import discover
 from wg_bench.plan import Settings
 from wg_bench.runner import RunOutcome, run
@@ -28,4 +27,3 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunOutcome, dict[
     outcome = run(discover(TOY, ["toy"]), settings, json_path=out / "r.json",
                   history=out / "history")  # fmt: skip
     return outcome, json.loads((out / "r.json").read_text()), out
-

@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from wg_bench.discovery import discover
 from wg_bench.plan import Settings
 
@@ -24,7 +23,9 @@ def test_dask_executor_runs_cells_and_merges_per_machine(toy_dir, tmp_path) -> N
                       executor=dask_executor(cluster.scheduler_address))  # fmt: skip
     docs = outcome.state.documents()
     assert list(docs) == [outcome.state.machine["id"]], "one machine, one document"
-    statuses = {c["implementation"]: c["status"] for c in docs[outcome.state.machine["id"]]["results"]}
+    statuses = {
+        c["implementation"]: c["status"] for c in docs[outcome.state.machine["id"]]["results"]
+    }
     assert statuses == {"numpy": "ok", "python": "ok", "wrong": "mismatch", "missing": "skipped"}
     assert (tmp_path / "r.json").exists()
 

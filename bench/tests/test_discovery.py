@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from wg_bench.discovery import SuiteError, discover, suites_dir
 
 
@@ -39,11 +38,13 @@ def test_discovers_benchmarks_and_orders_oracle_reference_rest(tmp_path) -> None
     write(tmp_path, "alpha", GOOD)
     [suite] = discover(tmp_path, ["alpha"])
     [bench] = suite.benchmarks
-    assert bench.qualname == "alpha.Bench" and bench.description == "First line."
+    assert bench.qualname == "alpha.Bench"
+    assert bench.description == "First line."
     assert bench.implementations == ("slow", "numpy", "fast")
     assert bench.param_grid() == [(0, 0), (1, 0)]
     assert bench.param_dict((1, 0)) == {"n": 2, "s": "a"}
-    assert bench.timeout == 600 and bench.devices == ("cpu",)
+    assert bench.timeout == 600
+    assert bench.devices == ("cpu",)
 
 
 @pytest.mark.parametrize("pattern", ["alpha.Bench", "alpha.B*", "bench", "ALPHA.bench"])
@@ -72,16 +73,29 @@ def test_defaults_and_missing_defaults(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("replace", "by", "message"),
     [
-        ('reference = "numpy"', 'reference = "nope"', "reference = 'nope' but there is no impl_nope"),
+        (
+            'reference = "numpy"',
+            'reference = "nope"',
+            "reference = 'nope' but there is no impl_nope",
+        ),
         ('oracle = "slow"', 'oracle = "x"', "oracle = 'x' but there is no impl_x"),
-        ('param_names = ["n", "s"]', 'param_names = ["n"]',
-         "2 parameter list(s) in params but 1 param_names"),
+        (
+            'param_names = ["n", "s"]',
+            'param_names = ["n"]',
+            "2 parameter list(s) in params but 1 param_names",
+        ),
         ("tolerance = 1e-6", "tolerance = -1", "tolerance must be a number >= 0"),
         ("tolerance = 1e-6", "tolerance = 0; devices = ('tpu',)", "unknown device(s) ['tpu']"),
-        ("tolerance = 1e-6", "tolerance = 0; quick_params = [[3], ['a']]",
-         "quick_params for 'n' must be a non-empty subset of params, but [3] is not in [1, 2]"),
-        ("tolerance = 1e-6", "tolerance = 0; requires = {'slow': 'torch'}",
-         "requires['slow'] must be (import name, install hint)"),
+        (
+            "tolerance = 1e-6",
+            "tolerance = 0; quick_params = [[3], ['a']]",
+            "quick_params for 'n' must be a non-empty subset of params, but [3] is not in [1, 2]",
+        ),
+        (
+            "tolerance = 1e-6",
+            "tolerance = 0; requires = {'slow': 'torch'}",
+            "requires['slow'] must be (import name, install hint)",
+        ),
     ],
 )
 def test_malformed_benchmarks_name_file_and_line(tmp_path, replace, by, message) -> None:

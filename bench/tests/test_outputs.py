@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from wg_bench.outputs import StructureError, leaves, rho_error, to_host
 
 finite = arrays(np.float64, st.integers(1, 6), elements=st.floats(-1e6, 1e6))
@@ -30,12 +29,17 @@ def test_pytrees_are_flattened_in_stable_order() -> None:
     host = to_host(tree)
     assert isinstance(host["a"], point)
     assert [p for p, _ in leaves(host)] == [
-        "output['a'][0]", "output['a'][1]", "output['b'][0]", "output['b'][1]",
+        "output['a'][0]",
+        "output['a'][1]",
+        "output['b'][0]",
+        "output['b'][1]",
     ]
 
 
 def test_structure_and_nan_fail_the_gate() -> None:
-    with pytest.raises(StructureError, match=r"output\[0\] has shape \(2,\) but the oracle's has \(3,\)"):
+    with pytest.raises(
+        StructureError, match=r"output\[0\] has shape \(2,\) but the oracle's has \(3,\)"
+    ):
         rho_error([np.ones(2)], [np.ones(3)])
     assert np.isnan(rho_error([np.nan], [1.0]))
     assert rho_error(np.empty(0), np.empty(0)) == 0.0

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wg_bench import schema
 from wg_bench.discovery import discover
 from wg_bench.plan import Settings, Task, build_cells, interleave
@@ -27,7 +26,8 @@ def test_correct_implementations_are_timed_with_ratio_and_calibration(toy_run) -
     cells = by_impl(doc, "Sum")
     numpy, python = cells["numpy"], cells["python"]
     assert numpy["status"] == python["status"] == "ok"
-    assert numpy["reference"] and not python["reference"]
+    assert numpy["reference"]
+    assert not python["reference"]
     assert len(python["seconds"]["samples"]) == 5
     s = python["seconds"]
     assert s["q25"] <= s["median"] <= s["q75"]
@@ -47,7 +47,8 @@ def test_correct_implementations_are_timed_with_ratio_and_calibration(toy_run) -
 def test_wrong_output_is_a_mismatch_and_not_timed(toy_run) -> None:
     wrong = by_impl(toy_run[1], "Sum")["wrong"]
     assert wrong["status"] == "mismatch"
-    assert wrong["seconds"] is None and wrong["ratio"] is None
+    assert wrong["seconds"] is None
+    assert wrong["ratio"] is None
     assert wrong["reason"] == "error 0.001 > tolerance 1e-09 against numpy"
     assert wrong["metrics"]["max_error"] == pytest.approx(1 / 1000)
 
@@ -77,13 +78,16 @@ def test_failures_become_results_and_the_run_goes_on(toy_run, impl, status, reas
     assert reason in cell["reason"]
     if impl == "raises":
         toy = Path(__file__).parent / "suites" / "toy.py"
-        line = toy.read_text().splitlines().index('        raise RuntimeError("deliberate failure")')
+        line = (
+            toy.read_text().splitlines().index('        raise RuntimeError("deliberate failure")')
+        )
         assert cell["reason"].endswith(f"{toy}:{line + 1}")
 
 
 def test_results_file_and_history_are_valid_and_complete(toy_run) -> None:
-    outcome, doc, out = toy_run
-    assert doc["schema"] == "wg-bench/1" and doc["complete"] is True
+    _, doc, out = toy_run
+    assert doc["schema"] == "wg-bench/1"
+    assert doc["complete"] is True
     assert schema.validate(doc) is doc
     history = list((out / "history").rglob("*.json"))
     assert len(history) == 1
@@ -91,7 +95,8 @@ def test_results_file_and_history_are_valid_and_complete(toy_run) -> None:
     assert json.loads(history[0].read_text())["results"] == doc["results"]
     env = doc["machine"]["environment"]
     assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
-    assert doc["settings"]["samples"] == 5 and doc["settings"]["quick"] is True
+    assert doc["settings"]["samples"] == 5
+    assert doc["settings"]["quick"] is True
     assert not list(out.glob(".*.tmp")), "a temporary file of an atomic write was left behind"
 
 
@@ -100,7 +105,8 @@ def test_quick_uses_quick_params_and_flat_params(toy_dir) -> None:
     cells = build_cells(suites, "cpu", quick=True)
     sums = {c.params["n"] for c in cells if c.bench.name == "Sum"}
     gpus = {c.params["n"] for c in cells if c.bench.name == "Gpu"}
-    assert sums == {1000} and gpus == {2, 3}
+    assert sums == {1000}
+    assert gpus == {2, 3}
     assert {c.params["n"] for c in build_cells(suites, "cpu", quick=False)
             if c.bench.name == "Sum"} == {1000, 4000}  # fmt: skip
 

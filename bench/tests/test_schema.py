@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from docs import cell, document  # noqa: E402
-
-from wg_bench.schema import SchemaError, load, load_many, save, validate  # noqa: E402
+from docs import cell, document
+from wg_bench.schema import SchemaError, load, load_many, save, validate
 
 
 def test_valid_document_round_trips(tmp_path) -> None:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from wg_bench.stats import change, median_ci, outliers, ratio_ci, summary
 
 timings = st.lists(st.floats(1e-6, 10.0, allow_nan=False), min_size=1, max_size=40)
@@ -18,7 +17,8 @@ def test_ci_and_quartiles_bracket_the_median(xs) -> None:
     s = summary(xs)
     assert s["q25"] <= s["median"] <= s["q75"]
     low, high = s["ci95"]
-    assert min(xs) <= low <= s["median"] * (1 + 1e-12) and s["median"] <= high * (1 + 1e-12)
+    assert min(xs) <= low <= s["median"] * (1 + 1e-12)
+    assert s["median"] <= high * (1 + 1e-12)
     assert high <= max(xs)
 
 
@@ -27,13 +27,15 @@ def test_ci_and_quartiles_bracket_the_median(xs) -> None:
 def test_ratio_of_scaled_samples(xs, factor) -> None:
     ratio, (low, high) = ratio_ci([x * factor for x in xs], xs)
     assert ratio == pytest.approx(factor)
-    assert low <= ratio * (1 + 1e-9) and ratio <= high * (1 + 1e-9)
+    assert low <= ratio * (1 + 1e-9)
+    assert ratio <= high * (1 + 1e-9)
 
 
 def test_outliers_are_flagged_not_dropped() -> None:
     xs = [1.0, 1.1, 0.9, 1.0, 9.0]
     s = summary(xs)
-    assert s["outliers"] == [4] and s["samples"] == xs
+    assert s["outliers"] == [4]
+    assert s["samples"] == xs
     assert outliers([1.0, 1.0, 1.0]) == []
 
 
@@ -48,7 +50,8 @@ def test_change_detects_slowdown_with_unequal_counts() -> None:
     old = rng.normal(1.0, 0.02, 5)
     new = rng.normal(1.3, 0.02, 12)
     verdict = change(old, new)
-    assert verdict.verdict == "slower" and verdict.p_value < 0.01
+    assert verdict.verdict == "slower"
+    assert verdict.p_value < 0.01
     assert change(new, old).verdict == "faster"
 
 

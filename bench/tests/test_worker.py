@@ -7,7 +7,6 @@ import pickle
 from pathlib import Path
 
 import pytest
-
 from wg_bench import worker
 from wg_bench.discovery import discover
 from wg_bench.plan import Settings, build_cells, interleave
@@ -24,7 +23,8 @@ def test_calibration_reaches_min_time(toy_dir, tmp_path) -> None:
     spec["min_time"] = 0.02
     result = worker.measure(spec)
     assert result["status"] == "ok", result
-    assert result["first_call"] > 0 and len(result["samples"]) == 5
+    assert result["first_call"] > 0
+    assert len(result["samples"]) == 5
     assert result["loops"] > 1, "a ~30 µs call needs many loops to fill 20 ms"
     # the last warm-up sample was the one that met the target
     assert result["warmup"][-1] * result["loops"] >= 0.02

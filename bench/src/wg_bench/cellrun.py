@@ -52,8 +52,11 @@ def run_task(spec: dict[str, Any], timeout: float, env: dict[str, str]) -> dict[
                 returncode = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill(process)
-                return _failed(f"timed out after {timeout:g} s (the per-cell timeout; raise the "
-                               "benchmark's `timeout` or pass --timeout)", log_path)
+                return _failed(
+                    f"timed out after {timeout:g} s (the per-cell timeout; raise the "
+                    "benchmark's `timeout` or pass --timeout)",
+                    log_path,
+                )
             except BaseException:
                 _kill(process)
                 raise
@@ -89,5 +92,8 @@ def _failed(reason: str, log_path: Path) -> dict[str, Any]:
     except OSError:
         lines = []
     tail = " | ".join(line.strip() for line in lines[-LOG_TAIL_LINES:])
-    return {"status": "error", "reason": f"{reason}; output: {tail}" if tail else reason,
-            "metrics": {}}
+    return {
+        "status": "error",
+        "reason": f"{reason}; output: {tail}" if tail else reason,
+        "metrics": {},
+    }

@@ -66,10 +66,16 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
               help="Seconds one sample lasts at least [default: 0.1].")  # fmt: skip
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               help="Per-cell timeout in seconds [default: the benchmark's, else 600].")  # fmt: skip
-@click.option("--history", "history_option", type=click.Path(file_okay=False),
-              help="History folder [default: $WG_BENCH_HISTORY, else ~/.local/share/wg-bench/history].")
+@click.option(
+    "--history",
+    "history_option",
+    type=click.Path(file_okay=False),
+    help="History folder [default: $WG_BENCH_HISTORY, else ~/.local/share/wg-bench/history].",
+)
 @click.option("--no-history", is_flag=True, help="Do not store the results in the history folder.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option(
+    "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True
+)
 @click.option("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786).")
 def run_command(
     patterns: tuple[str, ...], impls: tuple[str, ...], device: str, quick: bool,
@@ -151,10 +157,20 @@ def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:
 @bench.command("compare")
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True), default=0.05,
-              show_default=True, help="Significance level of the Mann-Whitney U test.")
-@click.option("--min-effect", type=click.FloatRange(min=0), default=0.10, show_default=True,
-              help="Smallest relative change that counts (0.10 = 10%).")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of the Mann-Whitney U test.",
+)
+@click.option(
+    "--min-effect",
+    type=click.FloatRange(min=0),
+    default=0.10,
+    show_default=True,
+    help="Smallest relative change that counts (0.10 = 10%).",
+)
 @click.option("--only-changed", is_flag=True, help="Hide cells whose verdict is 'same'.")
 def compare_command(old: Path, new: Path, alpha: float, min_effect: float,
                     only_changed: bool) -> None:  # fmt: skip
@@ -191,4 +207,3 @@ def report_command(results: tuple[Path, ...], out_dir: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     written = write_report(documents, out_dir)
     click.echo(f"wrote {len(written)} file(s) to {out_dir}: index.html, summary.md and plots")
-

@@ -59,8 +59,7 @@ def dask_executor(scheduler: str) -> Any:
             from distributed import Client, as_completed
         except ImportError as exc:
             raise RunError(
-                "--executor dask needs dask.distributed; install with "
-                "pip install 'wg-bench[dask]'"
+                "--executor dask needs dask.distributed; install with pip install 'wg-bench[dask]'"
             ) from exc
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -71,8 +70,9 @@ def dask_executor(scheduler: str) -> Any:
             ) from exc
         try:
             futures = {
-                client.submit(remote_cell, t.spec, t.timeout, pins, pure=False,
-                              priority=len(tasks) - i): t  # fmt: skip
+                client.submit(
+                    remote_cell, t.spec, t.timeout, pins, pure=False, priority=len(tasks) - i
+                ): t
                 for i, t in enumerate(tasks)
             }
             for future in as_completed(futures):

@@ -76,7 +76,11 @@ def _row(
     if was in ("mismatch", "error") and now == "ok":
         return Row(key, "fixed", new=_median(new), note=f"was {was}")
     if was != "ok" or now != "ok":
-        return Row(key, "same" if was == now else "not compared", note="" if was == now else f"{was} -> {now}")
+        return Row(
+            key,
+            "same" if was == now else "not compared",
+            note="" if was == now else f"{was} -> {now}",
+        )
     x, y = old["seconds"]["samples"], new["seconds"]["samples"]
     if len(x) < 2 or len(y) < 2:
         return Row(key, "not compared", _median(old), _median(new), note="fewer than 2 samples")

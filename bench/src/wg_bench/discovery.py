@@ -60,15 +60,17 @@ class Benchmark:
     def param_grid(self, quick: bool = False) -> list[tuple[int, ...]]:
         """Index tuples into ``params`` of every cell (``quick_params`` when ``quick``)."""
         axes = self.quick_params if quick else self.params
-        index = [[values.index(v) for v in axis] for values, axis in zip(self.params, axes)]
+        pairs = zip(self.params, axes, strict=True)
+        index = [[values.index(v) for v in axis] for values, axis in pairs]
         return list(itertools.product(*index))
 
     def param_dict(self, indices: Sequence[int]) -> dict[str, Any]:
         """The parameter values at ``indices`` as ``{name: value}``."""
-        return {n: self.params[k][i] for k, (n, i) in enumerate(zip(self.param_names, indices))}
+        pairs = enumerate(zip(self.param_names, indices, strict=True))
+        return {name: self.params[k][i] for k, (name, i) in pairs}
 
     def missing_requirement(self, implementation: str) -> str | None:
-        """``"install with <hint> (...)"`` when the implementation's import is missing, else None."""
+        """``"install with <hint> (...)"`` when its import is missing here, else None."""
         if implementation not in self.requires:
             return None
         module, hint = self.requires[implementation]
@@ -146,7 +148,7 @@ def load_suite(path: Path) -> Suite:
     except SuiteError as exc:
         suite.error = str(exc)
         return suite
-    for name, obj in vars(module).items():
+    for obj in vars(module).values():
         if inspect.isclass(obj) and hasattr(obj, "reference") and obj.__module__ == module.__name__:
             try:
                 suite.benchmarks.append(benchmark_from_class(suite.name, path, obj))
@@ -180,7 +182,9 @@ def discover(
             continue
         suite = load_suite(path)
         if not suite_hit:
-            suite.benchmarks = [b for b in suite.benchmarks if any(_matches(p, b) for p in patterns)]
+            suite.benchmarks = [
+                b for b in suite.benchmarks if any(_matches(p, b) for p in patterns)
+            ]
             if not suite.benchmarks and suite.error is None:
                 continue
         selected.append(suite)
@@ -204,8 +208,10 @@ def _matches(pattern: str, bench: Benchmark) -> bool:
 
 
 def _selected_by(pattern: str, suite: Suite) -> bool:
-    return pattern == suite.name or any(_matches(pattern, b) for b in suite.benchmarks) or (
-        suite.error is not None and _could_match(pattern, suite.name)
+    return (
+        pattern == suite.name
+        or any(_matches(pattern, b) for b in suite.benchmarks)
+        or (suite.error is not None and _could_match(pattern, suite.name))
     )
 
 
@@ -216,10 +222,12 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
     except (OSError, TypeError):
         line = 0
     where = f"{path}:{line}: benchmark {cls.__name__}"
-    impls = tuple(n[len("impl_"):] for n in dir(cls) if n.startswith("impl_") and callable(getattr(cls, n)))
+    impls = tuple(
+        n[len("impl_") :] for n in dir(cls) if n.startswith("impl_") and callable(getattr(cls, n))
+    )
     if not impls:
         raise SuiteError(f"{where} has no impl_<name> method; add one per implementation")
-    reference = getattr(cls, "reference")
+    reference = cls.reference  # type: ignore[attr-defined]
     oracle = getattr(cls, "oracle", reference)
     for role, value in (("reference", reference), ("oracle", oracle)):
         if value not in impls:
@@ -244,12 +252,21 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         raise SuiteError(f"{where}: tolerance must be a number >= 0, got {tolerance!r}")
     doc = inspect.getdoc(cls) or ""
     return Benchmark(
-        suite=suite, name=cls.__name__, path=path, line=line,
+        suite=suite,
+        name=cls.__name__,
+        path=path,
+        line=line,
         description=doc.splitlines()[0] if doc else "",
-        param_names=names, params=params, quick_params=quick,
-        implementations=_order(impls, reference, oracle), reference=reference, oracle=oracle,
-        tolerance=float(tolerance), timeout=float(getattr(cls, "timeout", DEFAULT_TIMEOUT)),
-        devices=devices, requires={k: (str(v[0]), str(v[1])) for k, v in requires.items()},
+        param_names=names,
+        params=params,
+        quick_params=quick,
+        implementations=_order(impls, reference, oracle),
+        reference=reference,
+        oracle=oracle,
+        tolerance=float(tolerance),
+        timeout=float(getattr(cls, "timeout", DEFAULT_TIMEOUT)),
+        devices=devices,
+        requires={k: (str(v[0]), str(v[1])) for k, v in requires.items()},
     )
 
 
@@ -290,7 +307,7 @@ def _quick_params(
         quick = [quick]
     if len(quick) != len(params):
         raise SuiteError(f"{where}: quick_params needs {len(params)} list(s), one per parameter")
-    for name, values, subset in zip(names, params, quick):
+    for name, values, subset in zip(names, params, quick, strict=True):
         extra = [v for v in subset if v not in values]
         if extra or not subset:
             raise SuiteError(

@@ -124,6 +124,7 @@ def blas(env: dict[str, str]) -> list[dict[str, Any]]:
 
 def git_state(directory: Path) -> dict[str, Any]:
     """Commit and dirtiness of the repository holding ``directory`` (nulls outside a repo)."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(

@@ -2,8 +2,8 @@
 
 An implementation returns an array, a scalar, or a pytree of them (tuples, lists, dicts). Before the
 equivalence gate compares it with the oracle's output, every leaf becomes a NumPy array: CuPy arrays
-through ``.get()``, torch tensors through ``.detach().cpu().numpy()``, JAX and everything else through
-``np.asarray``.
+through ``.get()``, torch tensors through ``.detach().cpu().numpy()``, JAX and everything else
+through ``np.asarray``.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def rho_error(output: Any, expected: Any) -> float:
     if len(got) != len(want):
         raise StructureError(f"output has {len(got)} leaves but the oracle's has {len(want)}")
     worst = 0.0
-    for (path, x), (_, y) in zip(got, want):
+    for (path, x), (_, y) in zip(got, want, strict=True):
         if x.shape != y.shape:
             raise StructureError(f"{path} has shape {x.shape} but the oracle's has {y.shape}")
         if x.size == 0:

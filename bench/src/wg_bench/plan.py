@@ -36,7 +36,7 @@ class Settings:
         >>> Settings.for_run(True).samples, Settings.for_run(True, samples=7).samples
         (5, 7)
         """
-        base = {"samples": 5, "rounds": 1} if quick else {}
+        base: dict[str, Any] = {"samples": 5, "rounds": 1} if quick else {}
         base.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(quick=quick, **base)
         if settings.samples < 1 or settings.rounds < 1 or settings.min_time <= 0:

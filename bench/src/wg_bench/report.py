@@ -16,7 +16,6 @@ from typing import Any
 
 from wg_bench.atomic import write_bytes, write_text
 from wg_bench.compare import compare
-from wg_bench.schema import cell_key
 from wg_bench.tables import format_params, format_ratio, format_seconds, status_text
 
 Document = dict[str, Any]
@@ -132,9 +131,12 @@ def markdown_summary(documents: Sequence[Document]) -> str:
     if len(documents) >= 2:
         rows = [r for r in compare(documents[-2], latest) if r.changed]
         lines += ["## Changes since the previous run", ""]
-        lines += [f"- **{r.verdict}** {'.'.join(r.key[:2])} ({r.key[2]}) {r.key[3]} [{r.key[4]}]"
-                  + (f": ×{r.ratio:.2f}, p={r.p_value:.3g}" if r.ratio is not None else "")
-                  + (f" ({r.note})" if r.note else "") for r in rows] or ["No significant change."]
+        lines += [
+            f"- **{r.verdict}** {'.'.join(r.key[:2])} ({r.key[2]}) {r.key[3]} [{r.key[4]}]"
+            + (f": x{r.ratio:.2f}, p={r.p_value:.3g}" if r.ratio is not None else "")
+            + (f" ({r.note})" if r.note else "")
+            for r in rows
+        ] or ["No significant change."]
         lines.append("")
     return "\n".join(lines)
 
@@ -171,7 +173,7 @@ def _html_section(suite: str, name: str, cells: Sequence[dict[str, Any]], images
     rows = []
     for c in cells:
         s = c["seconds"] or {}
-        iqr = f"{format_seconds(s['q25'])} – {format_seconds(s['q75'])}" if s else "-"
+        iqr = f"{format_seconds(s['q25'])} .. {format_seconds(s['q75'])}" if s else "-"
         values = (format_params(c["params"]), c["implementation"] + (" (ref)" if c["reference"]
                   else ""), format_seconds(s.get("median")), iqr, format_ratio(c.get("ratio")),
                   format_seconds(c.get("first_call_seconds")), status_text(c))  # fmt: skip
@@ -190,9 +192,11 @@ def _html_page(latest: Document, sections: list[str]) -> str:
                                          "os", "python", "git")}  # fmt: skip
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in facts.items())  # fmt: skip
-    style = ("body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:"
-             "collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
-             ".mismatch,.error{background:#fdd}.skipped{color:#888}img{max-width:100%}")  # fmt: skip
+    style = (
+        "body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+        ".mismatch,.error{background:#fdd}.skipped{color:#888}img{max-width:100%}"
+    )
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>wg bench report</title>"
             f"<style>{style}</style></head><body><h1>wg bench report</h1>"
             f"<p>created {html.escape(str(latest.get('created')))}; "

@@ -59,7 +59,9 @@ class RunState:
     errors: list[dict[str, str]] = field(default_factory=list)
     parts: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
     machines: dict[str, dict[str, Any]] = field(default_factory=dict)
-    started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    started: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    )
     finished: str | None = None
     complete: bool = False
 

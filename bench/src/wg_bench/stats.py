@@ -2,8 +2,8 @@
 
 Timings are skewed and heavy-tailed (a shared machine adds delays, never removes them), so every
 summary is rank-based: the median and quartiles, a percentile-bootstrap interval of the median, and
-Tukey's fences to flag outliers, which are kept and only flagged. Bootstraps use a fixed seed, so the
-same samples always give the same interval.
+Tukey's fences to flag outliers, which are kept and only flagged. Bootstraps use a fixed seed, so
+the same samples always give the same interval.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: timing samples in seconds: any sequence of floats or a 1-D array
+Samples = Sequence[float] | np.ndarray
+
 BOOTSTRAP = 2000
 SEED = 20240611
 
 
-def summary(samples: Sequence[float]) -> dict[str, object]:
+def summary(samples: Samples) -> dict[str, object]:
     """Median, quartiles, bootstrap 95% CI of the median and flagged outliers.
 
     Examples
@@ -40,7 +43,7 @@ def summary(samples: Sequence[float]) -> dict[str, object]:
     }
 
 
-def outliers(samples: Sequence[float]) -> list[int]:
+def outliers(samples: Samples) -> list[int]:
     """Indices of samples outside Tukey's fences (1.5 IQR beyond the quartiles).
 
     Examples
@@ -60,7 +63,7 @@ def _bootstrap_medians(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.median(x[index], axis=1)
 
 
-def median_ci(samples: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+def median_ci(samples: Samples, level: float = 0.95) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the median.
 
     Examples
@@ -77,7 +80,7 @@ def median_ci(samples: Sequence[float], level: float = 0.95) -> tuple[float, flo
 
 
 def ratio_ci(
-    samples: Sequence[float], reference: Sequence[float], level: float = 0.95
+    samples: Samples, reference: Samples, level: float = 0.95
 ) -> tuple[float, tuple[float, float]]:
     """Ratio of medians ``median(samples) / median(reference)`` and its bootstrap CI.
 
@@ -107,9 +110,7 @@ class Change:
     verdict: str  # "slower", "faster" or "same"
 
 
-def change(
-    old: Sequence[float], new: Sequence[float], *, alpha: float = 0.05, min_effect: float = 0.10
-) -> Change:
+def change(old: Samples, new: Samples, *, alpha: float = 0.05, min_effect: float = 0.10) -> Change:
     """Two-sided Mann-Whitney U test plus a minimum effect size on the ratio of medians.
 
     A change counts only when it is both significant (``p < alpha``) and at least ``min_effect``

@@ -26,9 +26,15 @@ def format_seconds(seconds: float | None) -> str:
         return "-"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if abs(seconds) >= scale:
-            return f"{seconds / scale:.3g} {unit}" if seconds / scale >= 100 else (
-                f"{seconds / scale:.2f} {unit}" if seconds / scale < 10 else
-                f"{seconds / scale:.1f} {unit}")
+            return (
+                f"{seconds / scale:.3g} {unit}"
+                if seconds / scale >= 100
+                else (
+                    f"{seconds / scale:.2f} {unit}"
+                    if seconds / scale < 10
+                    else f"{seconds / scale:.1f} {unit}"
+                )
+            )
     return f"{seconds * 1e9:.0f} ns"
 
 
@@ -44,17 +50,17 @@ def format_bytes(count: int | None) -> str:
 
 
 def format_ratio(ratio: dict[str, Any] | None) -> str:
-    """``2.31× [2.20, 2.45]`` (ratio to the reference with its 95% CI).
+    """``2.31x [2.20, 2.45]`` (ratio to the reference with its 95% CI).
 
     Examples
     --------
     >>> format_ratio({"value": 2.0, "ci95": [1.9, 2.1]})
-    '2.00× [1.90, 2.10]'
+    '2.00x [1.90, 2.10]'
     """
     if not ratio:
         return "-"
     low, high = ratio["ci95"]
-    return f"{ratio['value']:.2f}× [{low:.2f}, {high:.2f}]"
+    return f"{ratio['value']:.2f}x [{low:.2f}, {high:.2f}]"
 
 
 def format_params(params: dict[str, Any]) -> str:
@@ -78,21 +84,29 @@ def result_tables(results: Iterable[dict[str, Any]]) -> list[Table]:
     """One table per benchmark: time, quartiles, ratio to the reference with CI, status."""
     tables = []
     key = lambda c: (c["suite"], c["benchmark"])  # noqa: E731
-    for (suite, name), cells in itertools.groupby(sorted(results, key=key), key=key):
-        cells = list(cells)
-        table = Table(title=f"{suite}.{name}: {cells[0].get('description', '')}", title_justify="left")
+    for (suite, name), group in itertools.groupby(sorted(results, key=key), key=key):
+        cells = list(group)
+        table = Table(
+            title=f"{suite}.{name}: {cells[0].get('description', '')}", title_justify="left"
+        )
         for column in ("params", "impl", "device", "median", "IQR", "ratio [95% CI]",
                        "first call", "peak mem", "metrics", "status"):  # fmt: skip
             table.add_column(column, overflow="fold")
         for c in sorted(cells, key=lambda c: (format_params(c["params"]), not c["reference"])):
             s = c["seconds"] or {}
-            iqr = f"{format_seconds(s['q25'])} – {format_seconds(s['q75'])}" if s else "-"
+            iqr = f"{format_seconds(s['q25'])} .. {format_seconds(s['q75'])}" if s else "-"
             impl = f"{c['implementation']} (ref)" if c["reference"] else c["implementation"]
             style = STATUS_STYLE.get(c["status"], "")
             table.add_row(
-                format_params(c["params"]), impl, c["device"], format_seconds(s.get("median")),
-                iqr, format_ratio(c.get("ratio")), format_seconds(c.get("first_call_seconds")),
-                format_bytes(c.get("peak_memory_bytes")), format_metrics(c["metrics"]),
+                format_params(c["params"]),
+                impl,
+                c["device"],
+                format_seconds(s.get("median")),
+                iqr,
+                format_ratio(c.get("ratio")),
+                format_seconds(c.get("first_call_seconds")),
+                format_bytes(c.get("peak_memory_bytes")),
+                format_metrics(c["metrics"]),
                 f"[{style}]{status_text(c)}[/]" if style else status_text(c),
             )
         tables.append(table)
@@ -133,8 +147,13 @@ def compare_table(rows: Iterable[Row]) -> Table:
         style = VERDICT_STYLE.get(r.verdict)
         verdict = f"{r.verdict} {r.note}".strip()
         table.add_row(
-            f"{suite}.{name}", params or "-", impl, device, format_seconds(r.old),
-            format_seconds(r.new), "-" if r.ratio is None else f"{r.ratio:.3f}",
+            f"{suite}.{name}",
+            params or "-",
+            impl,
+            device,
+            format_seconds(r.old),
+            format_seconds(r.new),
+            "-" if r.ratio is None else f"{r.ratio:.3f}",
             "-" if r.p_value is None else f"{r.p_value:.3g}",
             f"[{style}]{verdict}[/]" if style else verdict,
         )

@@ -142,8 +142,10 @@ def gate(cell: Cell, output: Any, expected: Any) -> float:
     return float(measure(output, expected))
 
 
-def calibrate(cell: Cell, impl: Callable[[], Any], min_time: float, clock: Clock) -> tuple[int, list[float]]:
-    """Loops per sample so a sample lasts >= ``min_time``; returns (loops, warm-up per-call times)."""
+def calibrate(
+    cell: Cell, impl: Callable[[], Any], min_time: float, clock: Clock
+) -> tuple[int, list[float]]:
+    """Loops so one sample lasts >= ``min_time``; returns (loops, warm-up per-call times)."""
     _, once = cell.call(impl, clock)
     warmup = [once]
     loops = max(1, math.ceil(min_time * 1.1 / max(once, 1e-9)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import ClassVar
 
 import numpy as np
 
@@ -12,12 +13,12 @@ import numpy as np
 class Sum:
     """Sum of a vector: NumPy against a Python loop and a deliberately wrong version."""
 
-    params = [[1000, 4000]]
-    param_names = ["n"]
-    quick_params = [[1000]]
+    params = ((1000, 4000),)  # tuples or lists, as in asv
+    param_names = ("n",)
+    quick_params = ((1000,),)
     reference = "numpy"
     tolerance = 1e-9
-    requires = {"missing": ("wg_bench_no_such_module", "pip install no-such-module")}
+    requires: ClassVar = {"missing": ("wg_bench_no_such_module", "pip install no-such-module")}
 
     def setup(self, device, n):
         self.x = np.arange(n, dtype=np.float64) / n
@@ -77,8 +78,8 @@ class Failing:
 class Gpu:
     """A benchmark that declares CUDA support, with a CPU implementation as its reference."""
 
-    params = [2, 3]
-    param_names = ["n"]
+    params = (2, 3)  # asv's flat form of a single parameter
+    param_names = ("n",)
     reference = "numpy"
     tolerance = 1e-12
     devices = ("cpu", "cuda")
