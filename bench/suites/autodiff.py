@@ -15,18 +15,23 @@ from __future__ import annotations
 import os
 import tracemalloc
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-
 import wg_autodiff as ad
-from wg_autodiff import adbench as A
+from wg_autodiff import adbench as adb
 from wg_autodiff import adbench_io as io
 from wg_autodiff.gradcheck import rho
 
 AUTOGRAD = {"autograd": ("autograd", "pip install autograd")}
-CORPUS = Path(os.environ.get("WG_CORPUS", Path(__file__).resolve().parents[2] / ".." / "shared"
-                             / "corpus")) / "adbench"
+CORPUS = (
+    Path(
+        os.environ.get(
+            "WG_CORPUS", Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+        )
+    )
+    / "adbench"
+)
 GMM = {"d10_K5": (10, 5), "d64_K10": (64, 10), "d32_K50": (32, 50)}
 
 
@@ -35,20 +40,20 @@ def _gmm_instance(name: str) -> tuple[Any, ...]:
     path = CORPUS / "gmm" / "1k" / f"gmm_d{d}_K{k}.txt"
     if path.exists():
         return io.read_gmm(path)
-    return A.gmm_random(d, k, 1000, np.random.default_rng(0))
+    return adb.gmm_random(d, k, 1000, np.random.default_rng(0))
 
 
 def _autograd_fns() -> dict[str, Any]:
     import autograd.numpy as anp
 
-    return A.with_numpy(anp)
+    return adb.with_numpy(anp)
 
 
 class _Shared:
     """Gate on the keys an output shares with the oracle's (ADBench rho)."""
 
     oracle = "autograd"
-    requires = AUTOGRAD
+    requires: ClassVar[dict[str, Any]] = AUTOGRAD
 
     def error(self, output: dict[str, Any], expected: dict[str, Any]) -> float:
         errs = [0.0]
@@ -62,9 +67,9 @@ class _Shared:
 class GmmGradient(_Shared):
     """GMM (Wishart prior) n=1000: full gradient vs the objective (ADBench sizes)."""
 
-    params = [list(GMM)]
-    param_names = ["instance"]
-    quick_params = [["d10_K5"]]
+    params: ClassVar[list[Any]] = [list(GMM)]
+    param_names: ClassVar[list[Any]] = ["instance"]
+    quick_params: ClassVar[list[Any]] = [["d10_K5"]]
     reference = "objective"
     tolerance = 1e-8
 
@@ -72,7 +77,7 @@ class GmmGradient(_Shared):
         alphas, means, icf, x, gamma, m = _gmm_instance(instance)
         self.params_ = (alphas, means, icf)
         self.data = (x, gamma, m)
-        self.f = lambda *p: A.gmm_objective(*p, *self.data)
+        self.f = lambda *p: adb.gmm_objective(*p, *self.data)
         self.eager = ad.value_and_grad(self.f, argnums=(0, 1, 2))
         self.opt = ad.value_and_grad(self.f, argnums=(0, 1, 2), optimize=True)
 
@@ -91,8 +96,9 @@ class GmmGradient(_Shared):
         import autograd
 
         fns = _autograd_fns()
-        self.ag = autograd.value_and_grad(lambda *p: fns["gmm_objective"](*p, *self.data),
-                                          (0, 1, 2))
+        self.ag = autograd.value_and_grad(
+            lambda *p: fns["gmm_objective"](*p, *self.data), (0, 1, 2)
+        )
 
     def impl_autograd(self) -> dict[str, Any]:
         f, g = self.ag(*self.params_)
@@ -102,18 +108,18 @@ class GmmGradient(_Shared):
 class GmmMeansOnly(_Shared):
     """GMM d=10 K=5: gradient w.r.t. the means alone (activity analysis) vs the full gradient."""
 
-    params = [["d10_K5", "d64_K10"]]
-    param_names = ["instance"]
-    quick_params = [["d10_K5"]]
+    params: ClassVar[list[Any]] = [["d10_K5", "d64_K10"]]
+    param_names: ClassVar[list[Any]] = ["instance"]
+    quick_params: ClassVar[list[Any]] = [["d10_K5"]]
     reference = "full"
     oracle = "full"
-    requires: dict[str, Any] = {}
+    requires: ClassVar[dict[str, Any]] = {}
     tolerance = 1e-12
 
     def setup(self, device: str, instance: str) -> None:
         alphas, means, icf, x, gamma, m = _gmm_instance(instance)
         self.params_ = (alphas, means, icf)
-        f = lambda *p: A.gmm_objective(*p, x, gamma, m)  # noqa: E731
+        f = lambda *p: adb.gmm_objective(*p, x, gamma, m)  # noqa: E731
         self.full = ad.grad(f, argnums=(0, 1, 2))
         self.means = ad.grad(f, argnums=1)
         self.data = (x, gamma, m)
@@ -128,8 +134,8 @@ class GmmMeansOnly(_Shared):
 class GmmHvp(_Shared):
     """GMM d=10 K=5: Hessian-vector product (forward over reverse) vs the objective."""
 
-    params = [["d10_K5"]]
-    param_names = ["instance"]
+    params: ClassVar[list[Any]] = [["d10_K5"]]
+    param_names: ClassVar[list[Any]] = ["instance"]
     reference = "objective"
     tolerance = 1e-8
 
@@ -139,7 +145,7 @@ class GmmHvp(_Shared):
         rng = np.random.default_rng(1)
         self.v = tuple(rng.standard_normal(p.shape) for p in self.params_)
         self.data = (x, gamma, m)
-        self.f = lambda *p: A.gmm_objective(*p, *self.data)
+        self.f = lambda *p: adb.gmm_objective(*p, *self.data)
 
     def impl_objective(self) -> dict[str, Any]:
         return {"f": self.f(*self.params_)}
@@ -166,9 +172,11 @@ class GmmHvp(_Shared):
 class BaJacobian(_Shared):
     """Bundle adjustment: sparse Jacobian as per-observation 2x15 blocks (+ weight error)."""
 
-    params = [["ba1_n49_m7776_p31843", "ba2_n21_m11315_p36455", "ba3_n161_m48126_p182072"]]
-    param_names = ["instance"]
-    quick_params = [["ba1_n49_m7776_p31843"]]
+    params: ClassVar[list[Any]] = [
+        ["ba1_n49_m7776_p31843", "ba2_n21_m11315_p36455", "ba3_n161_m48126_p182072"]
+    ]
+    param_names: ClassVar[list[Any]] = ["instance"]
+    quick_params: ClassVar[list[Any]] = [["ba1_n49_m7776_p31843"]]
     reference = "objective"
     tolerance = 1e-8
 
@@ -178,11 +186,11 @@ class BaJacobian(_Shared):
             cams, X, w, obs, feats = io.read_ba(path)
         else:
             n, m, p = (int(s[1:]) for s in instance.split("_")[1:])
-            cams, X, w, obs, feats = A.ba_random(n, m, p, np.random.default_rng(0))
+            cams, X, w, obs, feats = adb.ba_random(n, m, p, np.random.default_rng(0))
         self.inputs = (cams, X, w, obs, feats)
 
     def impl_objective(self) -> dict[str, Any]:
-        reproj, werr = A.ba_objective(*self.inputs)
+        reproj, werr = adb.ba_objective(*self.inputs)
         return {"reproj": reproj, "werr": werr}
 
     def _blocks(self, pullback: Any, reproj: Any, werr: Any) -> Any:
@@ -199,8 +207,9 @@ class BaJacobian(_Shared):
 
     def impl_wg(self) -> dict[str, Any]:
         cams, X, w, obs, feats = self.inputs
-        (reproj, werr), pullback = ad.vjp(lambda c, x, v: A.ba_residuals(c, x, v, feats),
-                                          cams[obs[:, 0]], X[obs[:, 1]], w)
+        (reproj, werr), pullback = ad.vjp(
+            lambda c, x, v: adb.ba_residuals(c, x, v, feats), cams[obs[:, 0]], X[obs[:, 1]], w
+        )
         blocks, dw_err = self._blocks(pullback, reproj, werr)
         return {"reproj": reproj, "werr": werr, "blocks": blocks, "dwerr": dw_err}
 
@@ -234,9 +243,9 @@ CHECKPOINT_SEGMENT = 32
 class LstmGradient(_Shared):
     """LSTM (ADBench): gradient w.r.t. main and extra parameters; peak_MiB with checkpoint."""
 
-    params = [["l2_c1024", "l4_c1024", "l2_c64"]]
-    param_names = ["instance"]
-    quick_params = [["l2_c64"]]
+    params: ClassVar[list[Any]] = [["l2_c1024", "l4_c1024", "l2_c64"]]
+    param_names: ClassVar[list[Any]] = ["instance"]
+    quick_params: ClassVar[list[Any]] = [["l2_c64"]]
     reference = "objective"
     tolerance = 1e-8
     timeout = 900
@@ -247,12 +256,13 @@ class LstmGradient(_Shared):
         if path.exists():
             self.inputs = io.read_lstm(path)
         else:
-            self.inputs = A.lstm_random(layers, steps, 14, np.random.default_rng(0))
-        main, extra, state, seq = self.inputs
-        self.f = lambda p, e: A.lstm_objective(p, e, state, seq)
+            self.inputs = adb.lstm_random(layers, steps, 14, np.random.default_rng(0))
+        _, _, state, seq = self.inputs
+        self.f = lambda p, e: adb.lstm_objective(p, e, state, seq)
         self.eager = ad.value_and_grad(self.f, argnums=(0, 1))
         self.remat = ad.value_and_grad(
-            lambda p, e: A.lstm_objective(p, e, state, seq, segment=CHECKPOINT_SEGMENT), (0, 1))
+            lambda p, e: adb.lstm_objective(p, e, state, seq, segment=CHECKPOINT_SEGMENT), (0, 1)
+        )
         self.opt = ad.value_and_grad(self.f, argnums=(0, 1), optimize=True)
 
     def impl_objective(self) -> dict[str, Any]:
@@ -286,8 +296,9 @@ class LstmGradient(_Shared):
 
         fns = _autograd_fns()
         _, _, state, seq = self.inputs
-        self.ag = autograd.value_and_grad(lambda p, e: fns["lstm_objective"](p, e, state, seq),
-                                          (0, 1))
+        self.ag = autograd.value_and_grad(
+            lambda p, e: fns["lstm_objective"](p, e, state, seq), (0, 1)
+        )
 
     def impl_autograd(self) -> dict[str, Any]:
         f, g = self.ag(*self.inputs[:2])
@@ -303,8 +314,8 @@ def _chain(x: Any) -> Any:
 class Chain200(_Shared):
     """Gradient of a chain of 200 operations on 10 floats: time / 200 = cost per primitive."""
 
-    params = [[10]]
-    param_names = ["n"]
+    params: ClassVar[list[Any]] = [[10]]
+    param_names: ClassVar[list[Any]] = ["n"]
     reference = "objective"
     tolerance = 1e-10
 

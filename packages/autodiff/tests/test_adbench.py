@@ -8,40 +8,53 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import wg_autodiff as ad
-from wg_autodiff import adbench as A
+from wg_autodiff import adbench as adb
 from wg_autodiff import adbench_io as io
 from wg_autodiff.gradcheck import rho
 
-CORPUS = Path(os.environ.get("WG_CORPUS", Path(__file__).resolve().parents[3] / ".." / "shared"
-                             / "corpus")) / "adbench"
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(),
-                                  reason=f"ADBench corpus not found at {CORPUS}")
+CORPUS = (
+    Path(
+        os.environ.get(
+            "WG_CORPUS", Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+        )
+    )
+    / "adbench"
+)
+needs_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"ADBench corpus not found at {CORPUS}"
+)
 RNG = np.random.default_rng(7)
 
 
 def _autograd_objectives() -> dict:
     autograd_numpy = pytest.importorskip("autograd.numpy", reason="autograd is not installed")
-    return A.with_numpy(autograd_numpy)
+    return adb.with_numpy(autograd_numpy)
 
 
 def test_gmm_gradient_matches_finite_differences() -> None:
-    alphas, means, icf, x, gamma, m = A.gmm_random(3, 4, 20, RNG)
-    ad.check_grads(lambda a, mu, q: A.gmm_objective(a, mu, q, x, gamma, m), (alphas, means, icf),
-                   order=1, atol=1e-6, rtol=1e-6)
+    alphas, means, icf, x, gamma, m = adb.gmm_random(3, 4, 20, RNG)
+    ad.check_grads(
+        lambda a, mu, q: adb.gmm_objective(a, mu, q, x, gamma, m),
+        (alphas, means, icf),
+        order=1,
+        atol=1e-6,
+        rtol=1e-6,
+    )
 
 
 def test_gmm_gradient_matches_autograd_and_optimized_mode() -> None:
     import autograd
 
     fns = _autograd_objectives()
-    alphas, means, icf, x, gamma, m = A.gmm_random(5, 3, 50, RNG)
+    alphas, means, icf, x, gamma, m = adb.gmm_random(5, 3, 50, RNG)
     want = autograd.grad(lambda *p: fns["gmm_objective"](*p, x, gamma, m), (0, 1, 2))(
-        alphas, means, icf)
+        alphas, means, icf
+    )
     for optimize in (False, True):
-        got = ad.grad(lambda *p: A.gmm_objective(*p, x, gamma, m), (0, 1, 2),
-                      optimize=optimize)(alphas, means, icf)
+        got = ad.grad(lambda *p: adb.gmm_objective(*p, x, gamma, m), (0, 1, 2), optimize=optimize)(
+            alphas, means, icf
+        )
         for g, w in zip(got, want, strict=True):
             assert rho(g, w) <= 1e-10
 
@@ -50,30 +63,32 @@ def test_ba_jacobian_blocks_match_autograd() -> None:
     import autograd
 
     fns = _autograd_objectives()
-    cams, X, w, obs, feats = A.ba_random(3, 5, 8, RNG)
+    cams, X, w, obs, feats = adb.ba_random(3, 5, 8, RNG)
     jac = autograd.jacobian(lambda c: fns["ba_residuals"](c, X[obs[:, 1]], w, feats)[0])(
-        cams[obs[:, 0]])
-    got = ad.jacrev(lambda c: A.ba_residuals(c, X[obs[:, 1]], w, feats)[0])(cams[obs[:, 0]])
+        cams[obs[:, 0]]
+    )
+    got = ad.jacrev(lambda c: adb.ba_residuals(c, X[obs[:, 1]], w, feats)[0])(cams[obs[:, 0]])
     assert rho(got, jac) <= 1e-10
-    ad.check_grads(lambda c, p, v: A.ba_objective(c, p, v, obs, feats), (cams, X, w), order=1)
+    ad.check_grads(lambda c, p, v: adb.ba_objective(c, p, v, obs, feats), (cams, X, w), order=1)
 
 
 def test_lstm_gradient_with_and_without_checkpoint() -> None:
-    main, extra, state, seq = A.lstm_random(2, 9, 4, RNG)
-    plain = ad.grad(lambda p, e: A.lstm_objective(p, e, state, seq), (0, 1))(main, extra)
-    remat = ad.grad(lambda p, e: A.lstm_objective(p, e, state, seq, segment=3), (0, 1))(
-        main, extra)
+    main, extra, state, seq = adb.lstm_random(2, 9, 4, RNG)
+    plain = ad.grad(lambda p, e: adb.lstm_objective(p, e, state, seq), (0, 1))(main, extra)
+    remat = ad.grad(lambda p, e: adb.lstm_objective(p, e, state, seq, segment=3), (0, 1))(
+        main, extra
+    )
     for a, b in zip(plain, remat, strict=True):
         assert rho(a, b) <= 1e-12
-    ad.check_grads(lambda e: A.lstm_objective(main, e, state, seq), (extra,), order=1)
+    ad.check_grads(lambda e: adb.lstm_objective(main, e, state, seq), (extra,), order=1)
 
 
 def test_checkpoint_halves_peak_memory_of_the_lstm_gradient() -> None:
-    main, extra, state, seq = A.lstm_random(2, 96, 14, RNG)
+    main, extra, state, seq = adb.lstm_random(2, 96, 14, RNG)
 
     def peak(segment: int) -> int:
         tracemalloc.start()
-        ad.grad(lambda p: A.lstm_objective(p, extra, state, seq, segment=segment))(main)
+        ad.grad(lambda p: adb.lstm_objective(p, extra, state, seq, segment=segment))(main)
         size = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return size
@@ -87,26 +102,30 @@ def test_read_gmm_corpus_file() -> None:
     alphas, means, icf, x, gamma, m = io.read_gmm(CORPUS / "gmm" / "1k" / "gmm_d10_K5.txt")
     assert (alphas.shape, means.shape, icf.shape, x.shape) == ((5,), (5, 10), (5, 55), (1000, 10))
     assert (gamma, m) == (1.0, 0.0)
-    assert np.isfinite(A.gmm_objective(alphas, means, icf, x, gamma, m))
+    assert np.isfinite(adb.gmm_objective(alphas, means, icf, x, gamma, m))
 
 
 @needs_corpus
 @pytest.mark.corpus
 def test_read_ba_corpus_file_replicates_the_observation() -> None:
     cams, X, w, obs, feats = io.read_ba(CORPUS / "ba" / "ba1_n49_m7776_p31843.txt")
-    assert (cams.shape, X.shape, w.shape, obs.shape) == ((49, 11), (7776, 3), (31843,),
-                                                         (31843, 2))
+    assert (cams.shape, X.shape, w.shape, obs.shape) == ((49, 11), (7776, 3), (31843,), (31843, 2))
     assert obs[50].tolist() == [1, 50]
-    reproj, werr = A.ba_objective(cams, X, w, obs, feats)
-    assert reproj.shape == (31843, 2) and werr.shape == (31843,)
+    reproj, werr = adb.ba_objective(cams, X, w, obs, feats)
+    assert reproj.shape == (31843, 2)
+    assert werr.shape == (31843,)
 
 
 @needs_corpus
 @pytest.mark.corpus
 def test_read_lstm_corpus_file() -> None:
     main, extra, state, seq = io.read_lstm(CORPUS / "lstm" / "lstm_l2_c1024.txt")
-    assert (main.shape, extra.shape, state.shape, seq.shape) == ((2, 2, 56), (3, 14), (2, 2, 14),
-                                                                 (1024, 14))
+    assert (main.shape, extra.shape, state.shape, seq.shape) == (
+        (2, 2, 56),
+        (3, 14),
+        (2, 2, 14),
+        (1024, 14),
+    )
 
 
 def test_truncated_file_is_reported(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import wg_autodiff as ad
 
 xp = pytest.importorskip("array_api_strict", reason="array_api_strict is not installed")
@@ -53,13 +52,14 @@ def test_no_numpy_array_leaks_into_strict_computation() -> None:
 
 def test_gmm_gradient_on_strict_arrays_matches_numpy() -> None:
     """The ADBench GMM mixes NumPy constants (np.zeros, np.eye, index arrays) with device data."""
-    from wg_autodiff import adbench as A
+    from wg_autodiff import adbench as adb
 
-    alphas, means, icf, x, gamma, m = A.gmm_random(3, 2, 7, np.random.default_rng(0))
-    want = ad.grad(lambda *p: A.gmm_objective(*p, x, gamma, m), (0, 1, 2))(alphas, means, icf)
+    alphas, means, icf, x, gamma, m = adb.gmm_random(3, 2, 7, np.random.default_rng(0))
+    want = ad.grad(lambda *p: adb.gmm_objective(*p, x, gamma, m), (0, 1, 2))(alphas, means, icf)
     x_dev = xp.asarray(x)
-    got = ad.grad(lambda *p: A.gmm_objective(*p, x_dev, gamma, m), (0, 1, 2))(
-        xp.asarray(alphas), xp.asarray(means), xp.asarray(icf))
+    got = ad.grad(lambda *p: adb.gmm_objective(*p, x_dev, gamma, m), (0, 1, 2))(
+        xp.asarray(alphas), xp.asarray(means), xp.asarray(icf)
+    )
     for g, w in zip(got, want, strict=True):
         assert type(g) is type(x_dev)
         np.testing.assert_allclose(_np(g), w, rtol=1e-12, atol=1e-12)

@@ -6,7 +6,6 @@ import re
 
 import numpy as np
 import pytest
-
 import wg_autodiff as ad
 
 THIS_FILE = re.escape(__file__)
@@ -25,8 +24,10 @@ def test_uncovered_numpy_function_names_itself_and_the_line() -> None:
         return np.sum(np.sinc(x))  # uncovered-ufunc
 
     line = _line_of("# uncovered-ufunc")
-    with pytest.raises(ad.UnsupportedOperationError,
-                       match=rf"np\.sinc has no derivative rule .*{THIS_FILE}:{line}.*custom_vjp"):
+    with pytest.raises(
+        ad.UnsupportedOperationError,
+        match=rf"np\.sinc has no derivative rule .*{THIS_FILE}:{line}.*custom_vjp",
+    ):
         ad.grad(f)(np.ones(3))
 
 
@@ -91,8 +92,11 @@ def test_non_scalar_output_of_grad_is_rejected() -> None:
 
 
 def test_tangent_shape_mismatch_is_reported() -> None:
-    with pytest.raises(ad.InputError, match=r"tangent leaf 0 has shape \(2,\) but its primal "
-                                            r"has shape \(3,\)"):
+    with pytest.raises(
+        ad.InputError,
+        match=r"tangent leaf 0 has shape \(2,\) but its primal "
+        r"has shape \(3,\)",
+    ):
         ad.jvp(np.sin, (np.ones(3),), (np.ones(2),))
 
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import wg_autodiff as ad
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import wg_autodiff as ad
 from wg_autodiff.core import vjp_rules
 from wg_autodiff.gradcheck import rho
 from wg_autodiff.pytree import tree_flatten
@@ -79,42 +78,80 @@ SPECS = [
     Spec("logaddexp", np.logaddexp, ((3,), (2, 3)), prims=("logaddexp",)),
     Spec("arctan2", np.arctan2, ((3,), (3,)), 0.5, 2.0, prims=("arctan2",)),
     Spec("clip", lambda x: np.clip(x, -1.0, 1.0), ((6,),), order=1, grid=True),
-    Spec("where", lambda x, y: np.where(x > 0, x * y, y), ((4,), (4,)), -1.875, 2.125, grid=True,
-         prims=("where",)),
+    Spec(
+        "where",
+        lambda x, y: np.where(x > 0, x * y, y),
+        ((4,), (4,)),
+        -1.875,
+        2.125,
+        grid=True,
+        prims=("where",),
+    ),
     Spec("sum_axis", lambda x: np.sum(x, axis=1), ((2, 3, 2),), prims=("sum",)),
     Spec("sum_keepdims", lambda x: x.sum(axis=(0, 2), keepdims=True) * x, ((2, 3, 2),)),
     Spec("mean", lambda x: np.mean(x**2, axis=0), ((3, 2),)),
     Spec("prod", lambda x: np.prod(x, axis=1), ((2, 3),), 0.5, 2.0, prims=("prod",)),
-    Spec("max", lambda x: np.max(x, axis=0), ((4, 3),), order=1, grid=True, unique=True,
-         prims=("max",)),
-    Spec("min", lambda x: x.min(axis=1, keepdims=True), ((3, 4),), order=1, grid=True,
-         unique=True, prims=("min",)),
+    Spec(
+        "max",
+        lambda x: np.max(x, axis=0),
+        ((4, 3),),
+        order=1,
+        grid=True,
+        unique=True,
+        prims=("max",),
+    ),
+    Spec(
+        "min",
+        lambda x: x.min(axis=1, keepdims=True),
+        ((3, 4),),
+        order=1,
+        grid=True,
+        unique=True,
+        prims=("min",),
+    ),
     Spec("var", lambda x: np.var(x, axis=1), ((2, 4),)),
     Spec("std", lambda x: np.std(x + 5.0 * np.arange(5)), ((5,),)),
-    Spec("logsumexp_pattern", lambda x: np.log(np.sum(np.exp(x - x.max(1, keepdims=True)),
-                                                      1, keepdims=True)) + x.max(1, keepdims=True),
-         ((2, 3),)),
+    Spec(
+        "logsumexp_pattern",
+        lambda x: (
+            np.log(np.sum(np.exp(x - x.max(1, keepdims=True)), 1, keepdims=True))
+            + x.max(1, keepdims=True)
+        ),
+        ((2, 3),),
+    ),
     Spec("dot", np.dot, ((2, 3), (3, 4))),
     Spec("matmul_batched", lambda a, b: a @ b, ((2, 3, 4), (4, 2)), prims=("matmul",)),
     Spec("matmul_vector", np.matmul, ((3,), (3, 2))),
-    Spec("einsum", lambda a, b: np.einsum("ij,jk->ik", a, b), ((2, 3), (3, 2)),
-         prims=("einsum",)),
+    Spec("einsum", lambda a, b: np.einsum("ij,jk->ik", a, b), ((2, 3), (3, 2)), prims=("einsum",)),
     Spec("einsum_reduce", lambda a, b: np.einsum("ijk,k->i", a, b), ((2, 3, 4), (4,))),
     Spec("tensordot", lambda a, b: np.tensordot(a, b, axes=2), ((2, 3, 4), (3, 4))),
     Spec("outer", np.outer, ((3,), (2,))),
-    Spec("transpose", lambda x: np.transpose(x, (2, 0, 1)) * x.T.sum(), ((2, 3, 2),),
-         prims=("transpose",)),
+    Spec(
+        "transpose",
+        lambda x: np.transpose(x, (2, 0, 1)) * x.T.sum(),
+        ((2, 3, 2),),
+        prims=("transpose",),
+    ),
     Spec("reshape", lambda x: x.reshape(3, -1) ** 2, ((2, 3),), prims=("reshape",)),
     Spec("squeeze", lambda x: np.squeeze(x) ** 2, ((3, 1),)),
     Spec("expand_dims", lambda x: np.expand_dims(x, 1) * x, ((3,),)),
-    Spec("concatenate", lambda x, y: np.concatenate([x, y, x], axis=1) ** 2, ((2, 1), (2, 3)),
-         prims=("concatenate",)),
+    Spec(
+        "concatenate",
+        lambda x, y: np.concatenate([x, y, x], axis=1) ** 2,
+        ((2, 1), (2, 3)),
+        prims=("concatenate",),
+    ),
     Spec("stack", lambda x, y: np.stack([x, y]) ** 3, ((3,), (3,))),
-    Spec("broadcast_to", lambda x: np.broadcast_to(x, (2, 3)) ** 2, ((3,),),
-         prims=("broadcast_to",)),
+    Spec(
+        "broadcast_to", lambda x: np.broadcast_to(x, (2, 3)) ** 2, ((3,),), prims=("broadcast_to",)
+    ),
     Spec("getitem_basic", lambda x: x[1:, ::2] ** 2, ((3, 4),), prims=("getitem",)),
-    Spec("getitem_int", lambda x: x[np.array([0, 2, 0])] ** 2, ((3, 2),),
-         prims=("getitem", "scatter_add")),
+    Spec(
+        "getitem_int",
+        lambda x: x[np.array([0, 2, 0])] ** 2,
+        ((3, 2),),
+        prims=("getitem", "scatter_add"),
+    ),
     Spec("take", lambda x: np.take(x, [1, 1, 0], axis=1) ** 2, ((2, 3),)),
     Spec("triu_tril", lambda x: np.triu(x) ** 2 + np.tril(x, -1), ((3, 3),)),
     Spec("diag", lambda x: np.diag(x) ** 2, ((3, 3),)),
@@ -122,14 +159,27 @@ SPECS = [
     Spec("cumsum", lambda x: np.cumsum(x**2, axis=1), ((2, 3),), prims=("cumsum",)),
     Spec("astype", lambda x: x.astype(np.float64) ** 2, ((3,),), prims=("convert",)),
     Spec("det", lambda a: np.linalg.det(_spd(a)), ((3, 3),), -1.0, 1.0, prims=("det",)),
-    Spec("slogdet", lambda a: np.linalg.slogdet(_spd(a))[1], ((2, 3, 3),), -1.0, 1.0,
-         prims=("logabsdet",)),
+    Spec(
+        "slogdet",
+        lambda a: np.linalg.slogdet(_spd(a))[1],
+        ((2, 3, 3),),
+        -1.0,
+        1.0,
+        prims=("logabsdet",),
+    ),
     Spec("inv", lambda a: np.linalg.inv(_spd(a)), ((3, 3),), -1.0, 1.0, prims=("inv",)),
-    Spec("solve", lambda a, b: np.linalg.solve(_spd(a), b), ((3, 3), (3,)), -1.0, 1.0,
-         prims=("solve",)),
+    Spec(
+        "solve",
+        lambda a, b: np.linalg.solve(_spd(a), b),
+        ((3, 3), (3,)),
+        -1.0,
+        1.0,
+        prims=("solve",),
+    ),
     Spec("solve_matrix", lambda a, b: np.linalg.solve(_spd(a), b), ((3, 3), (3, 2)), -1.0, 1.0),
-    Spec("cholesky", lambda a: np.linalg.cholesky(_spd(a)), ((3, 3),), -1.0, 1.0,
-         prims=("cholesky",)),
+    Spec(
+        "cholesky", lambda a: np.linalg.cholesky(_spd(a)), ((3, 3),), -1.0, 1.0, prims=("cholesky",)
+    ),
     Spec("norm", lambda x: np.linalg.norm(x), ((2, 3),), 0.5, 2.0),
     Spec("norm_1", lambda x: np.linalg.norm(x, ord=1, axis=1), ((2, 3),), 0.5, 2.0),
 ]
@@ -205,16 +255,22 @@ def test_fused_primitives_match_finite_differences() -> None:
     from wg_autodiff.rules_unary import sigmoid_p
 
     x = np.random.default_rng(1).standard_normal((3, 4))
-    check_first_order(lambda a: logsumexp_p.bind(a, axis=(1,), keepdims=False), (x,),
-                      np.random.default_rng(2))
+    check_first_order(
+        lambda a: logsumexp_p.bind(a, axis=(1,), keepdims=False), (x,), np.random.default_rng(2)
+    )
     check_first_order(sigmoid_p.bind, (x,), np.random.default_rng(3))
-    check_first_order(lambda a: ad.jvp(sigmoid_p.bind, (a,), (np.ones((3, 4)),))[1], (x,),
-                      np.random.default_rng(4))
+    check_first_order(
+        lambda a: ad.jvp(sigmoid_p.bind, (a,), (np.ones((3, 4)),))[1],
+        (x,),
+        np.random.default_rng(4),
+    )
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.name in ("exp", "matmul_batched",
-                                                                 "sum_axis", "cholesky")],
-                         ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in SPECS if s.name in ("exp", "matmul_batched", "sum_axis", "cholesky")],
+    ids=lambda s: s.name,
+)
 def test_float32_gradients_keep_their_dtype(spec: Spec) -> None:
     args = tuple(np.full(s, 0.5, dtype=np.float32) for s in spec.shapes)
     out, pullback = ad.vjp(spec.fn, *args)

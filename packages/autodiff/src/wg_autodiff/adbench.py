@@ -42,8 +42,9 @@ def _logsumexp(x: Any, axis: int) -> Any:
     return np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
 
 
-def gmm_objective(alphas: Any, means: Any, icf: Any, x: Any, wishart_gamma: float,
-                  wishart_m: float) -> Any:
+def gmm_objective(
+    alphas: Any, means: Any, icf: Any, x: Any, wishart_gamma: float, wishart_m: float
+) -> Any:
     """Negative log-likelihood of a Gaussian mixture with a Wishart prior (ADBench's GMM).
 
     Examples
@@ -70,9 +71,10 @@ def gmm_objective(alphas: Any, means: Any, icf: Any, x: Any, wishart_gamma: floa
     slse = np.sum(_logsumexp(inner, axis=0))
     constant = -n * d * 0.5 * math.log(2 * math.pi)
     lse_alphas = _logsumexp(alphas[None, :], axis=1)[0, 0]
-    prior = np.sum(0.5 * wishart_gamma**2 * (np.sum(qdiags**2, axis=1)
-                                              + np.sum(icf[:, d:] ** 2, axis=1))
-                   - wishart_m * sum_qs)
+    prior = np.sum(
+        0.5 * wishart_gamma**2 * (np.sum(qdiags**2, axis=1) + np.sum(icf[:, d:] ** 2, axis=1))
+        - wishart_m * sum_qs
+    )
     nw = d + wishart_m + 1
     c = nw * d * (math.log(wishart_gamma) - 0.5 * math.log(2)) - _log_gamma_distrib(0.5 * nw, d)
     return constant + slse - n * lse_alphas + prior - k * c
@@ -93,9 +95,14 @@ ROT, CENTER, FOCAL, X0, RAD = 0, 3, 6, 7, 9
 
 
 def _cross(a: Any, b: Any) -> Any:
-    return np.stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
-                     a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
-                     a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+    return np.stack(
+        [
+            a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
+            a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0],
+        ],
+        axis=1,
+    )
 
 
 def _rodrigues(rot: Any, X: Any) -> Any:
@@ -112,11 +119,11 @@ def ba_residuals(cams: Any, X: Any, w: Any, feats: Any) -> tuple[Any, Any]:
     ``cams`` (p, 11) and ``X`` (p, 3) are the camera and point of each observation (gathered).
     Rotations must be non-zero (ADBench's data are).
     """
-    Xcam = _rodrigues(cams[:, ROT:ROT + 3], X - cams[:, CENTER:CENTER + 3])
+    Xcam = _rodrigues(cams[:, ROT : ROT + 3], X - cams[:, CENTER : CENTER + 3])
     proj = Xcam[:, :2] / Xcam[:, 2:3]
     rsq = np.sum(proj * proj, axis=1, keepdims=True)
-    distortion = 1.0 + cams[:, RAD:RAD + 1] * rsq + cams[:, RAD + 1:RAD + 2] * rsq * rsq
-    projected = proj * distortion * cams[:, FOCAL:FOCAL + 1] + cams[:, X0:X0 + 2]
+    distortion = 1.0 + cams[:, RAD : RAD + 1] * rsq + cams[:, RAD + 1 : RAD + 2] * rsq * rsq
+    projected = proj * distortion * cams[:, FOCAL : FOCAL + 1] + cams[:, X0 : X0 + 2]
     return w[:, None] * (projected - feats), 1.0 - w * w
 
 
@@ -146,9 +153,9 @@ def _lstm_cell(weight: Any, bias: Any, hidden: Any, cell: Any, inp: Any) -> tupl
     b = inp.shape[0]
     gates = np.concatenate([inp, hidden, inp, hidden]) * weight + bias
     forget = _sigmoid(gates[:b])
-    ingate = _sigmoid(gates[b:2 * b])
-    outgate = _sigmoid(gates[2 * b:3 * b])
-    change = np.tanh(gates[3 * b:])
+    ingate = _sigmoid(gates[b : 2 * b])
+    outgate = _sigmoid(gates[2 * b : 3 * b])
+    change = np.tanh(gates[3 * b :])
     cell = cell * forget + ingate * change
     return outgate * np.tanh(cell), cell
 
@@ -159,8 +166,9 @@ def _lstm_steps(main: Any, extra: Any, state: Any, seq: Any, total: Any) -> tupl
         x = seq[t] * extra[0]
         new_state = []
         for layer in range(main.shape[0]):
-            hidden, cell = _lstm_cell(main[layer, 0], main[layer, 1], state[layer][0],
-                                      state[layer][1], x)
+            hidden, cell = _lstm_cell(
+                main[layer, 0], main[layer, 1], state[layer][0], state[layer][1], x
+            )
             new_state.append((hidden, cell))
             x = hidden
         state = new_state
@@ -179,14 +187,18 @@ def lstm_objective(main: Any, extra: Any, state: Any, seq: Any, segment: int = 0
     step = segment if segment > 0 else c
     run = checkpoint(_lstm_steps) if segment > 0 else _lstm_steps
     for start in range(0, c - 1, step):
-        states, total = run(main, extra, states, seq[start:start + step + 1], total)
+        states, total = run(main, extra, states, seq[start : start + step + 1], total)
     return -total / ((c - 1) * b)
 
 
 def lstm_random(l: int, c: int, b: int, rng: np.random.Generator) -> tuple[Any, ...]:  # noqa: E741
     """An LSTM instance: (main, extra, state, seq)."""
-    return (rng.random((l, 2, 4 * b)), rng.random((3, b)), rng.random((l, 2, b)),
-            rng.random((c, b)))
+    return (
+        rng.random((l, 2, 4 * b)),
+        rng.random((3, b)),
+        rng.random((l, 2, b)),
+        rng.random((c, b)),
+    )
 
 
 def with_numpy(module: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def _take(values: np.ndarray, start: int, count: int, path: Any, what: str) -> n
             f"{path}: file ends inside {what}: needs {start + count} numbers after the header, "
             f"has {values.size}; check the sizes in the header line"
         )
-    return values[start:start + count]
+    return values[start : start + count]
 
 
 def read_gmm(path: str | os.PathLike[str], replicate_point: bool = False) -> tuple[Any, ...]:
@@ -86,8 +86,13 @@ def read_ba(path: str | os.PathLike[str]) -> tuple[Any, ...]:
     weight = _take(v, 14, 1, path, "weight")
     feat = _take(v, 15, 2, path, "feature")
     obs = np.stack([np.arange(p) % n, np.arange(p) % m], axis=1)
-    return (np.tile(cam, (n, 1)), np.tile(point, (m, 1)), np.repeat(weight, p), obs,
-            np.tile(feat, (p, 1)))
+    return (
+        np.tile(cam, (n, 1)),
+        np.tile(point, (m, 1)),
+        np.repeat(weight, p),
+        obs,
+        np.tile(feat, (p, 1)),
+    )
 
 
 def read_lstm(path: str | os.PathLike[str]) -> tuple[Any, ...]:
@@ -96,13 +101,21 @@ def read_lstm(path: str | os.PathLike[str]) -> tuple[Any, ...]:
     if len(header) != 3:
         raise ADBenchFormatError(f"{path}:1: LSTM header must be 'l c b', got {header}")
     l, c, b = header  # noqa: E741
-    sizes = [("main parameters", 2 * l * 4 * b), ("extra parameters", 3 * b),
-             ("state", 2 * l * b), ("sequence", c * b)]
+    sizes = [
+        ("main parameters", 2 * l * 4 * b),
+        ("extra parameters", 3 * b),
+        ("state", 2 * l * b),
+        ("sequence", c * b),
+    ]
     parts = []
     pos = 0
     for what, size in sizes:
         parts.append(_take(v, pos, size, path, what))
         pos += size
     main, extra, state, seq = parts
-    return (main.reshape(l, 2, 4 * b), extra.reshape(3, b), state.reshape(l, 2, b),
-            seq.reshape(c, b))
+    return (
+        main.reshape(l, 2, 4 * b),
+        extra.reshape(3, b),
+        state.reshape(l, 2, b),
+        seq.reshape(c, b),
+    )

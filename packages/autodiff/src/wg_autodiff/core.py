@@ -63,6 +63,9 @@ class Tracer:
 
     __slots__ = ("_node", "_tangent", "_trace", "_value", "_var")
     __array_priority__ = 1000.0
+    _node: Any
+    _tangent: Any
+    _var: Any
 
     def __init__(self, trace: Any, value: Any) -> None:
         self._trace = trace
@@ -89,7 +92,7 @@ class Tracer:
         return self.shape[0]
 
     def __iter__(self) -> Any:
-        return (self[i] for i in range(len(self)))
+        return (self[i] for i in range(len(self)))  # type: ignore[index]
 
     def __bool__(self) -> bool:
         return self._trace.to_bool(self)
@@ -119,11 +122,13 @@ class Tracer:
 
 
 def _conversion_error(what: str) -> TracerConversionError:
-    return remember_error(TracerConversionError(
-        f"{what} of a traced value at {user_location()}: the derivative cannot follow a value "
-        "that leaves the array world. Keep it an array (use np.* functions on it), or wrap the "
-        "value in wg_autodiff.stop_gradient(...) if it must not be differentiated."
-    ))
+    return remember_error(
+        TracerConversionError(
+            f"{what} of a traced value at {user_location()}: the derivative cannot follow a value "
+            "that leaves the array world. Keep it an array (use np.* functions on it), or wrap the "
+            "value in wg_autodiff.stop_gradient(...) if it must not be differentiated."
+        )
+    )
 
 
 def unsupported(name: str) -> UnsupportedOperationError:
@@ -141,7 +146,7 @@ def is_tracer(x: Any) -> bool:
 class Node:
     """One recorded primitive application on the reverse tape."""
 
-    __slots__ = ("ans", "ct", "parents", "params", "prim", "vals")
+    __slots__ = ("ans", "ct", "params", "parents", "prim", "vals")
 
     def __init__(self, prim: Any, vals: Any, params: Any, ans: Any, parents: Any) -> None:
         self.prim = prim
@@ -279,12 +284,16 @@ def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
     return jvp
 
 
-# Filled in by wg_autodiff.rules_elementwise (kept here so the core needs no import cycle).
-multiply_p: Primitive
-add_cotangents: Callable[[Any, Any], Any]
-zeros_like: Callable[[Any], Any]
-sum_all: Callable[[Any], Any]
-ones_like_scalar: Callable[[Any], Any]
+def _not_installed(*args: Any) -> Any:
+    raise RuntimeError("wg_autodiff.rules_arith must be imported before differentiating")
+
+
+# Set by wg_autodiff.rules_arith, which defines the primitives these need (no import cycle).
+multiply_p: Primitive = Primitive("multiply", _not_installed)
+add_cotangents: Callable[[Any, Any], Any] = _not_installed
+zeros_like: Callable[[Any], Any] = _not_installed
+sum_all: Callable[[Any], Any] = _not_installed
+ones_like_scalar: Callable[[Any], Any] = _not_installed
 
 
 def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
@@ -304,7 +313,7 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
 
 
 def defvjp_argnum(prim: Primitive, rule: Callable[..., Any]) -> None:
-    """Register a reverse rule for variadic primitives: ``rule(argnum, g, ans, *args, **params)``."""
+    """Register a reverse rule of a variadic primitive: ``rule(argnum, g, ans, *args, **kw)``."""
 
     def wrapped(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
         return rule(argnum, g, ans, *vals, **params)

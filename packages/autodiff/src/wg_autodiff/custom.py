@@ -78,12 +78,18 @@ vjp_rules[call_in_p] = _call_in_rule
 vjp_rules[call_out_p] = _call_out_rule
 
 
-def record_call(trace: ReverseTrace, leaves: list[Any], vals: list[Any], outs: list[Any],
-                backward: Callable[[list[Any]], list[Any]]) -> list[Any]:
+def record_call(
+    trace: ReverseTrace,
+    leaves: list[Any],
+    vals: list[Any],
+    outs: list[Any],
+    backward: Callable[[list[Any]], list[Any]],
+) -> list[Any]:
     """Put an opaque call on ``trace``'s tape: its outputs' cotangents go to ``backward``."""
     rec = _Record(backward, len(outs))
-    parents = tuple((i, a._node) for i, a in enumerate(leaves)
-                    if type(a) is Tracer and a._trace is trace)
+    parents = tuple(
+        (i, a._node) for i, a in enumerate(leaves) if type(a) is Tracer and a._trace is trace
+    )
     entry = Node(call_in_p, vals, {"record": rec}, None, parents)
     trace.tape.append(entry)
     boxed = []
@@ -123,8 +129,7 @@ def checkpoint(f: Callable[..., Any]) -> Callable[..., Any]:
             from wg_autodiff.transforms import vjp
 
             active = [type(a) is Tracer and a._trace is trace for a in leaves]
-            res, pullback = vjp(lambda *xs: tree_flatten(f(*tree_unflatten(tdef, xs)))[0],
-                                *vals)
+            res, pullback = vjp(lambda *xs: tree_flatten(f(*tree_unflatten(tdef, xs)))[0], *vals)
             cts = [zeros_like(o) if c is None else c for c, o in zip(out_cts, res, strict=True)]
             grads = pullback(cts)
             return [g if a else None for g, a in zip(grads, active, strict=True)]
@@ -165,20 +170,25 @@ class custom_vjp:  # noqa: N801  (JAX's name)
         if trace is None or isinstance(trace, ForwardTrace) or not isinstance(trace, ReverseTrace):
             return self.fun(*args)
         if self.fwd is None or self.bwd is None:
-            raise InputError(f"custom_vjp function {self.fun.__name__} has no rule: call "
-                             f"{self.fun.__name__}.defvjp(fwd, bwd) before differentiating it")
+            raise InputError(
+                f"custom_vjp function {self.fun.__name__} has no rule: call "
+                f"{self.fun.__name__}.defvjp(fwd, bwd) before differentiating it"
+            )
         vals = [a._value if type(a) is Tracer and a._trace is trace else a for a in leaves]
         out, res = self.fwd(*tree_unflatten(tdef, vals))
         out_leaves, out_def = tree_flatten(out)
         bwd = self.bwd
 
         def backward(out_cts: list[Any]) -> list[Any]:
-            cts = [zeros_like(o) if c is None else c for c, o in zip(out_cts, out_leaves,
-                                                                     strict=True)]
+            cts = [
+                zeros_like(o) if c is None else c for c, o in zip(out_cts, out_leaves, strict=True)
+            ]
             in_cts = bwd(res, tree_unflatten(out_def, cts))
             if not isinstance(in_cts, tuple) or len(in_cts) != len(args):
-                raise InputError(f"the bwd rule of {self.fun.__name__} must return a tuple with "
-                                 f"one cotangent per argument ({len(args)})")
+                raise InputError(
+                    f"the bwd rule of {self.fun.__name__} must return a tuple with "
+                    f"one cotangent per argument ({len(args)})"
+                )
             return tree_flatten(tuple(in_cts))[0]
 
         return tree_unflatten(out_def, record_call(trace, leaves, vals, out_leaves, backward))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import FrameType
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class InputError(AutodiffError, ValueError):
 
 def user_location() -> str:
     """Return ``file:line`` of the innermost frame outside wg_autodiff and NumPy."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if not filename.startswith(_SKIP_DIRS) and "<frozen" not in filename:

@@ -61,9 +61,16 @@ def _assert_close(what: str, got: Any, want: Any, atol: float, rtol: float) -> N
         )
 
 
-def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
-                modes: Sequence[str] = ("fwd", "rev"), atol: float = 1e-5, rtol: float = 1e-5,
-                eps: float = 1e-5, seed: int = 0) -> None:
+def check_grads(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    order: int = 2,
+    modes: Sequence[str] = ("fwd", "rev"),
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    eps: float = 1e-5,
+    seed: int = 0,
+) -> None:
     """Check ``f``'s derivatives up to ``order`` against central finite differences.
 
     Directional derivatives along random tangents are compared: forward mode directly, reverse
@@ -79,8 +86,11 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
     args = tuple(args)
     rng = np.random.default_rng(seed)
     t = _random_like(args, rng)
-    fd = _axpy(-0.5 / eps, f(*_axpy(-eps, t, args)), _axpy(0.5 / eps, f(*_axpy(eps, t, args)),
-                                                             _zeros_tree(f(*args))))
+    fd = _axpy(
+        -0.5 / eps,
+        f(*_axpy(-eps, t, args)),
+        _axpy(0.5 / eps, f(*_axpy(eps, t, args)), _zeros_tree(f(*args))),
+    )
     if "fwd" in modes:
         _assert_close("forward mode (jvp)", jvp(f, args, t)[1], fd, atol, rtol)
     if "rev" in modes:
@@ -91,13 +101,29 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
         _assert_close("reverse mode (vjp)", lhs, rhs, atol, rtol)
     if order > 1:
         if "fwd" in modes:
-            check_grads(lambda *xs: jvp(f, xs, t)[1], args, order - 1, ("fwd", "rev"),
-                        atol, rtol, eps, seed + 1)
+            check_grads(
+                lambda *xs: jvp(f, xs, t)[1],
+                args,
+                order - 1,
+                ("fwd", "rev"),
+                atol,
+                rtol,
+                eps,
+                seed + 1,
+            )
         if "rev" in modes:
             out, _ = vjp(f, *args)
             ct = _random_like(out, rng)
-            check_grads(lambda *xs: vjp(f, *xs)[1](ct), args, order - 1, ("fwd", "rev"),
-                        atol, rtol, eps, seed + 2)
+            check_grads(
+                lambda *xs: vjp(f, *xs)[1](ct),
+                args,
+                order - 1,
+                ("fwd", "rev"),
+                atol,
+                rtol,
+                eps,
+                seed + 2,
+            )
 
 
 def _zeros_tree(tree: Any) -> Any:

@@ -38,8 +38,9 @@ def _no_out(out: Any, name: str) -> None:
         raise unsupported(f"np.{name}(..., out=...) (an in-place write)")
 
 
-def asum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-         **kw: Any) -> Any:
+def asum(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> Any:
     _no_out(out, "sum")
     return ar.sum_p.bind(a, axis=_norm_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
 
@@ -49,28 +50,43 @@ def _count(a: Any, axis: tuple[int, ...] | None) -> int:
     return int(np.prod(shape if axis is None else [shape[i] for i in axis]))
 
 
-def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-         **kw: Any) -> Any:
+def mean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> Any:
     ax = _norm_axis(axis, len(shape_of(a)))
     return ar.mul(asum(a, ax, out=out, keepdims=keepdims), 1.0 / _count(a, ax))
 
 
-def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-        keepdims: bool = False, **kw: Any) -> Any:
+def var(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kw: Any,
+) -> Any:
     ax = _norm_axis(axis, len(shape_of(a)))
     centred = ar.subtract_p.bind(a, mean(a, ax, keepdims=True))
-    return ar.mul(asum(ar.mul(centred, centred), ax, out=out, keepdims=keepdims),
-                  1.0 / (_count(a, ax) - ddof))
+    return ar.mul(
+        asum(ar.mul(centred, centred), ax, out=out, keepdims=keepdims), 1.0 / (_count(a, ax) - ddof)
+    )
 
 
-def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-        keepdims: bool = False, **kw: Any) -> Any:
+def std(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kw: Any,
+) -> Any:
     return ru.sqrt_p.bind(var(a, axis, out=out, ddof=ddof, keepdims=keepdims))
 
 
 def _reduction(prim: Any, name: str) -> Any:
-    def reduce(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
-               **kw: Any) -> Any:
+    def reduce(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
         _no_out(out, name)
         return prim.bind(a, axis=_norm_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
 
@@ -100,10 +116,11 @@ def reshape(a: Any, *shape: Any, order: str = "C", newshape: Any = None, **kw: A
 
 
 def transpose(a: Any, *axes: Any) -> Any:
+    order: Any = axes
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
-        axes = axes[0]
+        order = axes[0]
     ndim = len(shape_of(a))
-    perm = tuple(range(ndim))[::-1] if not axes else tuple(int(x) % ndim for x in axes)
+    perm = tuple(range(ndim))[::-1] if not order else tuple(int(x) % ndim for x in order)
     return ra.transpose_p.bind(a, axes=perm)
 
 
@@ -176,8 +193,9 @@ def getitem(a: Any, idx: Any) -> Any:
     return ra.getitem_p.bind(a, idx=idx)
 
 
-def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise"
-         ) -> Any:
+def take(
+    a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise"
+) -> Any:
     _no_out(out, "take")
     if axis is None:
         return getitem(ravel(a), np.asarray(indices))
@@ -244,8 +262,9 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: An
     return a
 
 
-def einsum(subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False,
-           **kw: Any) -> Any:
+def einsum(
+    subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False, **kw: Any
+) -> Any:
     _no_out(out, "einsum")
     if not isinstance(subscripts, str):
         raise unsupported("np.einsum in its interleaved (operand, sublist) form")
@@ -336,39 +355,146 @@ def _identity(a: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 FUNCTIONS: dict[Any, Any] = {
-    np.sum: asum, np.mean: mean, np.var: var, np.std: std, np.max: amax, np.amax: amax,
-    np.min: amin, np.amin: amin, np.prod: prod, np.reshape: reshape, np.transpose: transpose,
-    np.swapaxes: swapaxes, np.moveaxis: moveaxis, np.ravel: ravel, np.squeeze: squeeze,
-    np.expand_dims: expand_dims, np.broadcast_to: broadcast_to, np.concatenate: concatenate,
-    np.stack: stack, np.hstack: hstack, np.vstack: vstack, np.take: take, np.tril: tril,
-    np.triu: triu, np.diag: diag, np.diagonal: diagonal, np.trace: trace, np.cumsum: cumsum,
-    np.where: where, np.clip: clip, np.einsum: einsum, np.tensordot: tensordot, np.dot: dot,
-    np.outer: outer, np.inner: inner, np.vdot: vdot, np.linalg.norm: norm,
-    np.linalg.slogdet: slogdet, np.linalg.det: rl.det_p.bind, np.linalg.inv: rl.inv_p.bind,
-    np.linalg.solve: rl.solve_p.bind, np.linalg.cholesky: rl.cholesky_p.bind,
-    np.copy: _identity, np.atleast_1d: lambda a: a if len(shape_of(a)) else reshape(a, (1,)),
+    np.sum: asum,
+    np.mean: mean,
+    np.var: var,
+    np.std: std,
+    np.max: amax,
+    np.amax: amax,
+    np.min: amin,
+    np.amin: amin,
+    np.prod: prod,
+    np.reshape: reshape,
+    np.transpose: transpose,
+    np.swapaxes: swapaxes,
+    np.moveaxis: moveaxis,
+    np.ravel: ravel,
+    np.squeeze: squeeze,
+    np.expand_dims: expand_dims,
+    np.broadcast_to: broadcast_to,
+    np.concatenate: concatenate,
+    np.stack: stack,
+    np.hstack: hstack,
+    np.vstack: vstack,
+    np.take: take,
+    np.tril: tril,
+    np.triu: triu,
+    np.diag: diag,
+    np.diagonal: diagonal,
+    np.trace: trace,
+    np.cumsum: cumsum,
+    np.where: where,
+    np.clip: clip,
+    np.einsum: einsum,
+    np.tensordot: tensordot,
+    np.dot: dot,
+    np.outer: outer,
+    np.inner: inner,
+    np.vdot: vdot,
+    np.linalg.norm: norm,
+    np.linalg.slogdet: slogdet,
+    np.linalg.det: rl.det_p.bind,
+    np.linalg.inv: rl.inv_p.bind,
+    np.linalg.solve: rl.solve_p.bind,
+    np.linalg.cholesky: rl.cholesky_p.bind,
+    np.copy: _identity,
+    np.atleast_1d: lambda a: a if len(shape_of(a)) else reshape(a, (1,)),
 }
-for _f in (np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.shape, np.ndim,
-           np.size, np.argmax, np.argmin, np.argsort, np.sort, np.nonzero, np.all, np.any,
-           np.isclose, np.allclose, np.round, np.around, np.array_equal, np.count_nonzero,
-           np.result_type, np.unique, np.searchsorted, np.iscomplexobj, np.isrealobj, np.may_share_memory, np.shares_memory):
+for _f in (
+    np.zeros_like,
+    np.ones_like,
+    np.empty_like,
+    np.full_like,
+    np.shape,
+    np.ndim,
+    np.size,
+    np.argmax,
+    np.argmin,
+    np.argsort,
+    np.sort,
+    np.nonzero,
+    np.all,
+    np.any,
+    np.isclose,
+    np.allclose,
+    np.round,
+    np.around,
+    np.array_equal,
+    np.count_nonzero,
+    np.result_type,
+    np.unique,
+    np.searchsorted,
+    np.iscomplexobj,
+    np.isrealobj,
+    np.may_share_memory,
+    np.shares_memory,
+):
     FUNCTIONS[_f] = _nondiff(_f)
 
 UFUNCS: dict[Any, Any] = {
-    np.add: ar.add_p.bind, np.subtract: ar.subtract_p.bind, np.multiply: ar.multiply_p.bind,
-    np.divide: ar.divide_p.bind, np.negative: ar.negative_p.bind, np.positive: _identity,
-    np.power: ar.power_p.bind, np.float_power: ar.power_p.bind, np.maximum: ar.maximum_p.bind,
-    np.minimum: ar.minimum_p.bind, np.fmax: ar.maximum_p.bind, np.fmin: ar.minimum_p.bind,
-    np.logaddexp: ar.logaddexp_p.bind, np.arctan2: ar.arctan2_p.bind, np.matmul: matmul,
-    np.absolute: ru.abs_p.bind, np.fabs: ru.abs_p.bind, np.true_divide: ar.divide_p.bind,
+    np.add: ar.add_p.bind,
+    np.subtract: ar.subtract_p.bind,
+    np.multiply: ar.multiply_p.bind,
+    np.divide: ar.divide_p.bind,
+    np.negative: ar.negative_p.bind,
+    np.positive: _identity,
+    np.power: ar.power_p.bind,
+    np.float_power: ar.power_p.bind,
+    np.maximum: ar.maximum_p.bind,
+    np.minimum: ar.minimum_p.bind,
+    np.fmax: ar.maximum_p.bind,
+    np.fmin: ar.minimum_p.bind,
+    np.logaddexp: ar.logaddexp_p.bind,
+    np.arctan2: ar.arctan2_p.bind,
+    np.matmul: matmul,
+    np.absolute: ru.abs_p.bind,
+    np.fabs: ru.abs_p.bind,
+    np.true_divide: ar.divide_p.bind,
     np.conjugate: _identity,
 }
-for _name in ("exp", "log", "log1p", "expm1", "sqrt", "square", "sin", "cos", "tan", "tanh",
-              "arctan", "sinh", "cosh", "arcsin", "arccos", "arctanh", "log2", "log10", "exp2",
-              "reciprocal", "cbrt"):
+for _name in (
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "arctan",
+    "sinh",
+    "cosh",
+    "arcsin",
+    "arccos",
+    "arctanh",
+    "log2",
+    "log10",
+    "exp2",
+    "reciprocal",
+    "cbrt",
+):
     UFUNCS[getattr(np, _name)] = getattr(ru, _name + "_p").bind
-for _name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-              "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf",
-              "isfinite", "sign", "floor", "ceil", "trunc", "floor_divide"):
+for _name in (
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "logical_xor",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "sign",
+    "floor",
+    "ceil",
+    "trunc",
+    "floor_divide",
+):
     UFUNCS[getattr(np, _name)] = getattr(ar, _name + "_p").bind
 UFUNCS[np.rint] = ar.rint_p.bind

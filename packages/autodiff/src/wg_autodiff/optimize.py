@@ -26,7 +26,7 @@ from wg_autodiff.pytree import tree_flatten, tree_unflatten
 from wg_autodiff.rules_arith import add_p, divide_p, multiply_p, negative_p, subtract_p, sum_p
 from wg_autodiff.rules_array import amax_p, logsumexp_p
 from wg_autodiff.rules_unary import exp_p, log_p, sigmoid_p
-from wg_autodiff.staging import Const, Eqn, GuardFailure, Program, Var, guard_p, stage
+from wg_autodiff.staging import Const, Eqn, GuardError, Program, Var, guard_p, stage
 
 MAX_PROGRAMS = 8
 
@@ -161,8 +161,14 @@ class _Rewriter:
         neutral = 1.0 if e.prim is multiply_p else 0.0
         x, y = e.ins
         for a, b in ((x, y), (y, x)) if e.prim is not subtract_p else ((x, y),):
-            if (type(b) is Const and isinstance(b.value, float | int) and b.value == neutral
-                    and type(a) is Var and a.shape == e.out.shape and a.dtype == e.out.dtype):
+            if (
+                type(b) is Const
+                and isinstance(b.value, float | int)
+                and b.value == neutral
+                and type(a) is Var
+                and a.shape == e.out.shape
+                and a.dtype == e.out.dtype
+            ):
                 return a
         return None
 
@@ -204,9 +210,15 @@ def _fuse_logsumexp(prog: Program) -> Program:
                 exp_e = defining(sum_e.ins[0], exp_p) if sum_e else None
                 sub_e = defining(exp_e.ins[0], subtract_p) if exp_e else None
                 max_e = defining(m, amax_p)
-                if (sub_e is not None and max_e is not None and sum_e is not None
-                        and sub_e.ins[1] is m and max_e.ins[0] is sub_e.ins[0]
-                        and max_e.params == sum_e.params and sum_e.params.get("keepdims")):
+                if (
+                    sub_e is not None
+                    and max_e is not None
+                    and sum_e is not None
+                    and sub_e.ins[1] is m
+                    and max_e.ins[0] is sub_e.ins[0]
+                    and max_e.params == sum_e.params
+                    and sum_e.params.get("keepdims")
+                ):
                     fused = Eqn(logsumexp_p, [sub_e.ins[0]], dict(sum_e.params), e.out)
                     break
         eqns.append(fused or e)
@@ -251,8 +263,13 @@ class Compiled:
         return tree_unflatten(self.prog.out_def, self.replay(*leaves))
 
 
-def build(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-          nums: tuple[int, ...], has_aux: bool) -> Compiled:
+def build(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    nums: tuple[int, ...],
+    has_aux: bool,
+) -> Compiled:
     """Trace, simplify, differentiate, simplify again, lower."""
     from wg_autodiff.transforms import _scalar_seed, vjp
 
@@ -260,7 +277,7 @@ def build(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
         return f(*a, **kwargs)
 
     forward = simplify(stage(call, args, _is_dynamic))
-    leaves, tdef = tree_flatten(args)
+    leaves, _ = tree_flatten(args)
     dyn_pos = [i for i, x in enumerate(leaves) if _is_dynamic(x)]
     arg_of_leaf = _arg_index_of_leaves(args)
     active = [arg_of_leaf[i] in nums for i in dyn_pos]
@@ -288,8 +305,9 @@ def _arg_index_of_leaves(args: tuple[Any, ...]) -> list[int]:
     return owner
 
 
-def compiled_value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int],
-                            has_aux: bool) -> Callable[..., Any]:
+def compiled_value_and_grad(
+    f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool
+) -> Callable[..., Any]:
     """The ``optimize=True`` variant of :func:`wg_autodiff.value_and_grad`."""
     from wg_autodiff.transforms import _argnums, _check_any_active, value_and_grad
 
@@ -307,7 +325,7 @@ def compiled_value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int],
         for prog in progs:
             try:
                 return _assemble(prog(dyn), args, nums, argnums, has_aux)
-            except GuardFailure:
+            except GuardError:
                 continue
         if len(progs) >= MAX_PROGRAMS:
             return eager(*args, **kwargs)
@@ -319,8 +337,13 @@ def compiled_value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int],
     return vg
 
 
-def _assemble(result: Any, args: tuple[Any, ...], nums: tuple[int, ...],
-              argnums: int | Sequence[int], has_aux: bool) -> Any:
+def _assemble(
+    result: Any,
+    args: tuple[Any, ...],
+    nums: tuple[int, ...],
+    argnums: int | Sequence[int],
+    has_aux: bool,
+) -> Any:
     out, aux, grads = result
     it = iter(grads)
     per_arg: dict[int, Any] = {}

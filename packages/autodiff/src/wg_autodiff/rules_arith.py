@@ -19,7 +19,6 @@ from wg_autodiff.namespace import (
     shape_of,
 )
 
-
 add_p = Primitive("add", mixing(operator.add))
 subtract_p = Primitive("subtract", mixing(operator.sub))
 multiply_p = Primitive("multiply", mixing(operator.mul))
@@ -260,10 +259,14 @@ defbinary(
 )
 defbinary(power_p, _power_dx, lambda g, a, x, y: mul(g, mul(a, _safe_log(x))))
 defbinary(
-    maximum_p, lambda g, a, x, y: mul(g, _balanced(x, y)), lambda g, a, x, y: mul(g, _balanced(y, x))
+    maximum_p,
+    lambda g, a, x, y: mul(g, _balanced(x, y)),
+    lambda g, a, x, y: mul(g, _balanced(y, x)),
 )
 defbinary(
-    minimum_p, lambda g, a, x, y: mul(g, _balanced(y, x)), lambda g, a, x, y: mul(g, _balanced(x, y))
+    minimum_p,
+    lambda g, a, x, y: mul(g, _balanced(y, x)),
+    lambda g, a, x, y: mul(g, _balanced(x, y)),
 )
 defbinary(
     logaddexp_p,

@@ -8,13 +8,20 @@ import numpy as np
 
 from wg_autodiff.core import (
     Primitive,
-    defmultilinear,
     deflinear,
+    defmultilinear,
     defvjp,
     defvjp_argnum,
     jvp_rules,
 )
-from wg_autodiff.namespace import device_namespace, harmonize, mixing, namespace, namespace_of, shape_of
+from wg_autodiff.namespace import (
+    device_namespace,
+    harmonize,
+    mixing,
+    namespace,
+    namespace_of,
+    shape_of,
+)
 from wg_autodiff.rules_arith import (
     add,
     broadcast_to_p,
@@ -113,8 +120,11 @@ def _index_to(xp: Any, idx: Any) -> Any:
 
 
 def _scatter_add_impl(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
-    if type(g) is np.ndarray and (type(idx) is slice or type(idx) is int or (
-            type(idx) is tuple and all(type(i) is slice or type(i) is int for i in idx))):
+    if type(g) is np.ndarray and (
+        type(idx) is slice
+        or type(idx) is int
+        or (type(idx) is tuple and all(type(i) is slice or type(i) is int for i in idx))
+    ):
         z = np.zeros(shape, dtype=g.dtype)
         z[idx] = g
         return z
@@ -284,8 +294,14 @@ def _as_matrices(a: Any, b: Any) -> tuple[Any, Any]:
 
 def _matmul_vjp(argnum: int, g: Any, ans: Any, a: Any, b: Any) -> Any:
     a2, b2 = _as_matrices(a, b)
-    g2 = reshape_p.bind(g, shape=(*np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2]),
-                                  shape_of(a2)[-2], shape_of(b2)[-1]))
+    g2 = reshape_p.bind(
+        g,
+        shape=(
+            *np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2]),
+            shape_of(a2)[-2],
+            shape_of(b2)[-1],
+        ),
+    )
     if argnum == 0:
         r = unbroadcast(matmul_p.bind(g2, matrix_transpose(b2)), shape_of(a2))
         return reshape_p.bind(r, shape=shape_of(a)) if r is not a else r

@@ -47,9 +47,7 @@ def _expand_matrix(x: Any) -> Any:
 
 defvjp(
     inv_p,
-    lambda g, ans, a: negative_p.bind(
-        _mm(_mm(matrix_transpose(ans), g), matrix_transpose(ans))
-    ),
+    lambda g, ans, a: negative_p.bind(_mm(_mm(matrix_transpose(ans), g), matrix_transpose(ans))),
 )
 defvjp(det_p, lambda g, ans, a: mul(_expand_matrix(mul(g, ans)), matrix_transpose(inv_p.bind(a))))
 defvjp(logabsdet_p, lambda g, ans, a: mul(_expand_matrix(g), matrix_transpose(inv_p.bind(a))))

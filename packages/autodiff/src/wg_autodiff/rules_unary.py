@@ -47,6 +47,8 @@ def _sub(x: Any, y: Any) -> Any:
     return subtract_p.bind(x, y)
 
 
+cos_p: Primitive
+cosh_p: Primitive
 exp_p = defunary("exp", np.exp, "exp", lambda g, a, x: mul(g, a))
 log_p = defunary("log", np.log, "log", lambda g, a, x: _div(g, x))
 log1p_p = defunary("log1p", np.log1p, "log1p", lambda g, a, x: _div(g, add(x, 1.0)))
@@ -99,6 +101,8 @@ def _sigmoid_impl(x: Any) -> Any:
     return 1.0 / (1.0 + xp.exp(-x))
 
 
-sigmoid_p = defunary("sigmoid", _sigmoid_impl, "sigmoid", lambda g, a, x: mul(g, mul(a, _sub(1.0, a))))
+sigmoid_p = defunary(
+    "sigmoid", _sigmoid_impl, "sigmoid", lambda g, a, x: mul(g, mul(a, _sub(1.0, a)))
+)
 """The logistic function; the optimiser fuses ``1 / (1 + exp(-x))`` into it."""
 sigmoid_p.impl = _sigmoid_impl

@@ -20,7 +20,7 @@ from wg_autodiff.core import Primitive, Tracer, _levels
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
 
 
-class GuardFailure(Exception):
+class GuardError(Exception):
     """A replayed program met a value that takes a different branch than when it was traced."""
 
 
@@ -67,7 +67,8 @@ class Eqn:
     def __repr__(self) -> str:
         params = " ".join(f"{k}={_short(v)}" for k, v in self.params.items())
         args = " ".join(repr(i) for i in self.ins)
-        return f"{self.out!r}:{_type(self.out)} = {self.prim.name}{'[' + params + ']' if params else ''} {args}"
+        head = f"{self.prim.name}[{params}]" if params else self.prim.name
+        return f"{self.out!r}:{_type(self.out)} = {head} {args}"
 
 
 def _short(v: Any) -> str:
@@ -97,8 +98,9 @@ def _name(i: int) -> str:
 class Program:
     """A straight-line program: inputs, equations, outputs (printable, replayable)."""
 
-    def __init__(self, inputs: list[Var], eqns: list[Eqn], outputs: list[Any],
-                 out_def: Any) -> None:
+    def __init__(
+        self, inputs: list[Var], eqns: list[Eqn], outputs: list[Any], out_def: Any
+    ) -> None:
         self.inputs = inputs
         self.eqns = eqns
         self.outputs = outputs
@@ -122,7 +124,7 @@ class Program:
 
 def _guard_impl(x: Any, expected: Any) -> Any:
     if not np.array_equal(np.asarray(x), expected):
-        raise GuardFailure("a value that decided control flow while tracing has changed")
+        raise GuardError("a value that decided control flow while tracing has changed")
     return expected
 
 
@@ -166,24 +168,21 @@ class StagingTrace:
         while type(value) is Tracer:
             value = value._trace.concrete(value)
         snapshot = np.array(value, copy=True)
-        self.eqns.append(Eqn(guard_p, [t._var], {"expected": snapshot},
-                             self.new_var(snapshot)))
+        self.eqns.append(Eqn(guard_p, [t._var], {"expected": snapshot}, self.new_var(snapshot)))
         return t._value
 
     def to_bool(self, t: Tracer) -> bool:
         return bool(self.concrete(t))
 
 
-def stage(f: Callable[..., Any], args: tuple[Any, ...], dynamic: Callable[[Any], bool]
-          ) -> Program:
+def stage(f: Callable[..., Any], args: tuple[Any, ...], dynamic: Callable[[Any], bool]) -> Program:
     """Trace ``f(*args)``; leaves for which ``dynamic(leaf)`` holds become program inputs."""
     trace = StagingTrace()
     leaves, tdef = tree_flatten(args)
     boxed = [trace.new_input(x) if dynamic(x) else x for x in leaves]
     out_leaves, out_def = tree_flatten(f(*tree_unflatten(tdef, boxed)))
     inputs = [b._var for b in boxed if type(b) is Tracer]
-    outputs = [o._var if type(o) is Tracer and o._trace is trace else Const(o)
-               for o in out_leaves]
+    outputs = [o._var if type(o) is Tracer and o._trace is trace else Const(o) for o in out_leaves]
     return Program(inputs, trace.eqns, outputs, out_def)
 
 

@@ -56,36 +56,63 @@ def _method(fn: Any) -> Any:
 
 def _install() -> None:
     T = Tracer
-    T.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
-    T.__array_function__ = _array_function  # type: ignore[attr-defined]
-    for name, prim in (("add", ar.add_p), ("sub", ar.subtract_p), ("mul", ar.multiply_p),
-                       ("truediv", ar.divide_p), ("pow", ar.power_p), ("matmul", ra.matmul_p),
-                       ("floordiv", ar.floor_divide_p)):
+    T.__array_ufunc__ = _array_ufunc
+    T.__array_function__ = _array_function
+    for name, prim in (
+        ("add", ar.add_p),
+        ("sub", ar.subtract_p),
+        ("mul", ar.multiply_p),
+        ("truediv", ar.divide_p),
+        ("pow", ar.power_p),
+        ("matmul", ra.matmul_p),
+        ("floordiv", ar.floor_divide_p),
+    ):
         fwd, rev = _binop(prim)
         setattr(T, f"__{name}__", fwd)
         setattr(T, f"__r{name}__", rev)
-    for name, prim in (("lt", ar.less_p), ("le", ar.less_equal_p), ("gt", ar.greater_p),
-                       ("ge", ar.greater_equal_p), ("eq", ar.equal_p), ("ne", ar.not_equal_p),
-                       ("and", ar.logical_and_p), ("or", ar.logical_or_p)):
+    for name, prim in (
+        ("lt", ar.less_p),
+        ("le", ar.less_equal_p),
+        ("gt", ar.greater_p),
+        ("ge", ar.greater_equal_p),
+        ("eq", ar.equal_p),
+        ("ne", ar.not_equal_p),
+        ("and", ar.logical_and_p),
+        ("or", ar.logical_or_p),
+    ):
         setattr(T, f"__{name}__", _binop(prim)[0])
-    T.__hash__ = object.__hash__  # type: ignore[assignment]
-    T.__neg__ = lambda self: ar.negative_p.bind(self)  # type: ignore[attr-defined]
-    T.__pos__ = lambda self: self  # type: ignore[attr-defined]
-    T.__abs__ = lambda self: api.UFUNCS[__import__("numpy").absolute](self)  # type: ignore
-    T.__getitem__ = api.getitem  # type: ignore[attr-defined]
-    T.__setitem__ = _setitem  # type: ignore[attr-defined]
-    for name, fn in (("sum", api.asum), ("mean", api.mean), ("var", api.var), ("std", api.std),
-                     ("max", api.amax), ("min", api.amin), ("prod", api.prod),
-                     ("reshape", api.reshape), ("transpose", api.transpose),
-                     ("swapaxes", api.swapaxes), ("ravel", api.ravel), ("flatten", api.ravel),
-                     ("squeeze", api.squeeze), ("dot", api.dot), ("cumsum", api.cumsum),
-                     ("clip", api.clip), ("take", api.take), ("diagonal", api.diagonal),
-                     ("trace", api.trace)):
+    T.__hash__ = object.__hash__
+    T.__neg__ = lambda self: ar.negative_p.bind(self)
+    T.__pos__ = lambda self: self
+    T.__abs__ = lambda self: api.UFUNCS[__import__("numpy").absolute](self)
+    T.__getitem__ = api.getitem
+    T.__setitem__ = _setitem
+    for name, fn in (
+        ("sum", api.asum),
+        ("mean", api.mean),
+        ("var", api.var),
+        ("std", api.std),
+        ("max", api.amax),
+        ("min", api.amin),
+        ("prod", api.prod),
+        ("reshape", api.reshape),
+        ("transpose", api.transpose),
+        ("swapaxes", api.swapaxes),
+        ("ravel", api.ravel),
+        ("flatten", api.ravel),
+        ("squeeze", api.squeeze),
+        ("dot", api.dot),
+        ("cumsum", api.cumsum),
+        ("clip", api.clip),
+        ("take", api.take),
+        ("diagonal", api.diagonal),
+        ("trace", api.trace),
+    ):
         setattr(T, name, _method(fn))
-    T.T = property(lambda self: api.transpose(self))  # type: ignore[attr-defined]
-    T.mT = property(lambda self: ra.matrix_transpose(self))  # type: ignore[attr-defined]
-    T.copy = lambda self, *a, **k: self  # type: ignore[attr-defined]
-    T.astype = _astype  # type: ignore[attr-defined]
+    T.T = property(lambda self: api.transpose(self))
+    T.mT = property(lambda self: ra.matrix_transpose(self))
+    T.copy = lambda self, *a, **k: self
+    T.astype = _astype
     for name in ("argmax", "argmin", "argsort", "all", "any", "nonzero"):
         setattr(T, name, _bottom_method(name))
 

@@ -95,8 +95,9 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
-def _partial(f: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],
-             argnums: tuple[int, ...]) -> Callable[..., Any]:
+def _partial(
+    f: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], argnums: tuple[int, ...]
+) -> Callable[..., Any]:
     def f_dyn(*dyn: Any) -> Any:
         full = list(args)
         for i, a in zip(argnums, dyn, strict=True):
@@ -135,8 +136,12 @@ def _scalar_seed(out: Any) -> Any:
     return 1.0 if isinstance(out, float) else namespace(out).ones_like(out)
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False, optimize: bool = False) -> Callable[..., Any]:
+def value_and_grad(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    optimize: bool = False,
+) -> Callable[..., Any]:
     """Like :func:`grad`, but the function returns ``(value, gradient)``.
 
     Examples
@@ -177,8 +182,12 @@ def _check_any_active(dyn: tuple[Any, ...], nums: tuple[int, ...]) -> None:
             )
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
-         optimize: bool = False) -> Callable[..., Any]:
+def grad(
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    optimize: bool = False,
+) -> Callable[..., Any]:
     """Gradient of a scalar function with respect to the arguments named by ``argnums``.
 
     Only those arguments are active: everything computed from the others alone is a constant
@@ -215,8 +224,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     p_leaves, p_def = tree_flatten(tuple(primals))
     t_leaves, t_def = tree_flatten(tuple(tangents))
     if p_def != t_def:
-        raise InputError(f"tangents {t_def} do not match the structure of primals {p_def} "
-                         f"(at {user_location()})")
+        raise InputError(
+            f"tangents {t_def} do not match the structure of primals {p_def} (at {user_location()})"
+        )
     trace = ForwardTrace()
     boxed = []
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves, strict=True)):
@@ -229,8 +239,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     out = call_user(f, tree_unflatten(p_def, boxed))
     o_leaves, o_def = tree_flatten(out)
     values = [_unbox(o, trace) for o in o_leaves]
-    tans = [o._tangent if type(o) is Tracer and o._trace is trace else zeros_like(o)
-            for o in o_leaves]
+    tans = [
+        o._tangent if type(o) is Tracer and o._trace is trace else zeros_like(o) for o in o_leaves
+    ]
     return tree_unflatten(o_def, values), tree_unflatten(o_def, tans)
 
 
