@@ -222,3 +222,51 @@ class PredictOne:
 
     def error(self, output: np.ndarray, expected: np.ndarray) -> float:
         return float(np.max(np.abs(np.asarray(output) - np.asarray(expected))))
+
+
+class ServeLoopback:
+    """`wg online serve` over 127.0.0.1: one request line, one answer line (p50/p99 metrics).
+
+    The issue's target is p99 < 1 ms per single-example request; ``metrics`` times 2000
+    sequential requests on one connection and reports the percentiles in microseconds.
+    """
+
+    params: ClassVar[Any] = [["ctr"]]
+    param_names: ClassVar[Any] = ["data"]
+    reference = "wg"
+    tolerance = 0.0
+
+    def setup(self, device: str, data: str) -> None:
+        import socket
+        import threading
+
+        from wg_online.datagen import ctr
+        from wg_online.learner import OnlineLearner
+        from wg_online.serve import ModelHolder, PredictionServer
+
+        fd, path = tempfile.mkstemp(suffix=".wgm")
+        os.close(fd)
+        OnlineLearner(bit_precision=18).fit(ctr(20_000, seed=1).lines()).save(path)
+        self.server = PredictionServer(ModelHolder(path), 0)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.sock = socket.create_connection(self.server.server_address)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.file = self.sock.makefile("rwb")
+        self.request = ("|" + ctr(1, seed=9).lines()[0].split("|", 1)[1] + "\n").encode()
+        self.impl_wg()
+
+    def impl_wg(self) -> np.ndarray:
+        self.file.write(self.request)
+        self.file.flush()
+        return np.array([float(self.file.readline())])
+
+    def metrics(self, output: np.ndarray) -> dict[str, float]:
+        import time
+
+        times = []
+        for _ in range(2000):
+            start = time.perf_counter()
+            self.impl_wg()
+            times.append(time.perf_counter() - start)
+        p50, p99 = np.percentile(times, [50, 99]) * 1e6
+        return {"p50_us": float(p50), "p99_us": float(p99)}

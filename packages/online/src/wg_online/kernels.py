@@ -341,7 +341,7 @@ def _rate(a, power_t):
     return a ** np.float32(-power_t)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
     """Linear, interaction and constant features of one example into gi/gx; return the count."""
     k = 0
