@@ -127,3 +127,12 @@ def test_report_command(tmp_path) -> None:
     bad = wg("report", str(tmp_path / "site" / "index.html"), "--out", str(tmp_path / "x"))
     assert bad.exit_code == 1
     assert "not valid JSON" in bad.output
+
+
+def test_broken_suite_fails_the_run_with_its_location(tmp_path) -> None:
+    (tmp_path / "broken.py").write_text("import numpy\n\nraise ImportError('no wg_thing')\n")
+    result = wg("run", "broken", "--suites", str(tmp_path), "--no-history")
+    assert result.exit_code == 1, result.output
+    assert f"importing suite broken failed at {tmp_path / 'broken.py'}:3: ImportError" in " ".join(
+        result.output.split()
+    )

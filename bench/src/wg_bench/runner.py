@@ -149,8 +149,15 @@ def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None
         "metrics": merged.get("metrics", {}),
         "threads": merged.get("threads", []),
         "rounds": merged.get("rounds", 0),
+        "setup_seconds": _total(parts, "setup_seconds"),
+        "wall_seconds": _total(parts, "wall_seconds"),
         "machine": machine,
     }
+
+
+def _total(parts: Sequence[dict[str, Any]], key: str) -> float | None:
+    values = [p[key] for p in parts if p.get(key) is not None]
+    return sum(values) if values else None
 
 
 def _jsonable(value: Any) -> Any:
@@ -217,7 +224,10 @@ def run(
     """
     cells = build_cells(suites, settings.device, settings.quick, implementations)
     if not cells:
-        raise RunError("the selected suites hold no benchmark; `wg bench list` shows them")
+        broken = "; ".join(str(s.error) for s in suites if s.error)
+        raise RunError(
+            broken or "the selected suites hold no benchmark; `wg bench list` shows them"
+        )
     env = thread_env(settings.threads)
     repo = cells[0].bench.path.parent
     state = RunState(cells, settings, fingerprint(repo, {**os.environ, **env}), command)

@@ -161,6 +161,7 @@ def calibrate(
 def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str, Any]:
     """Run one cell as described by ``spec``; returns the worker's part of the result."""
     result: dict[str, Any] = {"status": "error", "reason": "", "metrics": {}}
+    started = time.perf_counter()
     try:
         cell = Cell(spec)
         implementation = spec["implementation"]
@@ -168,6 +169,7 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
         expected = None if is_oracle else expected_output(cell, spec)
         reset = _reset_peak_memory()
         impl = cell.prepare(implementation)
+        result["setup_seconds"] = time.perf_counter() - started
         out, first = cell.call(impl, clock)
         host = to_host(out)
         result["first_call"] = first

@@ -1,0 +1,8 @@
+"""``python -m wg_bench ...`` = ``wg bench ...`` (for machines where only the member is on the path)."""
+
+from __future__ import annotations
+
+from wg_bench.cli import bench
+
+if __name__ == "__main__":
+    bench(prog_name="wg bench")
