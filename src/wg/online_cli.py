@@ -23,6 +23,18 @@ def _run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
+def _given(opts: dict[str, Any]) -> dict[str, Any]:
+    """The model options the user typed (not defaults): checked against a model given by -i."""
+    ctx = click.get_current_context()
+    cli_names = {"interactions": "quadratic", "ffm_fields": "ffm_field"}
+    given = {}
+    for key, value in opts.items():
+        source = ctx.get_parameter_source(cli_names.get(key, key))
+        if source is not None and source.name == "COMMANDLINE":
+            given[key] = value
+    return given
+
+
 def _stderr(quiet: bool) -> Any:
     return None if quiet else sys.stderr
 
@@ -104,7 +116,7 @@ def train(**kw: Any) -> None:
         save_resume=kw["save_resume"],
         predictions=kw["predictions"],
         progress=_stderr(kw["quiet"]),
-        overrides=None,
+        overrides=_given(opts),
     )
 
 

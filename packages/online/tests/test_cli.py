@@ -133,3 +133,17 @@ def test_namespace_map_option(tmp_path) -> None:
     result = CliRunner().invoke(main, [*args, "--namespace_map", str(ns_map)])
     assert result.exit_code == 1
     assert "d.vw:1: undeclared namespace 'food'" in result.output
+
+
+def test_continuing_with_other_options_is_refused(tmp_path) -> None:
+    data, model = tmp_path / "d.vw", tmp_path / "m.wgm"
+    data.write_text("1 | a\n-1 | b\n")
+    runner = CliRunner()
+    base = ["online", "train", "-d", str(data), "--quiet"]
+    assert runner.invoke(main, [*base, "-f", str(model), "-b", "12"]).exit_code == 0
+    ok = runner.invoke(main, [*base, "-i", str(model), "-b", "12", "-f", str(tmp_path / "n")])
+    assert ok.exit_code == 0, ok.output
+    assert load_model(tmp_path / "n").options.bit_precision == 12
+    result = runner.invoke(main, [*base, "-i", str(model), "-b", "14"])
+    assert result.exit_code == 1
+    assert "was trained with bit_precision=12 but you asked for 14" in result.output
