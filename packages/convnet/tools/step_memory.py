@@ -14,7 +14,6 @@ import sys
 import tracemalloc
 
 import numpy as np
-
 from wg_convnet import SGD, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 from wg_convnet.losses import softmax_cross_entropy
 

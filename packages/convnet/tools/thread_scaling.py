@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-
 from torch_timing import load_suite
 
 
