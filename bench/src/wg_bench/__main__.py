@@ -1,4 +1,4 @@
-"""``python -m wg_bench ...`` = ``wg bench ...`` (for machines where only the member is on the path)."""
+"""``python -m wg_bench ...`` is ``wg bench ...`` (where only this member is on the path)."""
 
 from __future__ import annotations
 
