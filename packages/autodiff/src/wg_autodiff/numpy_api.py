@@ -350,6 +350,10 @@ def _nondiff(fn: Any) -> Any:
     return apply
 
 
+def _multiply(a: Any, b: Any) -> Any:
+    return ru.square_p.bind(a) if a is b else ar.multiply_p.bind(a, b)
+
+
 def _identity(a: Any, *args: Any, **kwargs: Any) -> Any:
     return a
 
@@ -434,7 +438,7 @@ for _f in (
 UFUNCS: dict[Any, Any] = {
     np.add: ar.add_p.bind,
     np.subtract: ar.subtract_p.bind,
-    np.multiply: ar.multiply_p.bind,
+    np.multiply: _multiply,
     np.divide: ar.divide_p.bind,
     np.negative: ar.negative_p.bind,
     np.positive: _identity,

@@ -25,7 +25,7 @@ from wg_autodiff.namespace import is_float_dtype
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
 from wg_autodiff.rules_arith import add_p, divide_p, multiply_p, negative_p, subtract_p, sum_p
 from wg_autodiff.rules_array import amax_p, logsumexp_p
-from wg_autodiff.rules_unary import exp_p, log_p, sigmoid_p
+from wg_autodiff.rules_unary import exp_p, log_p, sigmoid_p, square_p
 from wg_autodiff.staging import Const, Eqn, GuardError, Program, Var, guard_p, stage
 
 MAX_PROGRAMS = 8
@@ -139,6 +139,8 @@ class _Rewriter:
             return Eqn(subtract_p, [e.ins[1], neg.ins[0]], {}, e.out)
         if e.prim is divide_p:
             return self._sigmoid(e)
+        if e.prim is multiply_p and type(e.ins[0]) is Var and e.ins[0] is e.ins[1]:
+            return Eqn(square_p, [e.ins[0]], {}, e.out)
         if e.prim in (multiply_p, add_p, subtract_p):
             return self._identity(e)
         return None

@@ -279,6 +279,12 @@ defbinary(
     lambda g, a, y, x: negative_p.bind(_div(mul(g, y), add(mul(x, x), mul(y, y)))),
 )
 
+# Negate after reducing over broadcast axes: the negation then runs on the small array.
+defvjp(
+    subtract_p,
+    lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
+    lambda g, ans, x, y: negative_p.bind(unbroadcast(g, shape_of(y))),
+)
 defvjp(negative_p, lambda g, ans, x: negative_p.bind(g))
 deflinear(negative_p)
 defvjp(

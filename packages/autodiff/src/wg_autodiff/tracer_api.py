@@ -7,6 +7,7 @@ from typing import Any
 from wg_autodiff import numpy_api as api
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_array as ra
+from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import Tracer, unsupported
 
 
@@ -61,7 +62,6 @@ def _install() -> None:
     for name, prim in (
         ("add", ar.add_p),
         ("sub", ar.subtract_p),
-        ("mul", ar.multiply_p),
         ("truediv", ar.divide_p),
         ("pow", ar.power_p),
         ("matmul", ra.matmul_p),
@@ -81,6 +81,8 @@ def _install() -> None:
         ("or", ar.logical_or_p),
     ):
         setattr(T, f"__{name}__", _binop(prim)[0])
+    T.__mul__ = _mul
+    T.__rmul__ = lambda self, other: ar.multiply_p.bind(other, self)
     T.__hash__ = object.__hash__
     T.__neg__ = lambda self: ar.negative_p.bind(self)
     T.__pos__ = lambda self: self
@@ -115,6 +117,13 @@ def _install() -> None:
     T.astype = _astype
     for name in ("argmax", "argmin", "argsort", "all", "any", "nonzero"):
         setattr(T, name, _bottom_method(name))
+
+
+def _mul(self: Tracer, other: Any) -> Any:
+    # x * x has the cheaper rule of square (one product in the pullback instead of two and a sum)
+    if other is self:
+        return ru.square_p.bind(self)
+    return ar.multiply_p.bind(self, other)
 
 
 def _bottom_method(name: str) -> Any:
