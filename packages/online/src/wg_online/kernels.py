@@ -28,7 +28,7 @@ def _rotl(x, r):
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _murmur(buf, s, e, seed):
     c1, c2 = np.uint64(0xCC9E2D51), np.uint64(0x1B873593)
     h = np.uint64(seed) & _M32
@@ -61,7 +61,7 @@ def _murmur(buf, s, e, seed):
     return h ^ (h >> np.uint64(16))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _hash_token(buf, s, e, seed):
     if e == s:
         return _murmur(buf, s, e, seed)
