@@ -242,3 +242,20 @@ def test_setitem_on_a_traced_array_is_a_functional_update() -> None:
 
     g = ad.grad(f)(X)
     np.testing.assert_allclose(g, [0.0, 2 * X[1] + 200 * X[1], 2 * X[2]])
+
+
+def test_compile_stages_a_whole_hessian_vector_product() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.sum(np.exp(x) * x**2)
+
+    fast = ad.compile(lambda x, v: ad.hvp(f, (x,), (v,)))
+    v = np.array([1.0, 0.0, 2.0])
+    np.testing.assert_allclose(fast(X, v), ad.hvp(f, (X,), (v,)))
+    np.testing.assert_allclose(fast(2 * X, v), ad.hvp(f, (2 * X,), (v,)))
+    assert len(next(iter(fast.cache.values()))) == 1
+
+
+def test_optimized_grad_inside_another_transform_runs_eagerly() -> None:
+    g = ad.grad(lambda x: np.sum(np.sin(x) ** 2), optimize=True)
+    h = ad.jacfwd(g)(X)
+    np.testing.assert_allclose(h, ad.hessian(lambda x: np.sum(np.sin(x) ** 2))(X))

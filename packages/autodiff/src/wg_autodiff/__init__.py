@@ -25,6 +25,7 @@ from wg_autodiff.errors import (
     UnsupportedOperationError,
 )
 from wg_autodiff.gradcheck import check_grads
+from wg_autodiff.optimize import compile_fn as compile
 from wg_autodiff.staging import make_trace
 from wg_autodiff.transforms import (
     grad,
@@ -46,6 +47,7 @@ __all__ = [
     "UnsupportedOperationError",
     "check_grads",
     "checkpoint",
+    "compile",
     "custom_jvp",
     "custom_vjp",
     "grad",

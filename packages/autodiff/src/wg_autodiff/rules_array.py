@@ -366,3 +366,25 @@ defvjp_argnum(einsum_p, _einsum_vjp)
 defmultilinear(einsum_p)
 
 __all__ = ["add", "matrix_transpose"]
+
+
+def _reduce_weighted_jvp(prim: Primitive, weights: Any) -> Any:
+    """Forward rule ``sum(t * w(x, ans), axis)`` of a reduction whose pullback is ``g * w``."""
+
+    def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+        (x,), (t,) = primals, tangents
+        ans = prim.bind(x, **params)
+        w = weights(x, keep_dims(ans, x, params["axis"], params["keepdims"]), params)
+        return ans, sum_p.bind(mul(t, w), axis=params["axis"], keepdims=params["keepdims"])
+
+    jvp_rules[prim] = jvp
+
+
+def _extremum_weights(x: Any, a: Any, params: dict[str, Any]) -> Any:
+    mask = mask_as(equal_p.bind(x, a), x)
+    return mask / sum_p.bind(mask, axis=params["axis"], keepdims=True)
+
+
+_reduce_weighted_jvp(logsumexp_p, lambda x, a, params: exp_p.bind(subtract_p.bind(x, a)))
+_reduce_weighted_jvp(amax_p, _extremum_weights)
+_reduce_weighted_jvp(amin_p, _extremum_weights)
