@@ -10,7 +10,9 @@ from array_api_compat import array_namespace, device
 from wg_convnet.convolution import (
     chunk_size,
     col2im,
+    col2im_cm,
     im2col,
+    im2col_cm,
     output_size,
     pad2d,
 )
@@ -21,6 +23,9 @@ from wg_convnet.layer import Array, Layer, check_axis, check_ndim, to_xp
 #: im2col columns of a whole batch are kept for backward when they fit in this many bytes;
 #: larger batches recompute them chunk by chunk, so scratch memory stays bounded.
 CACHE_BYTES = 16 * 2**20
+#: from this many im2col rows (C*KH*KW) on, one GEMM per chunk (channel-major columns) beats one
+#: small GEMM per sample; below it the per-sample layout avoids two transposes
+CHANNEL_MAJOR_MIN_K = 32
 
 
 def _positive(name: str, value: int, minimum: int = 1) -> int:
@@ -107,25 +112,28 @@ class Conv2D(Layer):
     def forward(self, x: Array, *, training: bool = False) -> Array:
         xp = array_namespace(x)
         oh, ow = self._geometry(x)
-        n = x.shape[0]
-        k, f = self.kernel_size, self.out_channels
-        w2 = xp.reshape(self.params["W"], (f, self.in_channels * k * k))
+        n, f = x.shape[0], self.out_channels
+        w2 = self._w2()
         xpad = pad2d(x, self.padding)
         col_bytes = w2.shape[1] * oh * ow * _itemsize(x)
         step = chunk_size(n, col_bytes)
         keep = training and n * col_bytes <= CACHE_BYTES
-        out = xp.empty((n, f, oh * ow), dtype=x.dtype, device=device(x))
+        channel_major = w2.shape[1] >= CHANNEL_MAJOR_MIN_K
+        out = xp.empty((n, f, oh, ow), dtype=x.dtype, device=device(x))
         kept = []
         for n0 in range(0, n, step):
             n1 = min(n0 + step, n)
-            cols = im2col(xpad[n0:n1, ...], (k, k), (oh, ow), self.stride, self.dilation)
-            out[n0:n1, ...] = xp.matmul(w2, cols)
+            cols = self._im2col(xpad[n0:n1, ...], oh, ow, channel_major)
+            y = xp.matmul(w2, cols)
+            if channel_major:  # (F, n, OH, OW) -> (n, F, OH, OW)
+                y = xp.permute_dims(xp.reshape(y, (f, n1 - n0, oh, ow)), (1, 0, 2, 3))
+            out[n0:n1, ...] = xp.reshape(y, (n1 - n0, f, oh, ow))
             if keep:
                 kept.append(cols)
-        out = xp.reshape(out, (n, f, oh, ow))
         out += xp.reshape(self.params["b"], (1, f, 1, 1))
         if training:
-            self._xpad, self._in_shape, self._out_hw, self._cols = xpad, x.shape, (oh, ow), kept
+            self._xpad, self._in_shape, self._out_hw = xpad, x.shape, (oh, ow)
+            self._cols, self._channel_major, self._step = kept, channel_major, step
         return out
 
     def backward(self, dy: Array, *, input_grad: bool = True) -> Array | None:
@@ -137,35 +145,45 @@ class Conv2D(Layer):
         xp = array_namespace(dy)
         xpad, (oh, ow), kept = self._cache("_xpad"), self._out_hw, self._cols
         n, f, k = dy.shape[0], self.out_channels, self.kernel_size
-        w2 = xp.reshape(self.params["W"], (f, self.in_channels * k * k))
-        dy3 = xp.reshape(dy, (n, f, oh * ow))
-        self.grads["b"] = xp.sum(dy3, axis=(0, 2))
+        w2 = self._w2()
+        w2t = xp.matrix_transpose(w2)
+        self.grads["b"] = xp.sum(dy, axis=(0, 2, 3))
         dw = xp.zeros(w2.shape, dtype=dy.dtype, device=device(dy))
         # allocated even when unused: a 1-element array keeps the type simple and costs nothing
-        shape = xpad.shape if input_grad else (1, 1, 1, 1)
-        dxpad = xp.empty(shape, dtype=dy.dtype, device=device(dy))
-        step = kept[0].shape[0] if kept else chunk_size(n, w2.shape[1] * oh * ow * _itemsize(dy))
-        w2t = xp.matrix_transpose(w2)
-        for idx, n0 in enumerate(range(0, n, step)):
-            n1 = min(n0 + step, n)
-            cols = kept[idx] if kept else self._recompute(xpad[n0:n1, ...], oh, ow)
-            dyc = dy3[n0:n1, ...]
-            dw += xp.sum(xp.matmul(dyc, xp.matrix_transpose(cols)), axis=0)
-            if not input_grad:
-                continue
-            dcols = xp.matmul(w2t, dyc)
-            dxpad[n0:n1, ...] = col2im(
-                dcols, (dyc.shape[0], *xpad.shape[1:]), (k, k), (oh, ow), self.stride, self.dilation
+        dxpad = xp.empty(
+            xpad.shape if input_grad else (1, 1, 1, 1), dtype=dy.dtype, device=device(dy)
+        )
+        fold = col2im_cm if self._channel_major else col2im
+        for idx, n0 in enumerate(range(0, n, self._step)):
+            n1 = min(n0 + self._step, n)
+            cols = (
+                kept[idx] if kept else self._im2col(xpad[n0:n1, ...], oh, ow, self._channel_major)
             )
+            if self._channel_major:
+                dyc = xp.reshape(xp.permute_dims(dy[n0:n1, ...], (1, 0, 2, 3)), (f, -1))
+                dw += xp.matmul(dyc, xp.matrix_transpose(cols))
+            else:
+                dyc = xp.reshape(dy[n0:n1, ...], (n1 - n0, f, oh * ow))
+                dw += xp.sum(xp.matmul(dyc, xp.matrix_transpose(cols)), axis=0)
+            if input_grad:
+                shape = (n1 - n0, *xpad.shape[1:])
+                dcols = xp.matmul(w2t, dyc)
+                dxpad[n0:n1, ...] = fold(dcols, shape, (k, k), (oh, ow), self.stride, self.dilation)
         self.grads["W"] = xp.reshape(dw, self.params["W"].shape)
         if not input_grad:
             return None
         p, (h, w) = self.padding, self._in_shape[2:]
         return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
 
-    def _recompute(self, xpad: Array, oh: int, ow: int) -> Array:
+    def _w2(self) -> Array:
         k = self.kernel_size
-        return im2col(xpad, (k, k), (oh, ow), self.stride, self.dilation)
+        shape = (self.out_channels, self.in_channels * k * k)
+        return array_namespace(self.params["W"]).reshape(self.params["W"], shape)
+
+    def _im2col(self, xpad: Array, oh: int, ow: int, channel_major: bool) -> Array:
+        k = self.kernel_size
+        unfold = im2col_cm if channel_major else im2col
+        return unfold(xpad, (k, k), (oh, ow), self.stride, self.dilation)
 
 
 def _itemsize(x: Array) -> int:
