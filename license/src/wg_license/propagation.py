@@ -8,25 +8,59 @@ from collections import deque
 from wg_license.context import Context, PackageState
 from wg_license.declarations import fix_line
 from wg_license.findings import Severity, make
-from wg_license.manifests import load_toml, normalise_name
+from wg_license.manifests import load_toml, normalise_name, read_text
+
+_HEADER = re.compile(r'^(\[\[[\w."-]+\]\]|\[[\w."-]+\])[ \t]*(#.*)?$')
+
+
+def scan_lock(text: str) -> dict[str, set[str]] | None:
+    """Dependency edges of a uv.lock or Cargo.lock, read line by line.
+
+    tomllib takes ~100 ms on a real uv.lock (it parses every wheel hash); the edges need only
+    each ``[[package]]``'s ``name`` and ``dependencies``. Returns None when a table header looks
+    malformed, so that the caller parses the file fully and reports the error with its line.
+    """
+    graph: dict[str, set[str]] = {}
+    name: str | None = None
+    in_package = in_deps = False
+    for line in text.splitlines():
+        if line.startswith("["):
+            if not _HEADER.match(line):
+                return None
+            in_package, in_deps, name = line.startswith("[[package]]"), False, None
+        elif in_package and name is None and line.startswith("name = "):
+            name = normalise_name(line.split('"')[1] if '"' in line else line[7:].strip())
+            graph.setdefault(name, set())
+        elif in_package and name and line.startswith("dependencies = ["):
+            in_deps = not line.rstrip().endswith("]")
+            graph[name].update(_names(line[len("dependencies = [") :]))
+        elif in_deps and name:
+            if line.startswith("]"):
+                in_deps = False
+            else:
+                graph[name].update(_names(line))
+    return graph
+
+
+def _names(fragment: str) -> list[str]:
+    if "{" in fragment:  # uv.lock: { name = "numpy", version = "...", marker = "..." }
+        raw = re.findall(r'\{\s*name\s*=\s*"([^"]+)"', fragment)
+    else:  # Cargo.lock: "name version (source)"
+        raw = [r.split()[0] for r in re.findall(r'"([^"]+)"', fragment) if r.strip()]
+    return [normalise_name(r) for r in raw]
 
 
 def lock_graph(ctx: Context) -> dict[str, set[str]]:
     """Dependency edges from every uv.lock and Cargo.lock in the tree (name -> names)."""
     graph: dict[str, set[str]] = {}
     for rel in ctx.tree.lockfiles:
-        loaded = load_toml(ctx.root, rel, ctx.findings)
-        if loaded is None:
+        text = read_text(ctx.root, rel, ctx.findings)
+        edges = scan_lock(text) if text is not None else {}
+        if edges is None:
+            load_toml(ctx.root, rel, ctx.findings)  # reports the syntax error and its line
             continue
-        for entry in loaded[0].get("package", []):
-            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-                continue
-            edges = graph.setdefault(normalise_name(entry["name"]), set())
-            for dep in entry.get("dependencies", []):
-                name = dep.get("name") if isinstance(dep, dict) else dep
-                if isinstance(name, str):
-                    # Cargo.lock writes "name version (source)"; uv.lock writes {name = ...}.
-                    edges.add(normalise_name(re.split(r"\s", name.strip())[0]))
+        for name, deps in edges.items():
+            graph.setdefault(name, set()).update(deps)
     return graph
 
 
