@@ -136,3 +136,14 @@ def test_broken_suite_fails_the_run_with_its_location(tmp_path) -> None:
     assert f"importing suite broken failed at {tmp_path / 'broken.py'}:3: ImportError" in " ".join(
         result.output.split()
     )
+
+
+def test_python_dash_m_wg_bench(toy_dir) -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "wg_bench", "list", "--suites", str(toy_dir)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "numpy (reference)" in done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -129,11 +130,18 @@ def _run_with_progress(console: Console, suites: Any, settings: Settings, impls:
         try:
             return run(suites, settings, implementations=impls, json_path=json_path,
                        history=history, executor=execute, on_plan=on_plan, on_done=on_done,
-                       command=" ".join(["wg", "bench", *sys.argv[2:]]))  # fmt: skip
+                       command=_command_line())  # fmt: skip
         except (PlanError, SuiteError) as exc:
             raise click.UsageError(str(exc)) from exc
         except RunError as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+def _command_line() -> str:
+    """``wg bench run <the arguments as typed>``, stored in the results."""
+    args = sys.argv[1:]
+    args = args[args.index("run") + 1 :] if "run" in args else []
+    return " ".join(["wg bench run", *map(shlex.quote, args)])
 
 
 def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:

@@ -64,6 +64,7 @@ class RunState:
     )
     finished: str | None = None
     complete: bool = False
+    _records: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
     def record(self, task: Task, result: dict[str, Any]) -> None:
         """Add one finished task; its machine defaults to the local one."""
@@ -80,7 +81,10 @@ class RunState:
             if cell.skip is not None:
                 records.append(_record(cell, [{"status": "skipped", "reason": cell.skip}], None))
             elif parts and (len(parts) == self.settings.rounds or parts[0]["status"] == "skipped"):
-                records.append(_record(cell, parts, parts[0]["machine"]))
+                # a finished cell never changes: summarise (bootstrap) it once, not at every write
+                if cell.key not in self._records:
+                    self._records[cell.key] = _record(cell, parts, parts[0]["machine"])
+                records.append(self._records[cell.key])
         return records
 
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -173,7 +177,7 @@ def _add_ratios(records: list[dict[str, Any]]) -> None:
     }
     for r in records:
         ref = refs.get(schema.cell_key({**r, "implementation": ""}))
-        if r["status"] != "ok" or ref is None:
+        if r["status"] != "ok" or ref is None or r["ratio"] is not None:
             continue
         value, (low, high) = ratio_ci(r["seconds"]["samples"], ref["seconds"]["samples"])
         r["ratio"] = {"value": value, "ci95": [low, high]}

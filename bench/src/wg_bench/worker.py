@@ -148,6 +148,8 @@ def calibrate(
     """Loops so one sample lasts >= ``min_time``; returns (loops, warm-up per-call times)."""
     _, once = cell.call(impl, clock)
     warmup = [once]
+    if once >= min_time:  # one call fills a sample, and this call was the warm-up
+        return 1, warmup
     loops = max(1, math.ceil(min_time * 1.1 / max(once, 1e-9)))
     for _ in range(4):
         per_call = cell.sample(impl, loops, clock)
