@@ -197,8 +197,12 @@ class ReverseTrace:
     def concrete(self, t: Tracer) -> Any:
         return t._value
 
-    def backward(self, outs: list[Any], cts: list[Any]) -> None:
-        """Pull ``cts`` back from ``outs`` (tracers of this trace) through the tape."""
+    def backward(self, outs: list[Any], cts: list[Any], release: bool = False) -> None:
+        """Pull ``cts`` back from ``outs`` (tracers of this trace) through the tape.
+
+        ``release`` drops each node's values once its rule has run (single-use pullbacks), so
+        large intermediates are freed during the backward pass instead of at its end.
+        """
         for o, g in zip(outs, cts, strict=True):
             if type(o) is Tracer and o._trace is self and g is not None:
                 node = o._node
@@ -216,6 +220,8 @@ class ReverseTrace:
                 else:
                     c = vjp_rules[node.prim](argnum, g, node.ans, node.vals, node.params)
                 parent.ct = c if parent.ct is None else add(parent.ct, c)
+            if release:
+                node.vals = node.ans = node.params = None
 
 
 class ForwardTrace:

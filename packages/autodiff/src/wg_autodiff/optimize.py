@@ -250,11 +250,25 @@ class Compiled:
 
         args = [name_of(v) for v in prog.inputs]
         lines = [f"def replay({', '.join(args)}{',' if len(args) == 1 else ''}):"]
+        # Free each value after its last use: holding every intermediate until the end would
+        # defeat the allocator's reuse of large blocks (fresh pages, page faults, on every call).
+        last_use: dict[int, int] = {}
+        for n, e in enumerate(prog.eqns):
+            for i in e.ins:
+                if type(i) is Var:
+                    last_use[i.id] = n
+        keep = {o.id for o in prog.outputs if type(o) is Var}
+        dying: dict[int, list[str]] = {}
+        for vid, n in last_use.items():
+            if vid not in keep:
+                dying.setdefault(n, []).append(f"v{vid}")
         for n, e in enumerate(prog.eqns):
             fn = f"f{n}"
             env[fn] = functools.partial(e.prim.impl, **e.params) if e.params else e.prim.impl
             ins = ", ".join(name_of(i) for i in e.ins)
             lines.append(f"    {name_of(e.out)} = {fn}({ins})")
+            if n in dying:
+                lines.append(f"    del {', '.join(sorted(set(dying[n])))}")
         outs = [name_of(o) for o in prog.outputs]
         lines.append(f"    return [{', '.join(outs)}]")
         code = compile("\n".join(lines), f"<wg_autodiff program {id(self):x}>", "exec")

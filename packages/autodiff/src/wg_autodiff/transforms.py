@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,11 +37,25 @@ def _check_leaf(x: Any, where: str) -> bool:
     return is_float_dtype(x)
 
 
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tracing: tapes allocate many small objects but
+    no reference cycles, and repeated full collections over them cost more than the tracing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def call_user(f: Callable[..., Any], args: Any) -> Any:
     """Call the user's function; surface conversion errors that NumPy re-raised as its own."""
     forget_pending()
     try:
-        return f(*args)
+        with no_cycle_collection():
+            return f(*args)
     except (ValueError, TypeError) as exc:
         reraise_pending(exc)
         raise
@@ -69,7 +85,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     out_leaves, out_def = tree_flatten(result)
     out = tree_unflatten(out_def, [_unbox(o, trace) for o in out_leaves])
 
-    def vjp_fn(ct: Any) -> tuple[Any, ...]:
+    def vjp_fn(ct: Any, _release: bool = False) -> tuple[Any, ...]:
         ct_leaves, ct_def = tree_flatten(ct)
         if ct_def != out_def:
             raise InputError(f"cotangent structure {ct_def} does not match output {out_def}")
@@ -79,7 +95,8 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                     f"cotangent leaf {i} has shape {shape_of(c)} but the output has shape "
                     f"{shape_of(o)} (at {user_location()}); pass a cotangent shaped like the output"
                 )
-        trace.backward(out_leaves, ct_leaves)
+        with no_cycle_collection():
+            trace.backward(out_leaves, ct_leaves, release=_release)
         grads = []
         for x, b in zip(leaves, boxed, strict=True):
             if type(b) is Tracer and b._trace is trace and b._node.ct is not None:
@@ -162,7 +179,7 @@ def value_and_grad(
         _check_any_active(dyn, nums)
         res = vjp(_partial(f, args, kwargs, nums), *dyn, has_aux=has_aux)
         out, pullback = res[0], res[1]
-        g = pullback(_scalar_seed(out))
+        g = pullback(_scalar_seed(out), _release=True)
         g = g[0] if isinstance(argnums, int) else g
         return ((out, res[2]), g) if has_aux else (out, g)
 
