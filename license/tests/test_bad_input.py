@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from wg_license.check import run_check
 
 
@@ -115,3 +118,49 @@ def test_bad_policy_is_a_config_finding(write, lic):
     )
     found = sorted((f.rule, f.line) for f in check(root).findings)
     assert found == [("config", 2), ("config", 3)]
+
+
+MANIFEST_NAMES = st.sampled_from(
+    ["pyproject.toml", "Cargo.toml", "package.json", "uv.lock", "LICENSE", "src/a.py"]
+)
+CONTENT = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200),
+    st.sampled_from(
+        [
+            '[project]\nname = "x"\nlicense = ',
+            '{"license": {"type": 3}}',
+            "[package]\nlicense = { workspace = true }\n",
+            '[project]\nlicense = { file = 3 }\nlicense-files = "LICENSE"\n',
+            "# SPDX-" + "License-Identifier: ((MIT\n",
+        ]
+    ),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(MANIFEST_NAMES, CONTENT, min_size=1, max_size=4))
+def test_arbitrary_files_never_raise(files):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for rel, content in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            data = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
+            (root / rel).write_bytes(data)
+        report = check(root)
+        assert all(f.line >= 1 and f.path for f in report.findings)
+
+
+def test_licence_paths_may_not_leave_the_tree(write, lic):
+    root = write(
+        {
+            "a/package.json": '{"name": "a", "license": "SEE LICENSE IN ../../../etc/passwd"}',
+            "b/pyproject.toml": lic.pyproject("b", "MIT", ["../LICENSE"]),
+            "LICENSE": lic.MIT,
+        }
+    )
+    found = by_path(check(root))
+    assert found["a/package.json"].message == (
+        "licence file `../../../etc/passwd` lies outside the checked tree"
+    )
+    assert found["b/pyproject.toml"].rule == "license-files-glob"

@@ -26,6 +26,20 @@ def collect_shipped(ctx: Context, state: PackageState) -> None:
     pkg = state.package
     wanted: list[str] = []
     for g in pkg.licence_globs:
+        if ".." in g.value.split("/") or g.value.startswith("/"):
+            ctx.findings.append(
+                make(
+                    "license-files-glob",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    g.line,
+                    f"license-files pattern `{g.value}` leaves the package folder (PEP 639 forbids "
+                    "`..` and absolute paths)",
+                    "copy the licence file into the package",
+                    pkg.name,
+                )
+            )
+            continue
         hits = _glob(ctx, pkg, g.value)
         if not hits:
             ctx.findings.append(
@@ -40,8 +54,25 @@ def collect_shipped(ctx: Context, state: PackageState) -> None:
                 )
             )
         wanted += hits
+    root = ctx.root.resolve()
     for f in [*pkg.licence_files, *([pkg.npm_file] if pkg.npm_file else [])]:
-        if (ctx.root / pkg.path(f.value)).is_file():
+        try:
+            target = (ctx.root / pkg.path(f.value)).resolve()
+        except (OSError, RuntimeError):  # a symlink loop: Path.resolve raises RuntimeError
+            target = ctx.root / pkg.path(f.value)
+        if not target.is_relative_to(root):
+            ctx.findings.append(
+                make(
+                    "missing-file",
+                    Severity.ERROR,
+                    pkg.manifest,
+                    f.line,
+                    f"licence file `{f.value}` lies outside the checked tree",
+                    "ship the licence file inside the package",
+                    pkg.name,
+                )
+            )
+        elif target.is_file():
             wanted.append(pkg.path(f.value))
         else:
             ctx.findings.append(
