@@ -13,7 +13,9 @@ than the oracle's.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +43,7 @@ class _Data:
         from wg_online.datagen import ctr
 
         self.dir = Path(tempfile.mkdtemp(prefix="wg-bench-online-"))
+        atexit.register(shutil.rmtree, self.dir, True)  # each cell is its own process
         self.train_path, self.test_path = self.dir / "train.vw", self.dir / "test.vw"
         self.train_path.write_bytes(ctr(n, seed=1).text)
         test = ctr(N_TEST, seed=2)
@@ -228,6 +231,7 @@ class PredictOne:
         learner = OnlineLearner(vwcompat=True, bit_precision=18).fit(lines)
         fd, path = tempfile.mkstemp(suffix=".wgm")
         os.close(fd)
+        atexit.register(os.unlink, path)
         learner.save(path)
         self.holder = ModelHolder(path)
         self.query_bytes = self.query.encode()
@@ -264,6 +268,7 @@ class ServeLoopback:
 
         fd, path = tempfile.mkstemp(suffix=".wgm")
         os.close(fd)
+        atexit.register(os.unlink, path)
         OnlineLearner(bit_precision=18).fit(ctr(20_000, seed=1).lines()).save(path)
         self.server = PredictionServer(ModelHolder(path), 0)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
