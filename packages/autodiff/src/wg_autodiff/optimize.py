@@ -15,6 +15,7 @@ silently reused.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -230,6 +231,51 @@ def _fuse_logsumexp(prog: Program) -> Program:
 # ----------------------------------------------------------------- replay
 
 
+def _numpy_impls() -> dict[Primitive, Any]:
+    from wg_autodiff import rules_unary as ru
+    from wg_autodiff.rules_array import matmul_p
+
+    impls: dict[Primitive, Any] = {
+        add_p: operator.add,
+        subtract_p: operator.sub,
+        multiply_p: operator.mul,
+        divide_p: operator.truediv,
+        negative_p: operator.neg,
+        matmul_p: operator.matmul,
+        sigmoid_p: ru._sigmoid_np,
+    }
+    for name in ("exp", "log", "log1p", "expm1", "sqrt", "square", "sin", "cos", "tan", "tanh"):
+        impls[getattr(ru, f"{name}_p")] = getattr(np, name)
+    return impls
+
+
+_NUMPY_IMPLS = _numpy_impls()
+
+
+def _numpy_only(e: Eqn) -> bool:
+    return all(
+        i.numpy if type(i) is Var else isinstance(i.value, np.ndarray | np.generic | float | int)
+        for i in e.ins
+    )
+
+
+def lowered(e: Eqn) -> Any:
+    """The callable a replay uses for ``e``: NumPy's own function (or a C-level getter) when
+    every input was a NumPy value at trace time, else the primitive's generic implementation."""
+    from wg_autodiff.rules_array import getitem_p
+
+    if _numpy_only(e):
+        if e.prim in _NUMPY_IMPLS:
+            return _NUMPY_IMPLS[e.prim]
+        if e.prim is getitem_p:
+            return operator.itemgetter(e.params["idx"])
+        if e.prim is sum_p and all(type(i) is Var for i in e.ins):
+            return operator.methodcaller(
+                "sum", axis=e.params["axis"], keepdims=e.params["keepdims"]
+            )
+    return functools.partial(e.prim.impl, **e.params) if e.params else e.prim.impl
+
+
 class Compiled:
     """A program lowered to generated Python source: one local variable per value, one line per
     equation, so a replay pays a function call per primitive and nothing else."""
@@ -264,7 +310,7 @@ class Compiled:
                 dying.setdefault(n, []).append(f"v{vid}")
         for n, e in enumerate(prog.eqns):
             fn = f"f{n}"
-            env[fn] = functools.partial(e.prim.impl, **e.params) if e.params else e.prim.impl
+            env[fn] = lowered(e)
             ins = ", ".join(name_of(i) for i in e.ins)
             lines.append(f"    {name_of(e.out)} = {fn}({ins})")
             if n in dying:

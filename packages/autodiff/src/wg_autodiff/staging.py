@@ -27,10 +27,11 @@ class GuardError(Exception):
 class Var:
     """A value of the program, with the shape and dtype it had when traced."""
 
-    __slots__ = ("dtype", "id", "shape")
+    __slots__ = ("dtype", "id", "numpy", "shape")
 
     def __init__(self, vid: int, value: Any) -> None:
         self.id = vid
+        self.numpy = isinstance(value, np.ndarray | np.generic)
         self.shape = tuple(getattr(value, "shape", ()))
         self.dtype = str(getattr(value, "dtype", None) or np.result_type(value))
 
