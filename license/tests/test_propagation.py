@@ -175,6 +175,18 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
     ]
     assert len(stale) == 1
     assert stale[0].path == "pyproject.toml"
+    # A second entry for the same name (e.g. another Python's build) makes it valid again.
+    changed = hashlib.sha256(b"changed").hexdigest()
+    again = config.replace(
+        "clarify = [",
+        f'clarify = [\n  {{ name = "legacy", expression = "MIT", file = "LICENSE", '
+        f'sha256 = "{changed}" }},',
+    )
+    (root / "pyproject.toml").write_text(
+        lic.pyproject("app", "MIT", ["LICENSE"], deps=["good", "legacy", "excused"], extra=again)
+    )
+    rules = [f.rule for f in run_check(root, site_paths=[str(site)]).findings]
+    assert rules == ["dependency-denied"]  # only deep's GPL-3.0-only is left
 
 
 def test_unknown_dependency_licence_is_a_warning_without_allow_list(write, lic, tmp_path):

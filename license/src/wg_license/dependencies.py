@@ -132,23 +132,31 @@ def _locate(dist: Dist, file: str) -> Path | None:
 
 
 def _clarified(ctx: Context, name: str, dist: Dist) -> Parsed | None:
-    clar = ctx.policy.clarify[name]
-    found = _locate(dist, clar.file)
-    actual = hashlib.sha256(found.read_bytes()).hexdigest() if found else "missing"
-    if actual != clar.sha256:
-        ctx.findings.append(
-            make(
-                "clarification-stale",
-                Severity.ERROR,
-                ctx.policy.source,
-                clar.line,
-                f"clarification of {name} is pinned to {clar.file} (sha256 {clar.sha256[:12]}…), "
-                f"but the installed file is {actual[:12]}…: its licence may have changed",
-                f'review {clar.file} of {name} and set sha256 = "{actual}"',
-            )
+    """The clarified licence, if one entry's pinned file still has its hash.
+
+    Several entries for one name let a policy cover, e.g., the builds for two Python versions.
+    """
+    seen = []
+    for clar in ctx.policy.clarify[name]:
+        found = _locate(dist, clar.file)
+        actual = hashlib.sha256(found.read_bytes()).hexdigest() if found else "missing"
+        if actual == clar.sha256:
+            return resolve(clar.expression, ctx.policy.licence_refs).parsed
+        seen.append((clar, actual))
+    clar, actual = seen[0]
+    ctx.findings.append(
+        make(
+            "clarification-stale",
+            Severity.ERROR,
+            ctx.policy.source,
+            clar.line,
+            f"clarification of {name} {dist.version} is pinned to {clar.file} (sha256 "
+            f"{clar.sha256[:12]}…), but the installed file is {actual[:12]}…: its licence may "
+            "have changed",
+            f'review {clar.file} of {name} and set sha256 = "{actual}"',
         )
-        return None
-    return resolve(clar.expression, ctx.policy.licence_refs).parsed
+    )
+    return None
 
 
 def suggest_clarification(name: str, dist: Dist) -> str:

@@ -55,7 +55,8 @@ class Policy:
     artifact_patterns: tuple[str, ...] = DEFAULT_ARTIFACTS
     artifact_folders: tuple[tuple[str, str | None], ...] = ()
     exceptions: dict[str, Waiver] = field(default_factory=dict)
-    clarify: dict[str, Clarification] = field(default_factory=dict)
+    #: name -> clarifications; several entries may pin different files or versions' hashes
+    clarify: dict[str, list[Clarification]] = field(default_factory=dict)
     licence_refs: tuple[str, ...] = ()
     dependencies: bool = True
     source: str = "pyproject.toml"
@@ -139,12 +140,14 @@ def _apply(policy: Policy, table: dict[str, Any], ctx: _Ctx) -> None:
     required = ("name", "expression", "file", "sha256")
     for e in _tables(table.get("clarify", []), "clarify", ctx, required):
         name = normalise_name(str(e["name"]))
-        policy.clarify[name] = Clarification(
-            name,
-            str(e["expression"]),
-            str(e["file"]),
-            str(e["sha256"]).lower(),
-            ctx.line("clarify"),
+        policy.clarify.setdefault(name, []).append(
+            Clarification(
+                name,
+                str(e["expression"]),
+                str(e["file"]),
+                str(e["sha256"]).lower(),
+                ctx.line("clarify"),
+            )
         )
 
 
