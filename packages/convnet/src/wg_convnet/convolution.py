@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from array_api_compat import array_namespace, device
+from wg_convnet.backend import array_namespace, device
 
 Array = Any
 
@@ -47,14 +47,28 @@ def chunk_size(n: int, bytes_per_sample: int, budget: int = SCRATCH_BYTES) -> in
 
 
 def pad2d(x: Array, padding: int, value: float = 0.0) -> Array:
-    """Pad the two trailing axes of an NCHW array by ``padding`` on each side."""
+    """Pad the two trailing axes of an NCHW array by ``padding`` on each side.
+
+    Built by concatenation, not by writing into a buffer, so that tracers of automatic
+    differentiation can follow it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pad2d(np.ones((1, 1, 1, 2)), 1)[0, 0]
+    array([[0., 0., 0., 0.],
+           [0., 1., 1., 0.],
+           [0., 0., 0., 0.]])
+    """
     if padding == 0:
         return x
     xp = array_namespace(x)
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + 2 * padding, w + 2 * padding), value, dtype=x.dtype, device=device(x))
-    out[:, :, padding : padding + h, padding : padding + w] = x
-    return out
+    dev = device(x)
+    cols = xp.full((n, c, h, padding), value, dtype=x.dtype, device=dev)
+    x = xp.concat([cols, x, cols], axis=3)
+    rows = xp.full((n, c, padding, w + 2 * padding), value, dtype=x.dtype, device=dev)
+    return xp.concat([rows, x, rows], axis=2)
 
 
 def window(x: Array, i: int, j: int, out_hw: tuple[int, int], stride: int, dilation: int) -> Array:
@@ -84,12 +98,9 @@ def im2col(
     xp = array_namespace(xpad)
     n, c = xpad.shape[:2]
     kh, kw = kernel
-    oh, ow = out_hw
-    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=xpad.dtype, device=device(xpad))
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, i, j, :, :] = window(xpad, i, j, out_hw, stride, dilation)
-    return xp.reshape(cols, (n, c * kh * kw, oh * ow))
+    views = [window(xpad, i, j, out_hw, stride, dilation) for i in range(kh) for j in range(kw)]
+    # stack, not writes into a buffer: same cost, and AD tracers can follow it
+    return xp.reshape(xp.stack(views, axis=2), (n, c * kh * kw, out_hw[0] * out_hw[1]))
 
 
 def col2im(
@@ -145,13 +156,9 @@ def im2col_cm(
     xp = array_namespace(xpad)
     n, c = xpad.shape[:2]
     kh, kw = kernel
-    oh, ow = out_hw
-    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=xpad.dtype, device=device(xpad))
     xt = xp.permute_dims(xpad, (1, 0, 2, 3))
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, i, j, :, :, :] = window(xt, i, j, out_hw, stride, dilation)
-    return xp.reshape(cols, (c * kh * kw, n * oh * ow))
+    views = [window(xt, i, j, out_hw, stride, dilation) for i in range(kh) for j in range(kw)]
+    return xp.reshape(xp.stack(views, axis=1), (c * kh * kw, n * out_hw[0] * out_hw[1]))
 
 
 def col2im_cm(

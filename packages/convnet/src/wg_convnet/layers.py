@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device
 
+from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import (
     chunk_size,
     col2im,
@@ -119,18 +119,19 @@ class Conv2D(Layer):
         step = chunk_size(n, col_bytes)
         keep = training and n * col_bytes <= CACHE_BYTES
         channel_major = w2.shape[1] >= CHANNEL_MAJOR_MIN_K
-        out = xp.empty((n, f, oh, ow), dtype=x.dtype, device=device(x))
-        kept = []
+        parts, kept = [], []
         for n0 in range(0, n, step):
             n1 = min(n0 + step, n)
             cols = self._im2col(xpad[n0:n1, ...], oh, ow, channel_major)
             y = xp.matmul(w2, cols)
             if channel_major:  # (F, n, OH, OW) -> (n, F, OH, OW)
                 y = xp.permute_dims(xp.reshape(y, (f, n1 - n0, oh, ow)), (1, 0, 2, 3))
-            out[n0:n1, ...] = xp.reshape(y, (n1 - n0, f, oh, ow))
+            parts.append(xp.reshape(y, (n1 - n0, f, oh, ow)))
             if keep:
                 kept.append(cols)
-        out += xp.reshape(self.params["b"], (1, f, 1, 1))
+        # functional (no writes into a buffer) so that AD tracers can follow the forward pass
+        out = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+        out = out + xp.reshape(self.params["b"], (1, f, 1, 1))
         if training:
             self._xpad, self._in_shape, self._out_hw = xpad, x.shape, (oh, ow)
             self._cols, self._channel_major, self._step = kept, channel_major, step

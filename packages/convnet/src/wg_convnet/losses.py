@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from array_api_compat import array_namespace, device
-
+from wg_convnet.backend import array_namespace, device
 from wg_convnet.errors import ShapeError
 
 Array = Any

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device
 
 from wg_convnet.activations import Softmax, softmax
+from wg_convnet.backend import array_namespace, device
 from wg_convnet.errors import ShapeError
 from wg_convnet.layer import Array, Layer
 from wg_convnet.layers import Conv2D, Dropout

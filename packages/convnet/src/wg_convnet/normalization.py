@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace
 
+from wg_convnet.backend import array_namespace
 from wg_convnet.layer import Array, Layer, check_axis, check_ndim, to_xp
 
 _AXES = (0, 2, 3)

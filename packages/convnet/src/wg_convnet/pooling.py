@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from array_api_compat import array_namespace, device
-
+from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import output_size, pad2d, window
 from wg_convnet.errors import ShapeError
 from wg_convnet.layer import Array, Layer, check_ndim
