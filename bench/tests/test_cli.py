@@ -50,13 +50,18 @@ def test_run_writes_json_tables_and_fails_on_mismatch(toy_dir, tmp_path) -> None
     assert len(list((tmp_path / "h").rglob("*.json"))) == 1
 
 
-def test_run_only_python_succeeds_without_history(toy_dir, tmp_path) -> None:
+def test_run_rounds_pool_samples_without_history(toy_dir, tmp_path) -> None:
+    out = tmp_path / "r.json"
     result = wg("run", "toy.Sum", "--impl", "python", "--suites", str(toy_dir), "--quick",
-                "--samples", "2", "--min-time", "0.01", "--no-history",
-                env={"WG_BENCH_HISTORY": str(tmp_path / "h")})  # fmt: skip
+                "--rounds", "2", "--samples", "4", "--min-time", "0.01", "--no-history",
+                "--json", str(out), env={"WG_BENCH_HISTORY": str(tmp_path / "h")})  # fmt: skip
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "h").exists()
-    assert "results:" not in result.output
+    assert "2 cells: 2 ok, 0 skipped, 0 mismatch, 0 error" in result.output
+    cells = json.loads(out.read_text())["results"]
+    assert [(c["implementation"], c["rounds"], len(c["seconds"]["samples"])) for c in cells] == [
+        ("numpy", 2, 4), ("python", 2, 4),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -116,11 +116,20 @@ def _run_with_progress(console: Console, suites: Any, settings: Settings, impls:
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task("planning", total=None)
 
+        queue: list[Any] = []
+
         def on_plan(tasks: list[Any], cells: list[Any]) -> None:
-            progress.update(bar, total=len(tasks), description="running")
+            queue.extend(tasks)
+            first = tasks[0].cell.label() if tasks and executor == "local" else "running"
+            progress.update(bar, total=len(tasks), description=first)
 
         def on_done(task: Any, result: dict[str, Any]) -> None:
-            progress.update(bar, advance=1, description=f"{task.cell.label()}: {result['status']}")
+            # the local executor runs the queue in order: show the cell that starts now
+            done = int(progress.tasks[bar].completed) + 1
+            label = f"{task.cell.label()}: {result['status']}"
+            if executor == "local" and done < len(queue):
+                label = queue[done].cell.label()
+            progress.update(bar, advance=1, description=label)
 
         execute = None
         if executor == "dask":
@@ -154,6 +163,10 @@ def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:
     if outcome.interrupted:
         console.print(f"[yellow]interrupted: {len(cells)} finished cell(s) kept[/]")
         raise SystemExit(130)
+    counts = {
+        s: sum(c["status"] == s for c in cells) for s in ("ok", "skipped", "mismatch", "error")
+    }
+    console.print(f"{len(cells)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     bad = [c for c in cells if c["status"] in ("mismatch", "error")]
     if bad or errors:
         raise click.ClickException(
