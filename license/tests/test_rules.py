@@ -181,10 +181,35 @@ def test_headers_must_agree_with_the_package(write, lic):
     ]
 
 
-def test_reuse_licenses_dir_names_must_be_ids(write, lic):
-    root = write({"LICENSES/MIT.txt": lic.MIT, "LICENSES/Apache2.txt": lic.APACHE})
-    (finding,) = check(root).findings
-    assert (finding.rule, finding.fix) == ("licenses-dir", "rename it to LICENSES/Apache-2.0.txt")
+def test_reuse_licenses_dir(write, lic):
+    tag = "SPDX-" + "License-Identifier"
+    root = write(
+        {
+            "LICENSES/MIT.txt": lic.MIT,
+            "LICENSES/Apache2.txt": lic.APACHE,
+            "LICENSES/ISC.txt": lic.APACHE,
+            "LICENSES/Zlib.txt": "zlib text",
+            "src/a.c": f"/* {tag}: MIT OR ISC */\n",
+        }
+    )
+    found = {f.path: (f.severity.value, f.message, f.fix) for f in check(root).findings}
+    assert found == {
+        "LICENSES/Apache2.txt": (
+            "error",
+            "`Apache2` is not a licence id: unknown licence id `Apache2`",
+            "rename it to LICENSES/Apache-2.0.txt",
+        ),
+        "LICENSES/ISC.txt": (
+            "error",
+            "file is named ISC but holds the Apache-2.0 text",
+            "rename it to LICENSES/Apache-2.0.txt or replace its text",
+        ),
+        "LICENSES/Zlib.txt": (
+            "warning",
+            "no declaration or header uses Zlib",
+            "remove the file, or declare the licence where it applies",
+        ),
+    }
 
 
 def test_classifier_lints(write, lic):

@@ -316,12 +316,26 @@ def check_headers(ctx: Context) -> None:
             )
 
 
+def _used_ids(ctx: Context) -> set[str]:
+    used = {k.lower() for s in ctx.states for k in s.keys}
+    for header in ctx.tree.headers:
+        try:
+            parsed = resolve(header.expression, ctx.policy.licence_refs).parsed
+        except DeclarationError:
+            continue
+        used |= {k.lower() for k in parsed.keys | parsed.exceptions}
+    used |= {e.lower() for s in ctx.states if s.parsed for e in s.parsed.exceptions}
+    return used
+
+
 def check_reuse_dir(ctx: Context) -> None:
-    """Files in ``LICENSES/`` are named ``<licence id>.<ext>`` (REUSE)."""
+    """Files in ``LICENSES/`` are named ``<licence id>.<ext>`` (REUSE), hold that licence's
+    text, and are used by some declaration or header."""
+    used = _used_ids(ctx)
     for rel in ctx.tree.reuse_licences:
         stem = rel.rpartition("/")[2].rsplit(".", 1)[0]
         try:
-            resolve(stem, ctx.policy.licence_refs)
+            parsed = resolve(stem, ctx.policy.licence_refs).parsed
         except DeclarationError as problem:
             fix = (
                 f"rename it to LICENSES/{problem.fix}.txt"
@@ -336,5 +350,31 @@ def check_reuse_dir(ctx: Context) -> None:
                     1,
                     f"`{stem}` is not a licence id: {problem.message}",
                     fix,
+                )
+            )
+            continue
+        (key,) = parsed.keys or {stem}
+        found = ctx.identify(rel)
+        shown = found.custom.licence_id or found.licence if found else None
+        if shown and not matches(shown, key):
+            ctx.findings.append(
+                make(
+                    "licenses-dir",
+                    Severity.ERROR,
+                    rel,
+                    1,
+                    f"file is named {key} but holds the {shown} text",
+                    f"rename it to LICENSES/{shown}.txt or replace its text",
+                )
+            )
+        elif key.lower() not in used:
+            ctx.findings.append(
+                make(
+                    "licenses-dir",
+                    Severity.WARNING,
+                    rel,
+                    1,
+                    f"no declaration or header uses {key}",
+                    "remove the file, or declare the licence where it applies",
                 )
             )
