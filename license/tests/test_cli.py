@@ -127,7 +127,9 @@ def test_sbom_is_valid_spdx_with_extracted_licence_refs(write, lic, tmp_path):
         {
             "core/pyproject.toml": lic.pyproject("core", V3, ["LICENSE"]),
             "core/LICENSE": lic.text(V3),
-            "app/package.json": '{"name": "app", "license": "MIT OR Apache-2.0"}',
+            "app/package.json": (
+                '{"name": "app", "license": "MIT OR Apache-2.0", "dependencies": {"core": "1"}}'
+            ),
         }
     )
     out = tmp_path / "sbom.spdx.json"
@@ -138,6 +140,12 @@ def test_sbom_is_valid_spdx_with_extracted_licence_refs(write, lic, tmp_path):
     assert validate_full_spdx_document(document) == []
     declared = {p.name: str(p.license_declared) for p in document.packages}
     assert declared == {"core": V3, "app": "MIT OR Apache-2.0"}
+    depends = [
+        (r.spdx_element_id, r.relationship_type.name, r.related_spdx_element_id)
+        for r in document.relationships
+        if r.relationship_type.name == "DEPENDS_ON"
+    ]
+    assert depends == [("SPDXRef-Package-app", "DEPENDS_ON", "SPDXRef-Package-core")]
     (info,) = document.extracted_licensing_info
     assert info.license_id == V3
     assert info.cross_references == ["https://github.com/quietlychris/st-claire-license"]

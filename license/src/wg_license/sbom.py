@@ -16,6 +16,7 @@ from typing import Any
 
 from wg_license.check import run_check
 from wg_license.context import PackageState
+from wg_license.manifests import normalise_name
 from wg_license.terms import terms_by_id
 
 
@@ -121,6 +122,16 @@ def build_document(root: Path) -> Any:
         creators=[Actor(ActorType.TOOL, "wg-license")],
         created=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
     )
+    # Workspace members that depend on each other (from their metadata) say so.
+    ids = {
+        normalise_name(s.package.name): p.spdx_id
+        for s, p in zip(report.packages, packages, strict=True)
+    }
+    for state, package in zip(report.packages, packages, strict=True):
+        for dep in sorted(state.package.dependencies & ids.keys()):
+            relationships.append(
+                Relationship(package.spdx_id, RelationshipType.DEPENDS_ON, ids[dep])
+            )
     return Document(
         info,
         packages=packages,
