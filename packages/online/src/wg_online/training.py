@@ -38,11 +38,12 @@ class RunStats:
 
     def summary(self) -> str:
         rate = self.examples / self.seconds if self.seconds else float("inf")
+        loss = f"{self.average_loss:.6f}" if self.weight else "n.a."
         lines = [
             "finished run",
             f"number of examples = {self.examples}",
             f"weighted example sum = {self.weight:.6f}",
-            f"average loss = {self.average_loss:.6f}",
+            f"average loss = {loss}",
             f"examples/s = {rate:.0f}",
         ]
         if self.skipped:
