@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import wg_autodiff as ad
-from wg_autodiff.optimize import simplify
 from wg_autodiff.rules_array import logsumexp_p
+from wg_autodiff.simplify import simplify
 from wg_autodiff.staging import GuardError
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from wg_autodiff import numpy_api as api
+from wg_autodiff import numpy_linalg
+from wg_autodiff import numpy_tables as tables
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_array as ra
 from wg_autodiff import rules_unary as ru
@@ -19,7 +21,7 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
         return _REDUCERS[ufunc](*inputs, **kwargs)
     if method != "__call__":
         raise unsupported(f"np.{ufunc.__name__}.{method}")
-    fn = api.UFUNCS.get(ufunc)
+    fn = tables.UFUNCS.get(ufunc)
     if fn is None:
         raise unsupported(f"np.{ufunc.__name__}")
     if kwargs:
@@ -38,7 +40,7 @@ _REDUCERS = {
 
 
 def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-    fn = api.FUNCTIONS.get(func)
+    fn = tables.FUNCTIONS.get(func)
     if fn is None:
         module = getattr(func, "__module__", "numpy") or "numpy"
         prefix = "np.linalg." if "linalg" in module else "np."
@@ -86,7 +88,7 @@ def _install() -> None:
     T.__hash__ = object.__hash__
     T.__neg__ = lambda self: ar.negative_p.bind(self)
     T.__pos__ = lambda self: self
-    T.__abs__ = lambda self: api.UFUNCS[__import__("numpy").absolute](self)
+    T.__abs__ = lambda self: tables.UFUNCS[__import__("numpy").absolute](self)
     T.__getitem__ = api.getitem
     T.__setitem__ = _setitem
     for name, fn in (
@@ -103,7 +105,7 @@ def _install() -> None:
         ("ravel", api.ravel),
         ("flatten", api.ravel),
         ("squeeze", api.squeeze),
-        ("dot", api.dot),
+        ("dot", numpy_linalg.dot),
         ("cumsum", api.cumsum),
         ("clip", api.clip),
         ("take", api.take),
@@ -129,7 +131,7 @@ def _mul(self: Tracer, other: Any) -> Any:
 def _bottom_method(name: str) -> Any:
     import numpy as np
 
-    return _method(api.FUNCTIONS[getattr(np, name)])
+    return _method(tables.FUNCTIONS[getattr(np, name)])
 
 
 def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,0 +1,178 @@
+"""Which primitive-based function answers each NumPy function and ufunc called on a tracer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff import numpy_api as api
+from wg_autodiff import rules_arith as ar
+from wg_autodiff import rules_linalg as rl
+from wg_autodiff import rules_unary as ru
+from wg_autodiff.namespace import shape_of
+from wg_autodiff.numpy_linalg import (
+    dot,
+    einsum,
+    inner,
+    matmul,
+    norm,
+    outer,
+    slogdet,
+    tensordot,
+    vdot,
+)
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    return ru.square_p.bind(a) if a is b else ar.multiply_p.bind(a, b)
+
+
+def _identity(a: Any, *args: Any, **kwargs: Any) -> Any:
+    return a
+
+
+FUNCTIONS: dict[Any, Any] = {
+    np.sum: api.asum,
+    np.mean: api.mean,
+    np.var: api.var,
+    np.std: api.std,
+    np.max: api.amax,
+    np.amax: api.amax,
+    np.min: api.amin,
+    np.amin: api.amin,
+    np.prod: api.prod,
+    np.reshape: api.reshape,
+    np.transpose: api.transpose,
+    np.swapaxes: api.swapaxes,
+    np.moveaxis: api.moveaxis,
+    np.ravel: api.ravel,
+    np.squeeze: api.squeeze,
+    np.expand_dims: api.expand_dims,
+    np.broadcast_to: api.broadcast_to,
+    np.concatenate: api.concatenate,
+    np.stack: api.stack,
+    np.hstack: api.hstack,
+    np.vstack: api.vstack,
+    np.take: api.take,
+    np.tril: api.tril,
+    np.triu: api.triu,
+    np.diag: api.diag,
+    np.diagonal: api.diagonal,
+    np.trace: api.trace,
+    np.cumsum: api.cumsum,
+    np.where: api.where,
+    np.clip: api.clip,
+    np.einsum: einsum,
+    np.tensordot: tensordot,
+    np.dot: dot,
+    np.outer: outer,
+    np.inner: inner,
+    np.vdot: vdot,
+    np.linalg.norm: norm,
+    np.linalg.slogdet: slogdet,
+    np.linalg.det: rl.det_p.bind,
+    np.linalg.inv: rl.inv_p.bind,
+    np.linalg.solve: rl.solve_p.bind,
+    np.linalg.cholesky: rl.cholesky_p.bind,
+    np.copy: _identity,
+    np.atleast_1d: lambda a: a if len(shape_of(a)) else api.reshape(a, (1,)),
+}
+for _f in (
+    np.zeros_like,
+    np.ones_like,
+    np.empty_like,
+    np.full_like,
+    np.shape,
+    np.ndim,
+    np.size,
+    np.argmax,
+    np.argmin,
+    np.argsort,
+    np.sort,
+    np.nonzero,
+    np.all,
+    np.any,
+    np.isclose,
+    np.allclose,
+    np.round,
+    np.around,
+    np.array_equal,
+    np.count_nonzero,
+    np.result_type,
+    np.unique,
+    np.searchsorted,
+    np.iscomplexobj,
+    np.isrealobj,
+    np.may_share_memory,
+    np.shares_memory,
+):
+    FUNCTIONS[_f] = api._nondiff(_f)
+
+UFUNCS: dict[Any, Any] = {
+    np.add: ar.add_p.bind,
+    np.subtract: ar.subtract_p.bind,
+    np.multiply: _multiply,
+    np.divide: ar.divide_p.bind,
+    np.negative: ar.negative_p.bind,
+    np.positive: _identity,
+    np.power: ar.power_p.bind,
+    np.float_power: ar.power_p.bind,
+    np.maximum: ar.maximum_p.bind,
+    np.minimum: ar.minimum_p.bind,
+    np.fmax: ar.maximum_p.bind,
+    np.fmin: ar.minimum_p.bind,
+    np.logaddexp: ar.logaddexp_p.bind,
+    np.arctan2: ar.arctan2_p.bind,
+    np.matmul: matmul,
+    np.absolute: ru.abs_p.bind,
+    np.fabs: ru.abs_p.bind,
+    np.true_divide: ar.divide_p.bind,
+    np.conjugate: _identity,
+}
+for _name in (
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "arctan",
+    "sinh",
+    "cosh",
+    "arcsin",
+    "arccos",
+    "arctanh",
+    "log2",
+    "log10",
+    "exp2",
+    "reciprocal",
+    "cbrt",
+):
+    UFUNCS[getattr(np, _name)] = getattr(ru, _name + "_p").bind
+for _name in (
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "logical_xor",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "sign",
+    "floor",
+    "ceil",
+    "trunc",
+    "floor_divide",
+):
+    UFUNCS[getattr(np, _name)] = getattr(ar, _name + "_p").bind
+UFUNCS[np.rint] = ar.rint_p.bind
