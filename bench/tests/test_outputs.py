@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import sys
 
 import numpy as np
 import pytest
@@ -43,3 +44,19 @@ def test_structure_and_nan_fail_the_gate() -> None:
         rho_error([np.ones(2)], [np.ones(3)])
     assert np.isnan(rho_error([np.nan], [1.0]))
     assert rho_error(np.empty(0), np.empty(0)) == 0.0
+
+
+def test_jax_outputs_are_waited_for(monkeypatch) -> None:
+    import types
+
+    from wg_bench.outputs import block, is_async
+
+    fake_array = type("ArrayImpl", (), {"__module__": "jaxlib._jax"})
+    waited = []
+    fake_jax = types.SimpleNamespace(block_until_ready=waited.append)
+    monkeypatch.setitem(sys.modules, "jax", fake_jax)
+    tree = {"grad": (fake_array(), 1.0)}
+    assert is_async(tree)
+    assert not is_async({"grad": (np.ones(1), 1.0)})
+    assert block(tree) is tree
+    assert waited == [tree]

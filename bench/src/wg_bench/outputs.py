@@ -93,11 +93,27 @@ def rho_error(output: Any, expected: Any) -> float:
     return worst
 
 
-def block(output: Any) -> None:
-    """Wait for asynchronous frameworks (JAX dispatches asynchronously even on the CPU)."""
+def is_async(output: Any) -> bool:
+    """Whether the pytree holds JAX arrays, which are computed asynchronously (on the CPU too).
+
+    Examples
+    --------
+    >>> is_async({"a": [1.0, np.ones(2)]})
+    False
+    """
+    if isinstance(output, dict):
+        return any(is_async(v) for v in output.values())
+    if isinstance(output, list | tuple):
+        return any(is_async(v) for v in output)
+    return type(output).__module__.split(".", 1)[0] in ("jax", "jaxlib")
+
+
+def block(output: Any) -> Any:
+    """Wait until every JAX array of the pytree is computed; returns the output."""
     jax = sys.modules.get("jax")
     if jax is not None:
         jax.block_until_ready(output)
+    return output
 
 
 def device_sync() -> None:
