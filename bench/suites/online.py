@@ -39,14 +39,14 @@ class _Data:
     requires: ClassVar[Any] = {"vw": VW, "vw_lrq": VW, "vw_lrqfa": VW}
     timeout = 600
 
-    def _make(self, n: int) -> None:
-        from wg_online.datagen import ctr
+    def _make(self, n: int, test_split: str = "") -> None:
+        from wg_online.datagen import animals, ctr
 
         self.dir = Path(tempfile.mkdtemp(prefix="wg-bench-online-"))
         atexit.register(shutil.rmtree, self.dir, True)  # each cell is its own process
         self.train_path, self.test_path = self.dir / "train.vw", self.dir / "test.vw"
-        self.train_path.write_bytes(ctr(n, seed=1).text)
-        test = ctr(N_TEST, seed=2)
+        self.train_path.write_bytes((animals(n) if test_split else ctr(n, seed=1)).text)
+        test = animals(N_TEST, split=test_split) if test_split else ctr(N_TEST, seed=2)
         self.test_path.write_bytes(test.text)
         self.test_labels, self.oracle = test.labels, test.oracle_logloss
         self.n = n
@@ -147,6 +147,29 @@ class FfmTextToModel(_Data):
         return self._wg(
             ffm_k=4, ffm_fields=tuple("abcde"), ffm_learning_rate=0.05, ffm_bit_precision=18
         )
+
+
+class AnimalsEatFood(_Data):
+    """FW's "animal eats food": FFM vs VW --lrqfa, test logloss on the easy and the hard split.
+
+    The hard split only holds animal-food pairs never seen in training: a model of the
+    interaction generalises, a linear one cannot (compare ``test_logloss`` with the oracle's).
+    """
+
+    params: ClassVar[Any] = [["easy", "hard"], [50_000, 500_000]]
+    quick_params: ClassVar[Any] = [["hard"], [50_000]]
+    param_names: ClassVar[Any] = ["split", "examples"]
+    reference = "vw_lrqfa"
+    tolerance = 0.01
+
+    def setup(self, device: str, split: str, n: int) -> None:
+        self._make(n, test_split=split)
+
+    def impl_vw_lrqfa(self) -> np.ndarray:
+        return self._vw(f"{VW_LR} --lrqfa AB4", name="vw_lrqfa")
+
+    def impl_wg(self) -> np.ndarray:
+        return self._wg(ffm_k=4, ffm_fields=("A", "B"), ffm_learning_rate=0.5)
 
 
 class TrainFromCache(_Data):
