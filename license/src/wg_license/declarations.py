@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wg_license.context import Context, PackageState
-from wg_license.expressions import DeclarationError, or_alternatives, resolve
+from wg_license.expressions import DeclarationError, Parsed, or_alternatives, resolve
 from wg_license.findings import Severity, make
 from wg_license.manifests import Located, Package
 
@@ -78,6 +78,20 @@ def _suggestion(state: PackageState) -> str:
     return fix_line(state.package, " AND ".join(ids))
 
 
+def _as_fixed(ctx: Context, problem: DeclarationError) -> Parsed | None:
+    """Keep checking with the corrected expression when the fix is certain (an alias or the
+    slash form), so that one typo does not hide the package's other problems."""
+    certain = problem.rule == "alias" or (
+        problem.rule == "expression-syntax" and " OR " in problem.fix and not problem.advice
+    )
+    if not certain:
+        return None
+    try:
+        return resolve(problem.fix, ctx.policy.licence_refs).parsed
+    except DeclarationError:
+        return None
+
+
 def check_declaration(ctx: Context, state: PackageState) -> None:
     """Parse the package's expression; report syntax, ids, aliases and npm restrictions."""
     pkg = state.package
@@ -102,6 +116,7 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
         resolution = resolve(where.value, ctx.policy.licence_refs, _preferred(state))
     except DeclarationError as problem:
         _report(ctx, pkg, where, problem)
+        state.parsed = _as_fixed(ctx, problem)
         return
     state.parsed = resolution.parsed
     for warning in resolution.warnings:
