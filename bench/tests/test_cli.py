@@ -152,3 +152,13 @@ def test_python_dash_m_wg_bench(toy_dir) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "numpy (reference)" in done.stdout
+
+
+def test_unwritable_results_path_is_a_clear_error(toy_dir, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = wg("run", "toy.Sum", "--device", "cuda", "--suites", str(toy_dir), "--no-history",
+                "--json", str(blocker / "r.json"))  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "cannot write the results:" in result.output
+    assert "choose another --json or --history folder" in " ".join(result.output.split())

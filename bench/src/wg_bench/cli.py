@@ -144,6 +144,10 @@ def _run_with_progress(console: Console, suites: Any, settings: Settings, impls:
             raise click.UsageError(str(exc)) from exc
         except RunError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot write the results: {exc}; choose another --json or --history folder"
+            ) from exc
 
 
 def _command_line() -> str:

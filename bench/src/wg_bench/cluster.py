@@ -76,7 +76,12 @@ def dask_executor(scheduler: str) -> Any:
                 for i, t in enumerate(tasks)
             }
             for future in as_completed(futures):
-                done(futures[future], future.result())
+                try:
+                    result = future.result()
+                except Exception as exc:  # the task itself failed: the cell is an error
+                    reason = f"the Dask task failed: {type(exc).__name__}: {exc}"
+                    result = {"status": "error", "reason": reason, "metrics": {}}
+                done(futures[future], result)
         finally:
             client.close()
 
