@@ -305,3 +305,18 @@ def test_edited_text_declared_only_by_file(write, lic):
     (finding,) = check(root).findings
     assert finding.rule == "text-mismatch"
     assert "edited st-claire text" in finding.message
+
+
+def test_text_only_in_a_parent_folder_is_not_shipped_but_the_fix_points_to_it(write, lic):
+    root = write(
+        {
+            "LICENSE-MIT": lic.MIT,
+            "Cargo.toml": '[package]\nname = "top"\nlicense = "MIT"\n',
+            "crates/sub/Cargo.toml": '[package]\nname = "sub"\nlicense = "MIT"\n',
+        }
+    )
+    (finding,) = check(root).findings
+    assert (finding.rule, finding.path) == ("missing-file", "crates/sub/Cargo.toml")
+    assert finding.fix == (
+        "copy LICENSE-MIT into crates/sub/ (a package ships only the files inside its folder)"
+    )

@@ -205,8 +205,7 @@ def check_texts(ctx: Context, state: PackageState) -> None:
                     pkg.manifest,
                     line,
                     f"declares {key} but ships no {key} licence text",
-                    f"add LICENSE-{key} with the {key} text beside {pkg.manifest}"
-                    + (" and list it in license-files" if pkg.licence_globs else ""),
+                    _missing_fix(ctx, pkg, key),
                     pkg.name,
                 )
             )
@@ -226,6 +225,22 @@ def check_texts(ctx: Context, state: PackageState) -> None:
                     pkg.name,
                 )
             )
+
+
+def _missing_fix(ctx: Context, pkg: Package, key: str) -> str:
+    """Point to the text in a parent folder when there is one: packages (wheels, crates,
+    npm tarballs) ship only files inside their own folder."""
+    listed = " and list it in license-files" if pkg.licence_globs else ""
+    parts = pkg.folder.split("/") if pkg.folder else []
+    for depth in range(len(parts) - 1, -1, -1):
+        for rel in ctx.tree.licence_files_in("/".join(parts[:depth])):
+            found = ctx.identify(rel)
+            if found and found.licence and matches(found.licence, key):
+                return (
+                    f"copy {rel} into {pkg.folder}/ (a package ships only the files inside "
+                    f"its folder){listed}"
+                )
+    return f"add LICENSE-{key} with the {key} text beside {pkg.manifest}{listed}"
 
 
 def _spdx_shipped(state: PackageState, key: str) -> bool:
