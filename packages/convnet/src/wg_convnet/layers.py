@@ -150,10 +150,7 @@ class Conv2D(Layer):
         w2t = xp.matrix_transpose(w2)
         self.grads["b"] = xp.sum(dy, axis=(0, 2, 3))
         dw = xp.zeros(w2.shape, dtype=dy.dtype, device=device(dy))
-        # allocated even when unused: a 1-element array keeps the type simple and costs nothing
-        dxpad = xp.empty(
-            xpad.shape if input_grad else (1, 1, 1, 1), dtype=dy.dtype, device=device(dy)
-        )
+        parts = []
         fold = col2im_cm if self._channel_major else col2im
         for idx, n0 in enumerate(range(0, n, self._step)):
             n1 = min(n0 + self._step, n)
@@ -169,10 +166,12 @@ class Conv2D(Layer):
             if input_grad:
                 shape = (n1 - n0, *xpad.shape[1:])
                 dcols = xp.matmul(w2t, dyc)
-                dxpad[n0:n1, ...] = fold(dcols, shape, (k, k), (oh, ow), self.stride, self.dilation)
+                parts.append(fold(dcols, shape, (k, k), (oh, ow), self.stride, self.dilation))
         self.grads["W"] = xp.reshape(dw, self.params["W"].shape)
         if not input_grad:
             return None
+        # one chunk (the common case): no copy; col2im_cm's result stays channel-major in memory
+        dxpad = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
         p, (h, w) = self.padding, self._in_shape[2:]
         return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
 
