@@ -247,9 +247,9 @@ CHECKPOINT_SEGMENT = 32
 class LstmGradient(_Shared):
     """LSTM (ADBench): gradient w.r.t. main and extra parameters; peak_MiB with checkpoint."""
 
-    params: ClassVar[list[Any]] = [["l2_c1024", "l4_c1024", "l2_c64"]]
+    params: ClassVar[list[Any]] = [["l2_c1024", "l4_c1024", "l2_c32"]]
     param_names: ClassVar[list[Any]] = ["instance"]
-    quick_params: ClassVar[list[Any]] = [["l2_c64"]]
+    quick_params: ClassVar[list[Any]] = [["l2_c32"]]
     reference = "objective"
     tolerance = 1e-8
     timeout = 900

@@ -121,6 +121,9 @@ class Tracer:
     __hash__ = object.__hash__
 
 
+_new_tracer = object.__new__
+
+
 def _conversion_error(what: str) -> TracerConversionError:
     return remember_error(
         TracerConversionError(
@@ -174,20 +177,38 @@ class ReverseTrace:
     def process(self, prim: Primitive, args: Any, params: dict[str, Any]) -> Any:
         vals = []
         parents = []
+        lower = False
         for i, a in enumerate(args):
-            if type(a) is Tracer and a._trace is self:
-                vals.append(a._value)
-                parents.append((i, a._node))
+            if type(a) is Tracer:
+                if a._trace is self:
+                    v = a._value
+                    vals.append(v)
+                    parents.append((i, a._node))
+                    lower = lower or type(v) is Tracer
+                else:
+                    vals.append(a)
+                    lower = True
             else:
                 vals.append(a)
-        out = prim.bind(*vals, **params)
+        # first-order fast path: nothing below this trace, call the implementation directly
+        out = prim.bind(*vals, **params) if lower else prim.impl(*vals, **params)
         if prim.nondiff:
             return out
         if prim not in vjp_rules:
             raise unsupported(f"primitive {prim.name} (reverse mode)")
-        node = Node(prim, vals, params, out, parents)
+        node = _new_tracer(Node)
+        node.prim, node.vals, node.params, node.ans, node.parents, node.ct = (
+            prim,
+            vals,
+            params,
+            out,
+            parents,
+            None,
+        )
         self.tape.append(node)
-        t = Tracer(self, out)
+        t = _new_tracer(Tracer)
+        t._trace = self
+        t._value = out
         t._node = node
         return t
 

@@ -115,12 +115,8 @@ convert_p = Primitive("convert", _astype_impl)
 # ----------------------------------------------------------------- level-aware helpers
 
 
-def add(x: Any, y: Any) -> Any:
-    return add_p.bind(x, y)
-
-
-def mul(x: Any, y: Any) -> Any:
-    return multiply_p.bind(x, y)
+add = add_p.bind
+mul = multiply_p.bind
 
 
 def sum_axes(x: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:

@@ -14,6 +14,10 @@ from wg_autodiff.core import Tracer, unsupported
 
 
 def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    if method == "__call__" and not kwargs:
+        fn = tables.UFUNCS.get(ufunc)
+        if fn is not None:
+            return fn(*inputs)
     if kwargs.get("out") is not None:
         raise unsupported(f"np.{ufunc.__name__}(..., out=...) (an in-place write)")
     kwargs.pop("out", None)
