@@ -166,3 +166,27 @@ def test_history_root_precedence(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("WG_BENCH_HISTORY")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert history_root(None) == tmp_path / "xdg" / "wg-bench" / "history"
+
+
+def test_missing_oracle_falls_back_to_the_reference_with_a_note(toy_run) -> None:
+    cells = by_impl(toy_run[1], "GhostOracle")
+    note = (
+        "gated against the reference numpy: the oracle ghost wg_bench_no_such_module is not "
+        "installed; install with pip install ghost"
+    )
+    assert cells["ghost"]["status"] == "skipped"
+    assert (cells["numpy"]["status"], cells["numpy"]["reason"]) == ("ok", note)
+    assert (cells["loop"]["status"], cells["loop"]["reason"]) == ("ok", note)
+    assert cells["loop"]["oracle"] == "numpy"
+    assert cells["loop"]["ratio"]["value"] > 0
+
+
+def test_nothing_to_gate_against_is_a_skip() -> None:
+    from wg_bench.cellrun import resolve_oracle
+
+    spec = {"oracle": "ghost", "reference": "phantom",
+            "oracle_requires": ["wg_bench_no_such_module", "pip install ghost"],
+            "reference_requires": ["wg_bench_no_such_module_2", "pip install phantom"]}  # fmt: skip
+    with pytest.raises(LookupError, match="neither the oracle ghost nor the reference phantom"):
+        resolve_oracle(spec)
+    assert resolve_oracle({**spec, "oracle_requires": []}) == ({**spec, "oracle_requires": []}, "")

@@ -34,11 +34,46 @@ def precheck(spec: dict[str, Any]) -> str | None:
     return None
 
 
+def _missing(requirement: list[str]) -> str | None:
+    if requirement and not importable(requirement[0]):
+        return f"{requirement[0]} is not installed; install with {requirement[1]}"
+    return None
+
+
+def resolve_oracle(spec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Gate against the reference when the oracle's library is missing here (with a note);
+    raises LookupError when neither can run, since nothing could then be checked."""
+    oracle_missing = _missing(spec.get("oracle_requires", []))
+    if oracle_missing is None:
+        return spec, ""
+    reference = spec["reference"]
+    if _missing(spec.get("reference_requires", [])) is not None:
+        raise LookupError(
+            f"cannot check correctness here: neither the oracle {spec['oracle']} nor the "
+            f"reference {reference} can run ({oracle_missing})"
+        )
+    note = f"gated against the reference {reference}: the oracle {spec['oracle']} {oracle_missing}"
+    return {**spec, "oracle": reference}, note
+
+
 def run_task(spec: dict[str, Any], timeout: float, env: dict[str, str]) -> dict[str, Any]:
     """Measure one cell in a child process; never raises for a failing cell."""
     reason = precheck(spec)
+    if reason is None:
+        try:
+            spec, note = resolve_oracle(spec)
+        except LookupError as exc:
+            reason = str(exc)
     if reason is not None:
         return {"status": "skipped", "reason": reason, "metrics": {}}
+    result = _run_child(spec, timeout, env)
+    result["oracle"] = spec["oracle"]
+    if note:
+        result["reason"] = f"{result['reason']}; {note}" if result.get("reason") else note
+    return result
+
+
+def _run_child(spec: dict[str, Any], timeout: float, env: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wg-bench-cell-") as tmp:
         spec_path, result_path, log_path = (Path(tmp) / n for n in ("spec.json", "out.json", "log"))
         spec_path.write_text(json.dumps(spec))

@@ -142,8 +142,11 @@ def _task(cell: CellPlan, rnd: int, settings: Settings, cache_dir: Path) -> Task
         "tolerance": bench.tolerance,
         "samples": settings.samples_per_round(),
         "min_time": settings.min_time,
+        "reference": bench.reference,
         "requires": list(bench.requires.get(cell.implementation, ())),
-        "oracle_cache": str(cache_dir / f"{bench.suite}.{bench.name}.{index}.{cell.device}.pkl"),
+        "oracle_requires": list(bench.requires.get(bench.oracle, ())),
+        "reference_requires": list(bench.requires.get(bench.reference, ())),
+        "oracle_cache": str(cache_dir / f"{bench.suite}.{bench.name}.{index}.{cell.device}"),
     }
     timeout = settings.timeout if settings.timeout is not None else bench.timeout
     return Task(cell=cell, round=rnd, spec=spec, timeout=timeout)

@@ -125,7 +125,8 @@ def _merge(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
         loops=max(p["loops"] for p in parts),
     )
     return {
-        "status": "ok", "reason": "", "seconds": seconds, "rounds": len(parts),
+        "status": "ok", "seconds": seconds, "rounds": len(parts),
+        "reason": next((p["reason"] for p in parts if p.get("reason")), ""),
         "peak_memory_bytes": max(p.get("peak_memory_bytes") or 0 for p in parts) or None,
         "metrics": parts[-1].get("metrics", {}), "threads": parts[0].get("threads", []),
         "first_call": seconds["first_call"],
@@ -142,7 +143,7 @@ def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None
         "params": {k: _jsonable(v) for k, v in cell.params.items()},
         "implementation": cell.implementation,
         "reference": cell.implementation == bench.reference,
-        "oracle": bench.oracle,
+        "oracle": next((p["oracle"] for p in parts if p.get("oracle")), bench.oracle),
         "device": cell.device,
         "status": merged["status"],
         "reason": merged.get("reason", ""),

@@ -75,8 +75,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 def status_text(cell: dict[str, Any]) -> str:
     """``ok``, or the status with its reason, e.g. ``skipped: install with ...``."""
-    if cell["status"] == "ok" or not cell.get("reason"):
+    if not cell.get("reason"):
         return cell["status"]
+    if cell["status"] == "ok":
+        return f"ok ({cell['reason']})"
     return f"{cell['status']}: {cell['reason']}"
 
 

@@ -130,7 +130,7 @@ def cls_params(cls: type) -> list[list[Any]]:
 
 def expected_output(cell: Cell, spec: dict[str, Any]) -> Any:
     """The oracle's output on this input, read from the run's cache or computed and cached."""
-    cache = spec.get("oracle_cache")
+    cache = _cache_path(spec)
     if cache and Path(cache).exists():
         with open(cache, "rb") as handle:
             return pickle.load(handle)
@@ -140,6 +140,12 @@ def expected_output(cell: Cell, spec: dict[str, Any]) -> Any:
     if cache:
         write_bytes(Path(cache), pickle.dumps(host))
     return host
+
+
+def _cache_path(spec: dict[str, Any]) -> str | None:
+    """Where this group's oracle output is cached (one file per oracle: it may fall back)."""
+    base = spec.get("oracle_cache")
+    return f"{base}.{spec['oracle']}.pkl" if base else None
 
 
 def gate(cell: Cell, output: Any, expected: Any) -> float:
@@ -181,8 +187,9 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
         out, first = cell.call(impl, clock)
         host = to_host(out)
         result["first_call"] = first
-        if is_oracle and spec.get("oracle_cache") and not Path(spec["oracle_cache"]).exists():
-            write_bytes(Path(spec["oracle_cache"]), pickle.dumps(host))
+        cache = _cache_path(spec)
+        if is_oracle and cache and not Path(cache).exists():
+            write_bytes(Path(cache), pickle.dumps(host))
         error = 0.0 if is_oracle else gate(cell, host, expected)
         result["metrics"]["max_error"] = error
         if hasattr(cell.bench, "metrics"):

@@ -99,3 +99,28 @@ class Gpu:
 
     def error(self, output, expected):
         return float(np.max(np.abs(output[0] - expected[0])))
+
+
+class GhostOracle:
+    """The oracle's library is missing: cells are gated against the reference instead."""
+
+    reference = "numpy"
+    oracle = "ghost"
+    tolerance = 1e-12
+    requires: ClassVar = {"ghost": ("wg_bench_no_such_module", "pip install ghost")}
+
+    def setup(self, device):
+        self.x = np.linspace(0.0, 1.0, 50)
+
+    def impl_numpy(self):
+        return np.cumsum(self.x)
+
+    def impl_ghost(self):
+        import wg_bench_no_such_module  # noqa: F401
+
+    def impl_loop(self):
+        out, total = [], 0.0
+        for v in self.x.tolist():
+            total += v
+            out.append(total)
+        return np.array(out)
