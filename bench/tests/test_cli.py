@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from wg.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent))
-from docs import cell, document, noisy
+from bench_documents import cell, document, noisy
 
 
 def wg(*args: str, env: dict[str, str] | None = None):

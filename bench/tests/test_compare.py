@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from docs import cell, document, noisy
+from bench_documents import cell, document, noisy
 from wg_bench.compare import compare, failed
 
 

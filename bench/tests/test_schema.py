@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from docs import cell, document
+from bench_documents import cell, document
 from wg_bench.schema import SchemaError, load, load_many, save, validate
 
 
