@@ -320,3 +320,48 @@ def test_text_only_in_a_parent_folder_is_not_shipped_but_the_fix_points_to_it(wr
     assert finding.fix == (
         "copy LICENSE-MIT into crates/sub/ (a package ships only the files inside its folder)"
     )
+
+
+def test_poetry_metadata_is_read(write, lic):
+    root = write(
+        {
+            "pyproject.toml": (
+                '[tool.poetry]\nname = "p"\nversion = "1"\nlicense = "MIT/ISC"\n'
+                '[tool.poetry.dependencies]\npython = "^3.11"\n'
+            ),
+            "LICENSE": lic.MIT,
+        }
+    )
+    report = check(root)
+    assert [(f.rule, f.line) for f in report.findings] == [
+        ("expression-syntax", 4),
+        ("missing-file", 4),
+    ]
+
+
+def test_gpl_text_is_not_read_as_lgpl_and_reuse_licenses_may_define_refs(write):
+    tag = "SPDX-" + "License-Identifier"
+    gpl = (
+        "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n\nCopyright (C) 2007 FSF\n"
+        "Everyone is permitted to copy and distribute verbatim copies.\n\n... use the GNU "
+        "Lesser General Public License instead of this License.\n"
+    )
+    root = write(
+        {
+            "pyproject.toml": '[project]\nname = "g"\nlicense = "GPL-3.0-or-later"\n',
+            "LICENSES/GPL-3.0-or-later.txt": gpl,
+            "LICENSES/Autoconf-exception-3.0.txt": "exception text",
+            "LICENSES/LicenseRef-ours.txt": "our own terms",
+            "src/a.py": f"# {tag}: GPL-3.0-or-later WITH Autoconf-exception-3.0\n",
+            "src/b.py": f"# {tag}: LicenseRef-ours\n",
+        }
+    )
+    found = [(f.rule, f.path, f.message) for f in check(root).findings]
+    assert found == [
+        (
+            "header-mismatch",
+            "src/b.py",
+            "header says `LicenseRef-ours`, but pyproject.toml declares `GPL-3.0-or-later` "
+            "(LicenseRef-ours undeclared)",
+        )
+    ]

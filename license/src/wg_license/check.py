@@ -59,6 +59,9 @@ def run_check(root: Path, site_paths: Iterable[str] | None = None) -> Report:
     findings: list[Finding] = []
     policy = load_policy(root, findings)
     tree = walk(root, policy.exclude, policy.artifact_patterns)
+    # REUSE: a text in LICENSES/LicenseRef-<name>.<ext> defines that custom licence.
+    defined = {rel.rpartition("/")[2].rsplit(".", 1)[0] for rel in tree.reuse_licences}
+    policy.licence_refs += tuple(sorted(d for d in defined if d.startswith("LicenseRef-")))
     ctx = Context(root, tree, policy, findings=[*findings, *tree.findings])
     _packages(ctx)
     for state in ctx.states:

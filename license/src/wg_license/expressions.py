@@ -96,6 +96,11 @@ def _squashed() -> dict[str, str]:
     return table
 
 
+def spdx_exceptions() -> dict[str, str]:
+    """Lower-cased SPDX exception id -> canonical id (e.g. ``llvm-exception``)."""
+    return _spdx_ids()[1]
+
+
 def known_ids(extra: Iterable[str] = ()) -> dict[str, str]:
     """Lower-cased id -> canonical id: SPDX licences, custom terms and configured extras.
 

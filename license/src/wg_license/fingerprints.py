@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from wg_license.terms import TextIdentity, identify, normalise
 
-#: SPDX id (or id prefix, e.g. ``GPL-3.0`` for ``-only``/``-or-later``) -> (required, forbidden).
+#: SPDX id (or id prefix, e.g. ``GPL-3.0`` for ``-only``/``-or-later``) -> (required, forbidden)
+#: phrases. The GNU and Mozilla texts are told apart by their title, in the first 100 characters:
+#: the GPL's body names the Lesser GPL too.
 PHRASES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Apache-2.0", ("apache license", "version 2.0"), ()),
     ("MPL-2.0", ("mozilla public license version 2.0",), ()),
@@ -37,6 +39,10 @@ PHRASES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         (),
     ),
 )
+_TITLED = frozenset(
+    {"Apache-2.0", "MPL-2.0", "LGPL-3.0", "LGPL-2.1", "AGPL-3.0", "GPL-3.0", "GPL-2.0"}
+)
+_TITLE_SPAN = 100
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,8 @@ def identify_text(text: str) -> Identified:
     if custom.licence_id or custom.title_family:
         return Identified(custom.licence_id, custom)
     for licence, required, forbidden in PHRASES:
-        if all(p in folded for p in required) and not any(p in folded for p in forbidden):
+        scope = folded[:_TITLE_SPAN] if licence in _TITLED else folded
+        if all(p in scope for p in required) and not any(p in scope for p in forbidden):
             return Identified(licence, custom)
     return Identified(None, custom)
 

@@ -152,7 +152,9 @@ def read_pyproject(root: Path, rel: str, findings: list[Finding]) -> Package | N
         return None
     data, text = loaded
     project = data.get("project")
-    if not isinstance(project, dict) or "license" in (project.get("dynamic") or ()):
+    if not isinstance(project, dict):
+        return _read_poetry(data, text, rel)
+    if "license" in (project.get("dynamic") or ()):
         return None
     folder = rel.rpartition("/")[0]
     pkg = Package(
@@ -178,6 +180,22 @@ def read_pyproject(root: Path, rel: str, findings: list[Finding]) -> Package | N
     for req in project.get("dependencies") or ():
         if isinstance(req, str) and (name := _dep_name(req)):
             pkg.dependencies.add(name)
+    return pkg
+
+
+def _read_poetry(data: dict[str, Any], text: str, rel: str) -> Package | None:
+    """Poetry (before PEP 621): ``[tool.poetry] license`` and its dependency table."""
+    poetry = data.get("tool", {}).get("poetry")
+    if not isinstance(poetry, dict) or "name" not in poetry:
+        return None
+    folder = rel.rpartition("/")[0]
+    pkg = Package(str(poetry["name"]), "python", rel, folder, manifest_text=text)
+    if isinstance(poetry.get("license"), str):
+        line = line_of(text, r"^\s*license\s*=", "[tool.poetry]")
+        pkg.expression = Located(poetry["license"], line)
+    deps = poetry.get("dependencies")
+    if isinstance(deps, dict):
+        pkg.dependencies = {normalise_name(d) for d in deps if d.lower() != "python"}
     return pkg
 
 

@@ -7,7 +7,7 @@ import os
 
 from wg_license.context import Context, PackageState
 from wg_license.declarations import fix_line
-from wg_license.expressions import DeclarationError, resolve
+from wg_license.expressions import DeclarationError, resolve, spdx_exceptions
 from wg_license.findings import Finding, Severity, make
 from wg_license.fingerprints import Identified, has_fingerprint, matches
 from wg_license.manifests import Package
@@ -325,7 +325,8 @@ def check_headers(ctx: Context) -> None:
                     header.line,
                     f"header says `{parsed.text}`, but {state.package.manifest} declares "
                     f"`{state.parsed.text}` ({', '.join(sorted(extra))} undeclared)",
-                    f"SPDX-License-Identifier: {state.parsed.text}",
+                    f"correct the header, or declare it: "
+                    f"{fix_line(state.package, _and(state.parsed.text, sorted(extra)))}",
                     pkg_name,
                 )
             )
@@ -343,12 +344,31 @@ def _used_ids(ctx: Context) -> set[str]:
     return used
 
 
+def _and(expression: str, extra: list[str]) -> str:
+    base = f"({expression})" if " OR " in expression else expression
+    return " AND ".join([base, *extra])
+
+
 def check_reuse_dir(ctx: Context) -> None:
     """Files in ``LICENSES/`` are named ``<licence id>.<ext>`` (REUSE), hold that licence's
     text, and are used by some declaration or header."""
     used = _used_ids(ctx)
     for rel in ctx.tree.reuse_licences:
         stem = rel.rpartition("/")[2].rsplit(".", 1)[0]
+        exception = spdx_exceptions().get(stem.lower())
+        if exception is not None:
+            if exception.lower() not in used:
+                ctx.findings.append(
+                    make(
+                        "licenses-dir",
+                        Severity.WARNING,
+                        rel,
+                        1,
+                        f"no declaration or header uses {exception}",
+                        "remove the file, or use the exception with WITH",
+                    )
+                )
+            continue
         try:
             parsed = resolve(stem, ctx.policy.licence_refs).parsed
         except DeclarationError as problem:
