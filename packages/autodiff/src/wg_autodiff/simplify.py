@@ -33,6 +33,8 @@ def _freeze(v: Any) -> Any:
 
 
 def _params_key(params: dict[str, Any]) -> Any:
+    if not params:
+        return ()
     return tuple((k, _freeze(v)) for k, v in sorted(params.items()))
 
 

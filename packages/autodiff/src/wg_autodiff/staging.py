@@ -33,7 +33,8 @@ class Var:
         self.id = vid
         self.numpy = isinstance(value, np.ndarray | np.generic)
         self.shape = tuple(getattr(value, "shape", ()))
-        self.dtype = str(getattr(value, "dtype", None) or np.result_type(value))
+        dtype = getattr(value, "dtype", None)
+        self.dtype = dtype if dtype is not None else np.result_type(value)
 
     def __repr__(self) -> str:
         return _name(self.id)
@@ -82,7 +83,7 @@ def _short(v: Any) -> str:
 
 
 def _type(v: Var) -> str:
-    dtype = v.dtype.replace("float", "f").replace("int", "i")
+    dtype = str(v.dtype).replace("float", "f").replace("int", "i")
     return f"{dtype}[{','.join(str(n) for n in v.shape)}]"
 
 
