@@ -22,7 +22,8 @@ SUITES_HELP = "Folder of suite modules [default: $WG_BENCH_SUITES, else bench/su
 
 
 def _console() -> Console:
-    return Console(width=160, soft_wrap=False)
+    # a terminal's own width; logs and pipes get wide tables instead of rich's default 80 columns
+    return Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
