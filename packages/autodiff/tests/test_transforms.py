@@ -259,3 +259,26 @@ def test_optimized_grad_inside_another_transform_runs_eagerly() -> None:
     g = ad.grad(lambda x: np.sum(np.sin(x) ** 2), optimize=True)
     h = ad.jacfwd(g)(X)
     np.testing.assert_allclose(h, ad.hessian(lambda x: np.sum(np.sin(x) ** 2))(X))
+
+
+def test_optimize_with_float_arguments_aux_and_argnums_order() -> None:
+    def f(x: np.ndarray, s: float, w: np.ndarray) -> tuple:
+        y = np.sum(np.exp(x * s) * w) + np.sum(s)
+        return y, {"n": x.shape[0]}
+
+    args = (X, 0.5, np.array([1.0, 2.0, 3.0]))
+    want = ad.value_and_grad(f, argnums=(2, 0, 1), has_aux=True)(*args)
+    got = ad.value_and_grad(f, argnums=(2, 0, 1), has_aux=True, optimize=True)(*args)
+    assert got[0][1] == {"n": 3}
+    assert got[0][0] == pytest.approx(want[0][0])
+    for g, w in zip(got[1], want[1], strict=True):
+        np.testing.assert_allclose(g, w)
+
+
+def test_optimize_guards_values_that_become_indices() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return x[np.argmax(x)] ** 2
+
+    g = ad.grad(f, optimize=True)
+    np.testing.assert_allclose(g(np.array([1.0, 3.0, 2.0])), [0.0, 6.0, 0.0])
+    np.testing.assert_allclose(g(np.array([5.0, 3.0, 2.0])), [10.0, 0.0, 0.0])
