@@ -162,3 +162,14 @@ def test_unwritable_results_path_is_a_clear_error(toy_dir, tmp_path) -> None:
     assert result.exit_code == 1, result.output
     assert "cannot write the results:" in result.output
     assert "choose another --json or --history folder" in " ".join(result.output.split())
+
+
+def test_max_memory_turns_exhaustion_into_an_error_cell(toy_dir, tmp_path) -> None:
+    out = tmp_path / "r.json"
+    result = wg("run", "memory_hog", "--suites", str(toy_dir), "--quick", "--max-memory", "2",
+                "--min-time", "0.01", "--no-history", "--json", str(out))  # fmt: skip
+    assert result.exit_code == 1, result.output
+    cells = {c["implementation"]: c for c in json.loads(out.read_text())["results"]}
+    assert cells["numpy"]["status"] == "ok"
+    assert cells["hungry"]["status"] == "error"
+    assert cells["hungry"]["reason"].startswith("out of memory (MemoryError) Unable to allocate")

@@ -79,11 +79,14 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
     "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True
 )
 @click.option("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786).")
+@click.option("--max-memory", type=click.FloatRange(min=0, min_open=True),
+              help="GiB of address space per cell; beyond it the cell is an error.")  # fmt: skip
 def run_command(
     patterns: tuple[str, ...], impls: tuple[str, ...], device: str, quick: bool,
     json_path: Path | None, suites_option: str | None, threads: int, samples: int | None,
     rounds: int | None, min_time: float | None, timeout: float | None,
     history_option: str | None, no_history: bool, executor: str, scheduler: str | None,
+    max_memory: float | None,
 ) -> None:  # fmt: skip
     """Run benchmarks (default: the autodiff, convnet and online suites).
 
@@ -94,7 +97,8 @@ def run_command(
         raise click.UsageError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     try:
         settings = Settings.for_run(quick, samples=samples, rounds=rounds, min_time=min_time,
-                                    threads=threads, device=device, timeout=timeout)  # fmt: skip
+                                    threads=threads, device=device, timeout=timeout,
+                                    max_memory=max_memory)  # fmt: skip
         suites = discover(suites_dir(suites_option), patterns)
     except (SuiteError, PlanError) as exc:
         raise click.UsageError(str(exc)) from exc

@@ -26,6 +26,7 @@ class Settings:
     device: str = "cpu"
     quick: bool = False
     timeout: float | None = None  # overrides every benchmark's own timeout
+    max_memory: float | None = None  # GiB of address space per cell process (RLIMIT_AS)
 
     @classmethod
     def for_run(cls, quick: bool, **overrides: Any) -> Settings:
@@ -142,6 +143,7 @@ def _task(cell: CellPlan, rnd: int, settings: Settings, cache_dir: Path) -> Task
         "tolerance": bench.tolerance,
         "samples": settings.samples_per_round(),
         "min_time": settings.min_time,
+        "memory_limit": None if settings.max_memory is None else int(settings.max_memory * 2**30),
         "reference": bench.reference,
         "requires": list(bench.requires.get(cell.implementation, ())),
         "oracle_requires": list(bench.requires.get(bench.oracle, ())),

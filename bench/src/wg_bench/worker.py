@@ -213,9 +213,19 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
     return result
 
 
+def limit_memory(limit: int | None) -> None:
+    """Cap the process's address space, so running out of memory is a clean MemoryError in this
+    cell instead of the kernel's OOM killer picking a process on a shared machine."""
+    if limit:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def main(argv: list[str]) -> int:
     spec_path, result_path = Path(argv[0]), Path(argv[1])
     spec = json.loads(spec_path.read_text())
+    limit_memory(spec.get("memory_limit"))
     write_json(result_path, measure(spec))
     return 0
 
