@@ -24,6 +24,7 @@ from wg_autodiff import adbench_io as io
 from wg_autodiff.gradcheck import rho
 
 AUTOGRAD = {"autograd": ("autograd", "pip install autograd")}
+WITH_TORCH = {**AUTOGRAD, "torch": ("torch", "pip install torch (CPU wheel)")}
 CORPUS = (
     Path(
         os.environ.get(
@@ -41,6 +42,30 @@ def _gmm_instance(name: str) -> tuple[Any, ...]:
     if path.exists():
         return io.read_gmm(path)
     return adb.gmm_random(d, k, 1000, np.random.default_rng(0))
+
+
+def _torch_gmm(alphas: Any, means: Any, icf: Any, x: Any, gamma: float, m: float) -> Any:
+    """The same GMM objective written with torch operations (for torch.autograd)."""
+    import math
+
+    import torch
+
+    n, d = x.shape
+    k = alphas.shape[0]
+    q = icf[:, :d]
+    qdiags = torch.exp(q)
+    sum_qs = q.sum(1)
+    padded = torch.cat([torch.zeros((k, 1), dtype=icf.dtype), icf[:, d:]], 1)
+    index = torch.as_tensor(adb._tril_gather_index(d))
+    Ls = padded[:, index].reshape(k, d, d) + qdiags[:, :, None] * torch.eye(d, dtype=icf.dtype)
+    Lx = (x[None, :, :] - means[:, None, :]) @ Ls.transpose(1, 2)
+    inner = (alphas + sum_qs)[:, None] - 0.5 * (Lx * Lx).sum(2)
+    slse = torch.logsumexp(inner, 0).sum()
+    prior = (0.5 * gamma**2 * ((qdiags**2).sum(1) + (icf[:, d:] ** 2).sum(1)) - m * sum_qs).sum()
+    nw = d + m + 1
+    c = nw * d * (math.log(gamma) - 0.5 * math.log(2)) - adb._log_gamma_distrib(0.5 * nw, d)
+    constant = -n * d * 0.5 * math.log(2 * math.pi)
+    return constant + slse - n * torch.logsumexp(alphas, 0) + prior - k * c
 
 
 def _autograd_fns() -> dict[str, Any]:
@@ -72,6 +97,7 @@ class GmmGradient(_Shared):
     quick_params: ClassVar[list[Any]] = [["d10_K5"]]
     reference = "objective"
     tolerance = 1e-8
+    requires: ClassVar[dict[str, Any]] = WITH_TORCH
 
     def setup(self, device: str, instance: str) -> None:
         alphas, means, icf, x, gamma, m = _gmm_instance(instance)
@@ -103,6 +129,18 @@ class GmmGradient(_Shared):
     def impl_autograd(self) -> dict[str, Any]:
         f, g = self.ag(*self.params_)
         return {"f": f, "grad": tuple(g)}
+
+    def setup_torch(self) -> None:
+        import torch
+
+        self.t_params = [torch.tensor(p, requires_grad=True) for p in self.params_]
+        self.t_x = torch.tensor(self.data[0])
+
+    def impl_torch(self) -> dict[str, Any]:
+        import torch
+
+        f = _torch_gmm(*self.t_params, self.t_x, self.data[1], self.data[2])
+        return {"f": f.detach(), "grad": tuple(torch.autograd.grad(f, self.t_params))}
 
 
 class GmmMeansOnly(_Shared):
@@ -322,6 +360,7 @@ class Chain200(_Shared):
     param_names: ClassVar[list[Any]] = ["n"]
     reference = "objective"
     tolerance = 1e-10
+    requires: ClassVar[dict[str, Any]] = WITH_TORCH
 
     def setup(self, device: str, n: int) -> None:
         self.x = np.linspace(0.0, 1.0, n)
@@ -355,3 +394,17 @@ class Chain200(_Shared):
     def impl_autograd(self) -> dict[str, Any]:
         f, g = self.ag(self.x)
         return {"f": f, "grad": g}
+
+    def setup_torch(self) -> None:
+        import torch
+
+        self.t_x = torch.tensor(self.x, requires_grad=True)
+
+    def impl_torch(self) -> dict[str, Any]:
+        import torch
+
+        x = self.t_x
+        for _ in range(50):
+            x = torch.tanh(torch.sin(x) * 1.01 + x)
+        f = x.sum()
+        return {"f": f.detach(), "grad": torch.autograd.grad(f, self.t_x)[0]}
