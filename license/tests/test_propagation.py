@@ -72,6 +72,27 @@ def _safetensors(meta):
     return struct.pack("<Q", len(header)) + header
 
 
+def _varint(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _onnx(meta):
+    """A minimal ONNX ModelProto: ir_version, a 'graph' to skip, metadata_props entries."""
+
+    def field(number, payload):
+        return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+    model = _varint(1 << 3) + _varint(8) + field(7, b"\x0a\x03abc" * 1000)
+    for key, value in meta.items():
+        model += field(14, field(1, key.encode()) + field(2, value.encode()))
+    return model
+
+
 def test_artifacts_carry_the_notice(write, lic):
     text = lic.text(V3)
     buffer = root = write(
@@ -82,6 +103,8 @@ def test_artifacts_carry_the_notice(write, lic):
             "models/with_meta.safetensors": _safetensors({"license": text}),
             "models/wrong_meta.safetensors": _safetensors({"license": V3}),
             "models/sidecar.pt": b"\x80\x02",
+            "models/meta.onnx": _onnx({"author": "us", "license": text}),
+            "models/other_meta.onnx": _onnx({"license": "MIT"}),
             "models/sidecar.pt.license": text,
             "ok/weights.onnx": b"x",
             "ok/LICENSE": text,
@@ -93,6 +116,7 @@ def test_artifacts_carry_the_notice(write, lic):
     report = run_check(root, site_paths=[])
     assert findings(report) == [
         ("artifact-notice", "models/bare.onnx"),
+        ("artifact-notice", "models/other_meta.onnx"),
         ("artifact-notice", "models/wrong_meta.safetensors"),
     ]
     assert report.exit_code == 8

@@ -1,8 +1,9 @@
 """Rule 5: model files and other artifacts carry the notice beside them or in their metadata.
 
 Accepted carriers: a licence file in the artifact's folder, a ``<artifact>.license`` sidecar, a
-``license``/``notice`` entry of a ``.safetensors`` header's ``__metadata__``, or a ``LICENSE*`` /
-``NOTICE*`` member of an ``.npz`` archive; each must hold the exact licence text.
+``license``/``notice`` entry of a ``.safetensors`` header's ``__metadata__`` or of an ONNX
+model's ``metadata_props``, or a ``LICENSE*`` / ``NOTICE*`` member of an ``.npz`` archive; each
+must hold the exact licence text.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import struct
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 from wg_license.context import Context
 from wg_license.findings import Severity, make
@@ -19,6 +21,7 @@ from wg_license.fingerprints import identify_text
 from wg_license.tree import is_licence_name
 
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors caps its JSON header at 100 MB
+_META_KEYS = ("license", "licence", "notice")
 
 
 def _safetensors_texts(path: Path) -> list[str]:
@@ -31,11 +34,7 @@ def _safetensors_texts(path: Path) -> list[str]:
             return []
         header = json.loads(fh.read(size).decode("utf-8"))
     meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
-    return [
-        v
-        for k, v in meta.items()
-        if k.lower() in ("license", "licence", "notice") and isinstance(v, str)
-    ]
+    return [v for k, v in meta.items() if k.lower() in _META_KEYS and isinstance(v, str)]
 
 
 def _npz_texts(path: Path) -> list[str]:
@@ -47,6 +46,60 @@ def _npz_texts(path: Path) -> list[str]:
         ]
 
 
+def _varint(fh: BinaryIO) -> int | None:
+    value, shift = 0, 0
+    while True:
+        byte = fh.read(1)
+        if not byte:
+            return None
+        value |= (byte[0] & 0x7F) << shift
+        if byte[0] < 0x80:
+            return value
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(data: bytes) -> dict[int, bytes]:
+    """Length-delimited fields of a small protobuf message (later ones win)."""
+    import io
+
+    out: dict[int, bytes] = {}
+    fh = io.BytesIO(data)
+    while (key := _varint(fh)) is not None:
+        if key & 7 != 2:
+            raise ValueError("unexpected wire type in a string entry")
+        size = _varint(fh) or 0
+        out[key >> 3] = fh.read(size)
+    return out
+
+
+def _onnx_texts(path: Path) -> list[str]:
+    """``metadata_props`` (ModelProto field 14) licence entries, skipping the graph unread.
+
+    A model can be gigabytes: top-level fields are walked with seeks, reading only field 14.
+    """
+    texts = []
+    with path.open("rb") as fh:
+        while (key := _varint(fh)) is not None:
+            field_number, wire = key >> 3, key & 7
+            if wire == 0:
+                _varint(fh)
+            elif wire == 2:
+                size = _varint(fh) or 0
+                if field_number == 14 and size < 64 * 1024 * 1024:
+                    entry = _fields(fh.read(size))
+                    if entry.get(1, b"").decode("utf-8", "replace").lower() in _META_KEYS:
+                        texts.append(entry.get(2, b"").decode("utf-8", "replace"))
+                else:
+                    fh.seek(size, 1)
+            elif wire in (1, 5):
+                fh.seek(8 if wire == 1 else 4, 1)
+            else:
+                raise ValueError(f"not an ONNX model (wire type {wire})")
+    return texts
+
+
 def embedded_texts(path: Path) -> list[str]:
     """Licence texts stored inside an artifact's own metadata (empty when there are none)."""
     try:
@@ -54,6 +107,8 @@ def embedded_texts(path: Path) -> list[str]:
             return _safetensors_texts(path)
         if path.suffix == ".npz":
             return _npz_texts(path)
+        if path.suffix == ".onnx":
+            return _onnx_texts(path)
     except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError):
         return []
     return []
