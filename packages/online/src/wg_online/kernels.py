@@ -1,6 +1,7 @@
 """The compiled hot loops (numba, ``cache=True``, ``nogil=True`` so threads can share weights).
 
-Two kernels only, to keep compile time small: :func:`parse_block` turns a buffer of VW text lines
+Two kernels only, to keep compile time small (helpers are inlined: a numba call with array
+arguments costs a reference-count update per array, which dominated the per-line cost): :func:`parse_block` turns a buffer of VW text lines
 into flat arrays, and :func:`train_block` predicts and (optionally) learns over such arrays for
 logistic regression with interactions plus an optional field-aware factorization machine.
 The rules are those of :mod:`wg_online.hashing` and :mod:`wg_online.vw_format`.
@@ -74,7 +75,7 @@ def _hash_token(buf, s, e, seed):
     return acc + np.uint64(seed)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _parse_number(buf, s, e):
     """(ok, float32 value); the same algorithm as vw_format.parse_number."""
     i = s
@@ -142,7 +143,7 @@ def _is_space(c):
     return c == 32 or c == 9
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _parse_label_section(buf, s, bar, out, starts, ends):
     """Fill out = [label, importance, tag_start, tag_end]; return an error code or 0."""
     ntok = 0
@@ -180,7 +181,7 @@ def _parse_label_section(buf, s, bar, out, starts, ends):
     return 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _namespace_hash(buf, s, e, cache):
     """Namespace names repeat on every line: remember the last one per first byte."""
     c = buf[s]
@@ -198,7 +199,7 @@ def _namespace_hash(buf, s, e, cache):
     return h
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters):
     """Parse namespaces from the first bar to e; return (error code, new feature count)."""
     i = bar
@@ -233,9 +234,13 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
                 continue
             j = i
             colon = -1
+            digits = True  # VW hashes digit-only names as numbers: note it in the same pass
             while j < e and not _is_space(buf[j]) and buf[j] != 124:
-                if buf[j] == 58 and colon == -1:
+                c = buf[j]
+                if c == 58 and colon == -1:
                     colon = j
+                elif colon == -1 and (c < 48 or c > 57):
+                    digits = False
                 j += 1
             name_end = j if colon == -1 else colon
             v = np.float32(1.0)
@@ -248,8 +253,10 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
                 if name_end == i:
                     h = ns_hash + anon
                     anon += np.uint64(1)
-                else:
+                elif digits:
                     h = _hash_token(buf, i, name_end, ns_hash)
+                else:
+                    h = _murmur(buf, i, name_end, ns_hash)
                 idx[f], val[f], ns[f] = np.uint32(h & _M32), v, ns_char
                 f += 1
             i = j
@@ -369,7 +376,7 @@ def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
     return k
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx):
     """Collect FFM features into fb/fi/fx and return (count, FFM part of the score)."""
     m = 0
@@ -390,7 +397,7 @@ def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi,
     return m, p
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
     grad[: m * nf * kk] = 0.0
     for a in range(m):

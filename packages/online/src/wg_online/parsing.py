@@ -70,6 +70,8 @@ def _explain(
 
 
 def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tuple[bytes, int]:
+    if block.isascii():  # the common case, checked at memory speed
+        return block, 0
     try:
         block.decode()
         return block, 0
