@@ -62,7 +62,7 @@ def train(
 ) -> None:
     """Train the default network of a dataset and report its test accuracy.
 
-    Example: wg convnet train --dataset digits --epochs 15 --json digits.json
+    Example: wg convnet train --dataset digits --epochs 25 --json digits.json
     """
     from wg_convnet.errors import ConvnetError
     from wg_convnet.training import train as run_training

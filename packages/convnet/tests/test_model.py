@@ -65,9 +65,11 @@ def test_lines_reaches_99_percent() -> None:
 
 
 def test_digits_reaches_97_percent() -> None:
-    result = train("digits", epochs=15, verbose=False)
+    # 25 epochs: over seeds 0-5 the test accuracy ranges 0.975-0.986 (15 epochs: 0.969-0.983),
+    # a margin against BLAS rounding differences between machines
+    result = train("digits", epochs=25, verbose=False)
     assert result["test_accuracy"] >= 0.97
-    assert len(result["history"]) == 15
+    assert len(result["history"]) == 25
 
 
 def test_training_is_reproducible_for_a_seed() -> None:
