@@ -31,7 +31,8 @@ def test_list_shows_availability(toy_dir) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "numpy (reference)" in text
-    assert "missing: skipped: install with pip install no-such-module" in text
+    assert "missing: skipped: install with pip install" in text
+    assert "no-such-module (wg_bench_no_such_module is not" in text
     assert "Implementations that raise, abort the interpreter" in text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,19 @@ def test_nothing_to_gate_against_is_a_skip() -> None:
     with pytest.raises(LookupError, match="neither the oracle ghost nor the reference phantom"):
         resolve_oracle(spec)
     assert resolve_oracle({**spec, "oracle_requires": []}) == ({**spec, "oracle_requires": []}, "")
+
+
+def test_cuda_cells_run_where_nvidia_smi_lists_a_gpu(toy_dir, tmp_path, monkeypatch) -> None:
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA H100 80GB HBM3, 81559 MiB, 580.159.04'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    outcome = run(discover(toy_dir, ["toy.Gpu"]), Settings.for_run(True, device="cuda",
+                  min_time=0.01), implementations=["numpy"])  # fmt: skip
+    assert outcome.state.machine["gpus"] == [
+        {"name": "NVIDIA H100 80GB HBM3", "memory": "81559 MiB", "driver": "580.159.04"}
+    ]
+    cells = outcome.state.documents()[outcome.state.machine["id"]]["results"]
+    assert {(c["params"]["n"], c["device"], c["status"]) for c in cells} == {
+        (2, "cuda", "ok"), (3, "cuda", "ok"),
+    }  # fmt: skip

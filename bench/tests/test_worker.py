@@ -34,10 +34,10 @@ def test_calibration_reaches_min_time(toy_dir, tmp_path) -> None:
 def test_oracle_output_is_cached_for_the_group(toy_dir, tmp_path) -> None:
     oracle = spec_for(toy_dir, tmp_path, "toy.Sum", "numpy")
     assert worker.measure(oracle)["status"] == "ok"
-    cached = pickle.loads(Path(oracle["oracle_cache"]).read_bytes())
+    cached = pickle.loads(Path(str(worker.cache_path(oracle))).read_bytes())
     assert float(cached) == pytest.approx(499.5)
     # a poisoned cache proves the other cells read it instead of recomputing
-    with open(oracle["oracle_cache"], "wb") as handle:
+    with open(str(worker.cache_path(oracle)), "wb") as handle:
         pickle.dump(500.5, handle)
     wrong = spec_for(toy_dir, tmp_path, "toy.Sum", "wrong")
     assert worker.measure(wrong)["status"] == "ok"

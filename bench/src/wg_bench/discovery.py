@@ -256,7 +256,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         name=cls.__name__,
         path=path,
         line=line,
-        description=doc.splitlines()[0] if doc else "",
+        description=" ".join(doc.split("\n\n", 1)[0].split()),
         param_names=names,
         params=params,
         quick_params=quick,

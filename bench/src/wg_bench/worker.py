@@ -130,7 +130,7 @@ def cls_params(cls: type) -> list[list[Any]]:
 
 def expected_output(cell: Cell, spec: dict[str, Any]) -> Any:
     """The oracle's output on this input, read from the run's cache or computed and cached."""
-    cache = _cache_path(spec)
+    cache = cache_path(spec)
     if cache and Path(cache).exists():
         with open(cache, "rb") as handle:
             return pickle.load(handle)
@@ -142,7 +142,7 @@ def expected_output(cell: Cell, spec: dict[str, Any]) -> Any:
     return host
 
 
-def _cache_path(spec: dict[str, Any]) -> str | None:
+def cache_path(spec: dict[str, Any]) -> str | None:
     """Where this group's oracle output is cached (one file per oracle: it may fall back)."""
     base = spec.get("oracle_cache")
     return f"{base}.{spec['oracle']}.pkl" if base else None
@@ -187,7 +187,7 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
         out, first = cell.call(impl, clock)
         host = to_host(out)
         result["first_call"] = first
-        cache = _cache_path(spec)
+        cache = cache_path(spec)
         if is_oracle and cache and not Path(cache).exists():
             write_bytes(Path(cache), pickle.dumps(host))
         error = 0.0 if is_oracle else gate(cell, host, expected)
