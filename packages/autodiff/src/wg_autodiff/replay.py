@@ -46,19 +46,45 @@ def _numpy_only(e: Eqn) -> bool:
 
 def lowered(e: Eqn) -> Any:
     """The callable a replay uses for ``e``: NumPy's own function (or a C-level getter) when
-    every input was a NumPy value at trace time, else the primitive's generic implementation."""
-    from wg_autodiff.rules_array import getitem_p
-
+    every input was a NumPy array at trace time, else the primitive's generic implementation."""
     if _numpy_only(e):
         if e.prim in _NUMPY_IMPLS:
             return _NUMPY_IMPLS[e.prim]
-        if e.prim is getitem_p:
-            return operator.itemgetter(e.params["idx"])
-        if e.prim is sum_p and all(type(i) is Var for i in e.ins):
-            return operator.methodcaller(
-                "sum", axis=e.params["axis"], keepdims=e.params["keepdims"]
-            )
+        if all(type(i) is Var for i in e.ins):
+            fast = _lowered_structural(e)
+            if fast is not None:
+                return fast
     return functools.partial(e.prim.impl, **e.params) if e.params else e.prim.impl
+
+
+def _lowered_structural(e: Eqn) -> Any:
+    from wg_autodiff import rules_array as ra
+    from wg_autodiff.rules_arith import broadcast_to_p, reshape_p
+
+    p = e.params
+    if e.prim is ra.getitem_p:
+        return operator.itemgetter(p["idx"])
+    if e.prim is sum_p:
+        return operator.methodcaller("sum", axis=p["axis"], keepdims=p["keepdims"])
+    if e.prim is reshape_p:
+        return operator.methodcaller("reshape", p["shape"])
+    if e.prim is ra.transpose_p:
+        return operator.methodcaller("transpose", p["axes"])
+    if e.prim is broadcast_to_p:
+        return functools.partial(np.broadcast_to, shape=p["shape"])
+    if e.prim is ra.concatenate_p:
+        axis = p["axis"]
+        return lambda *xs: np.concatenate(xs, axis=axis)
+    if e.prim is ra.scatter_add_p and ra.is_basic_index(p["idx"]):
+        idx, shape, dtype = p["idx"], p["shape"], e.out.dtype
+
+        def scatter(g: Any) -> Any:
+            z = np.zeros(shape, dtype=dtype)
+            z[idx] = g
+            return z
+
+        return scatter
+    return None
 
 
 class Compiled:
