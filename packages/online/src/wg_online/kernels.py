@@ -1,10 +1,11 @@
 """The compiled hot loops (numba, ``cache=True``, ``nogil=True`` so threads can share weights).
 
-Two kernels only, to keep compile time small (helpers are inlined: a numba call with array
-arguments costs a reference-count update per array, which dominated the per-line cost): :func:`parse_block` turns a buffer of VW text lines
-into flat arrays, and :func:`train_block` predicts and (optionally) learns over such arrays for
-logistic regression with interactions plus an optional field-aware factorization machine.
-The rules are those of :mod:`wg_online.hashing` and :mod:`wg_online.vw_format`.
+Two kernels only, to keep compile time small: :func:`parse_block` turns a buffer of VW text
+lines into flat arrays, and :func:`train_block` predicts and (optionally) learns over such
+arrays for logistic regression with interactions plus an optional field-aware factorization
+machine. The helpers are inlined: a numba call with array arguments pays a reference-count
+update per array, which dominated the per-line cost. The rules are those of
+:mod:`wg_online.hashing` and :mod:`wg_online.vw_format`.
 """
 
 from __future__ import annotations
