@@ -24,26 +24,33 @@ if ! nvidia-smi >"$out/nvidia-smi.txt" 2>&1; then
     exit 2
 fi
 
-# import name -> requirement installed from the wheels folder when the import fails
-need=(
-    "torch torch" "jax jax[cuda12]" "cupy cupy-cuda12x"
+# import name -> requirement installed from the wheels folder when the import fails.
+# The GPU extras are optional (a missing one shows as "skipped: install with ..." in the results);
+# the libraries the harness and the suites import are not.
+extras=("torch torch" "jax jax[cuda12]" "cupy cupy-cuda12x")
+core=(
     "numpy numpy" "scipy scipy" "rich rich" "click click" "threadpoolctl threadpoolctl"
     "psutil psutil" "matplotlib matplotlib" "autograd autograd" "vowpalwabbit vowpalwabbit"
     "array_api_compat array-api-compat" "numba numba" "mmh3 mmh3"
 )
-missing=()
-for pair in "${need[@]}"; do
+install() {  # install <requirement>: from the local wheels only (no index on this machine)
+    "$python" -m pip install -q --no-index --find-links "$wheels" "$1" >>"$out/pip.log" 2>&1
+}
+for pair in "${extras[@]}"; do
     read -r module requirement <<<"$pair"
-    "$python" -c "import $module" 2>/dev/null || missing+=("$requirement")
+    if ! "$python" -c "import $module" 2>/dev/null && ! install "$requirement"; then
+        echo "gpu_check: $module is not installed and no wheel for $requirement in $wheels;" \
+             "its implementations will be skipped" >&2
+    fi
 done
-if ((${#missing[@]})); then
-    echo "gpu_check: installing from $wheels: ${missing[*]}"
-    if ! "$python" -m pip install -q --no-index --find-links "$wheels" "${missing[@]}"; then
-        echo "gpu_check: could not install ${missing[*]} from $wheels; put their wheels there" \
-             "(pip download --only-binary=:all: -d wheels ...) or set WG_WHEELS" >&2
+for pair in "${core[@]}"; do
+    read -r module requirement <<<"$pair"
+    if ! "$python" -c "import $module" 2>/dev/null && ! install "$requirement"; then
+        echo "gpu_check: $module is needed: put a wheel of $requirement in $wheels (pip download" \
+             "--only-binary=:all: -d wheels $requirement) or set WG_WHEELS; see $out/pip.log" >&2
         exit 2
     fi
-fi
+done
 
 members=("$repo/src" "$repo/bench/src" "$repo/packages/autodiff/src" "$repo/packages/convnet/src"
          "$repo/packages/online/src")
