@@ -1,7 +1,7 @@
 """NumPy's public functions, re-expressed with primitives so traced values follow them.
 
-Each function takes NumPy's own signature; the tables at the bottom map ``np.*`` functions and
-ufuncs to them for :meth:`Tracer.__array_function__` / ``__array_ufunc__``.
+Each function takes NumPy's own signature; :mod:`wg_autodiff.numpy_tables` maps ``np.*``
+functions and ufuncs to them for ``Tracer.__array_function__`` / ``__array_ufunc__``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Per input signature (tree structure, shapes and dtypes of the float leaves, valu
 integer ones) the function is traced once into a :class:`~wg_autodiff.staging.Program`, the
 program is simplified (algebraic rewrites such as ``log(exp(x)) -> x``, a fused logsumexp,
 common-subexpression and dead-code elimination, constant folding), differentiated, the joint
-forward-and-backward program is simplified again, and later calls replay it with a flat loop.
+forward-and-backward program is simplified again and lowered to generated Python source
+(:mod:`wg_autodiff.replay`), which later calls run.
 
 Branches that depend on traced values are recorded as guards. A replay whose inputs take another
 branch raises internally and the function is traced again for them (up to

@@ -23,7 +23,6 @@ from wg_autodiff.namespace import (
     shape_of,
 )
 from wg_autodiff.rules_arith import (
-    add,
     broadcast_to_p,
     divide_p,
     equal_p,
@@ -364,8 +363,6 @@ def _einsum_vjp(argnum: int, g: Any, ans: Any, *ops: Any, subscripts: str) -> An
 
 defvjp_argnum(einsum_p, _einsum_vjp)
 defmultilinear(einsum_p)
-
-__all__ = ["add", "matrix_transpose"]
 
 
 def _reduce_weighted_jvp(prim: Primitive, weights: Any) -> Any:

@@ -8,7 +8,7 @@ import numpy as np
 
 from wg_autodiff.core import Primitive, defvjp, defvjp_argnum
 from wg_autodiff.namespace import namespace, shape_of
-from wg_autodiff.rules_arith import mul, negative_p, reshape_p, where_p
+from wg_autodiff.rules_arith import mul, negative_p, reshape_p
 from wg_autodiff.rules_array import matmul_p, matrix_transpose
 
 
@@ -100,5 +100,3 @@ def add_sym(s: Any) -> Any:
 
 
 defvjp(cholesky_p, _cholesky_vjp)
-
-__all__ = ["where_p"]
