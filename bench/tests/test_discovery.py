@@ -125,3 +125,10 @@ def test_suites_dir_resolution(tmp_path, monkeypatch) -> None:
         suites_dir(tmp_path / "missing")
     monkeypatch.delenv("WG_BENCH_SUITES")
     assert suites_dir(tmp_path) == tmp_path
+
+
+def test_a_suite_name_selects_only_that_suite(tmp_path) -> None:
+    write(tmp_path, "online", GOOD)
+    write(tmp_path, "online_extra", GOOD)
+    assert [s.name for s in discover(tmp_path, ["online"])] == ["online"]
+    assert [s.name for s in discover(tmp_path, ["online*"])] == ["online", "online_extra"]

@@ -162,8 +162,9 @@ def discover(
 ) -> list[Suite]:
     """Suites in ``directory`` selected by ``patterns`` (all default suites when there are none).
 
-    A pattern selects a whole suite by its name, or benchmarks whose ``suite.Benchmark`` name it
-    matches as a glob (``autodiff.Gmm*``) or contains (case-insensitive).
+    A pattern that is a suite's name selects that whole suite (and nothing else); any other
+    pattern selects the benchmarks whose ``suite.Benchmark`` name it matches as a glob
+    (``autodiff.Gmm*``) or contains (case-insensitive).
     """
     patterns = list(patterns)
     files = {p.stem: p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")}
@@ -176,15 +177,14 @@ def discover(
             )
         return [load_suite(files[n]) for n in names]
     selected: list[Suite] = []
+    others = [p for p in patterns if p not in files]
     for name, path in files.items():
-        suite_hit = any(p == name for p in patterns)
-        if not suite_hit and not any(_could_match(p, name) for p in patterns):
+        suite_hit = name in patterns
+        if not suite_hit and not any(_could_match(p, name) for p in others):
             continue
         suite = load_suite(path)
         if not suite_hit:
-            suite.benchmarks = [
-                b for b in suite.benchmarks if any(_matches(p, b) for p in patterns)
-            ]
+            suite.benchmarks = [b for b in suite.benchmarks if any(_matches(p, b) for p in others)]
             if not suite.benchmarks and suite.error is None:
                 continue
         selected.append(suite)
