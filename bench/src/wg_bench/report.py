@@ -117,7 +117,8 @@ def markdown_summary(documents: Sequence[Document]) -> str:
         "# wg bench results", "",
         f"Machine `{machine.get('id')}`: {machine.get('cpu')}, {machine.get('cores_logical')} "
         f"cores, Python {machine.get('python')}; commit `{(git.get('commit') or '?')[:10]}`"
-        f"{' (dirty)' if git.get('dirty') else ''}; created {latest.get('created')}.", "",
+        f"{' (dirty)' if git.get('dirty') else ''}; created {latest.get('created')}"
+        f"{'' if latest.get('complete', True) else ' (**incomplete run**: interrupted)'}.", "",
     ]  # fmt: skip
     for (suite, name), cells in _by_benchmark(latest["results"]).items():
         lines += [f"## {suite}.{name}", "", "| params | implementation | median | ratio [95% CI] "
