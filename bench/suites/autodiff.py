@@ -279,7 +279,9 @@ class BaJacobian(_Shared):
         return {"reproj": reproj, "werr": werr, "blocks": blocks, "dwerr": dw_err}
 
 
-CHECKPOINT_SEGMENT = 32
+def checkpoint_segment(steps: int) -> int:
+    """sqrt(steps) steps per rematerialised segment (32 for ADBench's c=1024)."""
+    return max(2, round(steps**0.5))
 
 
 class LstmGradient(_Shared):
@@ -302,8 +304,9 @@ class LstmGradient(_Shared):
         _, _, state, seq = self.inputs
         self.f = lambda p, e: adb.lstm_objective(p, e, state, seq)
         self.eager = ad.value_and_grad(self.f, argnums=(0, 1))
+        self.segment = checkpoint_segment(steps)
         self.remat = ad.value_and_grad(
-            lambda p, e: adb.lstm_objective(p, e, state, seq, segment=CHECKPOINT_SEGMENT), (0, 1)
+            lambda p, e: adb.lstm_objective(p, e, state, seq, segment=self.segment), (0, 1)
         )
         self.opt = ad.value_and_grad(self.f, argnums=(0, 1), optimize=True)
 
@@ -320,7 +323,7 @@ class LstmGradient(_Shared):
 
     def impl_wg_checkpoint(self) -> dict[str, Any]:
         f, g = self.remat(*self.inputs[:2])
-        return {"f": f, "grad": g, "segment": CHECKPOINT_SEGMENT}
+        return {"f": f, "grad": g, "segment": self.segment}
 
     def metrics(self, output: dict[str, Any]) -> dict[str, float]:
         """Peak traced memory of one gradient (eager, with or without checkpoint)."""
