@@ -54,8 +54,13 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
 @click.argument("patterns", nargs=-1)
 @click.option("--impl", "impls", multiple=True, help="Only this implementation (repeatable); "
               "each benchmark's reference always runs, so ratios stay defined.")  # fmt: skip
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-              help="cuda: synchronised GPU timings; skipped with the reason without a GPU.")  # fmt: skip
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="cuda: synchronised GPU timings (skipped, with why, without a GPU).",
+)
 @click.option("--quick", is_flag=True, help="quick_params, 5 samples, 1 round.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results here (schema wg-bench/1).")  # fmt: skip
@@ -76,8 +81,13 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
     help="History folder [default: $WG_BENCH_HISTORY, else ~/.local/share/wg-bench/history].",
 )
 @click.option("--no-history", is_flag=True, help="Do not store the results in the history folder.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="dask: hand the cells to a Dask cluster (--scheduler).")  # fmt: skip
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: cells run on a Dask cluster (--scheduler).",
+)
 @click.option("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786).")
 @click.option("--max-memory", type=click.FloatRange(min=0, min_open=True),
               help="GiB of address space per cell; beyond it the cell is an error.")  # fmt: skip
