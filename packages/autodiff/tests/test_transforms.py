@@ -282,3 +282,24 @@ def test_optimize_guards_values_that_become_indices() -> None:
     g = ad.grad(f, optimize=True)
     np.testing.assert_allclose(g(np.array([1.0, 3.0, 2.0])), [0.0, 6.0, 0.0])
     np.testing.assert_allclose(g(np.array([5.0, 3.0, 2.0])), [10.0, 0.0, 0.0])
+
+
+def test_replay_split_into_many_generated_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wg_autodiff import replay
+
+    monkeypatch.setattr(replay, "CHUNK", 3)
+
+    def f(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+        h = np.tanh(x @ w)
+        return np.sum(h * h) + np.sum(np.exp(w) * w) + np.sum(h)
+
+    w, x = np.array([0.1, -0.2, 0.3]), np.arange(6.0).reshape(2, 3) / 6.0
+    got = ad.value_and_grad(f, argnums=(0, 1), optimize=True)
+    want = ad.value_and_grad(f, argnums=(0, 1))(w, x)
+    for _ in range(2):
+        value, grads = got(w, x)
+        assert value == pytest.approx(want[0])
+        for g, e in zip(grads, want[1], strict=True):
+            np.testing.assert_allclose(g, e)
+    prog = next(iter(got.cache.values()))[0]
+    assert len(prog.chunks) > 3

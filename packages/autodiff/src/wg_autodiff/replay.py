@@ -87,50 +87,95 @@ def _lowered_structural(e: Eqn) -> Any:
     return None
 
 
+CHUNK = 2048
+"""Equations per generated function: very long functions replay measurably slower."""
+
+
 class Compiled:
-    """A program lowered to generated Python source: one local variable per value, one line per
-    equation, so a replay pays a function call per primitive and nothing else."""
+    """A program lowered to generated Python source: one local variable per value and one line
+    per equation, in functions of :data:`CHUNK` equations that hand on the values still needed
+    through a list, so a replay pays little more than a call per primitive."""
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
-        names: dict[int, str] = {}
         env: dict[str, Any] = {}
+        eqns = prog.eqns
+        chunk_of = {e.out.id: n // CHUNK for n, e in enumerate(eqns)}
+        last_use: dict[int, int] = {}
+        used_in: dict[int, set[int]] = {}
+        for n, e in enumerate(eqns):
+            for i in e.ins:
+                if type(i) is Var:
+                    last_use[i.id] = n
+                    used_in.setdefault(i.id, set()).add(n // CHUNK)
+        outputs = {o.id for o in prog.outputs if type(o) is Var}
+        shared = {v.id for v in prog.inputs} | outputs
+        shared |= {vid for vid, chunks in used_in.items() if chunks - {chunk_of.get(vid, -1)}}
+        self.slots = {vid: k for k, vid in enumerate(sorted(shared))}
 
-        def name_of(i: Any) -> str:
+        def ref(i: Any) -> str:
             if type(i) is Const:
                 key = f"c{len(env)}"
                 env[key] = i.value
                 return key
-            if i.id not in names:
-                names[i.id] = f"v{i.id}"
-            return names[i.id]
+            return f"v{i.id}"
 
-        args = [name_of(v) for v in prog.inputs]
-        lines = [f"def replay({', '.join(args)}{',' if len(args) == 1 else ''}):"]
-        # Free each value after its last use: holding every intermediate until the end would
-        # defeat the allocator's reuse of large blocks (fresh pages, page faults, on every call).
-        last_use: dict[int, int] = {}
-        for n, e in enumerate(prog.eqns):
-            for i in e.ins:
-                if type(i) is Var:
-                    last_use[i.id] = n
-        keep = {o.id for o in prog.outputs if type(o) is Var}
-        dying: dict[int, list[str]] = {}
-        for vid, n in last_use.items():
-            if vid not in keep:
-                dying.setdefault(n, []).append(f"v{vid}")
-        for n, e in enumerate(prog.eqns):
+        chunks = []
+        for start in range(0, len(eqns), CHUNK):
+            name = f"chunk{start // CHUNK}"
+            chunks.append(name)
+            lines = self._chunk_source(
+                name, start, eqns[start : start + CHUNK], env, ref, last_use, used_in, outputs
+            )
+            code = compile("\n".join(lines), f"<wg_autodiff program {name}>", "exec")
+            exec(code, env)
+        self.chunks = [env[c] for c in chunks]
+        self.input_slots = [self.slots[v.id] for v in prog.inputs]
+        self.outputs = [
+            (self.slots[o.id], None) if type(o) is Var else (-1, o.value) for o in prog.outputs
+        ]
+
+    def _chunk_source(
+        self,
+        name: str,
+        start: int,
+        eqns: list[Eqn],
+        env: dict[str, Any],
+        ref: Any,
+        last_use: dict[int, int],
+        used_in: dict[int, set[int]],
+        outputs: set[int],
+    ) -> list[str]:
+        k = start // CHUNK
+        defined = {e.out.id for e in eqns}
+        imported = sorted({i.id for e in eqns for i in e.ins if type(i) is Var} - defined)
+        lines = [f"def {name}(E):"] + [f"    v{v} = E[{self.slots[v]}]" for v in imported]
+        for n, e in enumerate(eqns, start):
             fn = f"f{n}"
             env[fn] = lowered(e)
-            ins = ", ".join(name_of(i) for i in e.ins)
-            lines.append(f"    {name_of(e.out)} = {fn}({ins})")
-            if n in dying:
-                lines.append(f"    del {', '.join(sorted(set(dying[n])))}")
-        outs = [name_of(o) for o in prog.outputs]
-        lines.append(f"    return [{', '.join(outs)}]")
-        code = compile("\n".join(lines), f"<wg_autodiff program {id(self):x}>", "exec")
-        exec(code, env)
-        self.replay = env["replay"]
+            lines.append(f"    v{e.out.id} = {fn}({', '.join(ref(i) for i in e.ins)})")
+            if e.out.id in self.slots:
+                lines.append(f"    E[{self.slots[e.out.id]}] = v{e.out.id}")
+            dead = sorted({i.id for i in e.ins if type(i) is Var and last_use[i.id] == n})
+            if dead:
+                # free after the last use: holding every intermediate to the end would defeat
+                # the allocator's reuse of large blocks (fresh pages on every call)
+                lines.append(f"    del {', '.join(f'v{v}' for v in dead)}")
+                lines.extend(
+                    f"    E[{self.slots[v]}] = None"
+                    for v in dead
+                    if v in self.slots and v not in outputs and max(used_in[v]) == k
+                )
+        lines.append("    return None")
+        return lines
+
+    def replay(self, *leaves: Any) -> list[Any]:
+        E: list[Any] = [None] * len(self.slots)
+        for s, x in zip(self.input_slots, leaves, strict=True):
+            E[s] = x
+        for chunk in self.chunks:
+            chunk(E)
+        return [E[s] if s >= 0 else value for s, value in self.outputs]
 
     def __call__(self, leaves: Sequence[Any]) -> Any:
         return tree_unflatten(self.prog.out_def, self.replay(*leaves))
