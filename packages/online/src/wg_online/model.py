@@ -161,7 +161,7 @@ class Model:
         With ``threads > 1`` the examples are split into contiguous chunks trained at the same
         time on the shared weights without locks (hogwild).
         """
-        from wg_online.kernels import train_block
+        from wg_online.adagrad import train_block
 
         t, o = self.tables(), self.options
         preds = np.empty(len(data.labels), np.float32)

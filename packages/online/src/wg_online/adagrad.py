@@ -1,0 +1,179 @@
+"""The compiled learner (numba, ``cache=True``, ``nogil=True`` so hogwild threads share weights).
+
+One kernel, :func:`train_block`: predict and (optionally) learn over parsed examples for
+logistic regression with interactions plus an optional field-aware factorization machine,
+with AdaGrad in VW's ``--adaptive`` order. Helpers are inlined (see :mod:`wg_online.kernels`).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _rate(a, power_t):
+    if power_t == 0.5:
+        return np.float32(1.0) / np.sqrt(a)
+    return a ** np.float32(-power_t)
+
+
+@nb.njit(cache=True, inline="always")
+def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
+    """Linear, interaction and constant features of one example into gi/gx; return the count."""
+    k = 0
+    for t in range(s, e):
+        if active[ns[t]]:
+            gi[k] = np.uint64(idx[t]) & mask
+            gx[k] = val[t]
+            k += 1
+    fnv = np.uint64(16777619)
+    for q in range(pairs.shape[0]):
+        a, b = pairs[q, 0], pairs[q, 1]
+        for t in range(s, e):
+            if ns[t] != a or not active[a]:
+                continue
+            ha = fnv * (np.uint64(idx[t]) & mask)
+            for u in range(t if a == b else s, e):
+                if ns[u] == b and active[b]:
+                    gi[k] = (ha ^ (np.uint64(idx[u]) & mask)) & mask
+                    gx[k] = val[t] * val[u]
+                    k += 1
+    if add_constant:
+        gi[k] = np.uint64(11650396) & mask
+        gx[k] = np.float32(1.0)
+        k += 1
+    return k
+
+
+@nb.njit(cache=True, inline="always")
+def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx):
+    """Collect FFM features into fb/fi/fx and return (count, FFM part of the score)."""
+    m = 0
+    for t in range(s, e):
+        if active[ns[t]] and field_of[ns[t]] >= 0:
+            fb[m] = (np.int64(idx[t] & fmask) * nf + 0) * kk
+            fi[m] = field_of[ns[t]]
+            fx[m] = val[t]
+            m += 1
+    p = np.float32(0.0)
+    for a in range(m):
+        for b in range(a + 1, m):
+            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            dot = np.float32(0.0)
+            for c in range(kk):
+                dot += v[ia + c] * v[ib + c]
+            p += dot * fx[a] * fx[b]
+    return m, p
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
+    grad[: m * nf * kk] = 0.0
+    for a in range(m):
+        for b in range(a + 1, m):
+            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            xx = g * fx[a] * fx[b]
+            ga, gb = (a * nf + fi[b]) * kk, (b * nf + fi[a]) * kk
+            for c in range(kk):
+                grad[ga + c] += xx * v[ib + c]
+                grad[gb + c] += xx * v[ia + c]
+    for a in range(m):
+        for f in range(nf):
+            for c in range(kk):
+                gr = grad[(a * nf + f) * kk + c]
+                if gr != 0:
+                    j = fb[a] + f * kk + c
+                    vacc[j] += gr * gr
+                    v[j] -= eta * gr * _rate(vacc[j], power_t)
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def train_block(
+    labels,
+    imps,
+    offsets,
+    idx,
+    val,
+    ns,
+    active,
+    pairs,
+    add_constant,
+    w,
+    acc,
+    mask,
+    field_of,
+    nf,
+    kk,
+    fmask,
+    v,
+    vacc,
+    hyper,
+    flags,
+    preds,
+):
+    """Predict every example (probability into ``preds``) and learn from labelled ones.
+
+    hyper = [eta, power_t, l2, ffm_eta]; flags = [learn, vwcompat]. AdaGrad in VW's order:
+    accumulate squared gradients of all features first, then step with acc ** -power_t.
+    Returns (summed importance-weighted logistic loss, summed importance of labelled examples).
+    """
+    eta, power_t, l2, ffm_eta = (
+        np.float32(hyper[0]),
+        np.float32(hyper[1]),
+        np.float32(hyper[2]),
+        np.float32(hyper[3]),
+    )
+    learn, compat = flags[0] != 0, flags[1] != 0
+    n = labels.shape[0]
+    mx = 1
+    for i in range(n):
+        mx = max(mx, offsets[i + 1] - offsets[i])
+    cap = mx + 1 + pairs.shape[0] * mx * (mx + 1) // 2
+    gi, gx = np.empty(cap, np.uint64), np.empty(cap, np.float32)
+    fb, fi = np.empty(mx, np.int64), np.empty(mx, np.int64)
+    fx, grad = np.empty(mx, np.float32), np.empty(max(1, mx * nf * kk), np.float32)
+    x2min = np.float32(1.084202e-19) * np.float32(1.084202e-19)
+    loss_sum, weight_sum = 0.0, 0.0
+    for i in range(n):
+        s, e = offsets[i], offsets[i + 1]
+        k = _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx)
+        p = np.float32(0.0)
+        for t in range(k):
+            p += w[gi[t]] * gx[t]
+        m = 0
+        if kk > 0:
+            m, pf = _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx)
+            p += pf
+        p = min(max(p, np.float32(-50.0)), np.float32(50.0))
+        ep = np.exp(p)
+        preds[i] = ep / (np.float32(1.0) + ep)
+        lab = labels[i]
+        if np.isnan(lab):
+            continue
+        y = np.float32(lab if compat else (1.0 if lab > 0 else -1.0))
+        imp = imps[i]
+        # one exp per example: exp(y p) is ep or 1 / ep (y is 1 or -1; 0 only in VW mode)
+        ez = ep if y == 1 else (np.float32(1.0) / ep if y == -1 else np.float32(1.0))
+        loss_sum += imp * np.log1p(np.float32(1.0) / ez)
+        weight_sum += imp
+        if not learn:
+            continue
+        d = -y / (np.float32(1.0) + ez)
+        gsq = imp * d * d
+        for t in range(k):
+            x = gx[t]
+            x2 = x * x
+            if x2 < x2min:
+                x2 = x2min
+            acc[gi[t]] += gsq * x2
+        update = eta * imp * y / (np.float32(1.0) + ez)
+        for t in range(k if update != 0 else 0):  # VW skips the step when the update is 0
+            j = gi[t]
+            r = _rate(acc[j], power_t)
+            if l2 > 0:
+                w[j] *= max(np.float32(0.0), np.float32(1.0) - eta * l2 * r)
+            w[j] += update * gx[t] * r
+        if kk > 0:
+            _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, imp * d, ffm_eta, power_t, grad)
+    return loss_sum, weight_sum
