@@ -85,6 +85,7 @@ def test_defaults_and_missing_defaults(tmp_path) -> None:
             "2 parameter list(s) in params but 1 param_names",
         ),
         ("tolerance = 1e-6", "tolerance = -1", "tolerance must be a number >= 0"),
+        ("tolerance = 1e-6", "tolerance = 0; timeout = '5'", "timeout must be a number of seconds"),
         ("tolerance = 1e-6", "tolerance = 0; devices = ('tpu',)", "unknown device(s) ['tpu']"),
         (
             "tolerance = 1e-6",

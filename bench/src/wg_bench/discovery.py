@@ -237,19 +237,8 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
             )
     names, params = _params(cls, where)
     quick = _quick_params(cls, where, names, params)
-    devices = tuple(getattr(cls, "devices", ("cpu",)))
-    bad = [d for d in devices if d not in DEVICES]
-    if bad:
-        raise SuiteError(f"{where}: unknown device(s) {bad}; use 'cpu' and/or 'cuda'")
-    requires = dict(getattr(cls, "requires", {}) or {})
-    for impl, spec in requires.items():
-        if not (isinstance(spec, tuple | list) and len(spec) == 2):
-            raise SuiteError(
-                f"{where}: requires[{impl!r}] must be (import name, install hint), got {spec!r}"
-            )
-    tolerance = getattr(cls, "tolerance", None)
-    if not isinstance(tolerance, int | float) or tolerance < 0:
-        raise SuiteError(f"{where}: tolerance must be a number >= 0, got {tolerance!r}")
+    tolerance, timeout, devices = _settings(cls, where)
+    requires = _requires(cls, where)
     doc = inspect.getdoc(cls) or ""
     return Benchmark(
         suite=suite,
@@ -263,11 +252,36 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         implementations=_order(impls, reference, oracle),
         reference=reference,
         oracle=oracle,
-        tolerance=float(tolerance),
-        timeout=float(getattr(cls, "timeout", DEFAULT_TIMEOUT)),
+        tolerance=tolerance,
+        timeout=timeout,
         devices=devices,
-        requires={k: (str(v[0]), str(v[1])) for k, v in requires.items()},
+        requires=requires,
     )
+
+
+def _settings(cls: type, where: str) -> tuple[float, float, tuple[str, ...]]:
+    """``tolerance``, ``timeout`` and ``devices``, checked."""
+    tolerance = getattr(cls, "tolerance", None)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise SuiteError(f"{where}: tolerance must be a number >= 0, got {tolerance!r}")
+    timeout = getattr(cls, "timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise SuiteError(f"{where}: timeout must be a number of seconds > 0, got {timeout!r}")
+    devices = tuple(getattr(cls, "devices", ("cpu",)))
+    bad = [d for d in devices if d not in DEVICES]
+    if bad:
+        raise SuiteError(f"{where}: unknown device(s) {bad}; use 'cpu' and/or 'cuda'")
+    return float(tolerance), float(timeout), devices
+
+
+def _requires(cls: type, where: str) -> dict[str, tuple[str, str]]:
+    requires = dict(getattr(cls, "requires", {}) or {})
+    for impl, spec in requires.items():
+        if not (isinstance(spec, tuple | list) and len(spec) == 2):
+            raise SuiteError(
+                f"{where}: requires[{impl!r}] must be (import name, install hint), got {spec!r}"
+            )
+    return {k: (str(v[0]), str(v[1])) for k, v in requires.items()}
 
 
 def _order(impls: tuple[str, ...], reference: str, oracle: str) -> tuple[str, ...]:

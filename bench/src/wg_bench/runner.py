@@ -227,16 +227,9 @@ def run(
     (default: one after another on this machine). On Ctrl-C the finished cells are written and
     the outcome says ``interrupted``.
     """
-    cells = build_cells(suites, settings.device, settings.quick, implementations)
-    if not cells:
-        broken = "; ".join(str(s.error) for s in suites if s.error)
-        raise RunError(
-            broken or "the selected suites hold no benchmark; `wg bench list` shows them"
-        )
     env = thread_env(settings.threads)
-    repo = cells[0].bench.path.parent
-    state = RunState(cells, settings, fingerprint(repo, {**os.environ, **env}), command)
-    state.errors = [{"suite": s.name, "reason": s.error} for s in suites if s.error]
+    state = _new_state(suites, settings, implementations, env, command)
+    cells = state.cells
     with tempfile.TemporaryDirectory(prefix="wg-bench-run-") as cache:
         tasks = interleave(cells, settings, Path(cache))
         if on_plan is not None:
@@ -255,6 +248,26 @@ def run(
             return RunOutcome(state, write_documents(state, json_path, history), True)
     state.finished, state.complete = _now(), True
     return RunOutcome(state, write_documents(state, json_path, history))
+
+
+def _new_state(
+    suites: Sequence[Suite],
+    settings: Settings,
+    implementations: Sequence[str],
+    env: dict[str, str],
+    command: str,
+) -> RunState:
+    """The matrix and the machine fingerprint; a run with nothing to measure is an error."""
+    cells = build_cells(suites, settings.device, settings.quick, implementations)
+    if not cells:
+        broken = "; ".join(str(s.error) for s in suites if s.error)
+        raise RunError(
+            broken or "the selected suites hold no benchmark; `wg bench list` shows them"
+        )
+    repo = cells[0].bench.path.parent
+    state = RunState(cells, settings, fingerprint(repo, {**os.environ, **env}), command)
+    state.errors = [{"suite": s.name, "reason": str(s.error)} for s in suites if s.error]
+    return state
 
 
 def _now() -> str:
