@@ -31,6 +31,11 @@ def test_uncovered_numpy_function_names_itself_and_the_line() -> None:
         ad.grad(f)(np.ones(3))
 
 
+def test_value_returning_functions_are_not_silently_constant() -> None:
+    with pytest.raises(ad.UnsupportedOperationError, match=r"np\.unique has no derivative"):
+        ad.grad(lambda x: np.sum(np.unique(x)))(np.ones(3))
+
+
 def test_uncovered_array_function_is_reported() -> None:
     with pytest.raises(ad.UnsupportedOperationError, match=r"np\.linalg\.eig has no derivative"):
         ad.grad(lambda x: np.sum(np.linalg.eig(x)[0]))(np.eye(2))

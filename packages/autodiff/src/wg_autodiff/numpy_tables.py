@@ -10,6 +10,7 @@ from wg_autodiff import numpy_api as api
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_linalg as rl
 from wg_autodiff import rules_unary as ru
+from wg_autodiff.core import Tracer
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_linalg import (
     dot,
@@ -32,7 +33,28 @@ def _identity(a: Any, *args: Any, **kwargs: Any) -> Any:
     return a
 
 
+def _full_like(a: Any, fill_value: Any, *args: Any, **kwargs: Any) -> Any:
+    base = np.zeros(shape_of(a)) if "shape" not in kwargs else np.zeros(kwargs["shape"])
+    if type(fill_value) is Tracer:
+        # a traced fill value is differentiable: broadcast it
+        return ar.add_p.bind(base, fill_value)
+    return np.full_like(api.bottom(a), fill_value, *args, **kwargs)
+
+
+def _sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> Any:
+    """Sorting is a permutation: gather with the (non-differentiable) argsort."""
+    if axis is None:
+        a, axis = api.ravel(a), 0
+    perm = api.nondiff_call_p.bind(a, fn=np.argsort, kwargs=(("axis", axis), ("kind", kind)))
+    ndim = len(shape_of(a))
+    grids: list[Any] = list(np.indices(shape_of(a), sparse=True))
+    grids[axis % ndim] = perm
+    return api.getitem(a, tuple(grids))
+
+
 FUNCTIONS: dict[Any, Any] = {
+    np.full_like: _full_like,
+    np.sort: _sort,
     np.sum: api.asum,
     np.mean: api.mean,
     np.var: api.var,
@@ -82,14 +104,12 @@ for _f in (
     np.zeros_like,
     np.ones_like,
     np.empty_like,
-    np.full_like,
     np.shape,
     np.ndim,
     np.size,
     np.argmax,
     np.argmin,
     np.argsort,
-    np.sort,
     np.nonzero,
     np.all,
     np.any,
@@ -100,7 +120,6 @@ for _f in (
     np.array_equal,
     np.count_nonzero,
     np.result_type,
-    np.unique,
     np.searchsorted,
     np.iscomplexobj,
     np.isrealobj,
