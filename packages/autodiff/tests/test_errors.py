@@ -123,3 +123,18 @@ def test_custom_vjp_without_rule_is_reported() -> None:
 
     with pytest.raises(ad.InputError, match=r"call f\.defvjp\(fwd, bwd\)"):
         ad.grad(lambda x: np.sum(f(x)))(np.ones(2))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: np.max(x, initial=5.0),
+        lambda x: np.sum(x, where=x > 1),
+        lambda x: np.mean(x, where=x > 1),
+        lambda x: np.std(x, where=x > 1),
+    ],
+    ids=["max-initial", "sum-where", "mean-where", "std-where"],
+)
+def test_value_changing_reduction_options_are_reported(fn: object) -> None:
+    with pytest.raises(ad.UnsupportedOperationError, match=r"with (initial|where)="):
+        ad.grad(fn)(np.array([1.0, 2.0]))  # type: ignore[arg-type]

@@ -32,15 +32,23 @@ def _norm_axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
     return tuple(sorted(int(a) % ndim if ndim else 0 for a in axis))
 
 
-def _no_out(out: Any, name: str) -> None:
+def _no_out(out: Any, name: str, extra: dict[str, Any] | None = None) -> None:
     if out is not None:
         raise unsupported(f"np.{name}(..., out=...) (an in-place write)")
+    # options that change the value (initial=, where=) must not be dropped silently
+    changed = sorted(
+        k
+        for k, v in (extra or {}).items()
+        if v is not None and v is not True and v is not np._NoValue
+    )
+    if changed:
+        raise unsupported(f"np.{name} with {', '.join(f'{k}=' for k in changed)}")
 
 
 def asum(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
 ) -> Any:
-    _no_out(out, "sum")
+    _no_out(out, "sum", kw)
     return ar.sum_p.bind(a, axis=_norm_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
 
 
@@ -53,7 +61,7 @@ def mean(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
 ) -> Any:
     ax = _norm_axis(axis, len(shape_of(a)))
-    return ar.mul(asum(a, ax, out=out, keepdims=keepdims), 1.0 / _count(a, ax))
+    return ar.mul(asum(a, ax, out=out, keepdims=keepdims, **kw), 1.0 / _count(a, ax))
 
 
 def var(
@@ -66,6 +74,7 @@ def var(
     **kw: Any,
 ) -> Any:
     ax = _norm_axis(axis, len(shape_of(a)))
+    _no_out(out, "var", kw)
     centred = ar.subtract_p.bind(a, mean(a, ax, keepdims=True))
     return ar.mul(
         asum(ar.mul(centred, centred), ax, out=out, keepdims=keepdims), 1.0 / (_count(a, ax) - ddof)
@@ -81,12 +90,12 @@ def std(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    return ru.sqrt_p.bind(var(a, axis, out=out, ddof=ddof, keepdims=keepdims))
+    return ru.sqrt_p.bind(var(a, axis, out=out, ddof=ddof, keepdims=keepdims, **kw))
 
 
 def _reduction(prim: Any, name: str) -> Any:
     def reduce(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-        _no_out(out, name)
+        _no_out(out, name, kw)
         return prim.bind(a, axis=_norm_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
 
     return reduce
