@@ -156,6 +156,7 @@ SPECS = [
     Spec("triu_tril", lambda x: np.triu(x) ** 2 + np.tril(x, -1), ((3, 3),)),
     Spec("diag", lambda x: np.diag(x) ** 2, ((3, 3),)),
     Spec("diag_vector", lambda x: np.diag(x) ** 2, ((3,),)),
+    Spec("diag_offsets", lambda x: np.diag(x, 1) ** 2 + np.diag(x, -2)[:4, :4], ((3,),)),
     Spec("sort", lambda x: np.sort(x, axis=1) * np.arange(3.0), ((2, 3),), grid=True, unique=True),
     Spec("full_like", lambda x: np.full_like(x, x[0]) * x, ((3,),)),
     Spec("cumsum", lambda x: np.cumsum(x**2, axis=1), ((2, 3),), prims=("cumsum",)),

@@ -205,6 +205,8 @@ def take(
     a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise"
 ) -> Any:
     _no_out(out, "take")
+    if mode != "raise":
+        raise unsupported(f"np.take with mode={mode!r}")
     if axis is None:
         return getitem(ravel(a), np.asarray(indices))
     axis = axis % len(shape_of(a))
@@ -226,7 +228,9 @@ def triu(m: Any, k: int = 0) -> Any:
 
 
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    a = moveaxis(moveaxis(a, axis1, -1), axis2 if axis2 > axis1 else axis2 + 1, -1)
+    ndim = len(shape_of(a))
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    a = moveaxis(moveaxis(a, axis1, -1), axis2 - 1 if axis2 > axis1 else axis2, -1)
     n, m = shape_of(a)[-2:]
     rows = np.arange(max(0, -offset), min(n, m - offset))
     return getitem(a, (Ellipsis, rows, rows + offset))
@@ -235,11 +239,12 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 def diag(v: Any, k: int = 0) -> Any:
     if len(shape_of(v)) == 2:
         return diagonal(v, k)
-    n = shape_of(v)[0] + abs(k)
-    eye = np.eye(n, k=k)
-    rows = np.arange(n) if k >= 0 else np.arange(-k, n)
-    padded = v if k == 0 else getitem(v, np.clip(rows - max(0, -k), 0, shape_of(v)[0] - 1))
-    return ar.mul(reshape(padded, (1, -1)) if k >= 0 else reshape(padded, (-1, 1)), eye)
+    m = shape_of(v)[0]
+    n = m + abs(k)
+    # column j of the result holds v[j - max(k, 0)] on the k-th diagonal, zeros elsewhere
+    cols = np.clip(np.arange(n) - max(k, 0), 0, m - 1)
+    padded = v if k == 0 else getitem(v, cols)
+    return ar.mul(reshape(padded, (1, -1)), np.eye(n, k=k))
 
 
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> Any:
