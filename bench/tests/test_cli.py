@@ -111,6 +111,7 @@ def test_compare_exit_codes_and_only_changed(tmp_path) -> None:
     assert "1 cell(s) got significantly slower (by >= 10%, p < 0.05) or broke" in bad.output
     assert "slower" in bad.output
     assert "│ a " not in bad.output
+    assert "warning: the reference implementations themselves" not in bad.output
     lenient = wg("compare", str(tmp_path / "old.json"), str(tmp_path / "slow.json"),
                  "--min-effect", "0.6")  # fmt: skip
     assert lenient.exit_code == 0, lenient.output
@@ -174,3 +175,18 @@ def test_max_memory_turns_exhaustion_into_an_error_cell(toy_dir, tmp_path) -> No
     assert cells["numpy"]["status"] == "ok"
     assert cells["hungry"]["status"] == "error"
     assert cells["hungry"]["reason"].startswith("out of memory (MemoryError) Unable to allocate")
+
+
+def test_compare_warns_about_a_busier_machine_and_relative_mode(tmp_path) -> None:
+    old = document([cell("a", noisy(1.0, 5, 0), reference=True), cell("b", noisy(2.0, 5, 1))])
+    new = document([cell("a", noisy(1.5, 5, 2), reference=True), cell("b", noisy(3.0, 5, 3))])
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    plain = wg("compare", str(tmp_path / "old.json"), str(tmp_path / "new.json"))
+    assert plain.exit_code == 1
+    text = " ".join(plain.output.split())
+    assert "warning: the reference implementations themselves changed by x1.4" in text
+    relative = wg("compare", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--relative")
+    assert relative.exit_code == 0, relative.output
+    assert "each relative to its reference" in relative.output
+    assert "│ 2x" in relative.output or "2x " in relative.output

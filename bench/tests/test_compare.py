@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_documents import cell, document, noisy
 from wg_bench.compare import compare, failed
@@ -39,3 +41,21 @@ def test_params_distinguish_cells() -> None:
         ("n=1", "same"),
         ("n=2", "slower"),
     ]
+
+
+def test_relative_mode_ignores_a_uniformly_slower_machine() -> None:
+    from wg_bench.compare import machine_drift
+
+    old = document([cell("numpy", noisy(1.0, 5, 0), reference=True), cell("wg", noisy(0.5, 5, 1))])
+    busy = document(
+        [cell("numpy", noisy(1.5, 5, 2), reference=True), cell("wg", noisy(0.75, 5, 3))]
+    )
+    regressed = document([cell("numpy", noisy(1.0, 5, 4), reference=True),
+                          cell("wg", noisy(0.8, 5, 5))])  # fmt: skip
+    assert {r.key[3]: r.verdict for r in compare(old, busy)} == {"numpy": "slower", "wg": "slower"}
+    relative = {r.key[3]: r for r in compare(old, busy, relative=True)}
+    assert relative["wg"].verdict == "same"
+    assert relative["numpy"].verdict == "same"  # the reference is not compared with itself
+    assert relative["wg"].old == pytest.approx(0.5, rel=0.05)
+    assert {r.key[3]: r.verdict for r in compare(old, regressed, relative=True)}["wg"] == "slower"
+    assert machine_drift(old, busy) == pytest.approx(1.5, rel=0.05)

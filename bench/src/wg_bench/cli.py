@@ -212,18 +212,27 @@ def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:
     help="Smallest relative change that counts (0.10 = 10%).",
 )
 @click.option("--only-changed", is_flag=True, help="Hide cells whose verdict is 'same'.")
+@click.option("--relative", is_flag=True, help="Compare times relative to each benchmark's "
+              "reference in the same run (robust to a busier or faster machine).")  # fmt: skip
 def compare_command(old: Path, new: Path, alpha: float, min_effect: float,
-                    only_changed: bool) -> None:  # fmt: skip
+                    only_changed: bool, relative: bool) -> None:  # fmt: skip
     """Compare two results files cell by cell; exit 1 on a significant slowdown or a breakage."""
     try:
         before, after = load(old), load(new)
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
-    rows = comparing.compare(before, after, alpha=alpha, min_effect=min_effect)
+    rows = comparing.compare(before, after, alpha=alpha, min_effect=min_effect, relative=relative)
     console = _console()
     if before["machine"].get("id") != after["machine"].get("id"):
         console.print("[yellow]warning: the two runs come from different machines[/]")
-    console.print(compare_table([r for r in rows if r.changed or not only_changed]))
+    drift = comparing.machine_drift(before, after)
+    if not relative and drift is not None and abs(drift - 1) >= min_effect:
+        console.print(
+            f"[yellow]warning: the reference implementations themselves changed by x{drift:.2f} "
+            "(median): the machine was probably busier or faster; --relative compares each "
+            "cell to its reference in the same run instead[/]"
+        )
+    console.print(compare_table([r for r in rows if r.changed or not only_changed], relative))
     failing = comparing.failed(rows)
     if failing:
         raise click.ClickException(

@@ -35,9 +35,18 @@ class Row:
 
 
 def compare(
-    old: dict[str, Any], new: dict[str, Any], *, alpha: float = 0.05, min_effect: float = 0.10
+    old: dict[str, Any],
+    new: dict[str, Any],
+    *,
+    alpha: float = 0.05,
+    min_effect: float = 0.10,
+    relative: bool = False,
 ) -> list[Row]:
     """Rows for every cell of either document, in the new document's order.
+
+    With ``relative``, every cell's samples are first divided by the median of its reference in
+    the same run, so a machine that is busier (or faster) as a whole changes nothing: only a
+    change relative to the reference counts. Reference cells are then not compared.
 
     Examples
     --------
@@ -49,11 +58,58 @@ def compare(
     >>> compare(old, new)[0].verdict
     'slower'
     """
+    if relative:
+        old, new = relative_to_reference(old), relative_to_reference(new)
     before = {cell_key(c): c for c in old["results"]}
     after = {cell_key(c): c for c in new["results"]}
     rows = [_row(key, before.get(key), cell, alpha, min_effect) for key, cell in after.items()]
     rows += [Row(key, "removed", old=_median(c)) for key, c in before.items() if key not in after]
     return rows
+
+
+def _group(cell: dict[str, Any]) -> tuple[str, ...]:
+    suite, benchmark, params, _, device = cell_key(cell)
+    return (suite, benchmark, params, device)
+
+
+def relative_to_reference(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose ok cells hold samples divided by their reference's median (the reference's
+    own cells and cells without an ok reference become ``skipped`` with the reason)."""
+    refs = {_group(c): c["seconds"]["median"] for c in document["results"]
+            if c.get("reference") and c["status"] == "ok"}  # fmt: skip
+    cells = []
+    for c in document["results"]:
+        scale = refs.get(_group(c))
+        if c["status"] != "ok":
+            cells.append(c)
+        elif c.get("reference") or not scale:
+            why = "the reference itself" if c.get("reference") else "its reference did not run"
+            cells.append({**c, "status": "skipped", "reason": f"not compared: {why}"})
+        else:
+            samples = [s / scale for s in c["seconds"]["samples"]]
+            median = c["seconds"]["median"] / scale
+            cells.append({**c, "seconds": {**c["seconds"], "samples": samples, "median": median}})
+    return {**document, "results": cells}
+
+
+def machine_drift(old: dict[str, Any], new: dict[str, Any]) -> float | None:
+    """Median over reference cells of new/old median time: far from 1, the machine changed.
+
+    Examples
+    --------
+    >>> ref = lambda m: {"results": [{"suite": "s", "benchmark": "B", "params": {},
+    ...     "implementation": "np", "device": "cpu", "reference": True, "status": "ok",
+    ...     "seconds": {"median": m}}]}
+    >>> machine_drift(ref(1.0), ref(1.5))
+    1.5
+    """
+    before = {cell_key(c): c for c in old["results"] if c.get("reference") and c["status"] == "ok"}
+    ratios = sorted(
+        c["seconds"]["median"] / before[cell_key(c)]["seconds"]["median"]
+        for c in new["results"]
+        if cell_key(c) in before and c["status"] == "ok" and c.get("reference")
+    )
+    return ratios[len(ratios) // 2] if ratios else None
 
 
 def _median(cell: dict[str, Any] | None) -> float | None:

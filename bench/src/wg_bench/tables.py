@@ -139,9 +139,12 @@ def list_table(suites: Iterable[Suite]) -> Table:
 VERDICT_STYLE = {"slower": "bold red", "broken": "bold red", "faster": "green", "fixed": "green"}
 
 
-def compare_table(rows: Iterable[Row]) -> Table:
-    """``wg bench compare``'s table: old and new medians, ratio, p-value and verdict."""
-    table = Table(title="changes (new / old)", title_justify="left")
+def compare_table(rows: Iterable[Row], relative: bool = False) -> Table:
+    """``wg bench compare``'s table: old and new medians (times, or multiples of the reference
+    with ``relative``), their ratio, the p-value and the verdict."""
+    title = "changes (new / old" + (", each relative to its reference)" if relative else ")")
+    table = Table(title=title, title_justify="left")
+    show = (lambda v: "-" if v is None else f"{v:.3g}x") if relative else format_seconds
     for column in ("benchmark", "params", "impl", "device", "old", "new", "ratio", "p", "verdict"):
         table.add_column(column, overflow="fold")
     for r in rows:
@@ -153,8 +156,8 @@ def compare_table(rows: Iterable[Row]) -> Table:
             params or "-",
             impl,
             device,
-            format_seconds(r.old),
-            format_seconds(r.new),
+            show(r.old),
+            show(r.new),
             "-" if r.ratio is None else f"{r.ratio:.3f}",
             "-" if r.p_value is None else f"{r.p_value:.3g}",
             f"[{style}]{verdict}[/]" if style else verdict,
