@@ -128,6 +128,7 @@ def _merge(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "status": "ok", "seconds": seconds, "rounds": len(parts),
         "reason": next((p["reason"] for p in parts if p.get("reason")), ""),
         "peak_memory_bytes": max(p.get("peak_memory_bytes") or 0 for p in parts) or None,
+        "baseline_memory_bytes": max(p.get("baseline_memory_bytes") or 0 for p in parts) or None,
         "metrics": parts[-1].get("metrics", {}), "threads": parts[0].get("threads", []),
         "first_call": seconds["first_call"],
     }  # fmt: skip
@@ -151,6 +152,7 @@ def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None
         "first_call_seconds": merged.get("first_call"),
         "ratio": None,
         "peak_memory_bytes": merged.get("peak_memory_bytes"),
+        "baseline_memory_bytes": merged.get("baseline_memory_bytes"),
         "metrics": merged.get("metrics", {}),
         "threads": merged.get("threads", []),
         "rounds": merged.get("rounds", 0),

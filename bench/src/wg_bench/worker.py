@@ -39,11 +39,20 @@ def _reset_peak_memory() -> bool:
     return True
 
 
+def _status_bytes(field: str) -> int | None:
+    """A ``/proc/self/status`` memory field (``VmHWM``, ``VmRSS``) in bytes, if there is one."""
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return None
+    found = [int(line.split()[1]) * 1024 for line in lines if line.startswith(f"{field}:")]
+    return found[0] if found else None
+
+
 def _peak_memory_bytes(reset: bool) -> int:
-    if reset:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
+    peak = _status_bytes("VmHWM") if reset else None
+    if peak is not None:
+        return peak
     import resource
 
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -182,6 +191,7 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
         is_oracle = implementation == spec["oracle"]
         expected = None if is_oracle else expected_output(cell, spec)
         reset = _reset_peak_memory()
+        result["baseline_memory_bytes"] = _status_bytes("VmRSS")
         impl = cell.prepare(implementation)
         result["setup_seconds"] = time.perf_counter() - started
         out, first = cell.call(impl, clock)
