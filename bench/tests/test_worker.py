@@ -6,6 +6,7 @@ import json
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 from wg_bench import worker
 from wg_bench.discovery import discover
@@ -56,3 +57,11 @@ def test_main_writes_the_result_file(toy_dir, tmp_path) -> None:
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["status"] == "error"
     assert result["reason"].startswith("RuntimeError: deliberate failure at ")
+
+
+def test_metrics_must_be_numbers() -> None:
+    assert worker._metrics({"acc": np.float32(0.5), "n": 3}) == {"acc": 0.5, "n": 3.0}
+    with pytest.raises(TypeError, match="metrics\\(\\) must return a dict of name -> number"):
+        worker._metrics({"acc": "high"})
+    with pytest.raises(TypeError, match="not list"):
+        worker._metrics([0.5])

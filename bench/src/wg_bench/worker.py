@@ -157,6 +157,18 @@ def cache_path(spec: dict[str, Any]) -> str | None:
     return f"{base}.{spec['oracle']}.pkl" if base else None
 
 
+def _metrics(figures: Any) -> dict[str, float]:
+    """``metrics()``'s figures as floats; anything else is the suite's error, said plainly."""
+    if not isinstance(figures, dict):
+        raise TypeError(
+            f"metrics() must return a dict of name -> number, not {type(figures).__name__}"
+        )
+    try:
+        return {str(k): float(v) for k, v in figures.items()}
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"metrics() must return a dict of name -> number: {exc}") from exc
+
+
 def gate(cell: Cell, output: Any, expected: Any) -> float:
     """The benchmark's ``error`` (default: ADBench rho) between an output and the oracle's."""
     measure = getattr(cell.bench, "error", None) or rho_error
@@ -203,7 +215,7 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
         error = 0.0 if is_oracle else gate(cell, host, expected)
         result["metrics"]["max_error"] = error
         if hasattr(cell.bench, "metrics"):
-            result["metrics"].update({k: float(v) for k, v in cell.bench.metrics(host).items()})
+            result["metrics"].update(_metrics(cell.bench.metrics(host)))
         if not error <= spec["tolerance"]:
             result["status"] = "mismatch"
             result["reason"] = (
