@@ -133,3 +133,11 @@ def test_a_suite_name_selects_only_that_suite(tmp_path) -> None:
     write(tmp_path, "online_extra", GOOD)
     assert [s.name for s in discover(tmp_path, ["online"])] == ["online"]
     assert [s.name for s in discover(tmp_path, ["online*"])] == ["online", "online_extra"]
+
+
+def test_suite_paths_are_absolute_for_workers_elsewhere(tmp_path, monkeypatch) -> None:
+    write(tmp_path, "alpha", GOOD)
+    monkeypatch.chdir(tmp_path)
+    [suite] = discover(Path("."), ["alpha"])
+    assert suite.benchmarks[0].path == tmp_path / "alpha.py"
+    assert suite.benchmarks[0].path.is_absolute()

@@ -167,7 +167,10 @@ def discover(
     (``autodiff.Gmm*``) or contains (case-insensitive).
     """
     patterns = list(patterns)
-    files = {p.stem: p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")}
+    # absolute paths: cells may run in another working directory (a Dask worker's)
+    files = {
+        p.stem: p.resolve() for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")
+    }
     if not patterns:
         names = [n for n in defaults if n in files] if defaults else list(files)
         if not names:
