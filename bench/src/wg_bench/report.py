@@ -190,7 +190,11 @@ def _html_section(suite: str, name: str, cells: Sequence[dict[str, Any]], images
 def _html_page(latest: Document, sections: list[str]) -> str:
     machine = latest["machine"]
     facts = {k: machine.get(k) for k in ("id", "cpu", "cores_logical", "memory_bytes", "gpus",
-                                         "os", "python", "git")}  # fmt: skip
+                                         "os", "python", "git", "libraries")}  # fmt: skip
+    facts["blas"] = ", ".join(f"{b.get('internal_api')} {b.get('version')} "
+                              f"({b.get('architecture')}, {b.get('num_threads')} thread(s))"
+                              for b in machine.get("blas", []))  # fmt: skip
+    facts["environment"] = machine.get("environment")
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in facts.items())  # fmt: skip
     style = (
