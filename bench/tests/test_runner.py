@@ -207,3 +207,21 @@ def test_cuda_cells_run_where_nvidia_smi_lists_a_gpu(toy_dir, tmp_path, monkeypa
     assert {(c["params"]["n"], c["device"], c["status"]) for c in cells} == {
         (2, "cuda", "ok"), (3, "cuda", "ok"),
     }  # fmt: skip
+
+
+def test_failed_cells_are_not_rerun_in_later_rounds(toy_dir, tmp_path) -> None:
+    seen: list[tuple[int, str, str]] = []
+
+    def note(task: Task, result: dict[str, Any]) -> None:
+        seen.append((task.round, task.cell.implementation, result["status"]))
+
+    settings = Settings.for_run(False, rounds=2, samples=2, min_time=0.005)
+    outcome = run(discover(toy_dir, ["toy.Sum"]), settings, implementations=["wrong"], on_done=note)
+    assert seen == [(0, "numpy", "ok"), (0, "wrong", "mismatch")] * 2 + [
+        (1, "wrong", "settled"), (1, "numpy", "ok"),
+    ] * 2  # fmt: skip
+    cells = outcome.state.documents()[outcome.state.machine["id"]]["results"]
+    assert {(c["params"]["n"], c["implementation"], c["status"], c["rounds"]) for c in cells} == {
+        (1000, "numpy", "ok", 2), (1000, "wrong", "mismatch", 1),
+        (4000, "numpy", "ok", 2), (4000, "wrong", "mismatch", 1),
+    }  # fmt: skip

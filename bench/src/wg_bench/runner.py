@@ -73,6 +73,11 @@ class RunState:
         result["machine"] = fp["id"]
         self.parts.setdefault(task.cell.key, []).append(result)
 
+    def settled(self, key: tuple[Any, ...]) -> bool:
+        """Whether a round already decided the cell (skipped, mismatch, error): later rounds
+        would only repeat it (a hang would cost its timeout again)."""
+        return any(p["status"] != "ok" for p in self.parts.get(key, []))
+
     def finished_cells(self) -> list[dict[str, Any]]:
         """Records of the cells whose every round has finished (skipped ones count)."""
         records = []
@@ -80,7 +85,7 @@ class RunState:
             parts = self.parts.get(cell.key, [])
             if cell.skip is not None:
                 records.append(_record(cell, [{"status": "skipped", "reason": cell.skip}], None))
-            elif parts and (len(parts) == self.settings.rounds or parts[0]["status"] == "skipped"):
+            elif parts and (len(parts) == self.settings.rounds or self.settled(cell.key)):
                 # a finished cell never changes: summarise (bootstrap) it once, not at every write
                 if cell.key not in self._records:
                     self._records[cell.key] = _record(cell, parts, parts[0]["machine"])
@@ -244,12 +249,24 @@ def run(
                 on_done(task, result)
 
         try:
-            (executor or local_executor)(tasks, env, done)
+            if executor is None:
+                local_executor(tasks, env, done, skip=lambda task: _settled(state, task, on_done))
+            else:
+                executor(tasks, env, done)
         except KeyboardInterrupt:
             state.finished = _now()
             return RunOutcome(state, write_documents(state, json_path, history), True)
     state.finished, state.complete = _now(), True
     return RunOutcome(state, write_documents(state, json_path, history))
+
+
+def _settled(state: RunState, task: Task, on_done: Callback | None) -> bool:
+    """Skip a later round of a decided cell, still telling the progress display about it."""
+    if not state.settled(task.cell.key):
+        return False
+    if on_done is not None:
+        on_done(task, {"status": "settled", "reason": "decided in an earlier round"})
+    return True
 
 
 def _new_state(
@@ -276,8 +293,15 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def local_executor(tasks: list[Task], env: dict[str, str], done: Callback) -> None:
-    """Run the tasks one after another on this machine, each in a fresh process."""
+def local_executor(
+    tasks: list[Task],
+    env: dict[str, str],
+    done: Callback,
+    skip: Callable[[Task], bool] | None = None,
+) -> None:
+    """Run the tasks one after another on this machine, each in a fresh process (``skip``:
+    tasks not worth running, such as later rounds of a cell that already failed)."""
     full_env = {**os.environ, **env}
     for task in tasks:
-        done(task, run_task(task.spec, task.timeout, full_env))
+        if skip is None or not skip(task):
+            done(task, run_task(task.spec, task.timeout, full_env))
