@@ -216,17 +216,17 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
         result["metrics"]["max_error"] = error
         if hasattr(cell.bench, "metrics"):
             result["metrics"].update(_metrics(cell.bench.metrics(host)))
-        if not error <= spec["tolerance"]:
+        if not error <= spec["tolerance"]:  # NaN fails too
             result["status"] = "mismatch"
             result["reason"] = (
                 f"error {error:.3g} > tolerance {spec['tolerance']:g} against {spec['oracle']}"
             )
-            return result
-        loops, warmup = calibrate(cell, impl, spec["min_time"], clock)
-        samples = [cell.sample(impl, loops, clock) for _ in range(spec["samples"])]
-        result.update(status="ok", loops=loops, warmup=warmup, samples=samples)
-        result["peak_memory_bytes"] = _peak_memory_bytes(reset)
-        result["peak_memory_scope"] = "cell" if reset else "process"
+        else:
+            loops, warmup = calibrate(cell, impl, spec["min_time"], clock)
+            samples = [cell.sample(impl, loops, clock) for _ in range(spec["samples"])]
+            result.update(status="ok", loops=loops, warmup=warmup, samples=samples)
+            result["peak_memory_bytes"] = _peak_memory_bytes(reset)
+            result["peak_memory_scope"] = "cell" if reset else "process"
     except StructureError as exc:
         result.update(status="mismatch", reason=f"{exc} (oracle: {spec['oracle']})")
     except Exception as exc:
