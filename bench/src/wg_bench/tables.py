@@ -128,6 +128,8 @@ def list_table(suites: Iterable[Suite]) -> Table:
             for impl in b.implementations:
                 note = b.missing_requirement(impl)
                 role = " (reference)" if impl == b.reference else ""
+                if impl == b.oracle != b.reference:
+                    role = " (oracle)"
                 impls.append(f"[yellow]{impl}{role}: skipped: {note}[/]" if note else
                              f"[green]{impl}[/]{role}")  # fmt: skip
             cells = f"{len(b.param_grid())} ({len(b.param_grid(quick=True))})"
