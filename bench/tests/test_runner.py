@@ -225,3 +225,39 @@ def test_failed_cells_are_not_rerun_in_later_rounds(toy_dir, tmp_path) -> None:
         (1000, "numpy", "ok", 2), (1000, "wrong", "mismatch", 1),
         (4000, "numpy", "ok", 2), (4000, "wrong", "mismatch", 1),
     }  # fmt: skip
+
+
+def fake_result(samples: list[float]) -> dict[str, Any]:
+    return {"status": "ok", "samples": samples, "first_call": 1.0, "warmup": [1.0], "loops": 1,
+            "metrics": {}}  # fmt: skip
+
+
+def test_ratios_use_every_round_of_cell_and_reference(toy_dir) -> None:
+    base = {"numpy": 1.0, "python": 3.0}
+
+    def executor(tasks: list[Task], env: dict[str, str], done: Any) -> None:
+        for t in tasks:  # round 1 is twice as slow: the ratio must pool both rounds of both
+            scale = base[t.cell.implementation] * (1 + t.round)
+            done(t, fake_result([scale, scale * 1.01]))
+
+    outcome = run(discover(toy_dir, ["toy.Sum"]), Settings.for_run(True, rounds=2, samples=4),
+                  implementations=["python"], executor=executor)  # fmt: skip
+    doc = outcome.state.documents()[outcome.state.machine["id"]]
+    python = next(c for c in doc["results"] if c["implementation"] == "python")
+    assert python["rounds"] == 2
+    assert len(python["seconds"]["samples"]) == 4
+    assert python["ratio"]["value"] == pytest.approx(3.0, rel=0.01)
+
+
+def test_interrupted_multi_round_run_keeps_partly_measured_cells(toy_dir, tmp_path) -> None:
+    def executor(tasks: list[Task], env: dict[str, str], done: Any) -> None:
+        for t in tasks[:2]:  # round 0 of numpy and python, then Ctrl-C
+            done(t, fake_result([1.0, 1.1]))
+        raise KeyboardInterrupt
+
+    outcome = run(discover(toy_dir, ["toy.Sum"]), Settings.for_run(True, rounds=2, samples=4),
+                  implementations=["python"], json_path=tmp_path / "r.json",
+                  executor=executor)  # fmt: skip
+    assert outcome.interrupted
+    cells = schema.load(tmp_path / "r.json")["results"]
+    assert [(c["implementation"], c["rounds"]) for c in cells] == [("numpy", 1), ("python", 1)]

@@ -64,7 +64,8 @@ class RunState:
     )
     finished: str | None = None
     complete: bool = False
-    _records: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    _records: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    _ratios: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def record(self, task: Task, result: dict[str, Any]) -> None:
         """Add one finished task; its machine defaults to the local one."""
@@ -79,17 +80,20 @@ class RunState:
         return any(p["status"] != "ok" for p in self.parts.get(key, []))
 
     def finished_cells(self) -> list[dict[str, Any]]:
-        """Records of the cells whose every round has finished (skipped ones count)."""
+        """Records of every cell with at least one finished round (skipped ones count), so an
+        interrupted run keeps all it measured; ``rounds`` says how many rounds each one has."""
         records = []
         for cell in self.cells:
             parts = self.parts.get(cell.key, [])
             if cell.skip is not None:
                 records.append(_record(cell, [{"status": "skipped", "reason": cell.skip}], None))
-            elif parts and (len(parts) == self.settings.rounds or self.settled(cell.key)):
-                # a finished cell never changes: summarise (bootstrap) it once, not at every write
-                if cell.key not in self._records:
-                    self._records[cell.key] = _record(cell, parts, parts[0]["machine"])
-                records.append(self._records[cell.key])
+            elif parts:
+                # summarise (bootstrap) a cell once per new round, not at every write
+                cached = self._records.get(cell.key)
+                if cached is None or cached[0] != len(parts):
+                    cached = (len(parts), _record(cell, parts, parts[0]["machine"]))
+                    self._records[cell.key] = cached
+                records.append(cached[1])
         return records
 
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -101,7 +105,7 @@ class RunState:
             by_machine[mid if mid in by_machine else ids[0]].append(record)
         docs = {}
         for mid, mine in by_machine.items():
-            _add_ratios(mine)
+            _add_ratios(mine, self._ratios)
             docs[mid] = {
                 "schema": schema.SCHEMA,
                 "created": self.started,
@@ -176,8 +180,12 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else repr(value)
 
 
-def _add_ratios(records: list[dict[str, Any]]) -> None:
-    """Each ok cell's median divided by its reference's, with a bootstrap 95% CI."""
+def _add_ratios(records: list[dict[str, Any]], memo: dict[tuple[Any, ...], Any]) -> None:
+    """Each ok cell's median divided by its reference's, with a bootstrap 95% CI.
+
+    ``memo`` keeps each ratio for the sample counts it was computed from, so the bootstrap runs
+    again only when the cell or its reference gained a round.
+    """
     refs = {
         schema.cell_key({**r, "implementation": ""}): r
         for r in records
@@ -185,10 +193,15 @@ def _add_ratios(records: list[dict[str, Any]]) -> None:
     }
     for r in records:
         ref = refs.get(schema.cell_key({**r, "implementation": ""}))
-        if r["status"] != "ok" or ref is None or r["ratio"] is not None:
+        if r["status"] != "ok" or ref is None:
+            r["ratio"] = None
             continue
-        value, (low, high) = ratio_ci(r["seconds"]["samples"], ref["seconds"]["samples"])
-        r["ratio"] = {"value": value, "ci95": [low, high]}
+        x, y = r["seconds"]["samples"], ref["seconds"]["samples"]
+        key = (schema.cell_key(r), len(x), len(y))
+        if key not in memo:
+            value, (low, high) = ratio_ci(x, y)
+            memo[key] = {"value": value, "ci95": [low, high]}
+        r["ratio"] = memo[key]
 
 
 def write_documents(state: RunState, json_path: Path | None, history: Path | None) -> list[Path]:
