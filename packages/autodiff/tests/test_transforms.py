@@ -193,6 +193,25 @@ def test_simplify_eliminates_common_subexpressions_and_dead_code() -> None:
     assert names == ["getitem", "sin", "add", "sum"]
 
 
+@pytest.mark.parametrize(
+    ("pieces", "fused"),
+    [((slice(None, 2), slice(2, None)), True), ((slice(None, 3), slice(2, None)), False)],
+)
+def test_simplify_turns_tiling_scatter_adds_into_one_concatenate(
+    pieces: tuple[slice, slice], fused: bool
+) -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.sum(np.sin(x[:, pieces[0]])) + np.sum(np.exp(x[:, pieces[1]]) * 2.0)
+
+    x = np.arange(15.0).reshape(3, 5) / 10.0
+    prog = simplify(ad.make_trace(ad.grad(f))(x))
+    names = [e.prim.name for e in prog.eqns]
+    assert ("scatter_add" not in names) is fused
+    assert ("concatenate" in names) is fused
+    np.testing.assert_allclose(prog(x), ad.grad(f)(x), rtol=1e-14)
+    np.testing.assert_allclose(ad.grad(f, optimize=True)(x), ad.grad(f)(x), rtol=1e-14)
+
+
 def test_optimize_matches_eager_and_reuses_the_trace() -> None:
     calls = []
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from wg_autodiff.core import Primitive
 from wg_autodiff.rules_arith import add_p, divide_p, multiply_p, negative_p, subtract_p, sum_p
-from wg_autodiff.rules_array import amax_p, logsumexp_p
+from wg_autodiff.rules_array import amax_p, concatenate_p, logsumexp_p, scatter_add_p
 from wg_autodiff.rules_unary import exp_p, log_p, sigmoid_p, square_p
 from wg_autodiff.staging import Const, Eqn, Program, Var, guard_p
 
@@ -156,7 +156,61 @@ def _dce(prog: Program) -> Program:
 
 def simplify(prog: Program) -> Program:
     """Rewrite, fuse, CSE, constant-fold and DCE ``prog`` (returns a new program)."""
-    return _fuse_logsumexp(_Rewriter(prog).run())
+    return _fuse_scatters(_fuse_logsumexp(_Rewriter(prog).run()))
+
+
+def _slab(idx: Any, shape: tuple[int, ...]) -> tuple[int, int, int] | None:
+    """``(axis, start, stop)`` when ``idx`` selects a contiguous slab along one axis (the
+    pullback of a slice such as ``gates[b : 2 * b]``), else None."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if len(items) > len(shape) or not all(type(i) is slice for i in items):
+        return None
+    slab = None
+    for axis, i in enumerate(items):
+        start, stop, step = i.indices(shape[axis])
+        if step != 1 or stop <= start:
+            return None
+        if (start, stop) != (0, shape[axis]):
+            if slab is not None:
+                return None
+            slab = (axis, start, stop)
+    return slab
+
+
+def _fuse_scatters(prog: Program) -> Program:
+    """A sum of single-use scatter-adds of slabs that tile an array along one axis (the
+    cotangent of ``gates`` sliced into pieces) -> one ``concatenate`` of the pieces."""
+    uses: dict[int, int] = {}
+    for e in prog.eqns:
+        for i in e.ins:
+            if type(i) is Var:
+                uses[i.id] = uses.get(i.id, 0) + 1
+    for o in prog.outputs:
+        if type(o) is Var:
+            uses[o.id] = uses.get(o.id, 0) + 2
+    pieces: dict[int, tuple[int, list[tuple[int, int, Any]]]] = {}
+    for e in prog.eqns:
+        if e.prim is scatter_add_p and type(e.ins[0]) is Var:
+            slab = _slab(e.params["idx"], e.out.shape)
+            if slab is not None and e.ins[0].dtype == e.out.dtype:
+                pieces[e.out.id] = (slab[0], [(slab[1], slab[2], e.ins[0])])
+        elif e.prim is add_p and all(
+            type(i) is Var and i.id in pieces and uses[i.id] == 1 for i in e.ins
+        ):
+            (ax0, p0), (ax1, p1) = (pieces[i.id] for i in e.ins)
+            if ax0 == ax1 and e.ins[0].shape == e.ins[1].shape == e.out.shape:
+                pieces[e.out.id] = (ax0, p0 + p1)
+    eqns = []
+    for e in prog.eqns:
+        group = pieces.get(e.out.id) if e.prim is add_p else None
+        if group is not None:
+            axis, parts = group[0], sorted(group[1], key=lambda p: p[0])
+            bounds = [b for p in parts for b in p[:2]]
+            tiled = bounds[0] == 0 and bounds[-1] == e.out.shape[axis]
+            if tiled and all(bounds[k] == bounds[k + 1] for k in range(1, len(bounds) - 1, 2)):
+                e = Eqn(concatenate_p, [p[2] for p in parts], {"axis": axis}, e.out)
+        eqns.append(e)
+    return _dce(Program(prog.inputs, eqns, prog.outputs, prog.out_def))
 
 
 def _fuse_logsumexp(prog: Program) -> Program:
