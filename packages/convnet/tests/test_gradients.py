@@ -97,6 +97,40 @@ def test_conv2d_backward_matches_finite_differences(case) -> None:
 
 @SETTINGS
 @given(conv_cases())
+def test_conv2d_numpy_fast_path_matches_finite_differences(case) -> None:
+    layer, shape, seed = case
+    x = np.random.default_rng(seed).normal(size=shape)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)  # every case takes conv_numpy's path
+        check_layer(built(layer, seed), x, seed)
+        assert layer._fast
+
+
+@SETTINGS
+@given(conv_cases(), st.booleans())
+def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked) -> None:
+    layer, shape, seed = case
+    x = np.random.default_rng(seed).normal(size=shape)
+    built(layer, seed)
+    results = []
+    for fast in (True, False):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)
+            mp.setattr(layers_mod, "NUMPY_FAST_PATH", fast)
+            if chunked:
+                mp.setattr(conv_mod, "SCRATCH_BYTES", 1)
+                mp.setattr(layers_mod, "CACHE_BYTES", 0)
+            y = layer.forward(x, training=True)
+            dx = layer.backward(np.cos(y))
+            assert layer._fast is fast
+            results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.flags.c_contiguous
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(conv_cases())
 def test_conv2d_chunked_recompute_path_gives_same_result(case) -> None:
     layer, shape, seed = case
     x = np.random.default_rng(seed).normal(size=shape)

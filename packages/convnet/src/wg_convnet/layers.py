@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from wg_convnet import conv_numpy
 from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import (
     chunk_size,
@@ -26,6 +27,8 @@ CACHE_BYTES = 16 * 2**20
 #: from this many im2col rows (C*KH*KW) on, one GEMM per chunk (channel-major columns) beats one
 #: small GEMM per sample; below it the per-sample layout avoids two transposes
 CHANNEL_MAJOR_MIN_K = 32
+#: channel-major convolutions of plain NumPy arrays take :mod:`wg_convnet.conv_numpy`'s buffers
+NUMPY_FAST_PATH = True
 
 
 def _positive(name: str, value: int, minimum: int = 1) -> int:
@@ -114,6 +117,12 @@ class Conv2D(Layer):
         oh, ow = self._geometry(x)
         n, f = x.shape[0], self.out_channels
         w2 = self._w2()
+        if (
+            NUMPY_FAST_PATH
+            and w2.shape[1] >= CHANNEL_MAJOR_MIN_K
+            and conv_numpy.is_numpy(x, w2, self.params["b"])
+        ):
+            return self._forward_numpy(x, w2, (oh, ow), training)
         xpad = pad2d(x, self.padding)
         col_bytes = w2.shape[1] * oh * ow * _itemsize(x)
         step = chunk_size(n, col_bytes)
@@ -135,6 +144,7 @@ class Conv2D(Layer):
         if training:
             self._xpad, self._in_shape, self._out_hw = xpad, x.shape, (oh, ow)
             self._cols, self._channel_major, self._step = kept, channel_major, step
+            self._fast = False
         return out
 
     def backward(self, dy: Array, *, input_grad: bool = True) -> Array | None:
@@ -143,6 +153,8 @@ class Conv2D(Layer):
         Sequential skips the input gradient of its first layer (nothing consumes it), as
         PyTorch does for inputs that do not require grad.
         """
+        if self._cache("_in_shape") and self._fast:  # forward took the NumPy fast path
+            return self._backward_numpy(dy, input_grad)
         xp = array_namespace(dy)
         xpad, (oh, ow), kept = self._cache("_xpad"), self._out_hw, self._cols
         n, f, k = dy.shape[0], self.out_channels, self.kernel_size
@@ -174,6 +186,49 @@ class Conv2D(Layer):
         dxpad = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
         p, (h, w) = self.padding, self._in_shape[2:]
         return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
+
+    def _forward_numpy(
+        self, x: np.ndarray, w2: np.ndarray, out_hw: tuple[int, int], training: bool
+    ) -> np.ndarray:
+        """Channel-major forward of NumPy arrays, chunk by chunk into one output buffer."""
+        n, (oh, ow) = x.shape[0], out_hw
+        dtype = np.result_type(x, w2)
+        col_bytes = w2.shape[1] * oh * ow * dtype.itemsize
+        step = chunk_size(n, col_bytes)
+        keep = training and n * col_bytes <= CACHE_BYTES
+        out = np.empty((n, self.out_channels, oh, ow), dtype=dtype)
+        kept = []
+        for n0 in range(0, n, step):
+            cols = self._im2col_numpy(x[n0 : n0 + step], out_hw)
+            conv_numpy.forward_chunk(w2, self.params["b"], cols, out[n0 : n0 + step])
+            if keep:
+                kept.append(cols)
+        if training:
+            self._x, self._in_shape, self._out_hw = x, x.shape, out_hw
+            self._cols, self._step, self._fast = kept, step, True
+        return out
+
+    def _backward_numpy(self, dy: np.ndarray, input_grad: bool) -> np.ndarray | None:
+        """Backward of :meth:`_forward_numpy`: same chunks, dW summed in chunk order."""
+        x, out_hw, kept, step = self._x, self._out_hw, self._cols, self._step
+        w2 = self._w2()
+        dx = np.empty(x.shape, dtype=np.result_type(dy, w2)) if input_grad else None
+        dw = np.zeros(w2.shape, dtype=np.result_type(dy, x))
+        for idx, n0 in enumerate(range(0, x.shape[0], step)):
+            cols = kept[idx] if kept else self._im2col_numpy(x[n0 : n0 + step], out_hw)
+            dyc_src = dy[n0 : n0 + step]
+            dyc = conv_numpy.dy_columns(dyc_src)
+            dw += np.matmul(dyc, cols.T)
+            if dx is not None:
+                k, s, p, d = self.kernel_size, self.stride, self.padding, self.dilation
+                conv_numpy.input_grad_chunk(w2, dyc_src, k, s, p, d, dx[n0 : n0 + step])
+        self.grads["b"] = np.sum(dy, axis=(0, 2, 3))
+        self.grads["W"] = np.reshape(dw, self.params["W"].shape)
+        return dx
+
+    def _im2col_numpy(self, x: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
+        k, s, p, d = self.kernel_size, self.stride, self.padding, self.dilation
+        return conv_numpy.im2col_chunk(x, k, out_hw, s, p, d)
 
     def _w2(self) -> Array:
         k = self.kernel_size

@@ -1,0 +1,156 @@
+"""NumPy fast path of the channel-major Conv2D: im2col and col2im through preallocated buffers.
+
+The array-API path (:mod:`wg_convnet.convolution`) is functional, so that tracers of automatic
+differentiation can follow it, and pays for it with copies: ``stack`` of permuted windows yields a
+non-contiguous array that ``reshape`` copies once more. On plain ``numpy.ndarray`` inputs this
+module computes the same numbers with
+
+- im2col as one write per kernel offset into a preallocated (C*KH*KW, n*OH*OW) buffer, reading
+  strided views of the (channel-major) input;
+- the forward GEMM written through one fused transpose + bias add straight into the output;
+- col2im as one ``+=`` per kernel offset into a channel-major buffer (for stride 1 over whole
+  padded rows, see :func:`_fold_rows`), copied once into a contiguous NCHW input gradient.
+
+The GEMMs themselves are BLAS calls on contiguous operands (``W2 @ cols``, ``dY @ cols.T``,
+``W2.T @ dY``). Every function works on one chunk of samples, so callers bound the scratch memory
+and may run chunks on different threads (NumPy releases the GIL in BLAS and in copies).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from wg_convnet.convolution import window
+
+
+def is_numpy(*arrays: Any) -> bool:
+    """True when every argument is a plain ``numpy.ndarray`` (not a tracer or another library).
+
+    Examples
+    --------
+    >>> is_numpy(np.zeros(2), np.ones(3))
+    True
+    >>> is_numpy(np.zeros(2), [1.0])
+    False
+    """
+    return all(type(a) is np.ndarray for a in arrays)
+
+
+def im2col_chunk(
+    x: np.ndarray, kernel: int, out_hw: tuple[int, int], stride: int, padding: int, dilation: int
+) -> np.ndarray:
+    """Columns (C*K*K, n*OH*OW) of an unpadded NCHW chunk ``x``, channel-major.
+
+    Equal to :func:`wg_convnet.convolution.im2col_cm` of the padded chunk.
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(2, 1, 2, 2)
+    >>> im2col_chunk(x, 1, (2, 2), 1, 0, 1)
+    array([[0., 1., 2., 3., 4., 5., 6., 7.]])
+    """
+    n, c, h, w = x.shape
+    oh, ow = out_hw
+    xt = x.transpose(1, 0, 2, 3)
+    if padding:
+        p = padding
+        padded = np.zeros((c, n, h + 2 * p, w + 2 * p), dtype=x.dtype)
+        padded[:, :, p : p + h, p : p + w] = xt
+        xt = padded
+    cols = np.empty((c * kernel * kernel, n * oh * ow), dtype=x.dtype)
+    cols6 = cols.reshape(c, kernel, kernel, n, oh, ow)
+    for i in range(kernel):
+        for j in range(kernel):
+            cols6[:, i, j] = window(xt, i, j, out_hw, stride, dilation)
+    return cols
+
+
+def forward_chunk(w2: np.ndarray, b: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = W2 @ cols + b``, the GEMM result written into NCHW ``out`` (n, F, OH, OW)."""
+    n, f, oh, ow = out.shape
+    y = np.matmul(w2, cols)
+    np.add(y.reshape(f, n, oh, ow).transpose(1, 0, 2, 3), b.reshape(1, f, 1, 1), out=out)
+
+
+def dy_columns(dy: np.ndarray) -> np.ndarray:
+    """Output gradient of a chunk (n, F, OH, OW) as a contiguous (F, n*OH*OW) matrix."""
+    n, f, oh, ow = dy.shape
+    dyc = np.empty((f, n, oh, ow), dtype=dy.dtype)
+    dyc[...] = dy.transpose(1, 0, 2, 3)
+    return dyc.reshape(f, n * oh * ow)
+
+
+def input_grad_chunk(
+    w2: np.ndarray,
+    dy: np.ndarray,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int,
+    dx: np.ndarray,
+) -> None:
+    """Write d loss / d input of a chunk into NCHW ``dx``: col2im of ``W2.T @ dY``.
+
+    ``dy`` is the chunk's output gradient (n, F, OH, OW).
+
+    Examples
+    --------
+    >>> dx = np.empty((1, 1, 3, 3))
+    >>> input_grad_chunk(np.ones((1, 4)), np.ones((1, 1, 2, 2)), 2, 1, 0, 1, dx)
+    >>> dx[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    h, w = dx.shape[2:]
+    p = padding
+    if stride == 1:
+        dxt = _fold_rows(w2, dy, kernel, dilation, (h + 2 * p, w + 2 * p))
+    else:
+        dxt = _fold_strided(w2, dy, kernel, stride, dilation, (h + 2 * p, w + 2 * p))
+    dx[...] = dxt[:, :, p : p + h, p : p + w].transpose(1, 0, 2, 3)
+
+
+def _fold_strided(
+    w2: np.ndarray, dy: np.ndarray, kernel: int, stride: int, dilation: int, hw: tuple[int, int]
+) -> np.ndarray:
+    """col2im for any stride: one strided ``+=`` of (C, n, OH, OW) per kernel offset."""
+    n, _, oh, ow = dy.shape
+    c = w2.shape[1] // kernel**2
+    dcols = np.matmul(w2.T, dy_columns(dy)).reshape(c, kernel, kernel, n, oh, ow)
+    dxt = np.zeros((c, n, *hw), dtype=dcols.dtype)
+    r_span, c_span = stride * (oh - 1) + 1, stride * (ow - 1) + 1
+    for i in range(kernel):
+        for j in range(kernel):
+            r0, c0 = i * dilation, j * dilation
+            dxt[:, :, r0 : r0 + r_span : stride, c0 : c0 + c_span : stride] += dcols[:, i, j]
+    return dxt
+
+
+def _fold_rows(
+    w2: np.ndarray, dy: np.ndarray, kernel: int, dilation: int, hw: tuple[int, int]
+) -> np.ndarray:
+    """col2im for stride 1 over whole padded rows, so that every ``+=`` runs over long rows.
+
+    The output gradient is widened with zeros from OW to the padded input width WP, so column
+    (oh, w') of kernel offset (i, j) lands on flat position (oh + i*d) * WP + w' + j*d of its
+    sample: for each (channel, sample) one contiguous run of OH * WP numbers. The widened columns
+    are exact zeros, so the runs that wrap into the next row (or sample) add nothing.
+    """
+    n, f, oh, ow = dy.shape
+    hp, wp = hw
+    c = w2.shape[1] // kernel**2
+    wide = np.zeros((f, n, oh, wp), dtype=dy.dtype)
+    wide[..., :ow] = dy.transpose(1, 0, 2, 3)
+    dcols = np.matmul(w2.T, wide.reshape(f, n * oh * wp)).reshape(c, kernel, kernel, n, oh * wp)
+    flat = np.zeros((c, n * hp * wp + dilation * (kernel - 1)), dtype=dcols.dtype)
+    row, item = flat.strides[0], flat.itemsize
+    for i in range(kernel):
+        for j in range(kernel):
+            start = flat[:, dilation * (i * wp + j) :]
+            runs = as_strided(start, (c, n, oh * wp), (row, hp * wp * item, item), writeable=True)
+            runs += dcols[:, i, j]
+    return flat[:, : n * hp * wp].reshape(c, n, hp, wp)
