@@ -98,7 +98,6 @@ class Compiled:
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
-        env: dict[str, Any] = {}
         eqns = prog.eqns
         chunk_of = {e.out.id: n // CHUNK for n, e in enumerate(eqns)}
         last_use: dict[int, int] = {}
@@ -113,6 +112,28 @@ class Compiled:
         shared |= {vid for vid, chunks in used_in.items() if chunks - {chunk_of.get(vid, -1)}}
         self.slots = {vid: k for k, vid in enumerate(sorted(shared))}
 
+        self.chunks = [
+            self._build_chunk(start, eqns, last_use, used_in, outputs)
+            for start in range(0, len(eqns), CHUNK)
+        ]
+        self.input_slots = [self.slots[v.id] for v in prog.inputs]
+        self.outputs = [
+            (self.slots[o.id], None) if type(o) is Var else (-1, o.value) for o in prog.outputs
+        ]
+
+    def _build_chunk(
+        self,
+        start: int,
+        eqns: list[Eqn],
+        last_use: dict[int, int],
+        used_in: dict[int, set[int]],
+        outputs: set[int],
+    ) -> Any:
+        """The function replaying ``eqns[start : start + CHUNK]``. Its primitives and constants
+        are closure cells, not globals: a global lookup in a namespace of 10^5 names stays slow
+        until the interpreter has specialised the instruction, which takes dozens of replays."""
+        env: dict[str, Any] = {}
+
         def ref(i: Any) -> str:
             if type(i) is Const:
                 key = f"c{len(env)}"
@@ -120,20 +141,15 @@ class Compiled:
                 return key
             return f"v{i.id}"
 
-        chunks = []
-        for start in range(0, len(eqns), CHUNK):
-            name = f"chunk{start // CHUNK}"
-            chunks.append(name)
-            lines = self._chunk_source(
-                name, start, eqns[start : start + CHUNK], env, ref, last_use, used_in, outputs
-            )
-            code = compile("\n".join(lines), f"<wg_autodiff program {name}>", "exec")
-            exec(code, env)
-        self.chunks = [env[c] for c in chunks]
-        self.input_slots = [self.slots[v.id] for v in prog.inputs]
-        self.outputs = [
-            (self.slots[o.id], None) if type(o) is Var else (-1, o.value) for o in prog.outputs
-        ]
+        name = f"chunk{start // CHUNK}"
+        lines = self._chunk_source(
+            name, start, eqns[start : start + CHUNK], env, ref, last_use, used_in, outputs
+        )
+        source = [f"def make({', '.join(env)}):", *(f"    {line}" for line in lines)]
+        source.append(f"    return {name}")
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(source), f"<wg_autodiff program {name}>", "exec"), namespace)
+        return namespace["make"](**env)
 
     def _chunk_source(
         self,
