@@ -3,6 +3,10 @@
 Targets (1 thread, same run): Conv2D forward+backward <= 1.5 x torch at both sizes; the training
 step <= 1.3 x torch; the training step 1 -> 2 threads (``--threads 2``) >= 1.6 x faster.
 
+``--threads N`` reaches the cell process as ``OMP_NUM_THREADS=N``; the wg training step then runs
+``Sequential(threads=N)`` (the batch split into N shards on N threads, BLAS pinned to one thread
+per shard), torch ``set_num_threads(N)`` through the same variable.
+
 The NumPy reference is written independently of wg_convnet: convolution as a sum over kernel
 offsets of ``einsum`` contractions, pooling by reshaping into windows. Every implementation must
 match it (ADBench rho <= 1e-4 in float32) before it is timed.
@@ -10,6 +14,7 @@ match it (ADBench rho <= 1e-4 in float32) before it is timed.
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -98,9 +103,10 @@ def ref_training_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr
 def _wg_step_model(weights: list[np.ndarray]):
     from wg_convnet import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 
+    threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
     net = Sequential(
         [Conv2D(1, 16, 3), ReLU(), MaxPool2D(2), Conv2D(16, 32, 3), ReLU(), MaxPool2D(2),
-         Flatten(), Dense(32 * 5 * 5, 10)]
+         Flatten(), Dense(32 * 5 * 5, 10)], threads=threads,
     ).build(0)  # fmt: skip
     for layer, (w, b) in zip([net.layers[0], net.layers[3], net.layers[7]],
                              [weights[0:2], weights[2:4], weights[4:6]], strict=True):  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from wg_convnet import parallel
 from wg_convnet.activations import Softmax, softmax
 from wg_convnet.backend import array_namespace, device
 from wg_convnet.errors import ShapeError
@@ -27,6 +28,10 @@ class Sequential:
     ``loss`` is ``"cross_entropy"`` (softmax cross-entropy on the last layer's scores; a final
     ``Softmax`` layer is folded into the loss during training) or ``"mse"``.
 
+    ``threads`` > 1 splits each batch of NumPy arrays into that many shards that run forward and
+    backward side by side (see :mod:`wg_convnet.parallel`; networks with BatchNorm2D or Dropout
+    stay on one thread). Results are reproducible for a fixed seed and number of threads.
+
     Examples
     --------
     >>> import numpy as np
@@ -41,7 +46,12 @@ class Sequential:
     """
 
     def __init__(
-        self, layers: Sequence[Layer], *, loss: str = "cross_entropy", dtype: str = "float32"
+        self,
+        layers: Sequence[Layer],
+        *,
+        loss: str = "cross_entropy",
+        dtype: str = "float32",
+        threads: int = 1,
     ) -> None:
         if not layers or not all(isinstance(layer, Layer) for layer in layers):
             raise TypeError("Sequential needs a non-empty list of wg_convnet layers")
@@ -49,6 +59,10 @@ class Sequential:
             raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(LOSSES)}")
         if dtype not in DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+        self.threads = threads
+        self._shards: tuple[list[list[Layer]], list[tuple[int, int]]] | None = None
         self.layers = list(layers)
         self.loss = loss
         self.dtype = dtype
@@ -63,23 +77,34 @@ class Sequential:
     def forward(self, X: Array, *, training: bool = False) -> Array:
         """Network output for a checked batch (scores before the loss when ``training``)."""
         layers = self._train_layers() if training else self.layers
-        out = X
-        for index, layer in enumerate(layers):
-            try:
-                out = layer.forward(out, training=training)
-            except ShapeError as exc:
-                raise ShapeError(f"layer {index} {exc}") from None
-        return out
+        if not parallel.shardable(layers, X, self.threads):
+            if training:
+                self._shards = None
+            return _forward_layers(layers, X, training)
+        bounds = parallel.shard_bounds(X.shape[0], self.threads)
+        shards = parallel.replicas(layers, len(bounds))
+
+        def run(k: int) -> Array:
+            return _forward_layers(shards[k], X[bounds[k][0] : bounds[k][1]], training)
+
+        outs = parallel.run_sharded(run, len(bounds))
+        if training:
+            self._shards = (shards, bounds)
+        return np.concatenate(outs, axis=0)
 
     def backward(self, grad: Array) -> None:
         """Back-propagate d loss / d output, filling every layer's ``grads``."""
         layers = self._train_layers()
-        for layer in reversed(layers[1:]):
-            grad = layer.backward(grad)
-        if isinstance(layers[0], Conv2D):
-            layers[0].backward(grad, input_grad=False)
-        else:
-            layers[0].backward(grad)
+        if self._shards is None:
+            _backward_layers(layers, grad)
+            return
+        shards, bounds = self._shards
+
+        def run(k: int) -> None:
+            _backward_layers(shards[k], grad[bounds[k][0] : bounds[k][1]])
+
+        parallel.run_sharded(run, len(bounds))
+        parallel.sum_grads(layers, shards)
 
     def parameters(self) -> tuple[list[Array], list[Array]]:
         """All trainable arrays and their gradients, in a fixed order."""
@@ -269,6 +294,25 @@ class Sequential:
         from wg_convnet.serialization import load_model
 
         return load_model(path)
+
+
+def _forward_layers(layers: Sequence[Layer], X: Array, training: bool) -> Array:
+    out = X
+    for index, layer in enumerate(layers):
+        try:
+            out = layer.forward(out, training=training)
+        except ShapeError as exc:
+            raise ShapeError(f"layer {index} {exc}") from None
+    return out
+
+
+def _backward_layers(layers: Sequence[Layer], grad: Array) -> None:
+    for layer in reversed(layers[1:]):
+        grad = layer.backward(grad)
+    if isinstance(layers[0], Conv2D):  # nothing consumes the input gradient of the first layer
+        layers[0].backward(grad, input_grad=False)
+    else:
+        layers[0].backward(grad)
 
 
 def _as_array(value: Any, name: str) -> Array:
