@@ -49,6 +49,9 @@ def convnet() -> None:
               help="Write the summary and per-epoch history as JSON here.")  # fmt: skip
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the trained model (wg-convnet model format) here.")  # fmt: skip
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Split each batch over this many threads (networks without BatchNorm2D or "
+                   "Dropout; reproducible for a fixed seed and thread count).")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
     dataset: str,
@@ -58,6 +61,7 @@ def train(
     seed: int,
     json_path: Path | None,
     save: Path | None,
+    threads: int,
     quiet: bool,
 ) -> None:
     """Train the default network of a dataset and report its test accuracy.
@@ -70,7 +74,7 @@ def train(
     try:
         result = run_training(
             dataset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, save=save,
-            verbose=not quiet,
+            threads=threads, verbose=not quiet,
         )  # fmt: skip
     except (ConvnetError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -54,6 +54,24 @@ def test_train_lines_writes_json_and_model(runner: CliRunner, tmp_path: Path) ->
     assert Sequential.load(model).predict(np.zeros((1, 1, 16, 16), np.float32)).shape == (1,)
 
 
+def test_train_lines_on_two_threads(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    args = ["convnet", "train", "--dataset", "lines", "--epochs", "2", "--quiet", "--threads", "2"]
+    result = runner.invoke(main, [*args, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())
+    assert summary["threads"] == 2
+    assert summary["test_accuracy"] >= 0.99
+
+
+def test_train_zero_threads_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main, ["convnet", "train", "--dataset", "lines", "--epochs", "1", "--threads", "0"]
+    )
+    assert result.exit_code == 2
+    assert "--threads" in result.output
+
+
 def test_train_unknown_dataset_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["convnet", "train", "--dataset", "mnits", "--epochs", "1"])
     assert result.exit_code == 2

@@ -100,3 +100,6 @@ def test_shape_errors_from_a_shard_name_the_layer() -> None:
 def test_bad_thread_counts_are_refused(bad) -> None:
     with pytest.raises(ValueError, match="threads must be an integer >= 1"):
         Sequential([Dense(2, 2)], threads=bad)
+    net = Sequential([Dense(2, 2)])
+    with pytest.raises(ValueError, match="threads must be an integer >= 1"):
+        net.threads = bad

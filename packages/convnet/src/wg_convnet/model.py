@@ -59,8 +59,6 @@ class Sequential:
             raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(LOSSES)}")
         if dtype not in DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-            raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
         self.threads = threads
         self._shards: tuple[list[list[Layer]], list[tuple[int, int]]] | None = None
         self.layers = list(layers)
@@ -68,6 +66,17 @@ class Sequential:
         self.dtype = dtype
         self.history_: list[dict[str, float]] = []
         self.built_ = False
+
+    @property
+    def threads(self) -> int:
+        """Threads that each batch is split over (1: no splitting)."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, threads: int) -> None:
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+        self._threads = threads
 
     # ------------------------------------------------------------------ forward / backward
     def _train_layers(self) -> list[Layer]:

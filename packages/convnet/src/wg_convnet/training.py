@@ -57,18 +57,22 @@ def train(
     seed: int = 0,
     save: Path | None = None,
     cache: Path | None = None,
+    threads: int = 1,
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Train the default model on ``dataset``; return a JSON-ready summary with the history.
+
+    ``threads`` > 1 splits each batch over that many threads (``Sequential(threads=...)``).
 
     Examples
     --------
     >>> result = train("lines", epochs=1, verbose=False)
     >>> sorted(result)  # doctest: +NORMALIZE_WHITESPACE
     ['batch_size', 'dataset', 'epochs', 'history', 'lr', 'seconds', 'seed',
-     'test_accuracy', 'test_loss']
+     'test_accuracy', 'test_loss', 'threads']
     """
     model = default_model(dataset)
+    model.threads = threads
     data = load_dataset(dataset, cache=cache, seed=seed)
     start = time.perf_counter()
     model.fit(
@@ -82,5 +86,5 @@ def train(
     return {
         "dataset": dataset, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
         "test_loss": test_loss, "test_accuracy": test_accuracy, "seconds": seconds,
-        "history": model.history_,
+        "threads": threads, "history": model.history_,
     }  # fmt: skip
