@@ -365,3 +365,34 @@ def test_traced_numpy_functions_compute_what_numpy_computes(name: str) -> None:
     fn = FRONT_END[name]
     out, _ = ad.vjp(fn, A3)
     np.testing.assert_allclose(out, fn(A3), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis"),
+    [
+        ((5, 100, 10), (2,)),
+        ((5, 100, 10), (1,)),
+        ((5, 100, 10), (0, 1)),
+        ((50, 100), (0,)),
+        ((5, 100, 10), (-1, -2)),
+        ((5, 100, 10), (0, 2)),
+        ((1, 3000, 1), (1,)),
+    ],
+)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_large_sums_as_products_with_ones_match_numpy(
+    shape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool
+) -> None:
+    from wg_autodiff.rules_arith import DOT_SUM_MIN, _sum_impl, dot_sum
+
+    x = np.random.default_rng(0).standard_normal(shape)
+    assert x.size >= DOT_SUM_MIN
+    want = np.sum(x, axis=axis, keepdims=keepdims)
+    got = _sum_impl(x, axis=axis, keepdims=keepdims)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert (dot_sum(shape, x.dtype, axis, keepdims) is None) == (axis == (0, 2))
+    compiled = ad.compile(lambda y: np.sum(np.sin(y), axis=axis, keepdims=keepdims))
+    np.testing.assert_allclose(compiled(x), np.sum(np.sin(x), axis=axis, keepdims=keepdims))
+    # a non-contiguous input takes NumPy's own reduction
+    np.testing.assert_allclose(compiled(x.T.copy().T), compiled(x), rtol=1e-12, atol=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +12,16 @@ import numpy as np
 
 from wg_autodiff.core import Primitive
 from wg_autodiff.pytree import tree_unflatten
-from wg_autodiff.rules_arith import add_p, divide_p, multiply_p, negative_p, subtract_p, sum_p
+from wg_autodiff.rules_arith import (
+    DOT_SUM_MIN,
+    add_p,
+    divide_p,
+    dot_sum,
+    multiply_p,
+    negative_p,
+    subtract_p,
+    sum_p,
+)
 from wg_autodiff.rules_unary import sigmoid_p
 from wg_autodiff.staging import Const, Eqn, Program, Var
 
@@ -65,7 +75,12 @@ def _lowered_structural(e: Eqn) -> Any:
     if e.prim is ra.getitem_p:
         return operator.itemgetter(p["idx"])
     if e.prim is sum_p:
-        return operator.methodcaller("sum", axis=p["axis"], keepdims=p["keepdims"])
+        plain = operator.methodcaller("sum", axis=p["axis"], keepdims=p["keepdims"])
+        x = e.ins[0]
+        fast = dot_sum(x.shape, x.dtype, p["axis"], p["keepdims"])
+        if fast is None or math.prod(x.shape) < DOT_SUM_MIN:
+            return plain
+        return lambda x: fast(x) if x.flags.c_contiguous else plain(x)
     if e.prim is reshape_p:
         return operator.methodcaller("reshape", p["shape"])
     if e.prim is ra.transpose_p:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -66,9 +67,40 @@ floor_divide_p = _nondiff("floor_divide", np.floor_divide)
 
 def _sum_impl(x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
     if type(x) is np.ndarray:
+        fast = dot_sum(x.shape, x.dtype, axis, keepdims) if x.size >= DOT_SUM_MIN else None
+        if fast is not None and x.flags.c_contiguous:
+            return fast(x)
         return x.sum(axis=axis, keepdims=keepdims)
     xp = namespace(x)
     return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+DOT_SUM_MIN = 2048
+"""Arrays at least this large reduce through :func:`dot_sum` when it applies."""
+
+
+def dot_sum(
+    shape: tuple[int, ...], dtype: Any, axis: tuple[int, ...] | None, keepdims: bool
+) -> Any:
+    """A sum over a contiguous block of axes of a C-contiguous float64 array as a BLAS product
+    with a vector of ones, or None when that does not apply. NumPy reduces over a short last
+    axis or a middle axis element by element: ``x.sum(axis=2)`` of a (5, 1000, 10) array takes
+    ~15x as long as ``x.reshape(5000, 10) @ ones(10)``."""
+    if axis is None or dtype != np.float64 or len(shape) < 2:
+        return None
+    axes = sorted(a % len(shape) for a in axis)
+    i, j = axes[0], axes[-1] + 1
+    if axes != list(range(i, j)) or j - i == len(shape):
+        return None
+    pre, mid, post = math.prod(shape[:i]), math.prod(shape[i:j]), math.prod(shape[j:])
+    out = tuple(1 if i <= d < j else n for d, n in enumerate(shape) if keepdims or not i <= d < j)
+    if mid < 2:
+        return None
+    if post == 1:
+        return lambda x: (x.reshape(pre, mid) @ np.ones(mid)).reshape(out)
+    if pre == 1:
+        return lambda x: (np.ones(mid) @ x.reshape(mid, post)).reshape(out)
+    return lambda x: np.matmul(np.ones((1, mid)), x.reshape(pre, mid, post)).reshape(out)
 
 
 def _broadcast_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
