@@ -7,6 +7,11 @@ Alternating spreads load from other work on a shared machine over both settings 
 median wall time of each, the speed-up, and the process CPU time per step: CPU time / wall time
 near 2 means both threads ran; near 1 means the machine had no second core to give.
 
+On a machine too busy to lend a second core, the last line bounds what an idle one could give:
+the two shards run one after the other (same work, same reductions), their CPU times are
+measured, and the bound is 1-thread CPU / (serial CPU + the longer shard of each parallel
+region). It ignores the GIL and memory bandwidth, so it is an upper bound, not a measurement.
+
 Usage (from the repository root):
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \\
         python packages/convnet/tools/thread_scaling.py [rounds]
@@ -19,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import wg_convnet.parallel as parallel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_timing import load_suite
@@ -37,12 +43,14 @@ def main() -> None:
         benches[threads] = bench
     wall: dict[int, list[float]] = {1: [], 2: []}
     cpu: dict[int, list[float]] = {1: [], 2: []}
+    critical: list[float] = []
     for _ in range(rounds):
         for threads, bench in benches.items():
             start, start_cpu = time.perf_counter(), time.process_time()
             bench.impl_wg()
             wall[threads].append(time.perf_counter() - start)
             cpu[threads].append(time.process_time() - start_cpu)
+        critical.append(critical_path(benches[2]))
     w1, w2 = (float(np.median(wall[t])) for t in (1, 2))
     c1, c2 = (float(np.median(cpu[t])) for t in (1, 2))
     print(
@@ -50,6 +58,35 @@ def main() -> None:
         f"2 threads {w2 * 1e3:.2f} ms (cpu {c2 * 1e3:.2f} ms, cpu/wall {c2 / w2:.2f}), "
         f"speed-up {w1 / w2:.2f}x"
     )
+    bound = c1 / float(np.median(critical))
+    print(f"idle-machine upper bound from shard CPU times (not a measurement): {bound:.2f}x")
+
+
+def critical_path(bench) -> float:
+    """CPU seconds of one 2-shard step if each parallel region took only its longer shard.
+
+    The shards run one after the other (same work, same reductions) and are timed one by one.
+    """
+    saved: list[float] = []  # CPU time that a second core would take off, per region
+
+    def in_turn(fn, count):
+        times, results = [], []
+        for k in range(count):
+            start = time.process_time()
+            results.append(fn(k))
+            times.append(time.process_time() - start)
+        saved.append(sum(times) - max(times))
+        return results
+
+    original = parallel.run_sharded
+    parallel.run_sharded = in_turn
+    try:
+        start = time.process_time()
+        bench.impl_wg()
+        total = time.process_time() - start
+    finally:
+        parallel.run_sharded = original
+    return total - sum(saved)
 
 
 if __name__ == "__main__":
