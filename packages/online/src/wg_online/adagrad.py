@@ -69,23 +69,36 @@ def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi,
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
-    grad[: m * nf * kk] = 0.0
+    """Accumulate the gradient of every feature's nf * kk block, then one AdaGrad step per block.
+
+    The step runs branch-free over each contiguous block (a zero gradient leaves the weight
+    unchanged; the accumulator is floored at 1e-30 so it never divides by zero).
+    """
+    blk = nf * kk
+    grad[: m * blk] = 0.0
     for a in range(m):
         for b in range(a + 1, m):
             ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
             xx = g * fx[a] * fx[b]
-            ga, gb = (a * nf + fi[b]) * kk, (b * nf + fi[a]) * kk
+            ga, gb = a * blk + fi[b] * kk, b * blk + fi[a] * kk
             for c in range(kk):
                 grad[ga + c] += xx * v[ib + c]
                 grad[gb + c] += xx * v[ia + c]
+    tiny = np.float32(1e-30)
     for a in range(m):
-        for f in range(nf):
-            for c in range(kk):
-                gr = grad[(a * nf + f) * kk + c]
-                if gr != 0:
-                    j = fb[a] + f * kk + c
-                    vacc[j] += gr * gr
-                    v[j] -= eta * gr * _rate(vacc[j], power_t)
+        base, gbase = fb[a], a * blk
+        if power_t == 0.5:
+            for j in range(blk):
+                gr = grad[gbase + j]
+                q = vacc[base + j] + gr * gr
+                vacc[base + j] = q
+                v[base + j] -= eta * gr / np.sqrt(max(q, tiny))
+        else:
+            for j in range(blk):
+                gr = grad[gbase + j]
+                q = vacc[base + j] + gr * gr
+                vacc[base + j] = q
+                v[base + j] -= eta * gr * max(q, tiny) ** np.float32(-power_t)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
