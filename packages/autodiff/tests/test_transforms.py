@@ -396,3 +396,26 @@ def test_large_sums_as_products_with_ones_match_numpy(
     np.testing.assert_allclose(compiled(x), np.sum(np.sin(x), axis=axis, keepdims=keepdims))
     # a non-contiguous input takes NumPy's own reduction
     np.testing.assert_allclose(compiled(x.T.copy().T), compiled(x), rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_fast_rules_equal_the_generic_rules_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wg_autodiff import core
+
+    def f(x: np.ndarray, y: np.ndarray, b: np.ndarray) -> np.ndarray:
+        u = np.tanh(np.sin(x) * y + x) - np.cos(y) / (x * x + 1.0)
+        v = np.exp(-u) + np.log(np.sqrt(np.square(y) + 2.0)) + 1.0 / (1.0 + np.exp(-x))
+        return np.sum(v * b - u / b)  # b broadcasts: its cotangent takes the generic rules
+
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.random(3) + 1.0)
+    fast = ad.grad(f, argnums=(0, 1, 2))(*args)
+    hessian_row = ad.hvp(f, args, args)  # nested traces: generic rules only
+    assert core.numpy_vjp
+    monkeypatch.setattr(core, "numpy_vjp", {})
+    generic = ad.grad(f, argnums=(0, 1, 2))(*args)
+    for got, want in zip(fast, generic, strict=True):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(hessian_row, ad.hvp(f, args, args), strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -27,6 +27,11 @@ jvp_rules: dict[Primitive, Callable[..., Any]] = {}
 vjp_per_arg: dict[Primitive, tuple[Callable[..., Any] | None, ...]] = {}
 """Fast path of :func:`defvjp` rules: primitive -> one ``rule(g, ans, *args, **params)`` per arg."""
 
+numpy_vjp: dict[Primitive, tuple[Callable[..., Any], ...]] = {}
+"""First-order NumPy fast path of elementwise rules: primitive -> one ``rule(g, ans, *args)`` per
+arg, the same formula as the generic rule written with NumPy's operators. Used only when the
+cotangent and the argument are NumPy arrays of the same shape and no other trace is involved."""
+
 _levels = itertools.count(1)
 
 
@@ -149,7 +154,7 @@ def is_tracer(x: Any) -> bool:
 class Node:
     """One recorded primitive application on the reverse tape."""
 
-    __slots__ = ("ans", "ct", "params", "parents", "prim", "vals")
+    __slots__ = ("ans", "ct", "fast", "params", "parents", "prim", "vals")
 
     def __init__(self, prim: Any, vals: Any, params: Any, ans: Any, parents: Any) -> None:
         self.prim = prim
@@ -158,6 +163,7 @@ class Node:
         self.ans = ans
         self.parents = parents
         self.ct: Any = None
+        self.fast: Any = None
 
 
 class ReverseTrace:
@@ -205,6 +211,7 @@ class ReverseTrace:
             parents,
             None,
         )
+        node.fast = None if lower else numpy_vjp.get(prim)
         self.tape.append(node)
         t = _new_tracer(Tracer)
         t._trace = self
@@ -234,9 +241,13 @@ class ReverseTrace:
             if g is None or node.prim is None:
                 continue
             node.ct = None
+            fast = node.fast if type(g) is np.ndarray else None
             per_arg = vjp_per_arg.get(node.prim)
             for argnum, parent in node.parents:
-                if per_arg is not None:
+                v = node.vals[argnum] if fast is not None else None
+                if type(v) is np.ndarray and v.shape == g.shape:
+                    c = fast[argnum](g, node.ans, *node.vals)  # type: ignore[index]
+                elif per_arg is not None:
                     c = per_arg[argnum](g, node.ans, *node.vals, **node.params)
                 else:
                     c = vjp_rules[node.prim](argnum, g, node.ans, node.vals, node.params)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import core
-from wg_autodiff.core import Primitive, Tracer, deflinear, defvjp, jvp_rules
+from wg_autodiff.core import Primitive, Tracer, deflinear, defvjp, jvp_rules, numpy_vjp
 from wg_autodiff.namespace import (
     asarray_like,
     device_namespace,
@@ -285,6 +285,10 @@ defbinary(
     lambda g, a, x, y: _div(g, y),
     lambda g, a, x, y: negative_p.bind(_div(mul(g, a), y)),
 )
+numpy_vjp[add_p] = (lambda g, a, x, y: g, lambda g, a, x, y: g)
+numpy_vjp[subtract_p] = (lambda g, a, x, y: g, lambda g, a, x, y: -g)
+numpy_vjp[multiply_p] = (lambda g, a, x, y: g * y, lambda g, a, x, y: g * x)
+numpy_vjp[divide_p] = (lambda g, a, x, y: g / y, lambda g, a, x, y: -((g * a) / y))
 defbinary(power_p, _power_dx, lambda g, a, x, y: mul(g, mul(a, _safe_log(x))))
 defbinary(
     maximum_p,
@@ -314,6 +318,7 @@ defvjp(
     lambda g, ans, x, y: negative_p.bind(unbroadcast(g, shape_of(y))),
 )
 defvjp(negative_p, lambda g, ans, x: negative_p.bind(g))
+numpy_vjp[negative_p] = (lambda g, ans, x: -g,)
 deflinear(negative_p)
 defvjp(
     sum_p,
