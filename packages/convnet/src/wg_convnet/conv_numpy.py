@@ -143,8 +143,9 @@ def _fold_rows(
     n, f, oh, ow = dy.shape
     hp, wp = hw
     c = w2.shape[1] // kernel**2
-    wide = np.zeros((f, n, oh, wp), dtype=dy.dtype)
+    wide = np.empty((f, n, oh, wp), dtype=dy.dtype)
     wide[..., :ow] = dy.transpose(1, 0, 2, 3)
+    wide[..., ow:] = 0
     dcols = np.matmul(w2.T, wide.reshape(f, n * oh * wp)).reshape(c, kernel, kernel, n, oh * wp)
     flat = np.zeros((c, n * hp * wp + dilation * (kernel - 1)), dtype=dcols.dtype)
     row, item = flat.strides[0], flat.itemsize
