@@ -183,35 +183,36 @@ class ReverseTrace:
     def process(self, prim: Primitive, args: Any, params: dict[str, Any]) -> Any:
         vals = []
         parents = []
-        lower = False
+        lower = False  # a value of another (lower) trace is involved: higher-order derivative
         for i, a in enumerate(args):
-            if type(a) is Tracer:
-                if a._trace is self:
-                    v = a._value
-                    vals.append(v)
-                    parents.append((i, a._node))
-                    lower = lower or type(v) is Tracer
-                else:
-                    vals.append(a)
+            if type(a) is Tracer and a._trace is self:
+                v = a._value
+                parents.append((i, a._node))
+                if type(v) is Tracer:
                     lower = True
+                vals.append(v)
             else:
+                if type(a) is Tracer:
+                    lower = True
                 vals.append(a)
-        # first-order fast path: nothing below this trace, call the implementation directly
-        out = prim.bind(*vals, **params) if lower else prim.impl(*vals, **params)
+        if lower:
+            out = prim.bind(*vals, **params)
+            fast = None
+        else:  # first order: nothing below this trace, call the implementation directly
+            out = prim.impl(*vals, **params) if params else prim.impl(*vals)
+            fast = numpy_vjp.get(prim)
         if prim.nondiff:
             return out
         if prim not in vjp_rules:
             raise unsupported(f"primitive {prim.name} (reverse mode)")
         node = _new_tracer(Node)
-        node.prim, node.vals, node.params, node.ans, node.parents, node.ct = (
-            prim,
-            vals,
-            params,
-            out,
-            parents,
-            None,
-        )
-        node.fast = None if lower else numpy_vjp.get(prim)
+        node.prim = prim
+        node.vals = vals
+        node.params = params
+        node.ans = out
+        node.parents = parents
+        node.ct = None
+        node.fast = fast
         self.tape.append(node)
         t = _new_tracer(Tracer)
         t._trace = self
