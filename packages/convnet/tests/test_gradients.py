@@ -123,6 +123,7 @@ def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked) -> None:
             y = layer.forward(x, training=True)
             dx = layer.backward(np.cos(y))
             assert layer._fast is fast
+            assert layer._step == (1 if chunked else shape[0])
             results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
     for ours, theirs in zip(*results, strict=True):
         assert ours.flags.c_contiguous
@@ -145,6 +146,7 @@ def test_conv2d_chunked_recompute_path_gives_same_result(case) -> None:
         mp.setattr(layers_mod, "CACHE_BYTES", 0)
         y2 = layer.forward(x, training=True)
         dx2 = layer.backward(dy)
+        assert layer._step == 1
     np.testing.assert_allclose(y2, y, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx2, dx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.grads["W"], dw, rtol=1e-12, atol=1e-12)

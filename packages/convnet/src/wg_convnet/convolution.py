@@ -33,8 +33,10 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def chunk_size(n: int, bytes_per_sample: int, budget: int = SCRATCH_BYTES) -> int:
+def chunk_size(n: int, bytes_per_sample: int, budget: int | None = None) -> int:
     """How many samples fit in one im2col chunk of at most ``budget`` bytes (at least one).
+
+    ``budget`` defaults to the module's :data:`SCRATCH_BYTES`, read at call time.
 
     Examples
     --------
@@ -42,7 +44,10 @@ def chunk_size(n: int, bytes_per_sample: int, budget: int = SCRATCH_BYTES) -> in
     16
     >>> chunk_size(3, 10)
     3
+    >>> chunk_size(3, 10, budget=1)
+    1
     """
+    budget = SCRATCH_BYTES if budget is None else budget
     return max(1, min(n, budget // max(1, bytes_per_sample)))
 
 
