@@ -54,7 +54,19 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
 
 def _binop(prim: Any) -> tuple[Any, Any]:
     bind = prim.bind
-    return (lambda self, other: bind(self, other)), (lambda self, other: bind(other, self))
+
+    # with a constant on the other side there is nothing to choose: straight to our own trace
+    def fwd(self: Tracer, other: Any) -> Any:
+        if type(other) is Tracer:
+            return bind(self, other)
+        return self._trace.process(prim, (self, other), {})
+
+    def rev(self: Tracer, other: Any) -> Any:
+        if type(other) is Tracer:
+            return bind(other, self)
+        return self._trace.process(prim, (other, self), {})
+
+    return fwd, rev
 
 
 def _method(fn: Any) -> Any:
@@ -88,7 +100,7 @@ def _install() -> None:
     ):
         setattr(T, f"__{name}__", _binop(prim)[0])
     T.__mul__ = _mul
-    T.__rmul__ = lambda self, other: ar.multiply_p.bind(other, self)
+    T.__rmul__ = _binop(ar.multiply_p)[1]
     T.__hash__ = object.__hash__
     T.__neg__ = lambda self: ar.negative_p.bind(self)
     T.__pos__ = lambda self: self
@@ -129,7 +141,9 @@ def _mul(self: Tracer, other: Any) -> Any:
     # x * x has the cheaper rule of square (one product in the pullback instead of two and a sum)
     if other is self:
         return ru.square_p.bind(self)
-    return ar.multiply_p.bind(self, other)
+    if type(other) is Tracer:
+        return ar.multiply_p.bind(self, other)
+    return self._trace.process(ar.multiply_p, (self, other), {})
 
 
 def _bottom_method(name: str) -> Any:
