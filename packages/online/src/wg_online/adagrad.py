@@ -7,8 +7,9 @@ with AdaGrad in VW's ``--adaptive`` order. Helpers are inlined (see :mod:`wg_onl
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from wg_online.lean_numba import nb
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")

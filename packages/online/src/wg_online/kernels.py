@@ -8,8 +8,9 @@ dominated the per-line cost.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from wg_online.lean_numba import nb
 
 _M32 = np.uint64(0xFFFFFFFF)
 _POW10 = np.array([10.0**i for i in range(23)])
