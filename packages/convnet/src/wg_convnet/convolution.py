@@ -34,7 +34,7 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
 
 
 def chunk_size(n: int, bytes_per_sample: int, budget: int | None = None) -> int:
-    """How many samples fit in one im2col chunk of at most ``budget`` bytes (at least one).
+    """Samples per im2col chunk: at most ``budget`` bytes (at least one sample), chunks balanced.
 
     ``budget`` defaults to the module's :data:`SCRATCH_BYTES`, read at call time.
 
@@ -46,9 +46,13 @@ def chunk_size(n: int, bytes_per_sample: int, budget: int | None = None) -> int:
     3
     >>> chunk_size(3, 10, budget=1)
     1
+    >>> chunk_size(64, 2**20, budget=15 * 2**20)  # 15 per chunk would leave a last chunk of 4
+    13
     """
     budget = SCRATCH_BYTES if budget is None else budget
-    return max(1, min(n, budget // max(1, bytes_per_sample)))
+    step = max(1, min(n, budget // max(1, bytes_per_sample)))
+    chunks = -(-n // step)
+    return -(-n // chunks)  # chunks of near-equal size: no small, inefficient last chunk
 
 
 def pad2d(x: Array, padding: int, value: float = 0.0) -> Array:

@@ -194,7 +194,7 @@ class Conv2D(Layer):
         n, (oh, ow) = x.shape[0], out_hw
         dtype = np.result_type(x, w2)
         col_bytes = w2.shape[1] * oh * ow * dtype.itemsize
-        step = chunk_size(n, col_bytes)
+        step = conv_numpy.fast_chunk_size(n, col_bytes)
         keep = training and n * col_bytes <= CACHE_BYTES
         out = np.empty((n, self.out_channels, oh, ow), dtype=dtype)
         kept = []
