@@ -69,3 +69,20 @@ def test_broken_new_file_keeps_the_old_model(tmp_path) -> None:
     assert holder.refresh() is False
     assert "keeping the current model" in logs[0]
     assert float(holder.answer(b"| a")) > 0.5
+
+
+def test_fast_answer_equals_the_batch_path(tmp_path) -> None:
+    from wg_online.datagen import ctr
+    from wg_online.parsing import parse_lines
+
+    path = tmp_path / "q.wgm"
+    learner = OnlineLearner(interactions=("ab",), ffm_k=2, ffm_fields=("a", "b"))
+    learner.fit(ctr(300, seed=3).lines()).save(path)
+    holder = ModelHolder(path)
+    for line in [*ctr(20, seed=4).lines(), "|a a1 |b b2:0.5 |c"]:
+        batch = holder.model.run(parse_lines([line]), learn=False)[0][0]
+        assert holder.answer(line.encode() + b"\r\n") == f"{float(batch):.6f}"
+    assert (
+        holder.answer("1 |a é".encode())
+        == f"{float(holder.model.run(parse_lines(['1 |a é']), False)[0][0]):.6f}"
+    )

@@ -155,6 +155,47 @@ class Model:
             )
         return self._tables
 
+    def predict_one(
+        self,
+        labels: np.ndarray,
+        imps: np.ndarray,
+        offsets: np.ndarray,
+        idx: np.ndarray,
+        val: np.ndarray,
+        ns: np.ndarray,
+    ) -> float:
+        """The probability of one parsed example (the serving path: the fewest Python steps).
+
+        The arrays are those of :func:`wg_online.kernels.parse_block` for one example.
+        """
+        from wg_online.adagrad import train_block
+
+        args = self._tables.get("predict_args") or self._predict_args()
+        preds = np.empty(1, np.float32)
+        train_block(labels, imps, offsets, idx, val, ns, *args, preds)
+        return float(preds[0])
+
+    def _predict_args(self) -> tuple[Any, ...]:
+        t, o = self.tables(), self.options
+        args = (
+            t["active"],
+            t["pairs"],
+            not o.noconstant,
+            self.w,
+            self.acc,
+            np.uint64((1 << o.bit_precision) - 1),
+            t["field_of"],
+            len(o.ffm_fields),
+            o.ffm_k,
+            (1 << o.ffm_bit_precision) - 1,
+            self.v,
+            self.vacc,
+            t["hyper"],
+            np.array([0, int(o.vwcompat)]),
+        )
+        self._tables["predict_args"] = args
+        return args
+
     def run(self, data: Parsed, learn: bool, threads: int = 1) -> tuple[np.ndarray, float, float]:
         """Predict (and learn from) parsed examples: (probabilities, loss sum, weight sum).
 

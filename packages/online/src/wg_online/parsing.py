@@ -95,7 +95,8 @@ def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tup
 
 
 @lru_cache(maxsize=8)
-def _map_arrays(namespace_map: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def map_arrays(namespace_map: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The namespace map as the compiled parser's sorted hashes and letters (cached)."""
     return namespace_map_arrays(namespace_map)
 
 
@@ -124,7 +125,7 @@ def parse_bytes(
 
     block, skipped = _drop_invalid_utf8(block, source, first_line, skip_bad_lines)
     buf = np.frombuffer(block, np.uint8)
-    map_hashes, map_letters = _map_arrays(namespace_map)
+    map_hashes, map_letters = map_arrays(namespace_map)
     labels, imps, tags, offsets, idx, val, ns, _, bad_lines, _ = parse_block(
         buf, skip_bad_lines, map_hashes, map_letters
     )
