@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from wg_convnet import convolution
 from wg_convnet.convolution import chunk_size, window
@@ -165,10 +164,11 @@ def _fold_rows(
     wide[..., ow:] = 0
     dcols = np.matmul(w2.T, wide.reshape(f, n * oh * wp)).reshape(c, kernel, kernel, n, oh * wp)
     flat = np.zeros((c, n * hp * wp + dilation * (kernel - 1)), dtype=dcols.dtype)
-    row, item = flat.strides[0], flat.itemsize
+    strides = (flat.strides[0], hp * wp * flat.itemsize, flat.itemsize)
     for i in range(kernel):
         for j in range(kernel):
-            start = flat[:, dilation * (i * wp + j) :]
-            runs = as_strided(start, (c, n, oh * wp), (row, hp * wp * item, item), writeable=True)
+            # a writeable strided view (as_strided does the same, ~20x slower to set up)
+            offset = dilation * (i * wp + j) * flat.itemsize
+            runs = np.ndarray((c, n, oh * wp), flat.dtype, flat, offset, strides)
             runs += dcols[:, i, j]
     return flat[:, : n * hp * wp].reshape(c, n, hp, wp)
