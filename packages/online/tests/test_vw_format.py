@@ -173,6 +173,16 @@ def test_block_boundaries_keep_line_numbers(tmp_path) -> None:
         list(iter_file(path, block_size=100))
 
 
+def test_parse_ahead_thread_keeps_block_order(tmp_path) -> None:
+    path = tmp_path / "d.vw"
+    path.write_bytes(b"".join(b"1 't%d |a f%d\n" % (i, i) for i in range(500)))
+    whole = parse_bytes(path.read_bytes(), with_tags=True)
+    blocks = list(iter_file(path, with_tags=True, block_size=64))
+    assert len(blocks) > 50
+    assert np.concatenate([b.idx for b in blocks]).tolist() == whole.idx.tolist()
+    assert [t for b in blocks for t in b.tags] == whole.tags == [f"t{i}" for i in range(500)]
+
+
 def test_namespace_map_declares_names_and_letters(tmp_path) -> None:
     from wg_online.vw_format import load_namespace_map
 

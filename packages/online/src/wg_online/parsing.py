@@ -133,8 +133,10 @@ def parse_bytes(
         line = int(bad_lines[0])
         raise _explain(block, line, source, first_line + line, namespace_map)
     tag_list: list[str | None] = []
-    if with_tags:
+    if with_tags and len(tags) and tags[:, 0].max() >= 0:  # most files have no tags at all
         tag_list = [None if s < 0 else block[s:e].decode() for s, e in tags.tolist()]
+    elif with_tags:
+        tag_list = [None] * len(tags)
     return Parsed(
         labels, imps, offsets, idx, val, ns, tag_list, first_line, skipped + len(bad_lines)
     )
@@ -160,15 +162,29 @@ def iter_file(
     path: str | Path,
     skip_bad_lines: bool = False,
     with_tags: bool = False,
-    block_size: int = 1 << 23,
+    block_size: int = 1 << 22,
     namespace_map: tuple[str, ...] = (),
 ) -> Iterator[Parsed]:
-    """Parse a text file (plain, gzip, zstd or ``-`` for stdin) block by block."""
+    """Parse a text file (plain, gzip, zstd or ``-`` for stdin) block by block.
+
+    Like VW's parser thread, a worker thread parses the next block while the caller trains on
+    this one (the compiled parser releases the GIL); blocks and errors arrive in file order.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     source, line = str(path), 1
-    with open_binary(path) as stream:
+    with open_binary(path) as stream, ThreadPoolExecutor(1, "wg-online-parse") as pool:
+        pending: Future[Parsed] | None = None
         for block in read_blocks(stream, block_size):
-            yield parse_bytes(block, source, line, skip_bad_lines, with_tags, namespace_map)
+            ahead = pool.submit(
+                parse_bytes, block, source, line, skip_bad_lines, with_tags, namespace_map
+            )
             line += block.count(b"\n")
+            if pending is not None:
+                yield pending.result()
+            pending = ahead
+        if pending is not None:
+            yield pending.result()
 
 
 def write_cache(
