@@ -8,8 +8,9 @@ module computes the same numbers with
 - im2col as one write per kernel offset into a preallocated (C*KH*KW, n*OH*OW) buffer, reading
   strided views of the (channel-major) input;
 - the forward GEMM written through one fused transpose + bias add straight into the output;
-- col2im as one ``+=`` per kernel offset into a channel-major buffer (for stride 1 over whole
-  padded rows, see :func:`_fold_rows`), copied once into a contiguous NCHW input gradient.
+- col2im as one ``+=`` per kernel offset into a channel-major buffer (for stride 1 as shifted
+  adds of whole padded images, see :func:`_fold_rows`), copied once into a contiguous NCHW
+  input gradient.
 
 The GEMMs themselves are BLAS calls on contiguous operands (``W2 @ cols``, ``dY @ cols.T``,
 ``W2.T @ dY``). Every function works on one chunk of samples, so callers bound the scratch memory
@@ -149,26 +150,25 @@ def _fold_strided(
 def _fold_rows(
     w2: np.ndarray, dy: np.ndarray, kernel: int, dilation: int, hw: tuple[int, int]
 ) -> np.ndarray:
-    """col2im for stride 1 over whole padded rows, so that every ``+=`` runs over long rows.
+    """col2im for stride 1 as nine (K*K) shifted adds of whole rows of the padded input.
 
-    The output gradient is widened with zeros from OW to the padded input width WP, so column
-    (oh, w') of kernel offset (i, j) lands on flat position (oh + i*d) * WP + w' + j*d of its
-    sample: for each (channel, sample) one contiguous run of OH * WP numbers. The widened columns
-    are exact zeros, so the runs that wrap into the next row (or sample) add nothing.
+    The output gradient is widened with zeros from (OH, OW) to the padded input's (HP, WP), so
+    output position (n, oh, ow) and kernel offset (i, j) land on flat input position
+    ``n*HP*WP + (oh + i*d) * WP + ow + j*d``: the same flat index shifted by ``(i*WP + j) * d``.
+    Each kernel offset is then one ``+=`` of a (C, n*HP*WP) block, long contiguous rows instead
+    of runs of OW numbers. The widened positions are exact zeros, so whatever they overlap (the
+    next row, the next sample, the slack at the end) gets nothing added.
     """
     n, f, oh, ow = dy.shape
     hp, wp = hw
     c = w2.shape[1] // kernel**2
-    wide = np.empty((f, n, oh, wp), dtype=dy.dtype)
-    wide[..., :ow] = dy.transpose(1, 0, 2, 3)
-    wide[..., ow:] = 0
-    dcols = np.matmul(w2.T, wide.reshape(f, n * oh * wp)).reshape(c, kernel, kernel, n, oh * wp)
-    flat = np.zeros((c, n * hp * wp + dilation * (kernel - 1)), dtype=dcols.dtype)
-    strides = (flat.strides[0], hp * wp * flat.itemsize, flat.itemsize)
+    size = n * hp * wp
+    wide = np.zeros((f, n, hp, wp), dtype=dy.dtype)
+    wide[:, :, :oh, :ow] = dy.transpose(1, 0, 2, 3)
+    dcols = np.matmul(w2.T, wide.reshape(f, size)).reshape(c, kernel, kernel, size)
+    flat = np.zeros((c, size + dilation * (kernel - 1) * (wp + 1)), dtype=dcols.dtype)
     for i in range(kernel):
         for j in range(kernel):
-            # a writeable strided view (as_strided does the same, ~20x slower to set up)
-            offset = dilation * (i * wp + j) * flat.itemsize
-            runs = np.ndarray((c, n, oh * wp), flat.dtype, flat, offset, strides)
-            runs += dcols[:, i, j]
-    return flat[:, : n * hp * wp].reshape(c, n, hp, wp)
+            shift = dilation * (i * wp + j)
+            flat[:, shift : shift + size] += dcols[:, i, j]
+    return flat[:, :size].reshape(c, n, hp, wp)
