@@ -177,11 +177,16 @@ def value_and_grad(
         nums = _argnums(argnums, len(args))
         dyn = tuple(args[i] for i in nums)
         _check_any_active(dyn, nums)
-        res = vjp(_partial(f, args, kwargs, nums), *dyn, has_aux=has_aux)
-        out, pullback = res[0], res[1]
-        g = pullback(_scalar_seed(out), _release=True)
+        # one pause of the collector over trace and pullback, ended after the tape is freed:
+        # re-enabling it between the two would make its next collection walk the whole tape
+        with no_cycle_collection():
+            res = vjp(_partial(f, args, kwargs, nums), *dyn, has_aux=has_aux)
+            out, pullback = res[0], res[1]
+            g = pullback(_scalar_seed(out), _release=True)
+            aux = res[2] if has_aux else None
+            del res, pullback
         g = g[0] if isinstance(argnums, int) else g
-        return ((out, res[2]), g) if has_aux else (out, g)
+        return ((out, aux), g) if has_aux else (out, g)
 
     return vg
 
