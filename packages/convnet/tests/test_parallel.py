@@ -103,3 +103,11 @@ def test_bad_thread_counts_are_refused(bad) -> None:
     net = Sequential([Dense(2, 2)])
     with pytest.raises(ValueError, match="threads must be an integer >= 1"):
         net.threads = bad
+
+
+def test_train_records_the_threads_actually_used() -> None:
+    pytest.importorskip("sklearn", reason="the digits dataset needs scikit-learn")
+    from wg_convnet.training import train
+
+    # the digits network has BatchNorm2D and Dropout: it cannot be sharded
+    assert train("digits", epochs=1, threads=2, verbose=False)["threads"] == 1

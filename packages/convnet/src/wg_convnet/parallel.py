@@ -51,12 +51,25 @@ def shardable(layers: Sequence[Layer], x: Any, threads: int) -> bool:
     >>> shardable([Dense(2, 2)], np.zeros((8, 2)), 1)
     False
     """
+    if threads < 2 or type(x) is not np.ndarray or x.shape[0] < threads:
+        return False
+    return not batch_coupled(layers)
+
+
+def batch_coupled(layers: Sequence[Layer]) -> bool:
+    """Whether some layer couples the samples of a batch (BatchNorm2D) or draws random numbers
+    in batch order (Dropout), so that the batch cannot be split into shards.
+
+    Examples
+    --------
+    >>> from wg_convnet import BatchNorm2D, Dense
+    >>> batch_coupled([Dense(2, 2)]), batch_coupled([BatchNorm2D(2)])
+    (False, True)
+    """
     from wg_convnet.layers import Dropout
     from wg_convnet.normalization import BatchNorm2D
 
-    if threads < 2 or type(x) is not np.ndarray or x.shape[0] < threads:
-        return False
-    return not any(isinstance(layer, (BatchNorm2D, Dropout)) for layer in layers)
+    return any(isinstance(layer, (BatchNorm2D, Dropout)) for layer in layers)
 
 
 def shard_bounds(n: int, threads: int) -> list[tuple[int, int]]:

@@ -13,6 +13,7 @@ from wg_convnet.layers import Conv2D, Dense, Dropout, Flatten
 from wg_convnet.model import Sequential
 from wg_convnet.normalization import BatchNorm2D
 from wg_convnet.optimizers import Adam
+from wg_convnet.parallel import batch_coupled
 from wg_convnet.pooling import MaxPool2D
 
 
@@ -62,7 +63,8 @@ def train(
 ) -> dict[str, Any]:
     """Train the default model on ``dataset``; return a JSON-ready summary with the history.
 
-    ``threads`` > 1 splits each batch over that many threads (``Sequential(threads=...)``).
+    ``threads`` > 1 splits each batch over that many threads (``Sequential(threads=...)``); the
+    summary records the threads actually used (1 for networks with BatchNorm2D or Dropout).
 
     Examples
     --------
@@ -86,5 +88,5 @@ def train(
     return {
         "dataset": dataset, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
         "test_loss": test_loss, "test_accuracy": test_accuracy, "seconds": seconds,
-        "threads": threads, "history": model.history_,
+        "threads": 1 if batch_coupled(model.layers) else threads, "history": model.history_,
     }  # fmt: skip
