@@ -48,16 +48,20 @@ def import_revision(rev: str, folder: Path):
     return importlib.import_module(name)
 
 
-def interleaved(calls: dict, rounds: int) -> dict[str, float]:
+def interleaved(calls: dict, rounds: int) -> dict[str, tuple[float, float]]:
+    """Median (wall ms, process CPU ms) of each call, the calls made in turn."""
     for call in calls.values():
         call()
-    times: dict[str, list[float]] = {key: [] for key in calls}
+    times: dict[str, tuple[list[float], list[float]]] = {key: ([], []) for key in calls}
     for _ in range(rounds):
         for key, call in calls.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             call()
-            times[key].append(time.perf_counter() - start)
-    return {key: float(np.median(t)) * 1e3 for key, t in times.items()}
+            times[key][0].append(time.perf_counter() - start)
+            times[key][1].append(time.process_time() - start_cpu)
+    return {
+        key: (float(np.median(w)) * 1e3, float(np.median(c)) * 1e3) for key, (w, c) in times.items()
+    }
 
 
 def old_step(old, bench):
@@ -79,12 +83,13 @@ def old_step(old, bench):
     return step
 
 
-def report(label: str, m: dict[str, float], rev: str) -> None:
-    print(
-        f"{label}: {rev} {m['old']:.2f} ms ({m['old'] / m['torch']:.2f}x torch), "
-        f"working tree {m['new']:.2f} ms ({m['new'] / m['torch']:.2f}x torch), "
-        f"torch {m['torch']:.2f} ms"
-    )
+def report(label: str, m: dict[str, tuple[float, float]], rev: str) -> None:
+    for kind, k in (("wall", 0), ("cpu", 1)):
+        old, new, torch = m["old"][k], m["new"][k], m["torch"][k]
+        print(
+            f"{label} [{kind}]: {rev} {old:.2f} ms ({old / torch:.2f}x torch), "
+            f"working tree {new:.2f} ms ({new / torch:.2f}x torch), torch {torch:.2f} ms"
+        )
 
 
 def main() -> None:
