@@ -87,19 +87,21 @@ def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
                 grad[gb + c] += xx * v[ia + c]
     tiny = np.float32(1e-30)
     for a in range(m):
-        base, gbase = fb[a], a * blk
+        # slices indexed by a range() counter: no negative-index fix-up, so LLVM vectorises
+        vs, qs = v[fb[a] : fb[a] + blk], vacc[fb[a] : fb[a] + blk]
+        gs = grad[a * blk : (a + 1) * blk]
         if power_t == 0.5:
             for j in range(blk):
-                gr = grad[gbase + j]
-                q = vacc[base + j] + gr * gr
-                vacc[base + j] = q
-                v[base + j] -= eta * gr / np.sqrt(max(q, tiny))
+                gr = gs[j]
+                q = qs[j] + gr * gr
+                qs[j] = q
+                vs[j] -= eta * gr / np.sqrt(max(q, tiny))
         else:
             for j in range(blk):
-                gr = grad[gbase + j]
-                q = vacc[base + j] + gr * gr
-                vacc[base + j] = q
-                v[base + j] -= eta * gr * max(q, tiny) ** np.float32(-power_t)
+                gr = gs[j]
+                q = qs[j] + gr * gr
+                qs[j] = q
+                vs[j] -= eta * gr * max(q, tiny) ** np.float32(-power_t)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
