@@ -90,6 +90,7 @@ def test_missing_suites_folder(tmp_path) -> None:
 
 
 def test_unreachable_scheduler_is_a_clear_error(toy_dir, monkeypatch) -> None:
+    pytest.importorskip("distributed", reason="install with pip install 'wg-bench[dask]'")
     monkeypatch.setattr("wg_bench.cluster.CONNECT_TIMEOUT", "1s")
     result = wg("run", "toy.Sum", "--impl", "numpy", "--suites", str(toy_dir), "--no-history",
                 "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")  # fmt: skip
