@@ -60,10 +60,11 @@ def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi,
     p = np.float32(0.0)
     for a in range(m):
         for b in range(a + 1, m):
-            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            va = v[fb[a] + fi[b] * kk : fb[a] + fi[b] * kk + kk]
+            vb = v[fb[b] + fi[a] * kk : fb[b] + fi[a] * kk + kk]
             dot = np.float32(0.0)
             for c in range(kk):
-                dot += v[ia + c] * v[ib + c]
+                dot += va[c] * vb[c]
             p += dot * fx[a] * fx[b]
     return m, p
 
@@ -82,9 +83,11 @@ def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
             ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
             xx = g * fx[a] * fx[b]
             ga, gb = a * blk + fi[b] * kk, b * blk + fi[a] * kk
+            va, vb = v[ia : ia + kk], v[ib : ib + kk]
+            gra, grb = grad[ga : ga + kk], grad[gb : gb + kk]
             for c in range(kk):
-                grad[ga + c] += xx * v[ib + c]
-                grad[gb + c] += xx * v[ia + c]
+                gra[c] += xx * vb[c]
+                grb[c] += xx * va[c]
     tiny = np.float32(1e-30)
     for a in range(m):
         # slices indexed by a range() counter: no negative-index fix-up, so LLVM vectorises
