@@ -192,7 +192,15 @@ def _fuse_scatters(prog: Program) -> Program:
     for e in prog.eqns:
         if e.prim is scatter_add_p and type(e.ins[0]) is Var:
             slab = _slab(e.params["idx"], e.out.shape)
-            if slab is not None and e.ins[0].dtype == e.out.dtype:
+            piece = e.ins[0]
+            if (
+                slab is not None
+                and piece.dtype == e.out.dtype
+                and piece.shape
+                == tuple(
+                    slab[2] - slab[1] if d == slab[0] else n for d, n in enumerate(e.out.shape)
+                )
+            ):
                 pieces[e.out.id] = (slab[0], [(slab[1], slab[2], e.ins[0])])
         elif e.prim is add_p and all(
             type(i) is Var and i.id in pieces and uses[i.id] == 1 for i in e.ins
