@@ -130,6 +130,24 @@ def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked) -> None:
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
+def test_conv2d_fast_path_reuses_column_buffers_safely() -> None:
+    rng = np.random.default_rng(0)
+    layer, fresh = built(Conv2D(4, 8, 3, padding=1), 1), built(Conv2D(4, 8, 3, padding=1), 1)
+    x1, x2, x3 = (rng.normal(size=(5, 4, 7, 7)) for _ in range(3))
+    dy = rng.normal(size=(5, 8, 7, 7))
+    layer.forward(x1, training=True)
+    layer.backward(dy)
+    buffers = [id(b) for b in layer._col_buffers]
+    layer.forward(x2, training=True)
+    layer.forward(x3)  # inference in between must not touch the kept columns
+    dx = layer.backward(dy)
+    assert layer._fast
+    assert [id(b) for b in layer._col_buffers] == buffers  # the second forward reused them
+    fresh.forward(x2, training=True)
+    np.testing.assert_allclose(dx, fresh.backward(dy), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["W"], fresh.grads["W"], rtol=1e-12, atol=1e-12)
+
+
 @SETTINGS
 @given(conv_cases())
 def test_conv2d_chunked_recompute_path_gives_same_result(case) -> None:

@@ -111,3 +111,27 @@ def test_train_records_the_threads_actually_used() -> None:
 
     # the digits network has BatchNorm2D and Dropout: it cannot be sharded
     assert train("digits", epochs=1, threads=2, verbose=False)["threads"] == 1
+
+
+def test_kept_replicas_follow_replaced_parameters() -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(6, 1, 14, 14)), rng.integers(0, 5, size=6)
+    net, ref = step_net(2), step_net(1)
+    one_step(net, x, y)
+    for model in (net, ref):  # new dicts, as build() or a user would make
+        model.layers[3].params = {k: v * 0.5 for k, v in model.layers[3].params.items()}
+    out, _, grads = one_step(net, x, y)
+    out_ref, _, grads_ref = one_step(ref, x, y)
+    np.testing.assert_allclose(out, out_ref, rtol=1e-12, atol=1e-12)
+    for mine, theirs in zip(grads, grads_ref, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_replicas_have_their_own_column_buffers() -> None:
+    conv = step_net(1).layers[3]
+    conv.forward(np.zeros((2, 4, 6, 6)), training=True)
+    assert conv._col_buffers
+    twin = conv.replica()
+    assert twin.params is conv.params
+    assert twin.grads is not conv.grads
+    assert "_col_buffers" not in twin.__dict__

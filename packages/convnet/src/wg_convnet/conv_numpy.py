@@ -57,11 +57,18 @@ def fast_chunk_size(n: int, bytes_per_sample: int) -> int:
 
 
 def im2col_chunk(
-    x: np.ndarray, kernel: int, out_hw: tuple[int, int], stride: int, padding: int, dilation: int
+    x: np.ndarray,
+    kernel: int,
+    out_hw: tuple[int, int],
+    stride: int,
+    padding: int,
+    dilation: int,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Columns (C*K*K, n*OH*OW) of an unpadded NCHW chunk ``x``, channel-major.
 
-    Equal to :func:`wg_convnet.convolution.im2col_cm` of the padded chunk.
+    Equal to :func:`wg_convnet.convolution.im2col_cm` of the padded chunk. Written into ``out``
+    when given (a buffer of that shape and dtype, reused between calls), else a new array.
 
     Examples
     --------
@@ -77,7 +84,11 @@ def im2col_chunk(
         padded = np.zeros((c, n, h + 2 * p, w + 2 * p), dtype=x.dtype)
         padded[:, :, p : p + h, p : p + w] = xt
         xt = padded
-    cols = np.empty((c * kernel * kernel, n * oh * ow), dtype=x.dtype)
+    shape = (c * kernel * kernel, n * oh * ow)
+    if out is not None and out.shape == shape and out.dtype == x.dtype:
+        cols = out
+    else:
+        cols = np.empty(shape, dtype=x.dtype)
     cols6 = cols.reshape(c, kernel, kernel, n, oh, ow)
     for i in range(kernel):
         for j in range(kernel):

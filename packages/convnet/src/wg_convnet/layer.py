@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,13 @@ class Layer:
 
     def backward(self, dy: Array) -> Array:
         raise NotImplementedError
+
+    def replica(self) -> Layer:
+        """A shallow copy that shares ``params`` and ``state`` (the same dicts) but has its own
+        ``grads`` and caches, for running a shard of the batch on another thread."""
+        twin = copy.copy(self)
+        twin.grads = {}
+        return twin
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments, enough to rebuild the layer (JSON-serialisable)."""

@@ -198,11 +198,17 @@ class Conv2D(Layer):
         keep = training and n * col_bytes <= CACHE_BYTES
         out = np.empty((n, self.out_channels, oh, ow), dtype=dtype)
         kept = []
-        for n0 in range(0, n, step):
-            cols = self._im2col_numpy(x[n0 : n0 + step], out_hw)
+        # kept columns go into the buffers of the previous training forward (no longer needed):
+        # fresh multi-MiB arrays would cost page faults on every call
+        buffers = self.__dict__.setdefault("_col_buffers", [])
+        for idx, n0 in enumerate(range(0, n, step)):
+            reuse = buffers[idx] if keep and idx < len(buffers) else None
+            cols = self._im2col_numpy(x[n0 : n0 + step], out_hw, reuse)
             conv_numpy.forward_chunk(w2, self.params["b"], cols, out[n0 : n0 + step])
             if keep:
                 kept.append(cols)
+        if keep:
+            self._col_buffers = kept
         if training:
             self._x, self._in_shape, self._out_hw = x, x.shape, out_hw
             self._cols, self._step, self._fast = kept, step, True
@@ -226,9 +232,17 @@ class Conv2D(Layer):
         self.grads["W"] = np.reshape(dw, self.params["W"].shape)
         return dx
 
-    def _im2col_numpy(self, x: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
+    def _im2col_numpy(
+        self, x: np.ndarray, out_hw: tuple[int, int], out: np.ndarray | None = None
+    ) -> np.ndarray:
         k, s, p, d = self.kernel_size, self.stride, self.padding, self.dilation
-        return conv_numpy.im2col_chunk(x, k, out_hw, s, p, d)
+        return conv_numpy.im2col_chunk(x, k, out_hw, s, p, d, out)
+
+    def replica(self) -> Conv2D:
+        """A copy for another thread: shared parameters, its own caches and column buffers."""
+        twin = super().replica()
+        twin.__dict__.pop("_col_buffers", None)
+        return twin
 
     def _w2(self) -> Array:
         k = self.kernel_size

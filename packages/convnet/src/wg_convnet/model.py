@@ -91,7 +91,7 @@ class Sequential:
                 self._shards = None
             return _forward_layers(layers, X, training)
         bounds = parallel.shard_bounds(X.shape[0], self.threads)
-        shards = parallel.replicas(layers, len(bounds))
+        shards = self._replicas(layers, len(bounds))
 
         def run(k: int) -> Array:
             return _forward_layers(shards[k], X[bounds[k][0] : bounds[k][1]], training)
@@ -100,6 +100,15 @@ class Sequential:
         if training:
             self._shards = (shards, bounds)
         return np.concatenate(outs, axis=0)
+
+    def _replicas(self, layers: list[Layer], count: int) -> list[list[Layer]]:
+        """Replicas of ``layers`` for ``count`` shards, kept between steps (with their buffers)."""
+        key = (count, tuple(id(layer) for layer in layers))
+        cached = self.__dict__.get("_replica_cache")
+        if cached is None or cached[0] != key:
+            cached = self._replica_cache = (key, parallel.replicas(layers, count))
+        parallel.refresh(layers, cached[1])
+        return cached[1]
 
     def backward(self, grad: Array) -> None:
         """Back-propagate d loss / d output, filling every layer's ``grads``."""

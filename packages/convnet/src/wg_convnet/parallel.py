@@ -1,15 +1,15 @@
 """Data-parallel forward and backward passes of a layer stack on several threads.
 
-The batch is split into ``threads`` contiguous shards. Each shard runs through its own shallow
-copy of the layers (a *replica*: same ``params`` dict, so the same arrays, but its own caches and
-``grads``) on a thread of a shared pool. NumPy releases the GIL in BLAS calls, copies and most
-ufuncs, so the shards really run side by side; BLAS is pinned to one thread inside the parallel
-region (with threadpoolctl, when installed) so that the two levels of threading do not fight.
+The batch is split into ``threads`` contiguous shards. Each shard runs through its own shallow copy
+of the layers (a *replica*: same ``params`` dict, so the same arrays, but its own caches, ``grads``
+and scratch buffers; kept from step to step) on a thread of a shared pool. NumPy releases the GIL
+in BLAS calls, copies and most ufuncs, so the shards really run side by side; BLAS is pinned to one
+thread inside the parallel region (with threadpoolctl, when installed) so that the two levels of
+threading do not fight.
 
-Results are reduced deterministically: outputs and input gradients are concatenated in shard
-order, parameter gradients summed in shard order. Training with a fixed seed and a fixed number
-of threads is therefore reproducible; it differs from the one-thread run only by the rounding of
-those sums.
+Results are reduced deterministically: outputs and input gradients are concatenated in shard order,
+parameter gradients summed in shard order. Training with a fixed seed and a fixed number of threads
+is therefore reproducible; it differs from the one-thread run only by the rounding of those sums.
 
 Layers whose output for one sample depends on the other samples of the batch (BatchNorm2D in
 training) or that draw random numbers in order (Dropout) cannot be sharded this way;
@@ -19,7 +19,6 @@ training) or that draw random numbers in order (Dropout) cannot be sharded this 
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -87,16 +86,17 @@ def shard_bounds(n: int, threads: int) -> list[tuple[int, int]]:
 
 
 def replicas(layers: Sequence[Layer], count: int) -> list[list[Layer]]:
-    """``count`` shallow copies of ``layers``: shared parameters, separate caches and gradients."""
-    out = []
-    for _ in range(count):
-        copies = []
-        for layer in layers:
-            twin = copy.copy(layer)
-            twin.grads = {}
-            copies.append(twin)
-        out.append(copies)
-    return out
+    """``count`` copies of ``layers`` (:meth:`Layer.replica`): shared parameters, separate caches,
+    gradients and scratch buffers."""
+    return [[layer.replica() for layer in layers] for _ in range(count)]
+
+
+def refresh(layers: Sequence[Layer], shards: Sequence[Sequence[Layer]]) -> None:
+    """Point kept replicas at the layers' current ``params`` and ``state`` dicts (``build`` or a
+    user may have replaced them), so replicas can live across steps with their buffers."""
+    for shard in shards:
+        for twin, layer in zip(shard, layers, strict=True):
+            twin.params, twin.state = layer.params, layer.state
 
 
 def run_sharded(fn: Callable[[int], Any], count: int) -> list[Any]:
