@@ -168,16 +168,17 @@ class Model:
 
         The arrays are those of :func:`wg_online.kernels.parse_block` for one example.
         """
-        from wg_online.adagrad import train_block
-
-        args = self._tables.get("predict_args") or self._predict_args()
+        kernel, *args = self._tables.get("predict_args") or self._predict_args()
         preds = np.empty(1, np.float32)
-        train_block(labels, imps, offsets, idx, val, ns, *args, preds)
+        kernel(labels, imps, offsets, idx, val, ns, *args, preds)
         return float(preds[0])
 
     def _predict_args(self) -> tuple[Any, ...]:
+        from wg_online.adagrad import train_block
+
         t, o = self.tables(), self.options
         args = (
+            train_block,
             t["active"],
             t["pairs"],
             not o.noconstant,

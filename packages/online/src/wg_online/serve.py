@@ -13,7 +13,9 @@ import os
 import socketserver
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,16 +70,21 @@ class ModelHolder:
         return f"{float(preds[0]):.6f}"
 
 
+@lru_cache(maxsize=1)
+def _parse_block() -> Callable[..., Any]:
+    from wg_online.kernels import parse_block  # numba loads on the first request, not at import
+
+    return parse_block
+
+
 def _answer_fast(model: Model, line: bytes) -> str | None:
     """The reply for a well-formed ASCII line in two compiled calls; None sends it the slow way
     (non-ASCII text, bad lines and error messages go through :func:`parse_bytes`)."""
     if not line.isascii():
         return None
-    from wg_online.kernels import parse_block
-
     text = line.rstrip(b"\r\n") + b"\n"
     map_hashes, map_letters = map_arrays(model.options.namespace_map)
-    labels, imps, _, offsets, idx, val, ns, _, bad, _ = parse_block(
+    labels, imps, _, offsets, idx, val, ns, _, bad, _ = _parse_block()(
         np.frombuffer(text, np.uint8), False, map_hashes, map_letters
     )
     if len(bad) or len(labels) != 1:
