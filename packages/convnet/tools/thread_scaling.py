@@ -7,6 +7,10 @@ Alternating spreads load from other work on a shared machine over both settings 
 median wall time of each, the speed-up, and the process CPU time per step: CPU time / wall time
 near 2 means both threads ran; near 1 means the machine had no second core to give.
 
+A control runs in the same rounds: two independent GEMM loops (BLAS on one thread each, no GIL
+held) one after the other and on two threads. Its speed-up is what the machine gave a perfectly
+parallel workload at the same moments: near 2 on an idle 2-core machine, near 1 on a busy one.
+
 On a machine too busy to lend a second core, the last line bounds what an idle one could give:
 the two shards run one after the other (same work, same reductions), their CPU times are
 measured, and the bound is 1-thread CPU / (serial CPU + the longer shard of each parallel
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +49,14 @@ def main() -> None:
     wall: dict[int, list[float]] = {1: [], 2: []}
     cpu: dict[int, list[float]] = {1: [], 2: []}
     critical: list[float] = []
+    control: dict[int, list[float]] = {1: [], 2: []}
+    pool = ThreadPoolExecutor(2)
+    matrix = np.random.default_rng(0).random((256, 256), dtype=np.float32)
+
+    def gemms(_: int) -> None:
+        for _ in range(20):
+            matrix @ matrix
+
     for _ in range(rounds):
         for threads, bench in benches.items():
             start, start_cpu = time.perf_counter(), time.process_time()
@@ -51,6 +64,11 @@ def main() -> None:
             wall[threads].append(time.perf_counter() - start)
             cpu[threads].append(time.process_time() - start_cpu)
         critical.append(critical_path(benches[2]))
+        for threads, run in ((1, lambda: [gemms(k) for k in range(2)]),
+                             (2, lambda: list(pool.map(gemms, range(2))))):  # fmt: skip
+            start = time.perf_counter()
+            run()
+            control[threads].append(time.perf_counter() - start)
     w1, w2 = (float(np.median(wall[t])) for t in (1, 2))
     c1, c2 = (float(np.median(cpu[t])) for t in (1, 2))
     print(
@@ -58,6 +76,8 @@ def main() -> None:
         f"2 threads {w2 * 1e3:.2f} ms (cpu {c2 * 1e3:.2f} ms, cpu/wall {c2 / w2:.2f}), "
         f"speed-up {w1 / w2:.2f}x"
     )
+    g1, g2 = (float(np.median(control[t])) for t in (1, 2))
+    print(f"control, two GEMM loops on 2 threads in the same rounds: speed-up {g1 / g2:.2f}x")
     bound = c1 / float(np.median(critical))
     print(f"idle-machine upper bound from shard CPU times (not a measurement): {bound:.2f}x")
 
