@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -216,10 +217,8 @@ def _items(section: Section | None) -> tuple[Item, ...]:
     return () if section is None else tuple(_item(node) for node in outline(section.body))
 
 
-def _minutes(section: Section | None) -> tuple[Topic, ...]:
-    if section is None:
-        return ()
-    topics: list[Topic] = []
+def _subsections(section: Section) -> Iterator[tuple[str | None, list[tuple[int, str]]]]:
+    """Split a section body at its sub-headings: (heading text, or None before the first; lines)."""
     title: str | None = None
     chunk: list[tuple[int, str]] = []
     for number, line in [*section.body, (0, "# ")]:
@@ -227,10 +226,18 @@ def _minutes(section: Section | None) -> tuple[Topic, ...]:
         if match is None:
             chunk.append((number, line))
             continue
+        yield title, chunk
+        title, chunk = match[2], []
+
+
+def _minutes(section: Section | None) -> tuple[Topic, ...]:
+    if section is None:
+        return ()
+    topics: list[Topic] = []
+    for title, chunk in _subsections(section):
         bullets = tuple(_item(node) for node in outline(chunk))
         if title is not None or bullets:
             topics.append(Topic(title, bullets))
-        title, chunk = match[2], []
     return tuple(topics)
 
 
@@ -238,17 +245,11 @@ def _actions(section: Section | None, people: tuple[Participant, ...]) -> tuple[
     if section is None:
         return ()
     actions: list[Action] = []
-    group: str | None = None
-    chunk: list[tuple[int, str]] = []
-    for number, line in [*section.body, (0, "# ")]:
-        match = HEADING.match(line) if line.startswith("#") else None
-        if match is None:
-            chunk.append((number, line))
-            continue
+    for title, chunk in _subsections(section):
+        group = title or None
         for node in outline(chunk):
             extra = [child.text for child in node.descendants()]
             actions.append(parse_action(node.text, extra, node.line, people, group))
-        group, chunk = (match[2] or None), []
     return tuple(actions)
 
 
