@@ -10,6 +10,13 @@ per shard), torch ``set_num_threads(N)`` through the same variable.
 The NumPy reference is written independently of wg_convnet: convolution as a sum over kernel
 offsets of ``einsum`` contractions, pooling by reshaping into windows. Every implementation must
 match it (ADBench rho <= 1e-4 in float32) before it is timed.
+
+``--device cuda``: the NumPy reference stays on the CPU (the harness gates on host copies); wg runs
+the same layers through the array API on CuPy arrays (array-api-compat), or on torch CUDA tensors
+when CuPy is not installed; torch runs on CUDA tensors with TF32 off (plain float32, like the
+others). The inputs are moved to the GPU in ``setup_<impl>``, so the timed calls never copy them.
+The harness has no way for a setup to skip a cell: on a GPU machine where neither CuPy nor a CUDA
+torch is installed, the wg cuda cells are errors that say what to install.
 """
 
 from __future__ import annotations
@@ -19,10 +26,59 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-TORCH = ("torch", "pip install torch (CPU wheel)")
+TORCH = ("torch", "pip install torch (CPU wheel; a CUDA build for --device cuda)")
 
 #: name -> (batch, in channels, side, filters): the two sizes the issue names
 CONV_SIZES = {"1x28x28->32": (64, 1, 28, 32), "32x13x13->64": (64, 32, 13, 64)}
+
+
+# ---------------------------------------------------------------- devices
+def wg_namespace(device: str) -> tuple[Any, Any]:
+    """(array namespace, device) that wg_convnet runs on for a cell of ``device``: NumPy on the
+    CPU; on CUDA, CuPy through array-api-compat, else torch CUDA tensors."""
+    if device == "cpu":
+        return np, None
+    try:
+        import array_api_compat.cupy as xp
+        import cupy  # noqa: F401  (array_api_compat.cupy imports lazily)
+
+        return xp, None  # CuPy's current device
+    except ImportError:
+        pass
+    try:
+        return torch_namespace(device)
+    except (ImportError, RuntimeError) as exc:
+        raise RuntimeError(
+            f"wg on {device} needs CuPy (pip install cupy-cuda12x) or a CUDA build of torch: {exc}"
+        ) from exc
+
+
+def torch_namespace(device: str) -> tuple[Any, Any]:
+    """(array_api_compat.torch, torch.device(device)); on CUDA with TF32 off (plain float32)."""
+    import array_api_compat.torch as xp
+    import torch
+
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"torch {torch.__version__} sees no CUDA device")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return xp, torch.device(device)
+
+
+def on_device(xp: Any, dev: Any, *arrays: np.ndarray) -> list[Any]:
+    """Copies of host ``arrays`` in namespace ``xp`` on ``dev`` (NumPy: the arrays themselves)."""
+    if xp is np:
+        return list(arrays)
+    return [xp.asarray(a.copy(), **({"device": dev} if dev is not None else {})) for a in arrays]
+
+
+def torch_tensors(device: str, *arrays: np.ndarray) -> list[Any]:
+    """torch tensors on ``device`` holding copies of host ``arrays``."""
+    import torch
+
+    dev = torch_namespace(device)[1]
+    return [torch.tensor(a, device=dev) for a in arrays]
 
 
 # ---------------------------------------------------------------- the independent NumPy reference
@@ -100,17 +156,19 @@ def ref_training_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr
     return np.float32(loss), grads
 
 
-def _wg_step_model(weights: list[np.ndarray]):
+def _wg_step_model(weights: list[np.ndarray], xp: Any = np, dev: Any = None):
     from wg_convnet import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 
     threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
     net = Sequential(
         [Conv2D(1, 16, 3), ReLU(), MaxPool2D(2), Conv2D(16, 32, 3), ReLU(), MaxPool2D(2),
          Flatten(), Dense(32 * 5 * 5, 10)], threads=threads,
-    ).build(0)  # fmt: skip
+    ).build(0, xp, dev)  # fmt: skip
     for layer, (w, b) in zip([net.layers[0], net.layers[3], net.layers[7]],
                              [weights[0:2], weights[2:4], weights[4:6]], strict=True):  # fmt: skip
-        layer.params["W"], layer.params["b"] = w.copy(), b.copy()
+        layer.params["W"], layer.params["b"] = (  # copies: SGD updates them in place
+            [w.copy(), b.copy()] if xp is np else on_device(xp, dev, w, b)
+        )
     return net
 
 
@@ -126,6 +184,7 @@ class Conv2DForwardBackward:
     tolerance = 1e-3
     timeout = 300
     requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
+    devices = ("cpu", "cuda")  # numpy stays on the CPU; see the module docstring
 
     def setup(self, device: str, shape: str) -> None:
         n, c, side, f = CONV_SIZES[shape]
@@ -134,6 +193,7 @@ class Conv2DForwardBackward:
         self.w = (rng.normal(size=(f, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
         self.b = rng.normal(size=f).astype(np.float32)
         self.dy = rng.normal(size=(n, f, side - 2, side - 2)).astype(np.float32)
+        self.device = device
 
     def impl_numpy(self) -> Any:
         y = ref_conv_forward(self.x, self.w, self.b)
@@ -142,21 +202,22 @@ class Conv2DForwardBackward:
     def setup_wg(self) -> None:
         from wg_convnet import Conv2D
 
+        xp, dev = wg_namespace(self.device)
+        self.gx, w, b, self.gdy = on_device(xp, dev, self.x, self.w, self.b, self.dy)
         self.layer = Conv2D(self.x.shape[1], self.w.shape[0], 3)
-        self.layer.params = {"W": self.w, "b": self.b}
+        self.layer.params = {"W": w, "b": b}
 
     def impl_wg(self) -> Any:
-        y = self.layer.forward(self.x, training=True)
-        dx = self.layer.backward(self.dy)
+        y = self.layer.forward(self.gx, training=True)
+        dx = self.layer.backward(self.gdy)
         return y, dx, self.layer.grads["W"], self.layer.grads["b"]
 
     def setup_torch(self) -> None:
-        import torch
-
-        self.tx = torch.tensor(self.x, requires_grad=True)
-        self.tw = torch.tensor(self.w, requires_grad=True)
-        self.tb = torch.tensor(self.b, requires_grad=True)
-        self.tdy = torch.tensor(self.dy)
+        self.tx, self.tw, self.tb, self.tdy = torch_tensors(
+            self.device, self.x, self.w, self.b, self.dy
+        )
+        for t in (self.tx, self.tw, self.tb):
+            t.requires_grad_(True)
 
     def impl_torch(self) -> Any:
         import torch
@@ -174,6 +235,7 @@ class TrainingStep:
     tolerance = 1e-3  # float32 gradient sums over 64 x 26 x 26 positions, as in Conv2D above
     timeout = 300
     requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
+    devices = ("cpu", "cuda")  # numpy stays on the CPU; see the module docstring
     lr = 1e-3
 
     def setup(self, device: str, batch: int) -> None:
@@ -186,6 +248,7 @@ class TrainingStep:
             (rng.normal(size=s) * np.sqrt(2 / fan)).astype(np.float32)
             for s, fan in zip(shapes, fans, strict=True)
         ]
+        self.device = device
 
     def setup_numpy(self) -> None:
         self.ref_params = [w.copy() for w in self.weights]
@@ -196,14 +259,16 @@ class TrainingStep:
     def setup_wg(self) -> None:
         from wg_convnet import SGD
 
-        self.net = _wg_step_model(self.weights)
+        xp, dev = wg_namespace(self.device)
+        self.gx, self.gy = on_device(xp, dev, self.x, self.y)
+        self.net = _wg_step_model(self.weights, xp, dev)
         self.opt = SGD(self.lr)
 
     def impl_wg(self) -> Any:
         from wg_convnet import softmax_cross_entropy
 
-        out = self.net.forward(self.x, training=True)
-        loss, grad = softmax_cross_entropy(out, self.y)
+        out = self.net.forward(self.gx, training=True)
+        loss, grad = softmax_cross_entropy(out, self.gy)
         self.net.backward(grad)
         params, grads = self.net.parameters()
         self.opt.step(params, grads)
@@ -216,14 +281,14 @@ class TrainingStep:
         self.tnet = nn.Sequential(
             nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3), nn.ReLU(),
             nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10),
-        )  # fmt: skip
+        ).to(torch_namespace(self.device)[1])  # fmt: skip
         with torch.no_grad():
-            tensors = [torch.tensor(w) for w in self.weights]
+            tensors = torch_tensors(self.device, *self.weights)
             tensors[4] = tensors[4].T.contiguous()
             for p, t in zip(self.tnet.parameters(), tensors, strict=True):
                 p.copy_(t)
         self.topt = torch.optim.SGD(self.tnet.parameters(), lr=self.lr)
-        self.tx, self.ty = torch.tensor(self.x), torch.tensor(self.y)
+        self.tx, self.ty = torch_tensors(self.device, self.x, self.y)
 
     def impl_torch(self) -> Any:
         import torch
@@ -245,11 +310,13 @@ class MaxPoolForwardBackward:
     reference = "numpy"
     tolerance = 1e-6
     requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
+    devices = ("cpu", "cuda")  # numpy stays on the CPU; see the module docstring
 
     def setup(self, device: str, batch: int) -> None:
         rng = np.random.default_rng(2)
         self.x = rng.normal(size=(batch, 32, 26, 26)).astype(np.float32)
         self.dy = rng.normal(size=(batch, 32, 13, 13)).astype(np.float32)
+        self.device = device
 
     def impl_numpy(self) -> Any:
         y, arg = ref_pool_forward(self.x)
@@ -258,17 +325,16 @@ class MaxPoolForwardBackward:
     def setup_wg(self) -> None:
         from wg_convnet import MaxPool2D
 
+        self.gx, self.gdy = on_device(*wg_namespace(self.device), self.x, self.dy)
         self.pool = MaxPool2D(2)
 
     def impl_wg(self) -> Any:
-        y = self.pool.forward(self.x, training=True)
-        return y, self.pool.backward(self.dy)
+        y = self.pool.forward(self.gx, training=True)
+        return y, self.pool.backward(self.gdy)
 
     def setup_torch(self) -> None:
-        import torch
-
-        self.tx = torch.tensor(self.x, requires_grad=True)
-        self.tdy = torch.tensor(self.dy)
+        self.tx, self.tdy = torch_tensors(self.device, self.x, self.dy)
+        self.tx.requires_grad_(True)
 
     def impl_torch(self) -> Any:
         import torch

@@ -2,7 +2,9 @@
 # GPU check of wg_convnet (issue 4): the training step on CuPy or torch-CUDA against NumPy.
 # Needs a machine with an NVIDIA GPU and `cupy-cuda12x` (or a CUDA build of torch) installed
 # next to the workspace. Prints both step times and fails when the first-step gradients differ
-# by more than 1e-4. Bounded to 5 minutes.
+# by more than 1e-4. Bounded to 5 minutes. The backend is picked as in the bench suite's cuda
+# cells (bench/suites/convnet.py: CuPy, else torch-CUDA); for the timed cuda matrix with torch
+# (Conv2D, training step, pooling) run `wg bench run convnet --device cuda` or bench/gpu_check.sh.
 #   packages/convnet/gpu_check.sh                     # auto: CuPy if installed, else torch-CUDA
 #   packages/convnet/gpu_check.sh --backend torch     # force torch-CUDA
 #   packages/convnet/gpu_check.sh --backend torch --device cpu   # dry run without a GPU
