@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from wg_online.atomic_file import atomic_file
 from wg_online.model import Model, Options, OptionsError
 
 MAGIC = b"WGONLINE"
@@ -62,24 +62,12 @@ def save_model(model: Model, path: str | Path, save_resume: bool = False) -> Non
     }
     raw = json.dumps(header, sort_keys=True).encode()
     start = _align(16 + len(raw))
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".wgmodel-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC + FORMAT_VERSION.to_bytes(4, "little") + len(raw).to_bytes(4, "little"))
-            out.write(raw + b"\0" * (start - 16 - len(raw)))
-            for entry, arr in zip(entries, arrays.values(), strict=True):
-                out.seek(start + entry["offset"])
-                out.write(arr.tobytes())
-            out.flush()
-            os.fsync(out.fileno())
-        _umask = os.umask(0)
-        os.umask(_umask)
-        os.chmod(tmp, 0o666 & ~_umask)  # mkstemp makes 0600 files; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_file(path, prefix=".wgmodel-") as out:
+        out.write(MAGIC + FORMAT_VERSION.to_bytes(4, "little") + len(raw).to_bytes(4, "little"))
+        out.write(raw + b"\0" * (start - 16 - len(raw)))
+        for entry, arr in zip(entries, arrays.values(), strict=True):
+            out.seek(start + entry["offset"])
+            out.write(arr.tobytes())
 
 
 def read_header(path: str | Path) -> tuple[dict, int, int]:

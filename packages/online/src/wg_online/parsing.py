@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wg_online.atomic_file import atomic_file
 from wg_online.vw_format import (
     VWFormatError,
     namespace_map_arrays,
@@ -204,21 +204,11 @@ def write_cache(
         "blocks": [[len(getattr(b, f)) for f in _FIELDS] for b in blocks],
     }
     raw = json.dumps(header).encode()
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".wgcache-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(CACHE_MAGIC + len(raw).to_bytes(8, "little") + raw)
-            for b in blocks:
-                for name, dtype in zip(_FIELDS, _DTYPES, strict=True):
-                    out.write(np.ascontiguousarray(getattr(b, name), dtype=dtype).tobytes())
-        _umask = os.umask(0)
-        os.umask(_umask)
-        os.chmod(tmp, 0o666 & ~_umask)  # mkstemp makes 0600 files; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_file(path, prefix=".wgcache-") as out:
+        out.write(CACHE_MAGIC + len(raw).to_bytes(8, "little") + raw)
+        for b in blocks:
+            for name, dtype in zip(_FIELDS, _DTYPES, strict=True):
+                out.write(np.ascontiguousarray(getattr(b, name), dtype=dtype).tobytes())
 
 
 def read_cache(
