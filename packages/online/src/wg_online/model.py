@@ -173,12 +173,10 @@ class Model:
         kernel(labels, imps, offsets, idx, val, ns, *args, preds)
         return float(preds[0])
 
-    def _predict_args(self) -> tuple[Any, ...]:
-        from wg_online.adagrad import train_block
-
+    def _state_args(self) -> tuple[Any, ...]:
+        """The model's arguments to ``train_block``: tables, weights, masks, hyperparameters."""
         t, o = self.tables(), self.options
-        args = (
-            train_block,
+        return (
             t["active"],
             t["pairs"],
             not o.noconstant,
@@ -192,8 +190,12 @@ class Model:
             self.v,
             self.vacc,
             t["hyper"],
-            np.array([0, int(o.vwcompat)]),
         )
+
+    def _predict_args(self) -> tuple[Any, ...]:
+        from wg_online.adagrad import train_block
+
+        args = (train_block, *self._state_args(), np.array([0, int(self.options.vwcompat)]))
         self._tables["predict_args"] = args
         return args
 
@@ -205,9 +207,9 @@ class Model:
         """
         from wg_online.adagrad import train_block
 
-        t, o = self.tables(), self.options
+        state = self._state_args()
         preds = np.empty(len(data.labels), np.float32)
-        flags = np.array([int(learn), int(o.vwcompat)])
+        flags = np.array([int(learn), int(self.options.vwcompat)])
 
         def work(lo: int, hi: int) -> tuple[float, float]:
             off = data.offsets[lo : hi + 1]
@@ -218,19 +220,7 @@ class Model:
                 data.idx[off[0] : off[-1]],
                 data.val[off[0] : off[-1]],
                 data.ns[off[0] : off[-1]],
-                t["active"],
-                t["pairs"],
-                not o.noconstant,
-                self.w,
-                self.acc,
-                np.uint64((1 << o.bit_precision) - 1),
-                t["field_of"],
-                len(o.ffm_fields),
-                o.ffm_k,
-                (1 << o.ffm_bit_precision) - 1,
-                self.v,
-                self.vacc,
-                t["hyper"],
+                *state,
                 flags,
                 preds[lo:hi],
             )
