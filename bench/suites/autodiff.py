@@ -79,7 +79,7 @@ def _to_device(device: str, arrays: tuple[Any, ...]) -> tuple[Any, ...]:
     try:
         import cupy as cp
     except ImportError as exc:
-        raise ImportError(
+        raise NotImplementedError(
             "the cuda cells of the wg implementations need CuPy: pip install cupy-cuda12x"
         ) from exc
     return tuple(cp.asarray(a) for a in arrays)

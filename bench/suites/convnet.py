@@ -47,8 +47,8 @@ def wg_namespace(device: str) -> tuple[Any, Any]:
         pass
     try:
         return torch_namespace(device)
-    except (ImportError, RuntimeError) as exc:
-        raise RuntimeError(
+    except (ImportError, NotImplementedError) as exc:
+        raise NotImplementedError(
             f"wg on {device} needs CuPy (pip install cupy-cuda12x) or a CUDA build of torch: {exc}"
         ) from exc
 
@@ -60,7 +60,7 @@ def torch_namespace(device: str) -> tuple[Any, Any]:
 
     if device == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(f"torch {torch.__version__} sees no CUDA device")
+            raise NotImplementedError(f"torch {torch.__version__} sees no CUDA device")
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     return xp, torch.device(device)

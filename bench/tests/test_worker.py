@@ -65,3 +65,39 @@ def test_metrics_must_be_numbers() -> None:
         worker._metrics({"acc": "high"})
     with pytest.raises(TypeError, match="not list"):
         worker._metrics([0.5])
+
+
+SKIPPING_SUITE = """
+import numpy as np
+
+class Unsupported:
+    reference = "numpy"
+    tolerance = 0.0
+
+    def setup(self, device):
+        self.x = np.arange(4.0)
+
+    def setup_gpu(self):
+        raise NotImplementedError("needs CuPy: pip install cupy-cuda12x")
+
+    def impl_numpy(self):
+        return self.x.sum()
+
+    def impl_gpu(self):
+        return self.x.sum()
+"""
+
+
+def test_not_implemented_in_a_setup_hook_is_a_skip_with_its_reason(tmp_path) -> None:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "skipping.py").write_text(SKIPPING_SUITE)
+    spec = spec_for(suites, tmp_path, "skipping.Unsupported", "gpu")
+    result = worker.measure(spec)
+    assert result["status"] == "skipped", result
+    assert result["reason"] == "needs CuPy: pip install cupy-cuda12x"
+    assert "samples" not in result
+    assert (
+        worker.measure(spec_for(suites, tmp_path, "skipping.Unsupported", "numpy"))["status"]
+        == "ok"
+    )

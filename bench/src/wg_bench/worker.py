@@ -193,18 +193,33 @@ def calibrate(
     return loops, warmup
 
 
+class CellUnavailableError(Exception):
+    """``setup`` or ``setup_<impl>`` raised NotImplementedError: this cell cannot run here."""
+
+
+def _setup_step(step: Callable[..., Any], *args: Any) -> Any:
+    # airspeed velocity's convention: NotImplementedError from a setup means "skip", not "error"
+    # (e.g. a cuda cell whose array library is not installed on this GPU machine).
+    try:
+        return step(*args)
+    except NotImplementedError as exc:
+        raise CellUnavailableError(
+            str(exc) or f"{getattr(step, '__name__', 'setup')} is not available here"
+        ) from exc
+
+
 def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str, Any]:
     """Run one cell as described by ``spec``; returns the worker's part of the result."""
     result: dict[str, Any] = {"status": "error", "reason": "", "metrics": {}}
     started = time.perf_counter()
     try:
-        cell = Cell(spec)
+        cell = _setup_step(Cell, spec)
         implementation = spec["implementation"]
         is_oracle = implementation == spec["oracle"]
         expected = None if is_oracle else expected_output(cell, spec)
         reset = _reset_peak_memory()
         result["baseline_memory_bytes"] = _status_bytes("VmRSS")
-        impl = cell.prepare(implementation)
+        impl = _setup_step(cell.prepare, implementation)
         result["setup_seconds"] = time.perf_counter() - started
         out, first = cell.call(impl, clock)
         host = to_host(out)
@@ -227,6 +242,8 @@ def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str,
             result.update(status="ok", loops=loops, warmup=warmup, samples=samples)
             result["peak_memory_bytes"] = _peak_memory_bytes(reset)
             result["peak_memory_scope"] = "cell" if reset else "process"
+    except CellUnavailableError as exc:
+        result.update(status="skipped", reason=str(exc))
     except StructureError as exc:
         result.update(status="mismatch", reason=f"{exc} (oracle: {spec['oracle']})")
     except Exception as exc:
