@@ -74,6 +74,15 @@ def test_unfixable_mistakes_get_advice(text, message):
     assert info.value.advice
 
 
+@pytest.mark.parametrize("text", ["()", "MIT OR ()", "(())"])
+def test_empty_groups_are_syntax_errors_not_crashes(text):
+    # Hypothesis found `()`: license-expression's boolean.py raised a bare IndexError.
+    with pytest.raises(DeclarationError) as info:
+        resolve(text)
+    assert info.value.message.startswith(f"`{text}` does not parse")
+    assert info.value.advice
+
+
 def test_configured_licence_refs_are_known():
     assert resolve("LicenseRef-Ours", extra=["LicenseRef-Ours"]).parsed.keys == {"LicenseRef-Ours"}
 

@@ -291,7 +291,8 @@ def _resolve_checked(text: str, extra: tuple[str, ...]) -> Resolution:
 
     try:
         tree = license_expression.Licensing().parse(text)
-    except (license_expression.ExpressionError, AttributeError, TypeError) as exc:
+    # boolean.py, under license-expression, raises IndexError on an empty group such as `()`.
+    except (license_expression.ExpressionError, AttributeError, TypeError, IndexError) as exc:
         raise DeclarationError(
             "expression-syntax",
             f"`{text}` does not parse: {exc}",
