@@ -185,6 +185,8 @@ def _parse_label_section(buf, s, bar, out, starts, ends):
 def _namespace_hash(buf, s, e, cache):
     """Namespace names repeat on every line: remember the last one per first byte."""
     c = buf[s]
+    if e - s == 1 and cache[c, 1] == 1:  # one-letter names (the usual case): no compare loop
+        return np.uint64(cache[c, 2])
     start, length = cache[c, 0], cache[c, 1]
     if length == e - s and start >= 0:
         same = True
@@ -307,7 +309,14 @@ def parse_block(buf, skip_bad, map_hashes, map_letters):
             bar = s
             while bar < e and buf[bar] != 124:
                 bar += 1
-            code = _parse_label_section(buf, s, bar, head, starts, ends)
+            if bar - s == 2 and buf[s + 1] == 32 and (buf[s] == 49 or buf[s] == 48):
+                head[0], head[1], head[2], head[3] = buf[s] - 48, 1.0, -1.0, -1.0  # "1 ", "0 "
+                code = 0
+            elif bar - s == 3 and buf[s] == 45 and buf[s + 1] == 49 and buf[s + 2] == 32:
+                head[0], head[1], head[2], head[3] = -1.0, 1.0, -1.0, -1.0  # "-1 "
+                code = 0
+            else:
+                code = _parse_label_section(buf, s, bar, head, starts, ends)
             f_new = f
             if code == 0:
                 code, f_new = _parse_features(
