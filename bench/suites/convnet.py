@@ -63,6 +63,9 @@ def torch_namespace(device: str) -> tuple[Any, Any]:
             raise NotImplementedError(f"torch {torch.__version__} sees no CUDA device")
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        if hasattr(torch.backends.cudnn, "conv"):  # torch >= 2.9 also reads the newer switch
+            torch.backends.cudnn.conv.fp32_precision = "ieee"
+            torch.backends.cuda.matmul.fp32_precision = "ieee"
     return xp, torch.device(device)
 
 
