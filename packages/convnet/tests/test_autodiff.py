@@ -77,9 +77,16 @@ def test_conv2d_matches_wg_autodiff(k, s, p, d, c, f, seed) -> None:
     compare(layer, rng.normal(size=(2, c, side, side + 1)), seed)
 
 
-@pytest.mark.parametrize("min_k", [1, 10**9], ids=["channel-major", "per-sample"])
-def test_conv2d_both_layouts_and_chunks_match_wg_autodiff(min_k, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("min_k", "nhwc_min_channels"),
+    [(1, 10**9), (1, 1), (10**9, 10**9)],
+    ids=["channel-major", "channel-major-nhwc-input-grad", "per-sample"],
+)
+def test_conv2d_both_layouts_and_chunks_match_wg_autodiff(
+    min_k, nhwc_min_channels, monkeypatch
+) -> None:
     monkeypatch.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", min_k)
+    monkeypatch.setattr("wg_convnet.conv_numpy.NHWC_MIN_CHANNELS", nhwc_min_channels)
     monkeypatch.setattr(layers_mod, "CACHE_BYTES", 0)
     monkeypatch.setattr("wg_convnet.convolution.SCRATCH_BYTES", 1)  # one sample per chunk
     rng = np.random.default_rng(0)

@@ -23,6 +23,7 @@ from wg_convnet import (
     Sigmoid,
     Softmax,
     Tanh,
+    conv_numpy,
 )
 from wg_convnet import convolution as conv_mod
 from wg_convnet.layer import Layer
@@ -95,20 +96,25 @@ def test_conv2d_backward_matches_finite_differences(case) -> None:
     check_layer(built(layer, seed), x, seed)
 
 
+#: NHWC_MIN_CHANNELS values that send every case down one input-gradient path of conv_numpy
+INPUT_GRAD_PATHS = {"nhwc": 1, "channel-major": 10**9}
+
+
 @SETTINGS
-@given(conv_cases())
-def test_conv2d_numpy_fast_path_matches_finite_differences(case) -> None:
+@given(conv_cases(), st.sampled_from(sorted(INPUT_GRAD_PATHS)))
+def test_conv2d_numpy_fast_path_matches_finite_differences(case, input_grad_path) -> None:
     layer, shape, seed = case
     x = np.random.default_rng(seed).normal(size=shape)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)  # every case takes conv_numpy's path
+        mp.setattr(conv_numpy, "NHWC_MIN_CHANNELS", INPUT_GRAD_PATHS[input_grad_path])
         check_layer(built(layer, seed), x, seed)
         assert layer._fast
 
 
 @SETTINGS
-@given(conv_cases(), st.booleans())
-def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked) -> None:
+@given(conv_cases(), st.booleans(), st.sampled_from(sorted(INPUT_GRAD_PATHS)))
+def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked, input_grad_path) -> None:
     layer, shape, seed = case
     x = np.random.default_rng(seed).normal(size=shape)
     built(layer, seed)
@@ -116,6 +122,7 @@ def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked) -> None:
     for fast in (True, False):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)
+            mp.setattr(conv_numpy, "NHWC_MIN_CHANNELS", INPUT_GRAD_PATHS[input_grad_path])
             mp.setattr(layers_mod, "NUMPY_FAST_PATH", fast)
             if chunked:
                 mp.setattr(conv_mod, "SCRATCH_BYTES", 1)

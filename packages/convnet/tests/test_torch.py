@@ -60,6 +60,26 @@ def test_conv2d_matches_torch(k, s, p, d, c, f, seed) -> None:
     close(layer.grads["b"], tb.grad)
 
 
+@pytest.mark.parametrize(
+    ("k", "s", "p", "d"), [(3, 1, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (2, 1, 0, 2)]
+)
+def test_conv2d_with_many_channels_matches_torch(k, s, p, d) -> None:
+    """16+ input channels: the NumPy fast path computes the input gradient channels-last."""
+    x = np.random.default_rng(k + s).normal(size=(3, 17, 9, 10)).astype(np.float32)
+    layer = Conv2D(17, 6, k, stride=s, padding=p, dilation=d)
+    layer.build(np.random.default_rng(1), xp=np, dtype=np.float32)
+    y, dy, dx = run(layer, x, 1)
+    assert layer._fast
+    tx, tw, tb = (
+        torch.tensor(a, requires_grad=True) for a in (x, layer.params["W"], layer.params["b"])
+    )
+    ty = F.conv2d(tx, tw, tb, stride=s, padding=p, dilation=d)
+    ty.backward(torch.tensor(dy))
+    for ours, theirs in [(y, ty), (dx, tx.grad), (layer.grads["W"], tw.grad),
+                         (layer.grads["b"], tb.grad)]:  # fmt: skip
+        close(ours, theirs)
+
+
 @pytest.mark.parametrize(("k", "s", "p"), [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pooling_matches_torch(kind, k, s, p) -> None:

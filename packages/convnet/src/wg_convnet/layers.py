@@ -215,21 +215,25 @@ class Conv2D(Layer):
         return out
 
     def _backward_numpy(self, dy: np.ndarray, input_grad: bool) -> np.ndarray | None:
-        """Backward of :meth:`_forward_numpy`: same chunks, dW summed in chunk order."""
+        """Backward of :meth:`_forward_numpy`: same chunks, dW summed in chunk order.
+
+        The output gradient of each chunk is transposed once into NHWC rows, which serve both
+        GEMMs (see :func:`wg_convnet.conv_numpy.weight_grad_chunk` and ``input_grad_chunk``).
+        """
         x, out_hw, kept, step = self._x, self._out_hw, self._cols, self._step
         w2 = self._w2()
         dx = np.empty(x.shape, dtype=np.result_type(dy, w2)) if input_grad else None
-        dw = np.zeros(w2.shape, dtype=np.result_type(dy, x))
+        dwt = np.zeros(w2.shape[::-1], dtype=np.result_type(dy, x))
+        s, p, d = self.stride, self.padding, self.dilation
         for idx, n0 in enumerate(range(0, x.shape[0], step)):
-            cols = kept[idx] if kept else self._im2col_numpy(x[n0 : n0 + step], out_hw)
-            dyc_src = dy[n0 : n0 + step]
-            dyc = conv_numpy.dy_columns(dyc_src)
-            dw += np.matmul(dyc, cols.T)
+            chunk = slice(n0, n0 + step)
+            cols = kept[idx] if kept else self._im2col_numpy(x[chunk], out_hw)
+            rows = conv_numpy.dy_rows(dy[chunk])
+            conv_numpy.weight_grad_chunk(cols, rows, dwt)
             if dx is not None:
-                k, s, p, d = self.kernel_size, self.stride, self.padding, self.dilation
-                conv_numpy.input_grad_chunk(w2, dyc_src, k, s, p, d, dx[n0 : n0 + step])
+                conv_numpy.input_grad_chunk(self.params["W"], dy[chunk], rows, s, p, d, dx[chunk])
         self.grads["b"] = np.sum(dy, axis=(0, 2, 3))
-        self.grads["W"] = np.reshape(dw, self.params["W"].shape)
+        self.grads["W"] = np.ascontiguousarray(dwt.T).reshape(self.params["W"].shape)
         return dx
 
     def _im2col_numpy(
