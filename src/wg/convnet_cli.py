@@ -116,7 +116,8 @@ def list_datasets() -> None:
     "--from",
     "source",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Import the files from this folder instead of downloading (offline).",
+    help="Import the files from this folder instead of downloading (offline); MNIST also "
+    "from its uncompressed IDX files.",
 )
 def fetch(name: str, source: Path | None) -> None:
     """Download a dataset into the cache (SHA-256 verified), or import it with --from DIR."""

@@ -203,9 +203,10 @@ def _mnist_like(root: Path, base: str, n_train: int = 20, n_test: int = 8) -> Re
     ]
     files = []
     for name, array in zip(MNIST_FILES, arrays, strict=True):
-        data = gzip.compress(idx_bytes(array))
+        raw = idx_bytes(array)
+        data = gzip.compress(raw)
         (root / name).write_bytes(data)
-        files.append(RemoteFile(name, sha(data), (base + name,)))
+        files.append(RemoteFile(name, sha(data), (base + name,), sha(raw)))
     return RemoteDataset("tiny-mnist", "test", tuple(files), "idx")
 
 
@@ -273,6 +274,32 @@ def test_import_from_folder_checks_hashes(server, tmp_path: Path) -> None:
         import_from(spec, root, tmp_path / "cache2")
 
 
+def test_import_from_uncompressed_files_checks_their_own_hash(server, tmp_path: Path) -> None:
+    _, root = server
+    spec = _mnist_like(root, "http://unused/")
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    for f in spec.files:  # the decompressed copies, as torchvision's raw/ folder holds them
+        (raw_dir / f.raw_name).write_bytes(gzip.decompress((root / f.name).read_bytes()))
+    gz_cache, raw_cache = tmp_path / "gz", tmp_path / "rawcache"
+    import_from(spec, root, gz_cache)
+    report = import_from(spec, raw_dir, raw_cache)
+    assert report[0] == f"train-images-idx3-ubyte: imported from {raw_dir} and verified"
+    assert set(verify(spec, raw_cache).values()) == {"ok"}
+    from_gz = load_dataset("tiny-mnist", cache=gz_cache, spec=spec)
+    from_raw = load_dataset("tiny-mnist", cache=raw_cache, spec=spec)
+    np.testing.assert_array_equal(from_gz.X_train, from_raw.X_train)
+    np.testing.assert_array_equal(from_gz.y_test, from_raw.y_test)
+    # a tampered uncompressed file is refused with its own name and nothing new enters the cache
+    (raw_dir / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01")
+    with pytest.raises(DatasetError, match=r"t10k-labels-idx1-ubyte: SHA-256 [0-9a-f]{64} does"):
+        import_from(spec, raw_dir, tmp_path / "cache3")
+    assert not (tmp_path / "cache3").exists()
+    (raw_dir / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DatasetError, match=r"missing t10k-labels-idx1-ubyte\.gz \(or t10k-labels"):
+        import_from(spec, raw_dir, tmp_path / "cache4")
+
+
 def test_missing_dataset_says_how_to_fetch(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"run `wg convnet datasets fetch mnist`"):
         load_dataset("mnist", cache=tmp_path)
@@ -303,5 +330,6 @@ def test_registry_pins_sha256_and_https_or_known_mirrors() -> None:
     for spec in REMOTE.values():
         for f in spec.files:
             assert re.fullmatch(r"[0-9a-f]{64}", f.sha256), f.name
+            assert f.raw_sha256 == "" or re.fullmatch(r"[0-9a-f]{64}", f.raw_sha256), f.name
             assert f.urls
             assert all(url.endswith(f.name) for url in f.urls)

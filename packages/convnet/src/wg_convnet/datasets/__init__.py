@@ -90,7 +90,9 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Split:
 def _load_idx(folder: Path, spec: RemoteDataset) -> Split:
     arrays = []
     for f in spec.files:
-        arrays.append(parse_idx(read_gzip(folder / f.name), str(folder / f.name)))
+        path, _ = f.located(folder) or (folder / f.name, "")
+        data = read_gzip(path) if path.suffix == ".gz" else path.read_bytes()
+        arrays.append(parse_idx(data, str(path)))
     train_x, train_y, test_x, test_y = arrays
     for images, labels, which in ((train_x, train_y, "train"), (test_x, test_y, "test")):
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):

@@ -4,6 +4,11 @@ Files land in ``cache_root() / <dataset>``: the folder named by the environment 
 ``WG_CONVNET_CACHE``, else the platform cache folder (``pooch.os_cache("wg-convnet")``). Every file
 is checked against its SHA-256 before it enters the cache; pooch downloads into a temporary file
 that is deleted when the hash does not match, so a corrupt or truncated download never stays.
+
+A gzip file may also carry the SHA-256 of its decompressed content (``raw_sha256``): then
+``--from DIR`` also takes the uncompressed file (``train-images-idx3-ubyte`` for
+``train-images-idx3-ubyte.gz``, as torchvision's ``raw/`` folder and other copies hold it), and the
+cache keeps whichever of the two was imported, each checked against its own hash.
 """
 
 from __future__ import annotations
@@ -22,11 +27,29 @@ CACHE_ENV = "WG_CONVNET_CACHE"
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file of a dataset: its name in the cache, SHA-256 and the URLs to try in order."""
+    """One file of a dataset: its name in the cache, SHA-256 and the URLs to try in order.
+
+    ``raw_sha256``, for a ``.gz`` file, is the SHA-256 of its decompressed content ("" if unknown).
+    """
 
     name: str
     sha256: str
     urls: tuple[str, ...]
+    raw_sha256: str = ""
+
+    @property
+    def raw_name(self) -> str:
+        """The name of the decompressed file (the name without ``.gz``)."""
+        return self.name.removesuffix(".gz")
+
+    def located(self, folder: Path) -> tuple[Path, str] | None:
+        """(path, expected SHA-256) of this file in ``folder``: the gzip file, else the
+        decompressed one when its hash is known; None when neither is there."""
+        if (folder / self.name).is_file():
+            return folder / self.name, self.sha256
+        if self.raw_sha256 and (folder / self.raw_name).is_file():
+            return folder / self.raw_name, self.raw_sha256
+        return None
 
 
 @dataclass(frozen=True)
@@ -39,9 +62,12 @@ class RemoteDataset:
     fmt: str
 
 
-def _idx_files(urls: tuple[str, ...], hashes: dict[str, str]) -> tuple[RemoteFile, ...]:
+def _idx_files(
+    urls: tuple[str, ...], hashes: dict[str, str], raw_hashes: tuple[str, ...] = ("",) * 4
+) -> tuple[RemoteFile, ...]:
     return tuple(
-        RemoteFile(name, sha, tuple(base + name for base in urls)) for name, sha in hashes.items()
+        RemoteFile(name, sha, tuple(base + name for base in urls), raw)
+        for (name, sha), raw in zip(hashes.items(), raw_hashes, strict=True)
     )
 
 
@@ -68,6 +94,12 @@ REMOTE: dict[str, RemoteDataset] = {
                     ),
                     strict=True,
                 )
+            ),
+            (  # SHA-256 of the decompressed IDX files, for `--from DIR` with uncompressed copies
+                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
             ),
         ),
         "idx",
@@ -141,15 +173,18 @@ def dataset_dir(spec: RemoteDataset, cache: Path | None = None) -> Path:
 
 
 def verify(spec: RemoteDataset, cache: Path | None = None) -> dict[str, str]:
-    """Each file's state in the cache: ``"ok"``, ``"missing"`` or ``"corrupt"`` (bad SHA-256)."""
+    """Each file's state in the cache: ``"ok"``, ``"missing"`` or ``"corrupt"`` (bad SHA-256).
+
+    One entry per file of ``spec``, in order, named as found in the cache.
+    """
     folder = dataset_dir(spec, cache)
     status = {}
     for f in spec.files:
-        path = folder / f.name
-        if not path.is_file():
+        found = f.located(folder)
+        if found is None:
             status[f.name] = "missing"
-        else:
-            status[f.name] = "ok" if sha256_of(path) == f.sha256 else "corrupt"
+        else:  # keyed by the file found: the gzip file or its decompressed copy
+            status[found[0].name] = "ok" if sha256_of(found[0]) == found[1] else "corrupt"
     return status
 
 
@@ -165,7 +200,7 @@ def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
             report.append(f"{f.name}: already cached")
             continue
         if state == "corrupt":
-            (folder / f.name).unlink()
+            (f.located(folder) or (folder / f.name,))[0].unlink()
         errors = []
         for url in f.urls:
             try:
@@ -191,29 +226,42 @@ def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
 
 
 def import_from(spec: RemoteDataset, source: Path, cache: Path | None = None) -> list[str]:
-    """Copy the dataset's files from a local folder into the cache after checking their SHA-256."""
+    """Copy the dataset's files from a local folder into the cache after checking their SHA-256.
+
+    Each file may be the gzip file or, where its decompressed hash is pinned, the uncompressed one.
+    """
     folder = dataset_dir(spec, cache)
-    missing = [f.name for f in spec.files if not (source / f.name).is_file()]
+    located = [(f, f.located(source)) for f in spec.files]
+    missing = [
+        f.name + (f" (or {f.raw_name})" if f.raw_sha256 else "") for f, at in located if at is None
+    ]
     if missing:
         raise DatasetError(f"{source}: missing {', '.join(missing)} for dataset {spec.name}")
-    for f in spec.files:
-        found = sha256_of(source / f.name)
-        if found != f.sha256:
+    chosen = [at for _, at in located if at is not None]
+    for path, expected in chosen:
+        found = sha256_of(path)
+        if found != expected:
             raise DatasetError(
-                f"{source / f.name}: SHA-256 {found} does not match the expected {f.sha256}; "
+                f"{path}: SHA-256 {found} does not match the expected {expected}; "
                 "the file is corrupt or a different version"
             )
     folder.mkdir(parents=True, exist_ok=True)
-    for f in spec.files:
-        fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", dir=folder)
-        os.close(fd)
-        try:
-            shutil.copyfile(source / f.name, tmp)
-            os.replace(tmp, folder / f.name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return [f"{f.name}: imported from {source} and verified" for f in spec.files]
+    for f, (path, _) in zip(spec.files, chosen, strict=True):
+        _copy_atomic(path, folder / path.name)
+        other = folder / (f.raw_name if path.name == f.name else f.name)
+        other.unlink(missing_ok=True)  # one copy per file: the one just verified
+    return [f"{path.name}: imported from {source} and verified" for path, _ in chosen]
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def require_cached(spec: RemoteDataset, cache: Path | None = None) -> Path:
