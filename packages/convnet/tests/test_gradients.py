@@ -124,6 +124,7 @@ def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked, input_grad_
             mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)
             mp.setattr(conv_numpy, "NHWC_MIN_CHANNELS", INPUT_GRAD_PATHS[input_grad_path])
             mp.setattr(layers_mod, "NUMPY_FAST_PATH", fast)
+            mp.setattr(conv_numpy, "INPUT_GRAD_BYTES", 1)  # groups of one sample inside a chunk
             if chunked:
                 mp.setattr(conv_mod, "SCRATCH_BYTES", 1)
                 mp.setattr(layers_mod, "CACHE_BYTES", 0)
@@ -190,6 +191,7 @@ def test_conv2d_channel_major_and_per_sample_layouts_agree(case, chunked) -> Non
             if chunked:
                 mp.setattr(conv_mod, "SCRATCH_BYTES", 1)
                 mp.setattr(layers_mod, "CACHE_BYTES", 0)
+                mp.setattr(conv_numpy, "INPUT_GRAD_BYTES", 1)
             y = layer.forward(x, training=True)
             dx = layer.backward(np.cos(y))
             results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
