@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 import zstandard
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from wg_online.hashing import hash_namespace, hash_token
 from wg_online.parsing import iter_file, parse_bytes
@@ -47,11 +47,13 @@ def test_written_examples_read_back_identically(example: Example) -> None:
 def _reference_hashes(example: Example) -> list[tuple[int, int, float]]:
     out = []
     for ns in example.namespaces:
-        seed = hash_namespace(ns.name)
+        seed, anon = hash_namespace(ns.name), 0
         for name, value in ns.features:
             v = float(np.float32(np.float32(value) * np.float32(ns.weight)))
-            if v != 0:
-                out.append((ns.name.encode()[0] if ns.name else 32, hash_token(name, seed), v))
+            if v != 0:  # VW numbers anonymous features (":2") from the namespace hash up
+                h = hash_token(name, seed) if name else seed + anon
+                anon += not name
+                out.append((ns.name.encode()[0] if ns.name else 32, h, v))
     return out
 
 
@@ -84,6 +86,35 @@ def test_compiled_parser_accepts_and_rejects_like_reference(line: str) -> None:
     assert fast_ok == ref_ok
     if ref_ok:
         assert len(fast) == (0 if ref is None else 1)
+
+
+PLAIN_LINE = st.tuples(
+    st.sampled_from(["1 ", "0 ", "-1 ", "", "1 2 ", " "]),
+    st.text(alphabet="ab09_:.|- \t\x01é", max_size=24),
+).map(lambda parts: f"{parts[0]}|{parts[1]}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PLAIN_LINE, min_size=1, max_size=4), st.booleans())
+@example(["1 |a :2 x :3 y:0 :-1", "-1 | :1.5 b |c"], False)
+@example(["0 |ab 12 x:1e2 |a\x01 z", "|b x"], True)
+def test_one_pass_parser_agrees_with_reference(lines: list[str], crlf: bool) -> None:
+    """Lines like ``1 |a x y:2`` take the one-pass path of the compiled parser; it must give
+    exactly what the reference parser gives, and leave every other line to the general path."""
+    end = "\r\n" if crlf else "\n"
+    text = end.join(lines) + end
+    try:
+        examples = [parse_line(line) for line in lines]
+    except VWFormatError:
+        with pytest.raises(VWFormatError):
+            parse_bytes(text.encode())
+        return
+    parsed = parse_bytes(text.encode())
+    expected = [h for ex in examples if ex is not None for h in _reference_hashes(ex)]
+    got = list(zip(parsed.ns.tolist(), parsed.idx.tolist(), parsed.val.tolist(), strict=True))
+    assert got == [(c, h & 0xFFFFFFFF, v) for c, h, v in expected]
+    labels = [np.nan if ex.label is None else ex.label for ex in examples if ex is not None]
+    np.testing.assert_equal(parsed.labels, labels)
 
 
 @pytest.mark.parametrize(
