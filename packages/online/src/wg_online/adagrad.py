@@ -153,7 +153,7 @@ def train_block(
     fb, fi = np.empty(mx, np.int64), np.empty(mx, np.int64)
     fx, grad = np.empty(mx, np.float32), np.empty(max(1, mx * nf * kk), np.float32)
     x2min = np.float32(1.084202e-19) * np.float32(1.084202e-19)
-    loss_sum, weight_sum = 0.0, 0.0
+    loss_sum, weight_sum, loss_prod = 0.0, 0.0, 1.0
     for i in range(n):
         s, e = offsets[i], offsets[i + 1]
         k = _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx)
@@ -174,7 +174,13 @@ def train_block(
         imp = imps[i]
         # one exp per example: exp(y p) is ep or 1 / ep (y is 1 or -1; 0 only in VW mode)
         ez = ep if y == 1 else (np.float32(1.0) / ep if y == -1 else np.float32(1.0))
-        loss_sum += imp * np.log1p(np.float32(1.0) / ez)
+        if imp == 1:  # a product of (1 + 1 / ez) and one log per 1e200: log1p took 1/5 of LR
+            loss_prod *= 1.0 + 1.0 / np.float64(ez)
+            if loss_prod > 1e200:
+                loss_sum += np.log(loss_prod)
+                loss_prod = 1.0
+        else:
+            loss_sum += imp * np.log1p(np.float32(1.0) / ez)
         weight_sum += imp
         if not learn:
             continue
@@ -195,4 +201,4 @@ def train_block(
             w[j] += update * gx[t] * r
         if kk > 0:
             _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, imp * d, ffm_eta, power_t, grad)
-    return loss_sum, weight_sum
+    return loss_sum + np.log(loss_prod), weight_sum
