@@ -285,11 +285,27 @@ def test_import_from_uncompressed_files_checks_their_own_hash(server, tmp_path: 
     import_from(spec, root, gz_cache)
     report = import_from(spec, raw_dir, raw_cache)
     assert report[0] == f"train-images-idx3-ubyte: imported from {raw_dir} and verified"
+    # a gzip file of the same content compressed differently: checked after decompression
+    regz_dir, regz_cache = tmp_path / "regz", tmp_path / "regzcache"
+    regz_dir.mkdir()
+    for f in spec.files:
+        data = gzip.compress((raw_dir / f.raw_name).read_bytes(), compresslevel=1, mtime=1)
+        assert sha(data) != f.sha256
+        (regz_dir / f.name).write_bytes(data)
+    report = import_from(spec, regz_dir, regz_cache)
+    assert report[1] == (
+        f"train-labels-idx1-ubyte: decompressed from {regz_dir / MNIST_FILES[1]} and verified"
+    )
+    assert set(verify(spec, regz_cache)) == {f.raw_name for f in spec.files}
+    assert set(verify(spec, regz_cache).values()) == {"ok"}
     assert set(verify(spec, raw_cache).values()) == {"ok"}
     from_gz = load_dataset("tiny-mnist", cache=gz_cache, spec=spec)
     from_raw = load_dataset("tiny-mnist", cache=raw_cache, spec=spec)
     np.testing.assert_array_equal(from_gz.X_train, from_raw.X_train)
     np.testing.assert_array_equal(from_gz.y_test, from_raw.y_test)
+    np.testing.assert_array_equal(
+        from_gz.X_test, load_dataset("tiny-mnist", cache=regz_cache, spec=spec).X_test
+    )
     # a tampered uncompressed file is refused with its own name and nothing new enters the cache
     (raw_dir / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01")
     with pytest.raises(DatasetError, match=r"t10k-labels-idx1-ubyte: SHA-256 [0-9a-f]{64} does"):

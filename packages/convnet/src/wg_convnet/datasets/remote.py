@@ -7,16 +7,18 @@ that is deleted when the hash does not match, so a corrupt or truncated download
 
 A gzip file may also carry the SHA-256 of its decompressed content (``raw_sha256``): then
 ``--from DIR`` also takes the uncompressed file (``train-images-idx3-ubyte`` for
-``train-images-idx3-ubyte.gz``, as torchvision's ``raw/`` folder and other copies hold it), and the
-cache keeps whichever of the two was imported, each checked against its own hash.
+``train-images-idx3-ubyte.gz``, as torchvision's ``raw/`` folder and other copies hold it) and a
+gzip file compressed differently; the cache keeps the copy that was checked against its hash.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +122,12 @@ REMOTE: dict[str, RemoteDataset] = {
                     ),
                     strict=True,
                 )
+            ),
+            (
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
             ),
         ),
         "idx",
@@ -228,7 +236,9 @@ def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
 def import_from(spec: RemoteDataset, source: Path, cache: Path | None = None) -> list[str]:
     """Copy the dataset's files from a local folder into the cache after checking their SHA-256.
 
-    Each file may be the gzip file or, where its decompressed hash is pinned, the uncompressed one.
+    Where the SHA-256 of a gzip file's decompressed content is pinned, the folder may also hold the
+    uncompressed file, or a gzip file compressed differently (Debian's dataset packages hold such
+    copies): then the decompressed content is checked and cached.
     """
     folder = dataset_dir(spec, cache)
     located = [(f, f.located(source)) for f in spec.files]
@@ -237,27 +247,53 @@ def import_from(spec: RemoteDataset, source: Path, cache: Path | None = None) ->
     ]
     if missing:
         raise DatasetError(f"{source}: missing {', '.join(missing)} for dataset {spec.name}")
-    chosen = [at for _, at in located if at is not None]
-    for path, expected in chosen:
-        found = sha256_of(path)
-        if found != expected:
-            raise DatasetError(
-                f"{path}: SHA-256 {found} does not match the expected {expected}; "
-                "the file is corrupt or a different version"
-            )
+    plan = [_checked(f, *at) for f, at in located if at is not None]
     folder.mkdir(parents=True, exist_ok=True)
-    for f, (path, _) in zip(spec.files, chosen, strict=True):
-        _copy_atomic(path, folder / path.name)
-        other = folder / (f.raw_name if path.name == f.name else f.name)
+    report = []
+    for f, (path, name, decompress) in zip(spec.files, plan, strict=True):
+        _copy_atomic(path, folder / name, decompress)
+        other = folder / (f.raw_name if name == f.name else f.name)
         other.unlink(missing_ok=True)  # one copy per file: the one just verified
-    return [f"{path.name}: imported from {source} and verified" for path, _ in chosen]
+        how = f"decompressed from {path}" if decompress else f"imported from {path.parent}"
+        report.append(f"{name}: {how} and verified")
+    return report
 
 
-def _copy_atomic(source: Path, target: Path) -> None:
+def _checked(f: RemoteFile, path: Path, expected: str) -> tuple[Path, str, bool]:
+    """(file to copy, its name in the cache, whether to decompress it) once its hash matches."""
+    found = sha256_of(path)
+    if found == expected:
+        return path, path.name, False
+    if path.name == f.name and f.raw_sha256 and _gunzip_sha256(path) == f.raw_sha256:
+        return path, f.raw_name, True
+    raise DatasetError(
+        f"{path}: SHA-256 {found} does not match the expected {expected}"
+        + (" (nor does its decompressed content)" if path.name == f.name and f.raw_sha256 else "")
+        + "; the file is corrupt or a different version"
+    )
+
+
+def _gunzip_sha256(path: Path) -> str:
+    """SHA-256 of a gzip file's decompressed content; "" if it is not a valid gzip file."""
+    digest = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(2**20), b""):
+                digest.update(block)
+    except (OSError, EOFError, zlib.error):
+        return ""
+    return digest.hexdigest()
+
+
+def _copy_atomic(source: Path, target: Path, decompress: bool = False) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(fd)
     try:
-        shutil.copyfile(source, tmp)
+        if decompress:
+            with gzip.open(source, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 2**20)
+        else:
+            shutil.copyfile(source, tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
