@@ -2,7 +2,7 @@
 
 ``wg bench run convnet`` is the official measurement; on a machine shared with other work its
 cells run minutes apart, so load changes between them. This script alternates the two
-implementations call by call and reports the median of each and their ratio.
+implementations in short blocks of calls and reports the median of each and their ratio.
 
 Usage (from the repository root, threads default 1):
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python packages/convnet/tools/torch_timing.py [threads]
@@ -27,21 +27,24 @@ def load_suite():
     return module
 
 
-def interleaved_times(a, b, rounds: int = 60) -> dict[str, list[float]]:
-    """Medians of wall time and of process CPU time of ``a`` and of ``b``, called in turn.
+def interleaved_times(a, b, rounds: int = 40, repeat: int = 3) -> dict[str, list[float]]:
+    """Medians of wall time and of process CPU time of ``a`` and of ``b``, timed in turn.
 
+    Each turn is one untimed call, then ``repeat`` timed calls back to back, as the harness times
+    a cell (a call timed right after the other implementation pays for its cache footprint).
     On a machine shared with more runnable work than cores, wall time also counts the time
     spent waiting for a core; CPU time does not (it still feels cache and memory contention).
     """
-    a(), b()
     wall: tuple[list[float], list[float]] = ([], [])
     cpu: tuple[list[float], list[float]] = ([], [])
     for _ in range(rounds):
         for k, f in enumerate((a, b)):
-            start, start_cpu = time.perf_counter(), time.process_time()
             f()
-            wall[k].append(time.perf_counter() - start)
-            cpu[k].append(time.process_time() - start_cpu)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for _ in range(repeat):
+                f()
+            wall[k].append((time.perf_counter() - start) / repeat)
+            cpu[k].append((time.process_time() - start_cpu) / repeat)
     return {
         "wall": [float(np.median(t)) for t in wall],
         "cpu": [float(np.median(t)) for t in cpu],
