@@ -5,8 +5,8 @@ differentiation can follow it, and pays for it with copies: ``stack`` of permute
 non-contiguous array that ``reshape`` copies once more. On plain ``numpy.ndarray`` inputs this
 module computes the same numbers with
 
-- im2col as one write per kernel offset into a preallocated (C*KH*KW, n*OH*OW) buffer, reading
-  strided views of the (channel-major) input;
+- im2col as one copy into a preallocated (C*KH*KW, n*OH*OW) buffer from a strided view of
+  all kernel windows of the (channel-major) input;
 - the forward GEMM written through one fused transpose + bias add straight into the output;
 - the output gradient of a chunk transposed once into NHWC rows (n*OH*OW, F), which serve both
   backward GEMMs: ``cols @ rows`` for the (transposed) weight gradient, and from
@@ -231,6 +231,7 @@ def _input_grad_group(
     dilation: int,
     dx: np.ndarray,
 ) -> None:
+    """:func:`_input_grad_nhwc` of one group of samples, ``taps`` the weights as (KH, KW, F, C)."""
     n, c, h, wd = dx.shape
     (oh, ow), p = out_hw, padding
     kh, kw = taps.shape[:2]
