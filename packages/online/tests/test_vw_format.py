@@ -18,6 +18,7 @@ from wg_online.vw_format import (
     format_example,
     parse_line,
     parse_number,
+    read_blocks,
 )
 
 NAME = st.text(alphabet="abcdefxyz0123456789_-.éß", min_size=1, max_size=8)
@@ -212,6 +213,46 @@ def test_parse_ahead_thread_keeps_block_order(tmp_path) -> None:
     assert len(blocks) > 50
     assert np.concatenate([b.idx for b in blocks]).tolist() == whole.idx.tolist()
     assert [t for b in blocks for t in b.tags] == whole.tags == [f"t{i}" for i in range(500)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(max_size=300).map(lambda b: b.replace(b"\r", b"")), st.integers(1, 40))
+def test_read_blocks_with_reused_buffers_cuts_the_same_lines(data: bytes, size: int) -> None:
+    fresh = [bytes(b) for b in read_blocks(io.BytesIO(data), size)]
+    reused = [bytes(b) for b in read_blocks(io.BytesIO(data), size, reuse=2)]
+    assert reused == fresh
+    assert b"".join(fresh) == (data + b"\n" if data and not data.endswith(b"\n") else data)
+    assert all(b.endswith(b"\n") for b in fresh)
+
+
+def test_reused_parse_buffers_give_the_same_blocks(tmp_path) -> None:
+    path = tmp_path / "d.vw"
+    lines = [b"1 |a f%d |b g%d" % (i, i % 7) + b" x" * (i % 13) for i in range(3000)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    fresh = list(iter_file(path, block_size=1000))
+    step = [
+        (b.labels.copy(), b.offsets.copy(), b.idx.copy(), b.val.copy(), b.ns.copy())
+        for b in iter_file(path, block_size=1000, reuse=True)
+    ]
+    assert len(step) == len(fresh) > 50
+    for b, (labels, offsets, idx, val, ns) in zip(fresh, step, strict=True):
+        assert b.offsets.tolist() == offsets.tolist()
+        assert (b.labels.tolist(), b.idx.tolist()) == (labels.tolist(), idx.tolist())
+        assert (b.val.tolist(), b.ns.tolist()) == (val.tolist(), ns.tolist())
+
+
+def test_parse_into_asks_for_bigger_arrays() -> None:
+    from wg_online.kernels import parse_into
+    from wg_online.parsing import ParseBuffers
+
+    buf = np.frombuffer(b"1 | a b\n\n-1 | c\n", np.uint8)
+    small = ParseBuffers()
+    small.grow(0, 0)
+    small.arrays = tuple(a[:2] for a in small.arrays)  # room for 2 lines, not 4
+    no_map = (np.zeros(0, np.uint64), np.zeros(0, np.uint8))
+    assert parse_into(buf, False, *no_map, *small.arrays)[:2] == (4, -1)
+    parsed = parse_bytes(bytes(buf), buffers=small)
+    assert (parsed.offsets.tolist(), len(small.arrays[0]) >= 4) == ([0, 2, 3], True)
 
 
 def test_namespace_map_declares_names_and_letters(tmp_path) -> None:

@@ -365,6 +365,21 @@ def _fast_label(buf, s):
     return np.float32(0.0), -1
 
 
+@nb.njit(cache=True, nogil=True)
+def count_newlines(buf):
+    """The number of newline bytes in ``buf`` (uint8), without holding the GIL.
+
+    Examples
+    --------
+    >>> int(count_newlines(np.frombuffer(b"a\\nb\\n\\n", np.uint8)))
+    3
+    """
+    n = 0
+    for i in range(buf.shape[0]):
+        n += buf[i] == 10
+    return n
+
+
 @nb.njit(cache=True, nogil=True, _nrt=False)
 def _parse_lines(
     buf,
@@ -453,6 +468,61 @@ def _parse_lines(
         pos = end + 1
         line += 1
     return n_ex, n_bad, f
+
+
+@nb.njit(cache=True, nogil=True)
+def parse_into(
+    buf,
+    skip_bad,
+    map_hashes,
+    map_letters,
+    labels,
+    imps,
+    tags,
+    offsets,
+    lines,
+    idx,
+    val,
+    ns,
+    bad_lines,
+    bad_codes,
+):
+    """:func:`parse_block` into the caller's arrays, reused from block to block.
+
+    Returns (lines in ``buf``, examples, bad lines, features); examples is -1 (and nothing is
+    parsed) when the arrays hold fewer than that many lines, or ``idx`` fewer than
+    ``len(buf) // 2 + lines`` features.
+    """
+    n_lines = count_newlines(buf) + 1
+    short = min(labels.shape[0], imps.shape[0], tags.shape[0], lines.shape[0])
+    if (
+        min(short, bad_lines.shape[0], bad_codes.shape[0]) < n_lines
+        or offsets.shape[0] <= n_lines
+        or min(idx.shape[0], val.shape[0], ns.shape[0]) < buf.shape[0] // 2 + n_lines
+    ):
+        return n_lines, -1, 0, 0
+    offsets[0] = 0
+    n_ex, n_bad, f = _parse_lines(
+        buf,
+        skip_bad,
+        map_hashes,
+        map_letters,
+        labels,
+        imps,
+        tags,
+        offsets,
+        lines,
+        idx,
+        val,
+        ns,
+        bad_lines,
+        bad_codes,
+        np.empty(4, np.float64),
+        np.empty(4, np.int64),
+        np.empty(4, np.int64),
+        np.full((256, 3), -1, np.int64),
+    )
+    return n_lines, n_ex, n_bad, f
 
 
 @nb.njit(cache=True, nogil=True)

@@ -24,6 +24,7 @@ from wg_online.vw_format import (
     read_blocks,
 )
 
+Block = bytes | bytearray | memoryview
 CACHE_MAGIC = b"WGOCACHE"
 CACHE_VERSION = 1
 _FIELDS = ("labels", "importances", "offsets", "idx", "val", "ns")
@@ -53,9 +54,13 @@ class Parsed:
 
 
 def _explain(
-    block: bytes, line_index: int, source: str, lineno: int, ns_map: tuple[str, ...] = ()
+    block: Block,
+    line_index: int,
+    source: str,
+    lineno: int,
+    ns_map: tuple[str, ...] = (),
 ) -> VWFormatError:
-    line = block.split(b"\n")[line_index]
+    line = bytes(block).split(b"\n")[line_index]
     try:
         parse_line(line, source, lineno, ns_map)
     except VWFormatError as exc:
@@ -69,7 +74,11 @@ def _explain(
     )
 
 
-def _drop_invalid_utf8(block: bytes, source: str, first: int, skip: bool) -> tuple[bytes, int]:
+def _drop_invalid_utf8(block: Block, source: str, first: int, skip: bool) -> tuple[Block, int]:
+    if isinstance(block, memoryview):
+        if not len(block) or np.frombuffer(block, np.uint8).max() < 128:
+            return block, 0
+        block = bytes(block)
     if block.isascii():  # the common case, checked at memory speed
         return block, 0
     try:
@@ -100,15 +109,76 @@ def map_arrays(namespace_map: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return namespace_map_arrays(namespace_map)
 
 
+class ParseBuffers:
+    """Output arrays that :func:`parse_bytes` fills block after block instead of fresh ones.
+
+    Every 4 KiB page of a fresh array costs a page fault when first written, which on a virtual
+    machine took about as long as parsing the text that fills it. What ``parse_bytes`` returns
+    with buffers is a view of them, overwritten by the next call with the same buffers.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: tuple[np.ndarray, ...] = ()
+
+    def grow(self, n_bytes: int, n_lines: int) -> None:
+        """Room for a block of ``n_bytes`` with ``n_lines`` lines, and a quarter more."""
+        n = n_lines + n_lines // 4 + 16
+        cap = n_bytes // 2 + n_bytes // 8 + n
+        self.arrays = (
+            np.empty(n, np.float32),
+            np.empty(n, np.float32),
+            np.empty((n, 2), np.int64),
+            np.empty(n + 1, np.int64),
+            np.empty(n, np.int64),
+            np.empty(cap, np.uint32),
+            np.empty(cap, np.float32),
+            np.empty(cap, np.uint8),
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+        )
+
+
+def _parse_into(
+    buf: np.ndarray, skip: bool, ns_map: tuple[str, ...], buffers: ParseBuffers
+) -> tuple[np.ndarray, ...]:
+    from wg_online.kernels import parse_into
+
+    map_hashes, map_letters = map_arrays(ns_map)
+    if not buffers.arrays:
+        buffers.grow(len(buf), 0)
+    while True:
+        n_lines, n_ex, n_bad, f = parse_into(buf, skip, map_hashes, map_letters, *buffers.arrays)
+        if n_ex >= 0:
+            break
+        buffers.grow(len(buf), n_lines)
+    labels, imps, tags, offsets, lines, idx, val, ns, bad_lines, bad_codes = buffers.arrays
+    ex, feats = slice(0, n_ex), slice(0, f)
+    return (
+        labels[ex],
+        imps[ex],
+        tags[ex],
+        offsets[: n_ex + 1],
+        idx[feats],
+        val[feats],
+        ns[feats],
+        lines[ex],
+        bad_lines[:n_bad],
+        bad_codes[:n_bad],
+    )
+
+
 def parse_bytes(
-    block: bytes,
+    block: Block,
     source: str = "<input>",
     first_line: int = 1,
     skip_bad_lines: bool = False,
     with_tags: bool = False,
     namespace_map: tuple[str, ...] = (),
+    buffers: ParseBuffers | None = None,
 ) -> Parsed:
     """Parse whole lines of VW text (``namespace_map``: see ``vw_format.load_namespace_map``).
+
+    With ``buffers`` the arrays of the result are views of them (see :class:`ParseBuffers`).
 
     Raises
     ------
@@ -125,16 +195,19 @@ def parse_bytes(
 
     block, skipped = _drop_invalid_utf8(block, source, first_line, skip_bad_lines)
     buf = np.frombuffer(block, np.uint8)
-    map_hashes, map_letters = map_arrays(namespace_map)
-    labels, imps, tags, offsets, idx, val, ns, _, bad_lines, _ = parse_block(
-        buf, skip_bad_lines, map_hashes, map_letters
-    )
+    buf.flags.writeable = False  # one compiled parser for bytes and views of buffers
+    if buffers is None:
+        map_hashes, map_letters = map_arrays(namespace_map)
+        result = parse_block(buf, skip_bad_lines, map_hashes, map_letters)
+    else:
+        result = _parse_into(buf, skip_bad_lines, namespace_map, buffers)
+    labels, imps, tags, offsets, idx, val, ns, _, bad_lines, _ = result
     if len(bad_lines) and not skip_bad_lines:
         line = int(bad_lines[0])
         raise _explain(block, line, source, first_line + line, namespace_map)
     tag_list: list[str | None] = []
     if with_tags and len(tags) and tags[:, 0].max() >= 0:  # most files have no tags at all
-        tag_list = [None if s < 0 else block[s:e].decode() for s, e in tags.tolist()]
+        tag_list = [None if s < 0 else bytes(block[s:e]).decode() for s, e in tags.tolist()]
     elif with_tags:
         tag_list = [None] * len(tags)
     return Parsed(
@@ -162,24 +235,37 @@ def iter_file(
     path: str | Path,
     skip_bad_lines: bool = False,
     with_tags: bool = False,
-    block_size: int = 1 << 22,
+    block_size: int = 1 << 20,
     namespace_map: tuple[str, ...] = (),
+    reuse: bool = False,
 ) -> Iterator[Parsed]:
     """Parse a text file (plain, gzip, zstd or ``-`` for stdin) block by block.
 
     Like VW's parser thread, a worker thread parses the next block while the caller trains on
     this one (the compiled parser releases the GIL); blocks and errors arrive in file order.
+    The worker also numbers the lines, so the caller's thread only reads and trains. With
+    ``reuse`` a block's arrays are overwritten once the block after next is asked for: for
+    callers that are done with a block when they ask for the next one (no page faults).
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    source, line = str(path), 1
+    from wg_online.kernels import count_newlines
+
+    source, next_line = str(path), 1
+
+    def parse(block: Block, buffers: ParseBuffers | None) -> Parsed:
+        nonlocal next_line  # the one worker runs the blocks in file order
+        first = next_line
+        next_line += int(count_newlines(np.frombuffer(block, np.uint8)))
+        return parse_bytes(block, source, first, skip_bad_lines, with_tags, namespace_map, buffers)
+
+    # two sets of buffers suffice: block k + 2 is read (and parsed) only after the caller
+    # asked for block k + 1, so it is done with block k
+    ring = [ParseBuffers(), ParseBuffers()] if reuse else [None, None]
     with open_binary(path) as stream, ThreadPoolExecutor(1, "wg-online-parse") as pool:
         pending: Future[Parsed] | None = None
-        for block in read_blocks(stream, block_size):
-            ahead = pool.submit(
-                parse_bytes, block, source, line, skip_bad_lines, with_tags, namespace_map
-            )
-            line += block.count(b"\n")
+        for k, block in enumerate(read_blocks(stream, block_size, reuse=2)):
+            ahead = pool.submit(parse, block, ring[k % 2])
             if pending is not None:
                 yield pending.result()
             pending = ahead

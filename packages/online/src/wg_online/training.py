@@ -115,7 +115,9 @@ def _blocks(
             yield from cached
             return
     kept: list[Parsed] = []
-    for block in iter_file(data, skip, with_tags=tags, namespace_map=ns_map):
+    # blocks are trained on and dropped unless a cache keeps them: then their arrays may be reused
+    blocks = iter_file(data, skip, with_tags=tags, namespace_map=ns_map, reuse=cache is None)
+    for block in blocks:
         if cache is not None:
             kept.append(block)
         yield block
