@@ -138,6 +138,23 @@ def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked, input_grad_
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("padding", "stride", "dilation"), [(0, 1, 2), (1, 2, 1)])
+def test_conv2d_fast_path_reads_non_contiguous_input(padding, stride, dilation) -> None:
+    """im2col reads all windows through one strided view: negative and swapped strides too."""
+    rng = np.random.default_rng(0)
+    layer = built(Conv2D(16, 4, 3, stride=stride, padding=padding, dilation=dilation), 2)
+    x = rng.normal(size=(3, 16, 9, 8))[:, :, ::-1, ::-1].transpose(0, 1, 3, 2)
+    results = []
+    for fast, data in ((True, x), (False, np.ascontiguousarray(x))):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(layers_mod, "NUMPY_FAST_PATH", fast)
+            y = layer.forward(data, training=True)
+            results.append((y, layer.backward(np.cos(y)), layer.grads["W"].copy()))
+            assert layer._fast is fast
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
 def test_conv2d_fast_path_reuses_column_buffers_safely() -> None:
     rng = np.random.default_rng(0)
     layer, fresh = built(Conv2D(4, 8, 3, padding=1), 1), built(Conv2D(4, 8, 3, padding=1), 1)
