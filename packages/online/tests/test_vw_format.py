@@ -99,6 +99,7 @@ PLAIN_LINE = st.tuples(
 @given(st.lists(PLAIN_LINE, min_size=1, max_size=4), st.booleans())
 @example(["1 |a :2 x :3 y:0 :-1", "-1 | :1.5 b |c"], False)
 @example(["0 |ab 12 x:1e2 |a\x01 z", "|b x"], True)
+@example(["1 |a x|b yy:3|c long_name_over_eight zzzzzzzzzzzzzzzzz\t:4"], False)
 def test_one_pass_parser_agrees_with_reference(lines: list[str], crlf: bool) -> None:
     """Lines like ``1 |a x y:2`` take the one-pass path of the compiled parser; it must give
     exactly what the reference parser gives, and leave every other line to the general path."""

@@ -280,6 +280,36 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
 
 _STOP = np.zeros(256, np.bool_)  # bytes that end a name in the fast path: \t \n \r space : |
 _STOP[[9, 10, 13, 32, 58, 124]] = True
+_ONES, _HIGH = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+
+
+@nb.njit(cache=True, inline="always")
+def _below(x, c):
+    """The high bit of every byte of ``x`` that is below ``c`` (<= 128); no borrow between bytes."""
+    return ~((x | _HIGH) - _ONES * np.uint64(c)) & ~x & _HIGH
+
+
+@nb.njit(cache=True, inline="always")
+def _token_end(buf, i):
+    """The first index from ``i`` holding a byte <= 32, ':' or '|', eight bytes at a time.
+
+    Every byte below 32 stops the scan (the caller leaves the rare control characters other
+    than tab, newline and carriage return to the general path).
+    """
+    while i + 8 <= buf.shape[0]:
+        q = np.uint64(i)
+        x = np.uint64(0)
+        for b in range(8):  # LLVM merges these into one 8-byte load
+            x |= np.uint64(buf[q + np.uint64(b)]) << np.uint64(8 * b)
+        m = _below(x, 33) | _below(x ^ (_ONES * np.uint64(58)), 1)
+        m |= _below(x ^ (_ONES * np.uint64(124)), 1)
+        if m != 0:
+            low = m & (~m + np.uint64(1))
+            return i + np.int64((((low >> np.uint64(7)) - np.uint64(1)) & _ONES) % np.uint64(255))
+        i += 8
+    while _at(buf, i) > 32 and _at(buf, i) != 58 and _at(buf, i) != 124:
+        i += 1
+    return i
 
 
 @nb.njit(cache=True, inline="always")
@@ -323,9 +353,10 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters):
                 break
             if c == 13:
                 return 1, i, f
-            j = i
-            while not _STOP[_at(buf, j)]:
-                j += 1
+            j = _token_end(buf, i)
+            c = _at(buf, j)
+            if c < 32 and c != 9 and c != 10 and c != 13:
+                return 1, i, f
             name_end = j
             v = np.float32(1.0)
             if _at(buf, j) == 58:
