@@ -107,8 +107,8 @@ def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
                 vs[j] -= eta * gr * max(q, tiny) ** np.float32(-power_t)
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy")
-def train_block(
+@nb.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+def _train_loop(
     labels,
     imps,
     offsets,
@@ -130,12 +130,17 @@ def train_block(
     hyper,
     flags,
     preds,
+    gi,
+    gx,
+    fb,
+    fi,
+    fx,
+    grad,
 ):
-    """Predict every example (probability into ``preds``) and learn from labelled ones.
+    """The example loop of :func:`train_block` with its scratch arrays.
 
-    hyper = [eta, power_t, l2, ffm_eta]; flags = [learn, vwcompat]. AdaGrad in VW's order:
-    accumulate squared gradients of all features first, then step with acc ** -power_t.
-    Returns (summed importance-weighted logistic loss, summed importance of labelled examples).
+    Compiled without numba's reference counting (``_nrt=False``): the FFM slices otherwise
+    paid an atomic increment and decrement each, per pair of features and example.
     """
     eta, power_t, l2, ffm_eta = (
         np.float32(hyper[0]),
@@ -145,13 +150,6 @@ def train_block(
     )
     learn, compat = flags[0] != 0, flags[1] != 0
     n = labels.shape[0]
-    mx = 1
-    for i in range(n):
-        mx = max(mx, offsets[i + 1] - offsets[i])
-    cap = mx + 1 + pairs.shape[0] * mx * (mx + 1) // 2
-    gi, gx = np.empty(cap, np.uint64), np.empty(cap, np.float32)
-    fb, fi = np.empty(mx, np.int64), np.empty(mx, np.int64)
-    fx, grad = np.empty(mx, np.float32), np.empty(max(1, mx * nf * kk), np.float32)
     x2min = np.float32(1.084202e-19) * np.float32(1.084202e-19)
     loss_sum, weight_sum, loss_prod = 0.0, 0.0, 1.0
     for i in range(n):
@@ -202,3 +200,68 @@ def train_block(
         if kk > 0:
             _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, imp * d, ffm_eta, power_t, grad)
     return loss_sum + np.log(loss_prod), weight_sum
+
+
+@nb.njit(cache=True, nogil=True)
+def train_block(
+    labels,
+    imps,
+    offsets,
+    idx,
+    val,
+    ns,
+    active,
+    pairs,
+    add_constant,
+    w,
+    acc,
+    mask,
+    field_of,
+    nf,
+    kk,
+    fmask,
+    v,
+    vacc,
+    hyper,
+    flags,
+    preds,
+):
+    """Predict every example (probability into ``preds``) and learn from labelled ones.
+
+    hyper = [eta, power_t, l2, ffm_eta]; flags = [learn, vwcompat]. AdaGrad in VW's order:
+    accumulate squared gradients of all features first, then step with acc ** -power_t.
+    Returns (summed importance-weighted logistic loss, summed importance of labelled examples).
+    """
+    mx = 1
+    for i in range(labels.shape[0]):
+        mx = max(mx, offsets[i + 1] - offsets[i])
+    cap = mx + 1 + pairs.shape[0] * mx * (mx + 1) // 2
+    return _train_loop(
+        labels,
+        imps,
+        offsets,
+        idx,
+        val,
+        ns,
+        active,
+        pairs,
+        add_constant,
+        w,
+        acc,
+        mask,
+        field_of,
+        nf,
+        kk,
+        fmask,
+        v,
+        vacc,
+        hyper,
+        flags,
+        preds,
+        np.empty(cap, np.uint64),
+        np.empty(cap, np.float32),
+        np.empty(mx, np.int64),
+        np.empty(mx, np.int64),
+        np.empty(mx, np.float32),
+        np.empty(max(1, mx * nf * kk), np.float32),
+    )
