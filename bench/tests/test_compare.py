@@ -59,3 +59,19 @@ def test_relative_mode_ignores_a_uniformly_slower_machine() -> None:
     assert relative["wg"].old == pytest.approx(0.5, rel=0.05)
     assert {r.key[3]: r.verdict for r in compare(old, regressed, relative=True)}["wg"] == "slower"
     assert machine_drift(old, busy) == pytest.approx(1.5, rel=0.05)
+
+
+def test_cells_timed_with_different_clocks_are_not_compared() -> None:
+    old = document([cell("a", noisy(1.0, 5, 0))])
+    new = document([{**cell("a", noisy(0.2, 5, 1)), "timer": "cpu"}])
+    [row] = compare(old, new)
+    assert (row.verdict, row.note) == ("not compared", "timer wall -> cpu")
+
+
+def test_tables_say_when_a_benchmark_is_timed_in_cpu_time() -> None:
+    from wg_bench.tables import result_tables
+
+    wall = result_tables([cell("a", noisy(1.0, 5, 0))])[0].title
+    cpu = result_tables([{**cell("a", noisy(1.0, 5, 0)), "timer": "cpu"}])[0].title
+    assert wall == "toy.Sum: Sum."
+    assert cpu == "toy.Sum [process CPU time]: Sum."

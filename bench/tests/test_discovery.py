@@ -87,6 +87,7 @@ def test_defaults_and_missing_defaults(tmp_path) -> None:
         ("tolerance = 1e-6", "tolerance = -1", "tolerance must be a number >= 0"),
         ("tolerance = 1e-6", "tolerance = 0; timeout = '5'", "timeout must be a number of seconds"),
         ("tolerance = 1e-6", "tolerance = 0; devices = ('tpu',)", "unknown device(s) ['tpu']"),
+        ("tolerance = 1e-6", "tolerance = 0; timer = 'process'", "timer must be one of wall, cpu"),
         (
             "tolerance = 1e-6",
             "tolerance = 0; quick_params = [[3], ['a']]",

@@ -101,3 +101,48 @@ def test_not_implemented_in_a_setup_hook_is_a_skip_with_its_reason(tmp_path) -> 
         worker.measure(spec_for(suites, tmp_path, "skipping.Unsupported", "numpy"))["status"]
         == "ok"
     )
+
+
+SLEEPING_SUITE = """
+import time
+
+
+class Sleeps:
+    reference = "sleep"
+    tolerance = 0.0
+    timer = "cpu"
+
+    def setup(self, device):
+        pass
+
+    def impl_sleep(self):
+        time.sleep(0.02)
+        return 1.0
+"""
+
+
+@pytest.mark.parametrize("timer", [None, "wall"])
+def test_cpu_timer_counts_cpu_time_and_wall_timer_counts_sleep(tmp_path, timer) -> None:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "sleeping.py").write_text(SLEEPING_SUITE)
+    spec = spec_for(suites, tmp_path, "sleeping.Sleeps", "sleep", timer=timer, samples=3)
+    result = worker.measure(spec)
+    assert result["status"] == "ok", result
+    if timer is None:  # the benchmark's own timer: process CPU time; sleeping costs almost none
+        assert result["timer"] == "cpu"
+        assert max(result["samples"]) < 0.01
+    else:  # --timer wall overrides it: each call sleeps 20 ms
+        assert result["timer"] == "wall"
+        assert min(result["samples"]) >= 0.019
+
+
+def test_cuda_cells_are_timed_by_the_wall_whatever_the_timer(tmp_path) -> None:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "sleeping.py").write_text(
+        SLEEPING_SUITE.replace("tolerance", "devices = ('cpu', 'cuda')\n    tolerance")
+    )
+    cells = build_cells(discover(suites, ["sleeping"]), "cuda", quick=True)
+    tasks = interleave(cells, Settings.for_run(True, timer="cpu", device="cuda"), tmp_path)
+    assert {t.spec["timer"] for t in tasks} == {"wall"}

@@ -61,6 +61,12 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
     show_default=True,
     help="cuda: synchronised GPU timings (skipped, with why, without a GPU).",
 )
+@click.option(
+    "--timer",
+    type=click.Choice(["wall", "cpu"]),
+    help="Clock of every cpu cell: wall time, or the process CPU time of all its threads (less "
+    "moved by other load on the machine) [default: each benchmark's `timer`, else wall].",
+)
 @click.option("--quick", is_flag=True, help="quick_params, 5 samples, 1 round.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results here (schema wg-bench/1).")  # fmt: skip
@@ -92,9 +98,9 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
 @click.option("--max-memory", type=click.FloatRange(min=0, min_open=True),
               help="GiB of address space per cell; beyond it the cell is an error.")  # fmt: skip
 def run_command(
-    patterns: tuple[str, ...], impls: tuple[str, ...], device: str, quick: bool,
-    json_path: Path | None, suites_option: str | None, threads: int, samples: int | None,
-    rounds: int | None, min_time: float | None, timeout: float | None,
+    patterns: tuple[str, ...], impls: tuple[str, ...], device: str, timer: str | None,
+    quick: bool, json_path: Path | None, suites_option: str | None, threads: int,
+    samples: int | None, rounds: int | None, min_time: float | None, timeout: float | None,
     history_option: str | None, no_history: bool, executor: str, scheduler: str | None,
     max_memory: float | None,
 ) -> None:  # fmt: skip
@@ -108,7 +114,7 @@ def run_command(
     try:
         settings = Settings.for_run(quick, samples=samples, rounds=rounds, min_time=min_time,
                                     threads=threads, device=device, timeout=timeout,
-                                    max_memory=max_memory)  # fmt: skip
+                                    max_memory=max_memory, timer=timer)  # fmt: skip
         suites = discover(suites_dir(suites_option), patterns)
     except (SuiteError, PlanError) as exc:
         raise click.UsageError(str(exc)) from exc

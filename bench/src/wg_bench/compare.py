@@ -131,6 +131,11 @@ def _row(
         return Row(key, "broken", old=_median(old), note=f"{now}: {new.get('reason', '')}")
     if was in ("mismatch", "error") and now == "ok":
         return Row(key, "fixed", new=_median(new), note=f"was {was}")
+    clocks = old.get("timer", "wall"), new.get("timer", "wall")
+    if was == now == "ok" and clocks[0] != clocks[1]:
+        return Row(
+            key, "not compared", _median(old), _median(new), note="timer {} -> {}".format(*clocks)
+        )
     if was != "ok" or now != "ok":
         return Row(
             key,

@@ -25,6 +25,8 @@ DEFAULT_SUITES = ("autodiff", "convnet", "online")
 #: environment variable naming the suites folder (``--suites`` wins over it)
 SUITES_ENV = "WG_BENCH_SUITES"
 DEVICES = ("cpu", "cuda")
+#: clocks a cell can be timed with: wall time, or the process CPU time of all its threads
+TIMERS = ("wall", "cpu")
 DEFAULT_TIMEOUT = 600.0
 
 
@@ -51,6 +53,7 @@ class Benchmark:
     timeout: float
     devices: tuple[str, ...]
     requires: dict[str, tuple[str, str]] = field(default_factory=dict)
+    timer: str = "wall"  # or "cpu": process CPU time of all threads (asv's ``timer`` attribute)
 
     @property
     def qualname(self) -> str:
@@ -241,6 +244,9 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
     names, params = _params(cls, where)
     quick = _quick_params(cls, where, names, params)
     tolerance, timeout, devices = _settings(cls, where)
+    timer = getattr(cls, "timer", "wall")
+    if timer not in TIMERS:
+        raise SuiteError(f"{where}: timer must be one of {', '.join(TIMERS)}, got {timer!r}")
     requires = _requires(cls, where)
     doc = inspect.getdoc(cls) or ""
     return Benchmark(
@@ -259,6 +265,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         timeout=timeout,
         devices=devices,
         requires=requires,
+        timer=timer,
     )
 
 

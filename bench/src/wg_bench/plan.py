@@ -27,6 +27,7 @@ class Settings:
     quick: bool = False
     timeout: float | None = None  # overrides every benchmark's own timeout
     max_memory: float | None = None  # GiB of address space per cell process (RLIMIT_AS)
+    timer: str | None = None  # overrides every benchmark's own timer ("wall" or "cpu")
 
     @classmethod
     def for_run(cls, quick: bool, **overrides: Any) -> Settings:
@@ -149,6 +150,8 @@ def _task(cell: CellPlan, rnd: int, settings: Settings, cache_dir: Path) -> Task
         "oracle_requires": list(bench.requires.get(bench.oracle, ())),
         "reference_requires": list(bench.requires.get(bench.reference, ())),
         "oracle_cache": str(cache_dir / f"{bench.suite}.{bench.name}.{index}.{cell.device}"),
+        # process CPU time leaves out the work a GPU does: cuda cells are always timed by the wall
+        "timer": "wall" if cell.device != "cpu" else settings.timer or bench.timer,
     }
     timeout = settings.timeout if settings.timeout is not None else bench.timeout
     return Task(cell=cell, round=rnd, spec=spec, timeout=timeout)

@@ -155,6 +155,7 @@ def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None
         "reference": cell.implementation == bench.reference,
         "oracle": next((p["oracle"] for p in parts if p.get("oracle")), bench.oracle),
         "device": cell.device,
+        "timer": next((p["timer"] for p in parts if p.get("timer")), "wall"),
         "status": merged["status"],
         "reason": merged.get("reason", ""),
         "seconds": merged.get("seconds"),

@@ -88,8 +88,9 @@ def result_tables(results: Iterable[dict[str, Any]]) -> list[Table]:
     key = lambda c: (c["suite"], c["benchmark"])  # noqa: E731
     for (suite, name), group in itertools.groupby(sorted(results, key=key), key=key):
         cells = list(group)
+        clock = " [process CPU time]" if any(c.get("timer") == "cpu" for c in cells) else ""
         table = Table(
-            title=f"{suite}.{name}: {cells[0].get('description', '')}", title_justify="left"
+            title=f"{suite}.{name}{clock}: {cells[0].get('description', '')}", title_justify="left"
         )
         for column in ("params", "impl", "device", "median", "IQR", "ratio [95% CI]",
                        "first call", "peak mem", "metrics", "status"):  # fmt: skip

@@ -211,6 +211,9 @@ def _setup_step(step: Callable[..., Any], *args: Any) -> Any:
 def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str, Any]:
     """Run one cell as described by ``spec``; returns the worker's part of the result."""
     result: dict[str, Any] = {"status": "error", "reason": "", "metrics": {}}
+    result["timer"] = spec.get("timer", "wall")
+    if result["timer"] == "cpu":
+        clock = time.process_time  # all threads of this process; a sleeping one counts nothing
     started = time.perf_counter()
     try:
         cell = _setup_step(Cell, spec)
