@@ -1,8 +1,8 @@
 """wg_online against Vowpal Wabbit (the ``vowpalwabbit`` wheel, in-process) on the same data.
 
-Targets (issue 5, same run, ratio = VW time / ours): logistic regression text -> model >= 5 x,
-with three interactions >= 4 x; FFM k=4 on 5 fields >= 8 x VW ``--lrqfa`` with test logloss no
-worse than VW ``--lrq``; training from our cache >= 10 M examples/s (shown as the
+Targets (issue 5, same run, CPU time, ratio = VW time / ours): logistic regression text -> model
+>= 5 x, with three interactions >= 4 x; FFM k=4 on 5 fields >= 8 x VW ``--lrqfa`` with test
+logloss no worse than VW ``--lrq``; training from our cache >= 10 M examples/s (shown as the
 ``examples_per_s`` metric); single-example prediction (the serving path).
 
 Data: :func:`wg_online.datagen.ctr`, five Zipf-distributed namespaces with a known true model.
@@ -34,10 +34,15 @@ def _logloss(prob: np.ndarray, labels: np.ndarray) -> float:
 
 
 class _Data:
-    """Train/test files in a private temporary folder (built in setup, never timed)."""
+    """Train/test files in a private temporary folder (built in setup, never timed).
+
+    Timed in process CPU time (all threads), as the issue states its targets: VW and wg both
+    parse on a second thread. ``metrics`` gives one call's wall time too (``wall_s``).
+    """
 
     requires: ClassVar[Any] = {"vw": VW, "vw_lrq": VW, "vw_lrqfa": VW}
     timeout = 600
+    timer = "cpu"
 
     def _make(self, n: int, test_split: str = "") -> None:
         from wg_online.datagen import animals, ctr
@@ -82,15 +87,17 @@ class _Data:
         return max(0.0, _logloss(output, self.test_labels) - _logloss(expected, self.test_labels))
 
     def metrics(self, output: np.ndarray) -> dict[str, float]:
-        """Test logloss, and the CPU time (all threads of this process) of one more call."""
+        """Test logloss, and the CPU time (all threads of this process) and wall time of one more
+        call."""
         impl = getattr(self, f"impl_{self.last}")
-        start = time.process_time()
+        start, wall = time.process_time(), time.perf_counter()
         impl()
-        cpu = time.process_time() - start
+        cpu, wall = time.process_time() - start, time.perf_counter() - wall
         return {
             "test_logloss": _logloss(output, self.test_labels),
             "oracle_logloss": self.oracle,
             "cpu_s": cpu,
+            "wall_s": wall,
             "train_examples_per_cpu_s": self.n / cpu,
         }
 
