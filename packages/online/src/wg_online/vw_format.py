@@ -351,18 +351,17 @@ def read_blocks(
     [b'a\\n', b'b\\n', b'c\\n']
     """
     ring: list[bytearray] = []
-    rest, turn = b"", 0
+    rest, turn = b"", 0  # turn: chunks handed out; a read without a newline reuses its buffer
     while True:
-        need = len(rest) + block_size
-        if reuse and len(ring) == reuse and len(ring[turn % reuse]) >= need:
-            chunk = ring[turn % reuse]
+        need, slot = len(rest) + block_size, turn % max(reuse, 1)
+        if slot < len(ring) and len(ring[slot]) >= need:
+            chunk = ring[slot]
         else:
             chunk = bytearray(need)
-            if reuse and len(ring) < reuse:
-                ring.append(chunk)
+            if slot < len(ring):
+                ring[slot] = chunk
             elif reuse:
-                ring[turn % reuse] = chunk
-        turn += 1
+                ring.append(chunk)  # slot == len(ring): the ring fills in turn order
         chunk[: len(rest)] = rest
         got = cast(io.BufferedIOBase, stream).readinto(memoryview(chunk)[len(rest) : need])
         if not got:
@@ -371,6 +370,7 @@ def read_blocks(
         cut = chunk.rfind(b"\n", 0, end)
         rest = bytes(chunk[cut + 1 : end])
         if cut >= 0:
+            turn += 1
             yield memoryview(chunk)[: cut + 1]
     if rest:
         yield rest + b"\n"
