@@ -67,7 +67,7 @@ def save_model(model: Model, path: str | Path, save_resume: bool = False) -> Non
         out.write(raw + b"\0" * (start - 16 - len(raw)))
         for entry, arr in zip(entries, arrays.values(), strict=True):
             out.seek(start + entry["offset"])
-            out.write(arr.tobytes())
+            out.write(arr.data.cast("B"))  # from the array itself: no copy of it first
 
 
 def read_header(path: str | Path) -> tuple[dict, int, int]:
