@@ -1,19 +1,19 @@
 """The compiled parser (numba, ``cache=True``, ``nogil=True``): VW text lines to flat arrays.
 
-One kernel, :func:`parse_block`, with the rules of :mod:`wg_online.hashing` and
-:mod:`wg_online.vw_format`; :mod:`wg_online.adagrad` holds the learning kernel. The helpers are
-inlined: a numba call with array arguments pays a reference-count update per array, which
-dominated the per-line cost.
+One kernel, :func:`parse_block` (and :func:`parse_into`, into reused arrays), with the rules of
+:mod:`wg_online.hashing` and :mod:`wg_online.vw_format`; :mod:`wg_online.bytescan` holds the
+byte-level primitives (murmur3, numbers) and :mod:`wg_online.adagrad` the learning kernel. The
+helpers are inlined: a numba call with array arguments pays a reference-count update per array,
+which dominated the per-line cost.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from wg_online.bytescan import M32, byte_at, hash_token, is_space, murmur, scan_number
 from wg_online.lean_numba import nb
 
-_M32 = np.uint64(0xFFFFFFFF)
-_POW10 = np.array([10.0**i for i in range(23)])
 BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED_NS = (
     2,
     3,
@@ -25,149 +25,17 @@ BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED
 
 
 @nb.njit(cache=True, inline="always")
-def _rotl(x, r):
-    return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
-
-
-@nb.njit(cache=True, inline="always")
-def _at(buf, i):
-    """``buf[i]`` for ``i >= 0``: an unsigned index skips numba's negative-index wrap-around."""
-    return buf[np.uint64(i)]
-
-
-@nb.njit(cache=True, inline="always")
-def _word(buf, p):
-    """The four bytes from ``p`` as a little-endian integer (LLVM merges them into one load)."""
-    q = np.uint64(p)
-    return (
-        np.uint64(buf[q])
-        | (np.uint64(buf[q + np.uint64(1)]) << np.uint64(8))
-        | (np.uint64(buf[q + np.uint64(2)]) << np.uint64(16))
-        | (np.uint64(buf[q + np.uint64(3)]) << np.uint64(24))
-    )
-
-
-@nb.njit(cache=True, inline="always")
-def _murmur(buf, s, e, seed):
-    c1, c2 = np.uint64(0xCC9E2D51), np.uint64(0x1B873593)
-    h = np.uint64(seed) & _M32
-    p = s
-    while p + 4 <= e:
-        k = _rotl((_word(buf, p) * c1) & _M32, 15)
-        h ^= (k * c2) & _M32
-        h = (_rotl(h, 13) * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
-        p += 4
-    rem = e - p
-    if rem > 0:
-        if p + 4 <= buf.shape[0]:  # one load and a mask instead of a loop over the tail
-            k = _word(buf, p) & ((np.uint64(1) << np.uint64(8 * rem)) - np.uint64(1))
-        else:
-            k = np.uint64(0)
-            for i in range(rem - 1, -1, -1):
-                k = (k << np.uint64(8)) | np.uint64(buf[p + i])
-        k = _rotl((k * c1) & _M32, 15)
-        h ^= (k * c2) & _M32
-    h ^= np.uint64(e - s)
-    h ^= h >> np.uint64(16)
-    h = (h * np.uint64(0x85EBCA6B)) & _M32
-    h ^= h >> np.uint64(13)
-    h = (h * np.uint64(0xC2B2AE35)) & _M32
-    return h ^ (h >> np.uint64(16))
-
-
-@nb.njit(cache=True, inline="always")
-def _hash_token(buf, s, e, seed):
-    if e == s:
-        return _murmur(buf, s, e, seed)
-    acc = np.uint64(0)
-    for i in range(s, e):
-        c = buf[i]
-        if c < 48 or c > 57:
-            return _murmur(buf, s, e, seed)
-        acc = acc * np.uint64(10) + np.uint64(c - 48)
-    return acc + np.uint64(seed)
-
-
-@nb.njit(cache=True, inline="always")
-def _parse_number(buf, s, e):
-    """(ok, float32 value); the same algorithm as vw_format.parse_number."""
-    i = s
-    neg = False
-    if i < e and (buf[i] == 43 or buf[i] == 45):
-        neg = buf[i] == 45
-        i += 1
-    mant, ndig, exp10, seen = np.int64(0), 0, 0, 0
-    frac = False
-    while i < e:
-        c = buf[i]
-        if c == 46 and not frac:
-            frac = True
-        elif 48 <= c <= 57:
-            seen += 1
-            if ndig == 0 and c == 48:
-                if frac:
-                    exp10 -= 1
-            elif ndig < 18:
-                mant = mant * 10 + (c - 48)
-                ndig += 1
-                if frac:
-                    exp10 -= 1
-            elif not frac:
-                exp10 += 1
-        else:
-            break
-        i += 1
-    if seen == 0:
-        return False, np.float32(0.0)
-    if i < e:
-        if buf[i] != 69 and buf[i] != 101:
-            return False, np.float32(0.0)
-        i += 1
-        eneg = False
-        if i < e and (buf[i] == 43 or buf[i] == 45):
-            eneg = buf[i] == 45
-            i += 1
-        if i == e:
-            return False, np.float32(0.0)
-        ev = 0
-        while i < e:
-            c = buf[i]
-            if c < 48 or c > 57:
-                return False, np.float32(0.0)
-            if ev < 100000:
-                ev = ev * 10 + (c - 48)
-            i += 1
-        exp10 += -ev if eneg else ev
-    exp10 = max(-400, min(400, exp10))
-    v = float(mant)
-    while exp10 > 22:
-        v *= 1e22
-        exp10 -= 22
-    while exp10 < -22:
-        v /= 1e22
-        exp10 += 22
-    v = v * _POW10[exp10] if exp10 >= 0 else v / _POW10[-exp10]
-    r = np.float32(-v if neg else v)
-    return np.isfinite(r), r
-
-
-@nb.njit(cache=True, inline="always")
-def _is_space(c):
-    return c == 32 or c == 9
-
-
-@nb.njit(cache=True, inline="always")
 def _parse_label_section(buf, s, bar, out, starts, ends):
     """Fill out = [label, importance, tag_start, tag_end]; return an error code or 0."""
     ntok = 0
     i = s
     while i < bar:
-        while i < bar and _is_space(buf[i]):
+        while i < bar and is_space(buf[i]):
             i += 1
         if i == bar:
             break
         j = i
-        while j < bar and not _is_space(buf[j]):
+        while j < bar and not is_space(buf[j]):
             j += 1
         if ntok == 4:
             return TOO_MANY_TOKENS
@@ -175,19 +43,19 @@ def _parse_label_section(buf, s, bar, out, starts, ends):
         ntok += 1
         i = j
     out[0], out[1], out[2], out[3] = np.nan, 1.0, -1.0, -1.0
-    if ntok > 0 and (not _is_space(buf[bar - 1]) or buf[starts[ntok - 1]] == 39):
+    if ntok > 0 and (not is_space(buf[bar - 1]) or buf[starts[ntok - 1]] == 39):
         ntok -= 1
         ts = starts[ntok] + (1 if buf[starts[ntok]] == 39 else 0)
         out[2], out[3] = ts, ends[ntok]
     if ntok > 2:
         return TOO_MANY_TOKENS
     if ntok >= 1:
-        ok, v = _parse_number(buf, starts[0], ends[0])
+        ok, v = scan_number(buf, starts[0], ends[0])
         if not ok or not (v == 1.0 or v == -1.0 or v == 0.0):
             return BAD_LABEL
         out[0] = v
     if ntok == 2:
-        ok, v = _parse_number(buf, starts[1], ends[1])
+        ok, v = scan_number(buf, starts[1], ends[1])
         if not ok or v < 0:
             return BAD_IMPORTANCE
         out[1] = v
@@ -209,7 +77,7 @@ def _namespace_hash(buf, s, e, cache):
                 break
         if same:
             return np.uint64(cache[c, 2])
-    h = _hash_token(buf, s, e, np.uint64(0))
+    h = hash_token(buf, s, e, np.uint64(0))
     cache[c, 0], cache[c, 1], cache[c, 2] = s, e - s, np.int64(h)
     return h
 
@@ -221,10 +89,10 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
     while i < e:
         i += 1  # skip the bar
         ns_char, ns_hash, weight = np.uint8(32), np.uint64(0), np.float32(1.0)
-        if i < e and not _is_space(buf[i]) and buf[i] != 124:
+        if i < e and not is_space(buf[i]) and buf[i] != 124:
             j = i
             colon = -1
-            while j < e and not _is_space(buf[j]) and buf[j] != 124:
+            while j < e and not is_space(buf[j]) and buf[j] != 124:
                 if buf[j] == 58 and colon == -1:
                     colon = j
                 j += 1
@@ -238,19 +106,19 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
                         return UNDECLARED_NS, f
                     ns_char = map_letters[pos]
             if colon != -1:
-                ok, weight = _parse_number(buf, colon + 1, j)
+                ok, weight = scan_number(buf, colon + 1, j)
                 if not ok:
                     return BAD_NS_WEIGHT, f
             i = j
         anon = np.uint64(0)
         while i < e and buf[i] != 124:
-            if _is_space(buf[i]):
+            if is_space(buf[i]):
                 i += 1
                 continue
             j = i
             colon = -1
             digits = True  # VW hashes digit-only names as numbers: note it in the same pass
-            while j < e and not _is_space(buf[j]) and buf[j] != 124:
+            while j < e and not is_space(buf[j]) and buf[j] != 124:
                 c = buf[j]
                 if c == 58 and colon == -1:
                     colon = j
@@ -260,7 +128,7 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
             name_end = j if colon == -1 else colon
             v = np.float32(1.0)
             if colon != -1:
-                ok, v = _parse_number(buf, colon + 1, j)
+                ok, v = scan_number(buf, colon + 1, j)
                 if not ok:
                     return BAD_VALUE, f
             v = np.float32(v * weight)
@@ -269,10 +137,10 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
                     h = ns_hash + anon
                     anon += np.uint64(1)
                 elif digits:
-                    h = _hash_token(buf, i, name_end, ns_hash)
+                    h = hash_token(buf, i, name_end, ns_hash)
                 else:
-                    h = _murmur(buf, i, name_end, ns_hash)
-                idx[f], val[f], ns[f] = np.uint32(h & _M32), v, ns_char
+                    h = murmur(buf, i, name_end, ns_hash)
+                idx[f], val[f], ns[f] = np.uint32(h & M32), v, ns_char
                 f += 1
             i = j
     return 0, f
@@ -307,7 +175,7 @@ def _token_end(buf, i):
             low = m & (~m + np.uint64(1))
             return i + np.int64((((low >> np.uint64(7)) - np.uint64(1)) & _ONES) % np.uint64(255))
         i += 8
-    while _at(buf, i) > 32 and _at(buf, i) != 58 and _at(buf, i) != 124:
+    while byte_at(buf, i) > 32 and byte_at(buf, i) != 58 and byte_at(buf, i) != 124:
         i += 1
     return i
 
@@ -323,13 +191,13 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters):
     """
     while True:  # buf[i] is a bar
         i += 1
-        c = _at(buf, i)
+        c = byte_at(buf, i)
         ns_char, ns_hash = np.uint8(32), np.uint64(0)
         if not _STOP[c]:
             j = i + 1
-            while not _STOP[_at(buf, j)]:
+            while not _STOP[byte_at(buf, j)]:
                 j += 1
-            if _at(buf, j) == 58 or _at(buf, j) == 13:
+            if byte_at(buf, j) == 58 or byte_at(buf, j) == 13:
                 return 1, i, f
             ns_char = c
             ns_hash = _namespace_hash(buf, i, j, ns_cache)
@@ -343,7 +211,7 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters):
             return 1, i, f
         anon = np.uint64(0)
         while True:
-            c = _at(buf, i)
+            c = byte_at(buf, i)
             if c == 32 or c == 9:
                 i += 1
                 continue
@@ -354,18 +222,18 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters):
             if c == 13:
                 return 1, i, f
             j = _token_end(buf, i)
-            c = _at(buf, j)
+            c = byte_at(buf, j)
             if c < 32 and c != 9 and c != 10 and c != 13:
                 return 1, i, f
             name_end = j
             v = np.float32(1.0)
-            if _at(buf, j) == 58:
+            if byte_at(buf, j) == 58:
                 j += 1
-                c = _at(buf, j)
+                c = byte_at(buf, j)
                 while not (c == 32 or c == 9 or c == 124 or c == 10 or c == 13):
                     j += 1
-                    c = _at(buf, j)
-                ok, v = _parse_number(buf, name_end + 1, j)
+                    c = byte_at(buf, j)
+                ok, v = scan_number(buf, name_end + 1, j)
                 if not ok or c == 13:
                     return 1, i, f
             if v != 0:
@@ -373,9 +241,9 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters):
                     h = ns_hash + anon
                     anon += np.uint64(1)
                 else:
-                    h = _hash_token(buf, i, name_end, ns_hash)
+                    h = hash_token(buf, i, name_end, ns_hash)
                 u = np.uint64(f)
-                idx[u], val[u], ns[u] = np.uint32(h & _M32), v, ns_char
+                idx[u], val[u], ns[u] = np.uint32(h & M32), v, ns_char
                 f += 1
             i = j
 
@@ -386,12 +254,17 @@ def _fast_label(buf, s):
 
     ``buf`` ends with a newline and ``buf[s]`` is not one, so every index read exists.
     """
-    c = _at(buf, s)
+    c = byte_at(buf, s)
     if c == 124:
         return np.float32(np.nan), s
-    if (c == 49 or c == 48) and _at(buf, s + 1) == 32 and _at(buf, s + 2) == 124:
+    if (c == 49 or c == 48) and byte_at(buf, s + 1) == 32 and byte_at(buf, s + 2) == 124:
         return np.float32(c - 48), s + 2
-    if c == 45 and _at(buf, s + 1) == 49 and _at(buf, s + 2) == 32 and _at(buf, s + 3) == 124:
+    if (
+        c == 45
+        and byte_at(buf, s + 1) == 49
+        and byte_at(buf, s + 2) == 32
+        and byte_at(buf, s + 3) == 124
+    ):
         return np.float32(-1.0), s + 3
     return np.float32(0.0), -1
 
@@ -464,7 +337,7 @@ def _parse_lines(
         s = pos
         blank = True
         for k in range(s, e):
-            if not _is_space(buf[k]):
+            if not is_space(buf[k]):
                 blank = False
                 break
         if not blank:
