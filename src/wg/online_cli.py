@@ -50,7 +50,10 @@ def online() -> None:
 @click.option("-i", "--initial_regressor", "initial", help="Continue training this model.")
 @click.option("-b", "--bit_precision", type=int, default=18, show_default=True)
 @click.option("-q", "--quadratic", multiple=True, help="Namespace pair to cross, e.g. -q ab.")
-@click.option("--interactions", multiple=True, help="Same as -q (pairs only).")
+@click.option("--cubic", multiple=True, help="Namespace triple to cross, e.g. --cubic abc.")
+@click.option(
+    "--interactions", multiple=True, help="Namespaces to cross: a pair or a triple (ab, abc)."
+)
 @click.option("--keep", multiple=True, help="Use only these namespaces (first letters).")
 @click.option("--ignore", multiple=True, help="Drop these namespaces (first letters).")
 @click.option("-l", "--learning_rate", type=float, default=0.5, show_default=True)
@@ -92,7 +95,7 @@ def train(**kw: Any) -> None:
         "ffm_learning_rate",
     }
     opts = {k: kw[k] for k in names}
-    opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["interactions"])
+    opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["cubic"]) + tuple(kw["interactions"])
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
     opts["ffm_fields"] = tuple(kw["ffm_field"])
     if kw["namespace_map"]:

@@ -55,6 +55,8 @@ def test_train_then_predict(tmp_path) -> None:
             str(model),
             "-q",
             "ab",
+            "--cubic",
+            "cde",
             "-b",
             "20",
             "-c",
@@ -65,7 +67,7 @@ def test_train_then_predict(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "average  since" in result.output
     assert "number of examples = 1000" in result.output
-    assert load_model(model).options.interactions == ("ab",)
+    assert load_model(model).options.interactions == ("ab", "cde")
     assert (tmp_path / "d.vw.cache").exists()
     result = runner.invoke(
         main, ["online", "predict", "-i", str(model), "-d", str(data), "-p", str(preds), "--quiet"]
@@ -106,9 +108,9 @@ def test_bad_input_exit_codes(tmp_path) -> None:
     result = runner.invoke(main, ["online", "train", "-d", str(data), "--skip-bad-lines"])
     assert result.exit_code == 0
     assert "skipped bad lines = 1" in result.output
-    result = runner.invoke(main, ["online", "train", "-d", str(data), "-q", "abc"])
+    result = runner.invoke(main, ["online", "train", "-d", str(data), "--interactions", "abcd"])
     assert result.exit_code == 2
-    assert "only quadratic" in result.output
+    assert "interaction 'abcd': interactions are of two or three namespace" in result.output
     result = runner.invoke(main, ["online", "predict", "-i", str(data), "-d", str(data)])
     assert result.exit_code == 1
     assert "not a wg_online model file" in result.output

@@ -84,6 +84,7 @@ def test_parse_block_pure_with_namespace_map() -> None:
     "options",
     [
         {"interactions": ("ab", "cc"), "l2": 0.01},
+        {"interactions": ("abc", "aab", "dde"), "noconstant": True},
         {"ffm_k": 2, "ffm_fields": ("a", "b", "c"), "ffm_bit_precision": 8, "power_t": 0.4},
         {"vwcompat": True, "keep": "abc"},
     ],

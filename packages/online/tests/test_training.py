@@ -56,8 +56,10 @@ def test_keep_ignore_and_l2() -> None:
 
 
 def test_bad_options_explain_themselves() -> None:
-    with pytest.raises(OptionsError, match="only quadratic"):
-        Options(interactions=("abc",))
+    with pytest.raises(OptionsError, match="two or three namespace characters"):
+        Options(interactions=("abcd",))
+    with pytest.raises(OptionsError, match="two or three namespace characters"):
+        Options(interactions=("a",))
     with pytest.raises(OptionsError, match="--ffm_k needs"):
         Options(ffm_k=4)
     with pytest.raises(OptionsError, match="drop --l2"):

@@ -59,6 +59,12 @@ CASES = [
             "bit_precision": 16,
         },
     ),
+    # cubic, repeated namespaces, and VW's treatment of permutations (sorted once duplicated)
+    ("-l 0.5 --interactions abc --cubic eed -b 18", {"interactions": ("abc", "eed")}),
+    (
+        "-l 0.5 -q ba -q ab --interactions aba --interactions cba -b 18",
+        {"interactions": ("ba", "ab", "aba", "cba")},
+    ),
 ]
 
 

@@ -29,17 +29,29 @@ def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
             gx[k] = val[t]
             k += 1
     fnv = np.uint64(16777619)
-    for q in range(pairs.shape[0]):
-        a, b = pairs[q, 0], pairs[q, 1]
+    for q in range(pairs.shape[0]):  # rows (a, b, -1) quadratic, (a, b, c) cubic
+        a, b, c = pairs[q, 0], pairs[q, 1], pairs[q, 2]
+        if not (active[a] and active[b] and (c < 0 or active[c])):
+            continue
         for t in range(s, e):
-            if ns[t] != a or not active[a]:
+            if ns[t] != a:
                 continue
             ha = fnv * (np.uint64(idx[t]) & mask)
             for u in range(t if a == b else s, e):
-                if ns[u] == b and active[b]:
-                    gi[k] = (ha ^ (np.uint64(idx[u]) & mask)) & mask
+                if ns[u] != b:
+                    continue
+                hab = ha ^ (np.uint64(idx[u]) & mask)
+                if c < 0:
+                    gi[k] = hab & mask
                     gx[k] = val[t] * val[u]
                     k += 1
+                    continue
+                habf = fnv * (hab & mask)
+                for r in range(u if b == c else s, e):
+                    if ns[r] == c:
+                        gi[k] = (habf ^ (np.uint64(idx[r]) & mask)) & mask
+                        gx[k] = val[t] * val[u] * val[r]
+                        k += 1
     if add_constant:
         gi[k] = np.uint64(11650396) & mask
         gx[k] = np.float32(1.0)
@@ -235,7 +247,9 @@ def train_block(
     mx = 1
     for i in range(labels.shape[0]):
         mx = max(mx, offsets[i + 1] - offsets[i])
-    cap = mx + 1 + pairs.shape[0] * mx * (mx + 1) // 2
+    cap = mx + 1
+    for q in range(pairs.shape[0]):  # at most C(mx + 1, 2) pairs, C(mx + 2, 3) triples
+        cap += mx * (mx + 1) // 2 if pairs[q, 2] < 0 else mx * (mx + 1) * (mx + 2) // 6
     return _train_loop(
         labels,
         imps,

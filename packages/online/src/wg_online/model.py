@@ -48,11 +48,11 @@ class Options:
             raise OptionsError(f"-b {self.bit_precision} is out of range; use 1..30 bits")
         if not 1 <= self.ffm_bit_precision <= 30:
             raise OptionsError(f"--ffm_bit_precision {self.ffm_bit_precision}: use 1..30")
-        for pair in self.interactions:
-            if len(pair) != 2:
+        for inter in self.interactions:
+            if len(inter) not in (2, 3):
                 raise OptionsError(
-                    f"interaction {pair!r}: only quadratic interactions of two namespace "
-                    "characters are supported, e.g. -q ab"
+                    f"interaction {inter!r}: interactions are of two or three namespace "
+                    "characters (quadratic or cubic), e.g. -q ab or --interactions abc"
                 )
         letters = "".join(self.interactions) + self.keep + self.ignore + "".join(self.ffm_fields)
         if not letters.isascii():
@@ -95,13 +95,27 @@ class Options:
         return cls(**values)
 
 
-def _dedupe_pairs(pairs: tuple[str, ...]) -> np.ndarray:
-    seen: list[tuple[int, int]] = []
-    for p in pairs:
-        a, b = ord(p[0]), ord(p[1])
-        if (a, b) not in seen and (b, a) not in seen:
-            seen.append((a, b))
-    return np.array(seen, dtype=np.int64).reshape(-1, 2)
+def _dedupe_pairs(interactions: tuple[str, ...]) -> np.ndarray:
+    """Rows (a, b, -1) for pairs and (a, b, c) for triples, as VW expands its interactions.
+
+    Permutations of one interaction count once and then take their sorted form, and so does an
+    interaction that repeats a namespace (its equal letters adjacent); others keep their order.
+    Measured against the ``vowpalwabbit`` wheel (``tests/test_vwcompat.py``).
+
+    Examples
+    --------
+    >>> _dedupe_pairs(("ba", "ab", "cba", "aba")).tolist()
+    [[97, 98, -1], [99, 98, 97], [97, 97, 98]]
+    """
+    groups: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
+    for inter in interactions:
+        codes = tuple(ord(ch) for ch in inter)
+        groups.setdefault(tuple(sorted(codes)), []).append(codes)
+    rows = []
+    for key, members in groups.items():
+        codes = key if len(members) > 1 or len(set(key)) < len(key) else members[0]
+        rows.append([*codes] + [-1] * (3 - len(codes)))
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
 @dataclass
