@@ -95,7 +95,7 @@ class Options:
         return cls(**values)
 
 
-def _dedupe_pairs(interactions: tuple[str, ...]) -> np.ndarray:
+def _interaction_rows(interactions: tuple[str, ...]) -> np.ndarray:
     """Rows (a, b, -1) for pairs and (a, b, c) for triples, as VW expands its interactions.
 
     Permutations of one interaction count once and then take their sorted form, and so does an
@@ -104,7 +104,7 @@ def _dedupe_pairs(interactions: tuple[str, ...]) -> np.ndarray:
 
     Examples
     --------
-    >>> _dedupe_pairs(("ba", "ab", "cba", "aba")).tolist()
+    >>> _interaction_rows(("ba", "ab", "cba", "aba")).tolist()
     [[97, 98, -1], [99, 98, 97], [97, 97, 98]]
     """
     groups: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
@@ -166,7 +166,10 @@ class Model:
                 field_of[[ord(c) for c in chars]] = i
             hyper = np.array([o.learning_rate, o.power_t, o.l2, o.ffm_learning_rate])
             self._tables.update(
-                active=active, pairs=_dedupe_pairs(o.interactions), field_of=field_of, hyper=hyper
+                active=active,
+                pairs=_interaction_rows(o.interactions),
+                field_of=field_of,
+                hyper=hyper,
             )
         return self._tables
 
