@@ -436,12 +436,8 @@ def parse_block(buf, skip_bad, map_hashes, map_letters):
     Returns (labels, importances, tags[n, 2], offsets[n + 1], idx, val, ns, line_of_example,
     bad_lines, bad_codes); with skip_bad False parsing stops at the first bad line.
     """
-    n = buf.shape[0]
-    n_lines = 1
-    for i in range(n):
-        if buf[i] == 10:
-            n_lines += 1
-    cap = n // 2 + n_lines
+    n_lines = count_newlines(buf) + 1
+    cap = buf.shape[0] // 2 + n_lines
     labels = np.empty(n_lines, np.float32)
     imps = np.empty(n_lines, np.float32)
     tags = np.empty((n_lines, 2), np.int64)
@@ -452,27 +448,10 @@ def parse_block(buf, skip_bad, map_hashes, map_letters):
     ns = np.empty(cap, np.uint8)
     bad_lines = np.empty(n_lines, np.int64)
     bad_codes = np.empty(n_lines, np.int64)
-    ns_cache = np.full((256, 3), -1, np.int64)
-    n_ex, n_bad, f = _parse_lines(
-        buf,
-        skip_bad,
-        map_hashes,
-        map_letters,
-        labels,
-        imps,
-        tags,
-        offsets,
-        lines,
-        idx,
-        val,
-        ns,
-        bad_lines,
-        bad_codes,
-        np.empty(4, np.float64),
-        np.empty(4, np.int64),
-        np.empty(4, np.int64),
-        ns_cache,
-    )
+    _, n_ex, n_bad, f = parse_into(
+        buf, skip_bad, map_hashes, map_letters, labels, imps, tags, offsets, lines, idx, val, ns,
+        bad_lines, bad_codes,
+    )  # fmt: skip
     return (
         labels[:n_ex],
         imps[:n_ex],
