@@ -64,7 +64,20 @@ def online() -> None:
 @click.option("--cache_file", help="Cache path (implies -c).")
 @click.option("--ffm_k", type=click.IntRange(0), default=0, help="FFM embedding size (0: off).")
 @click.option("--ffm_field", multiple=True, help="One FFM field: its namespace letters.")
-@click.option("--ffm_bit_precision", type=int, default=18, show_default=True)
+@click.option(
+    "--ffm_bit_precision",
+    type=int,
+    default=18,
+    show_default=True,
+    help="FFM table of 2^N weights, shared by all features' blocks as in FW.",
+)
+@click.option(
+    "--ffm_layout",
+    type=click.Choice(["fw", "blocks"]),
+    default="fw",
+    show_default=True,
+    help="fw: FW's table; blocks: 2^N hash buckets of fields*k weights each (format 1).",
+)
 @click.option("--ffm_learning_rate", type=float, default=0.1, show_default=True)
 @click.option("--noconstant", is_flag=True, help="No bias feature.")
 @click.option(
@@ -93,6 +106,7 @@ def train(**kw: Any) -> None:
         "ffm_k",
         "ffm_bit_precision",
         "ffm_learning_rate",
+        "ffm_layout",
     }
     opts = {k: kw[k] for k in names}
     opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["cubic"]) + tuple(kw["interactions"])

@@ -149,3 +149,18 @@ def test_continuing_with_other_options_is_refused(tmp_path) -> None:
     result = runner.invoke(main, [*base, "-i", str(model), "-b", "14"])
     assert result.exit_code == 1
     assert "was trained with bit_precision=12 but you asked for 14" in result.output
+
+
+@pytest.mark.parametrize(("layout", "size"), [("fw", 2**10 + 2 * 4), ("blocks", 2**10 * 2 * 4)])
+def test_ffm_layout_flag(tmp_path, layout: str, size: int) -> None:
+    data, model = tmp_path / "d.vw", tmp_path / "m.wgm"
+    data.write_bytes(ctr(200, seed=1).text)
+    args = ["online", "train", "-d", str(data), "-f", str(model), "--quiet", "--ffm_k", "4"]
+    args += ["--ffm_field", "a", "--ffm_field", "b", "--ffm_bit_precision", "10"]
+    result = CliRunner().invoke(main, [*args, "--ffm_layout", layout])
+    assert result.exit_code == 0, result.output
+    loaded = load_model(model)
+    assert (loaded.options.ffm_layout, loaded.v.size) == (layout, size)
+    bad = CliRunner().invoke(main, [*args, "--ffm_layout", "tiles"])
+    assert bad.exit_code == 2
+    assert "'tiles' is not one of 'fw', 'blocks'" in bad.output

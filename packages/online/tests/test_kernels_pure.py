@@ -86,6 +86,7 @@ def test_parse_block_pure_with_namespace_map() -> None:
         {"interactions": ("ab", "cc"), "l2": 0.01},
         {"interactions": ("abc", "aab", "dde"), "noconstant": True},
         {"ffm_k": 2, "ffm_fields": ("a", "b", "c"), "ffm_bit_precision": 8, "power_t": 0.4},
+        {"ffm_k": 3, "ffm_fields": ("ab", "c"), "ffm_bit_precision": 6, "ffm_layout": "blocks"},
         {"vwcompat": True, "keep": "abc"},
     ],
 )
@@ -95,7 +96,6 @@ def test_train_block_pure_equals_compiled(options: dict) -> None:
     results = []
     for kernel in (pure.train_block, train_block):
         model = Model.new(Options(bit_precision=12, **options))
-        t = model.tables()
         preds = np.empty(len(data), np.float32)
         o = model.options
         loss, weight = kernel(
@@ -105,19 +105,7 @@ def test_train_block_pure_equals_compiled(options: dict) -> None:
             data.idx,
             data.val,
             data.ns,
-            t["active"],
-            t["pairs"],
-            True,
-            model.w,
-            model.acc,
-            np.uint64(4095),
-            t["field_of"],
-            len(o.ffm_fields),
-            o.ffm_k,
-            (1 << o.ffm_bit_precision) - 1,
-            model.v,
-            model.vacc,
-            t["hyper"],
+            *model._state_args(),
             np.array([1, int(o.vwcompat)]),
             preds,
         )

@@ -31,6 +31,43 @@ def test_version_1_fixture_still_loads_and_predicts_the_same() -> None:
     opts = learner.model_.options
     assert (opts.bit_precision, opts.interactions, opts.ffm_k) == (6, ("ab",), 2)
     assert learner.model_.acc.any()  # saved with --save_resume
+    assert opts.ffm_layout == "blocks"  # format 1 predates FW's shared FFM table
+    assert learner.model_.v.size == (1 << opts.ffm_bit_precision) * len(opts.ffm_fields) * 2
+
+
+def test_version_1_model_saved_again_keeps_its_layout(tmp_path) -> None:
+    learner = OnlineLearner.load(FIXTURES / "model_v1.wgm")
+    learner.save(tmp_path / "again.wgm")
+    assert read_header(tmp_path / "again.wgm")[0]["options"]["ffm_layout"] == "blocks"
+    again = OnlineLearner.load(tmp_path / "again.wgm")
+    np.testing.assert_array_equal(again.predict_proba(QUERIES), learner.predict_proba(QUERIES))
+
+
+def test_version_2_fixture_still_loads_and_predicts_the_same() -> None:
+    # Written by wg_online 0.2.0 (format version 2, FW's FFM table); never regenerate.
+    learner = OnlineLearner.load(FIXTURES / "model_v2.wgm")
+    queries = [
+        "-1 |a a36 |b b20 |c c7 |d d1 |e e48",
+        "-1 |a a0 |b b3 |c c1 |d d0 |e e543",
+        "-1 |a a12 |b b798 |c c716 |d d36 |e e0",
+    ]
+    np.testing.assert_allclose(
+        learner.predict_proba(queries)[:, 1],
+        [0.4147305488586426, 0.23199695348739624, 0.14933107793331146],
+        rtol=1e-6,
+    )
+    opts = learner.model_.options
+    assert (opts.ffm_k, opts.ffm_fields, opts.ffm_layout) == (2, ("a", "bc"), "fw")
+    assert learner.model_.v.size == 2**5 + 2 * 2
+
+
+def test_ffm_weights_that_do_not_match_the_options_are_refused(tmp_path) -> None:
+    path = tmp_path / "m.wgm"
+    save_model(Model.new(Options(ffm_k=2, ffm_fields=("a", "b"), ffm_bit_precision=6)), path)
+    raw = path.read_bytes().replace(b'"ffm_bit_precision": 6', b'"ffm_bit_precision": 7')
+    path.write_bytes(raw)
+    with pytest.raises(ModelFileError, match=r"68 FFM weights do not match --ffm_k 2, 2 fields"):
+        load_model(path)
 
 
 def test_layout_magic_version_and_aligned_arrays(tmp_path) -> None:
@@ -40,7 +77,7 @@ def test_layout_magic_version_and_aligned_arrays(tmp_path) -> None:
     save_model(model, path)
     raw = path.read_bytes()
     assert raw[:8] == MAGIC == b"WGONLINE"
-    assert int.from_bytes(raw[8:12], "little") == FORMAT_VERSION == 1
+    assert int.from_bytes(raw[8:12], "little") == FORMAT_VERSION == 2
     header, start, _ = read_header(path)
     assert start % 64 == 0
     assert [a["name"] for a in header["arrays"]] == ["w", "v"]
@@ -82,7 +119,7 @@ def test_other_version_and_other_files_are_refused(tmp_path) -> None:
     raw[8:12] = (7).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
     with pytest.raises(
-        ModelFileError, match=r"format version 7; this wg_online reads versions \[1\]"
+        ModelFileError, match=r"format version 7; this wg_online reads versions \[1, 2\]"
     ):
         load_model(path)
     path.write_bytes(b"1 | a\n")

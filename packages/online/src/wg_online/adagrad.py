@@ -60,12 +60,15 @@ def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
 
 
 @nb.njit(cache=True, inline="always")
-def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx):
-    """Collect FFM features into fb/fi/fx and return (count, FFM part of the score)."""
+def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, fstride, v, fb, fi, fx):
+    """Collect FFM features into fb/fi/fx and return (count, FFM part of the score).
+
+    A feature's nf * kk block starts at ``(hash & fmask) * fstride`` (see ``ffm_geometry``).
+    """
     m = 0
     for t in range(s, e):
         if active[ns[t]] and field_of[ns[t]] >= 0:
-            fb[m] = (np.int64(idx[t] & fmask) * nf + 0) * kk
+            fb[m] = np.int64(idx[t] & fmask) * fstride
             fi[m] = field_of[ns[t]]
             fx[m] = val[t]
             m += 1
@@ -82,11 +85,46 @@ def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi,
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
-    """Accumulate the gradient of every feature's nf * kk block, then one AdaGrad step per block.
+def _ffm_step(vs, qs, j, gr, eta, power_t):
+    """AdaGrad on weight ``vs[j]`` (the accumulator floored at 1e-30: never a division by 0).
 
-    The step runs branch-free over each contiguous block (a zero gradient leaves the weight
-    unchanged; the accumulator is floored at 1e-30 so it never divides by zero).
+    Called with slices and a range() counter: no negative-index fix-up, so LLVM vectorises.
+    """
+    q = qs[j] + gr * gr
+    qs[j] = q
+    if power_t == 0.5:
+        vs[j] -= eta * gr / np.sqrt(max(q, np.float32(1e-30)))
+    else:
+        vs[j] -= eta * gr * max(q, np.float32(1e-30)) ** np.float32(-power_t)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _ffm_update_pairs(m, kk, v, vacc, fb, fi, fx, g, eta, power_t):
+    """The FFM step when no field has two of the example's features (the usual case).
+
+    Then the k weights of a towards b's field and of b towards a's field get their gradient
+    from this pair only, so the pair steps them at once, from the weights the prediction read.
+    That is :func:`_ffm_update` without its gradient buffer and without the blocks' unused
+    slots (a feature towards its own field): a third of the FFM training time on CTR data.
+    """
+    for a in range(m):
+        for b in range(a + 1, m):
+            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            xx = g * fx[a] * fx[b]
+            va, vb = v[ia : ia + kk], v[ib : ib + kk]
+            qa, qb = vacc[ia : ia + kk], vacc[ib : ib + kk]
+            for c in range(kk):
+                ga, gb = xx * vb[c], xx * va[c]
+                _ffm_step(va, qa, c, ga, eta, power_t)
+                _ffm_step(vb, qb, c, gb, eta, power_t)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
+    """Accumulate the gradient of every feature's nf * kk block, then one AdaGrad step per block
+    (a field with two of the example's features gives some weights two gradient terms).
+
+    The step runs over each contiguous block; a zero gradient leaves the weight unchanged.
     """
     blk = nf * kk
     grad[: m * blk] = 0.0
@@ -100,23 +138,11 @@ def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
             for c in range(kk):
                 gra[c] += xx * vb[c]
                 grb[c] += xx * va[c]
-    tiny = np.float32(1e-30)
     for a in range(m):
-        # slices indexed by a range() counter: no negative-index fix-up, so LLVM vectorises
         vs, qs = v[fb[a] : fb[a] + blk], vacc[fb[a] : fb[a] + blk]
         gs = grad[a * blk : (a + 1) * blk]
-        if power_t == 0.5:
-            for j in range(blk):
-                gr = gs[j]
-                q = qs[j] + gr * gr
-                qs[j] = q
-                vs[j] -= eta * gr / np.sqrt(max(q, tiny))
-        else:
-            for j in range(blk):
-                gr = gs[j]
-                q = qs[j] + gr * gr
-                qs[j] = q
-                vs[j] -= eta * gr * max(q, tiny) ** np.float32(-power_t)
+        for j in range(blk):
+            _ffm_step(vs, qs, j, gs[j], eta, power_t)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -137,6 +163,7 @@ def _train_loop(
     nf,
     kk,
     fmask,
+    fstride,
     v,
     vacc,
     hyper,
@@ -148,6 +175,7 @@ def _train_loop(
     fi,
     fx,
     grad,
+    seen,
 ):
     """The example loop of :func:`train_block` with its scratch arrays.
 
@@ -172,7 +200,9 @@ def _train_loop(
             p += w[gi[t]] * gx[t]
         m = 0
         if kk > 0:
-            m, pf = _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, v, fb, fi, fx)
+            m, pf = _ffm_predict(
+                s, e, idx, val, ns, active, field_of, nf, kk, fmask, fstride, v, fb, fi, fx
+            )
             p += pf
         p = min(max(p, np.float32(-50.0)), np.float32(50.0))
         ep = np.exp(p)
@@ -210,7 +240,14 @@ def _train_loop(
                 w[j] *= max(np.float32(0.0), np.float32(1.0) - eta * l2 * r)
             w[j] += update * gx[t] * r
         if kk > 0:
-            _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, imp * d, ffm_eta, power_t, grad)
+            single = True  # no field holds two features (seen: last example per field)
+            for a in range(m):
+                single &= seen[fi[a]] != i
+                seen[fi[a]] = i
+            if single:
+                _ffm_update_pairs(m, kk, v, vacc, fb, fi, fx, imp * d, ffm_eta, power_t)
+            else:
+                _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, imp * d, ffm_eta, power_t, grad)
     return loss_sum + np.log(loss_prod), weight_sum
 
 
@@ -232,6 +269,7 @@ def train_block(
     nf,
     kk,
     fmask,
+    fstride,
     v,
     vacc,
     hyper,
@@ -267,6 +305,7 @@ def train_block(
         nf,
         kk,
         fmask,
+        fstride,
         v,
         vacc,
         hyper,
@@ -278,4 +317,5 @@ def train_block(
         np.empty(mx, np.int64),
         np.empty(mx, np.float32),
         np.empty(max(1, mx * nf * kk), np.float32),
+        np.full(max(1, nf), -1, np.int64),
     )

@@ -12,6 +12,7 @@ import numpy as np
 from wg_online.parsing import Parsed
 
 MAX_FIELDS = 128
+FFM_LAYOUTS = ("fw", "blocks")
 
 
 class OptionsError(ValueError):
@@ -42,12 +43,15 @@ class Options:
     ffm_init: float = 0.1
     seed: int = 0
     namespace_map: tuple[str, ...] = ()
+    ffm_layout: str = "fw"
 
     def __post_init__(self) -> None:
         if not 1 <= self.bit_precision <= 30:
             raise OptionsError(f"-b {self.bit_precision} is out of range; use 1..30 bits")
         if not 1 <= self.ffm_bit_precision <= 30:
             raise OptionsError(f"--ffm_bit_precision {self.ffm_bit_precision}: use 1..30")
+        if self.ffm_layout not in FFM_LAYOUTS:
+            raise OptionsError(f"FFM layout {self.ffm_layout!r}: use one of {list(FFM_LAYOUTS)}")
         for inter in self.interactions:
             if len(inter) not in (2, 3):
                 raise OptionsError(
@@ -93,6 +97,31 @@ class Options:
             k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
         }
         return cls(**values)
+
+
+def ffm_geometry(options: Options) -> tuple[int, int, int]:
+    """(hash mask, stride, table length) of the FFM weights: a feature whose hash is ``h`` owns
+    the ``fields * k`` weights from ``(h & mask) * stride``, ``k`` per field.
+
+    ``"fw"`` (the default) is Fwumious Wabbit's table: ``--ffm_bit_precision b`` means 2**b
+    weights in all (plus one block of padding). A block starts at the hash with its low bits
+    cleared to a multiple of k (rounded up to a power of two), so blocks of different features
+    overlap, as in FW. ``"blocks"`` is model format 1's: each of 2**b hash buckets owns a whole
+    block, a table ``fields * k`` times larger.
+
+    Examples
+    --------
+    >>> ffm_geometry(Options(ffm_k=4, ffm_fields=tuple("abcde"), ffm_bit_precision=18))
+    (262140, 1, 262164)
+    >>> o = Options(ffm_k=4, ffm_fields=("a", "b"), ffm_bit_precision=3, ffm_layout="blocks")
+    >>> ffm_geometry(o)
+    (7, 8, 64)
+    """
+    b, block = options.ffm_bit_precision, len(options.ffm_fields) * options.ffm_k
+    if options.ffm_layout == "blocks":
+        return (1 << b) - 1, block, (1 << b) * block
+    k_bits = (max(options.ffm_k, 1) - 1).bit_length()
+    return ((1 << b) - 1) & ~((1 << k_bits) - 1), 1, (1 << b) + block
 
 
 def _interaction_rows(interactions: tuple[str, ...]) -> np.ndarray:
@@ -141,7 +170,7 @@ class Model:
         """
         size = 1 << options.bit_precision
         if options.ffm_k:
-            n_v = (1 << options.ffm_bit_precision) * len(options.ffm_fields) * options.ffm_k
+            n_v = ffm_geometry(options)[2]
             rng = np.random.default_rng(options.seed)
             scale = options.ffm_init / np.sqrt(options.ffm_k)
             v = rng.random(n_v, dtype=np.float32)
@@ -204,7 +233,7 @@ class Model:
             t["field_of"],
             len(o.ffm_fields),
             o.ffm_k,
-            (1 << o.ffm_bit_precision) - 1,
+            *ffm_geometry(o)[:2],
             self.v,
             self.vacc,
             t["hyper"],

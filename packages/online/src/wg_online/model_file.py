@@ -1,6 +1,6 @@
 """Our versioned model file: magic, version, JSON header, raw little-endian arrays (mmap-able).
 
-Layout (version 1)::
+Layout (version 2)::
 
     8 bytes  b"WGONLINE"
     4 bytes  format version, uint32 little-endian
@@ -9,6 +9,10 @@ Layout (version 1)::
     ...      zero padding to a multiple of 64, then each array at its offset (64-byte aligned)
 
 Without ``save_resume`` only the weights are stored; the AdaGrad sums restart at zero on load.
+
+Version 1 is the same bytes; its FFM weights are in the ``"blocks"`` layout (a whole block per
+hash bucket, see :func:`wg_online.model.ffm_geometry`), and its header has no ``ffm_layout``.
+Version 2 records the layout, by default Fwumious Wabbit's ``"fw"`` table.
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from wg_online.atomic_file import atomic_file
-from wg_online.model import Model, Options, OptionsError
+from wg_online.model import Model, Options, OptionsError, ffm_geometry
 
 MAGIC = b"WGONLINE"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 
 
 class ModelFileError(ValueError):
@@ -95,6 +99,10 @@ def read_header(path: str | Path) -> tuple[dict, int, int]:
         header = json.loads(raw)
     except ValueError:
         raise ModelFileError(f"{path}: the model header is truncated or corrupt") from None
+    if version == 1 and isinstance(
+        header.get("options"), dict
+    ):  # before FW's table: one whole FFM block per hash bucket
+        header["options"].setdefault("ffm_layout", "blocks")
     start = _align(16 + size)
     for e in header["arrays"]:
         end = start + e["offset"] + e["count"] * 4
@@ -123,6 +131,13 @@ def load_model(path: str | Path, mmap: bool = False) -> Model:
     w, v = arrays["w"], arrays["v"]
     if w.size != fresh.w.size:
         raise ModelFileError(f"{path}: {w.size} weights do not match -b {options.bit_precision}")
+    n_v = ffm_geometry(options)[2] if options.ffm_k else 1
+    if v.size != n_v:
+        raise ModelFileError(
+            f"{path}: {v.size} FFM weights do not match --ffm_k {options.ffm_k}, "
+            f"{len(options.ffm_fields)} fields and --ffm_bit_precision {options.ffm_bit_precision} "
+            f"({n_v} expected); the file is corrupt or was edited"
+        )
     acc = arrays.get("acc", np.zeros_like(fresh.w) if not mmap else fresh.acc)
     vacc = arrays.get("vacc", np.zeros(v.size, np.float32))
     return Model(options, w, acc, v, vacc, header.get("examples_seen", 0))
