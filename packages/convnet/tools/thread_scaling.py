@@ -19,6 +19,8 @@ region). It ignores the GIL and memory bandwidth, so it is an upper bound, not a
 Usage (from the repository root):
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \\
         python packages/convnet/tools/thread_scaling.py [rounds]
+    python packages/convnet/tools/thread_scaling.py control [rounds]   # the control alone: which
+        # two CPUs of a machine (taskset -c A,B) behave as two whole cores
 """
 
 from __future__ import annotations
@@ -35,7 +37,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_timing import load_suite
 
 
+def control_only(rounds: int) -> None:
+    """The control alone (no wg_convnet work): median speed-up of two GEMM loops on 2 threads."""
+    pool = ThreadPoolExecutor(2)
+    matrix = np.random.default_rng(0).random((256, 256), dtype=np.float32)
+
+    def gemms(_: int) -> None:
+        for _ in range(20):
+            matrix @ matrix
+
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for threads, run in ((1, lambda: [gemms(k) for k in range(2)]),
+                             (2, lambda: list(pool.map(gemms, range(2))))):  # fmt: skip
+            start = time.perf_counter()
+            run()
+            times[threads].append(time.perf_counter() - start)
+    g1, g2 = (float(np.median(times[t])) for t in (1, 2))
+    print(f"control, two GEMM loops on 2 threads: speed-up {g1 / g2:.2f}x")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["control"]:
+        control_only(int(sys.argv[2]) if len(sys.argv) > 2 else 40)
+        return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     suite = load_suite()
     benches = {}
