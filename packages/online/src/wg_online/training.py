@@ -231,7 +231,7 @@ def _write_predictions(path: str | Path, preds, tags: list[str | None] | None) -
     preds = np.asarray(preds)
     if tags is not None and len(tags) != len(preds):
         raise ValueError(f"{len(preds)} predictions but {len(tags)} tags")
-    fast = fixed6_lines(preds) if not tags or all(t is None for t in tags) else None
+    fast = fixed6_lines(preds) if not tags or tags.count(None) == len(tags) else None
     if fast is not None:
         data = fast
     else:
