@@ -151,6 +151,7 @@ class FfmTextToModel(_Data):
         )
 
     def impl_wg(self) -> np.ndarray:
+        # FW's table: 2^18 FFM weights in all, as VW's -b 18 holds its --lrqfa weights
         return self._wg(
             ffm_k=4, ffm_fields=tuple("abcde"), ffm_learning_rate=0.05, ffm_bit_precision=18
         )
