@@ -37,24 +37,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_timing import load_suite
 
 
-def control_only(rounds: int) -> None:
-    """The control alone (no wg_convnet work): median speed-up of two GEMM loops on 2 threads."""
-    pool = ThreadPoolExecutor(2)
-    matrix = np.random.default_rng(0).random((256, 256), dtype=np.float32)
+class Control:
+    """Two independent GEMM loops (BLAS on one thread each, no GIL held), one after the other and
+    on two threads: what the machine gives a perfectly parallel workload at that moment."""
 
-    def gemms(_: int) -> None:
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(2)
+        self.matrix = np.random.default_rng(0).random((256, 256), dtype=np.float32)
+        self.times: dict[int, list[float]] = {1: [], 2: []}
+
+    def gemms(self, _: int) -> None:
         for _ in range(20):
-            matrix @ matrix
+            self.matrix @ self.matrix
 
-    times: dict[int, list[float]] = {1: [], 2: []}
-    for _ in range(rounds):
-        for threads, run in ((1, lambda: [gemms(k) for k in range(2)]),
-                             (2, lambda: list(pool.map(gemms, range(2))))):  # fmt: skip
+    def round(self) -> None:
+        for threads, run in ((1, lambda: [self.gemms(k) for k in range(2)]),
+                             (2, lambda: list(self.pool.map(self.gemms, range(2))))):  # fmt: skip
             start = time.perf_counter()
             run()
-            times[threads].append(time.perf_counter() - start)
-    g1, g2 = (float(np.median(times[t])) for t in (1, 2))
-    print(f"control, two GEMM loops on 2 threads: speed-up {g1 / g2:.2f}x")
+            self.times[threads].append(time.perf_counter() - start)
+
+    def speedup(self) -> float:
+        return float(np.median(self.times[1]) / np.median(self.times[2]))
+
+
+def control_only(rounds: int) -> None:
+    """The control alone (no wg_convnet work)."""
+    control = Control()
+    for _ in range(rounds):
+        control.round()
+    print(f"control, two GEMM loops on 2 threads: speed-up {control.speedup():.2f}x")
 
 
 def main() -> None:
@@ -74,14 +86,7 @@ def main() -> None:
     wall: dict[int, list[float]] = {1: [], 2: []}
     cpu: dict[int, list[float]] = {1: [], 2: []}
     critical: list[float] = []
-    control: dict[int, list[float]] = {1: [], 2: []}
-    pool = ThreadPoolExecutor(2)
-    matrix = np.random.default_rng(0).random((256, 256), dtype=np.float32)
-
-    def gemms(_: int) -> None:
-        for _ in range(20):
-            matrix @ matrix
-
+    control = Control()
     for _ in range(rounds):
         for threads, bench in benches.items():
             start, start_cpu = time.perf_counter(), time.process_time()
@@ -89,11 +94,7 @@ def main() -> None:
             wall[threads].append(time.perf_counter() - start)
             cpu[threads].append(time.process_time() - start_cpu)
         critical.append(critical_path(benches[2]))
-        for threads, run in ((1, lambda: [gemms(k) for k in range(2)]),
-                             (2, lambda: list(pool.map(gemms, range(2))))):  # fmt: skip
-            start = time.perf_counter()
-            run()
-            control[threads].append(time.perf_counter() - start)
+        control.round()
     w1, w2 = (float(np.median(wall[t])) for t in (1, 2))
     c1, c2 = (float(np.median(cpu[t])) for t in (1, 2))
     print(
@@ -101,8 +102,8 @@ def main() -> None:
         f"2 threads {w2 * 1e3:.2f} ms (cpu {c2 * 1e3:.2f} ms, cpu/wall {c2 / w2:.2f}), "
         f"speed-up {w1 / w2:.2f}x"
     )
-    g1, g2 = (float(np.median(control[t])) for t in (1, 2))
-    print(f"control, two GEMM loops on 2 threads in the same rounds: speed-up {g1 / g2:.2f}x")
+    speedup = control.speedup()
+    print(f"control, two GEMM loops on 2 threads in the same rounds: speed-up {speedup:.2f}x")
     bound = c1 / float(np.median(critical))
     print(f"idle-machine upper bound from shard CPU times (not a measurement): {bound:.2f}x")
 
