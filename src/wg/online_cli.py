@@ -39,6 +39,13 @@ def _stderr(quiet: bool) -> Any:
     return None if quiet else sys.stderr
 
 
+def _warm_up(quiet: bool) -> None:
+    """Load (or, on a cold numba cache, compile with a notice) the kernels before the run."""
+    from wg_online.training import warm_up
+
+    warm_up(_stderr(quiet))
+
+
 @click.group(**COMMON)
 def online() -> None:
     """Train, predict and serve the online learner (VW text format, VW hashing)."""
@@ -120,6 +127,7 @@ def train(**kw: Any) -> None:
     if cache == "-.cache":
         raise click.UsageError("-c with -d - needs --cache_file PATH")
     options = _run(Options, **opts)
+    _warm_up(kw["quiet"])
     _run(
         run_train,
         kw["data"],
@@ -147,6 +155,7 @@ def predict(model: str, data: str, predictions: str, skip_bad_lines: bool, quiet
     """Write one probability per example: wg online predict -i MODEL -d DATA -p PREDS."""
     from wg_online.training import predict as run_predict
 
+    _warm_up(quiet)
     _run(run_predict, model, data, predictions, skip_bad_lines, _stderr(quiet))
 
 
@@ -158,4 +167,5 @@ def serve(model: str, port: int, poll: float) -> None:
     """Serve predictions on 127.0.0.1:PORT, one example per line; swaps in new model files."""
     from wg_online.serve import serve as run_serve
 
+    _warm_up(False)
     _run(run_serve, model, port, poll, lambda msg: click.echo(msg, err=True))

@@ -227,3 +227,22 @@ def test_ffm_training_matches_a_float64_reference(fields, layout) -> None:
     np.testing.assert_allclose(
         got, _reference_run(data, o), atol=2e-5 if layout == "blocks" else 1e-4
     )
+
+
+def test_warm_up_tells_when_it_compiles(monkeypatch) -> None:
+    import time
+
+    from wg_online import training
+
+    assert training.warm_up(None) < 5  # the kernels load (or compile once) and run
+
+    def slow_train(*args, **kwargs):
+        time.sleep(0.3)  # what a cold numba cache looks like from outside
+
+    monkeypatch.setattr(training, "train", slow_train)
+    out = io.StringIO()
+    training.warm_up(out, after=0.05)
+    assert out.getvalue() == training.COMPILING + "\n"
+    quick = io.StringIO()
+    training.warm_up(quick, after=5.0)
+    assert quick.getvalue() == ""

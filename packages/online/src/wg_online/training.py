@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -173,6 +175,34 @@ def train(
     if progress:
         print(prog.stats.summary(), file=progress)
     return prog.stats
+
+
+COMPILING = (
+    "wg online: compiling the numba kernels (the first run after an install or an upgrade "
+    "takes about a minute; later runs load them from numba's cache)"
+)
+
+
+def warm_up(notice: TextIO | None, after: float = 1.0) -> float:
+    """Load the compiled kernels (numba compiles them on a cold cache), telling ``notice`` so.
+
+    Trains a throwaway model on a two-line file through the path every run takes. With numba's
+    cache warm that costs milliseconds; on a cold one the parser alone compiles for ~40 s, and
+    if the warm-up runs longer than ``after`` seconds :data:`COMPILING` goes to ``notice`` once,
+    so that a first run does not look hung. Returns the seconds it took.
+    """
+    start = time.perf_counter()
+    timer = threading.Timer(after, lambda: print(COMPILING, file=notice, flush=True))
+    if notice is not None:
+        timer.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="wg-online-warm-up-") as tmp:
+            path = Path(tmp) / "warm.vw"
+            path.write_bytes(b"1 'tag|a x\n-1 |b y:2\n")
+            train(path, None, Options(bit_precision=2))
+    finally:
+        timer.cancel()
+    return time.perf_counter() - start
 
 
 def predict(
