@@ -174,6 +174,27 @@ def test_conv2d_fast_path_reuses_column_buffers_safely() -> None:
 
 
 @SETTINGS
+@given(conv_cases(), st.integers(1, 7), st.integers(1, 7))
+def test_conv2d_input_gradient_in_groups_equals_one_group(case, n, per_group) -> None:
+    """Groups of near-equal size (7 samples, at most 3 a group: 2+2+3) add up as one group does."""
+    layer, shape, seed = case
+    built(layer, seed)
+    x = np.random.default_rng(seed).normal(size=(n, *shape[1:]))
+    k, s, p, d = layer.kernel_size, layer.stride, layer.padding, layer.dilation
+    oh, ow = (conv_mod.output_size(size, k, s, p, d) for size in shape[2:])
+    per_sample = k * k * oh * ow * shape[1] * x.itemsize
+    results = []
+    for budget in (per_group * per_sample, n * per_sample):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)
+            mp.setattr(conv_numpy, "NHWC_MIN_CHANNELS", 1)
+            mp.setattr(conv_numpy, "INPUT_GRAD_BYTES", budget)
+            y = layer.forward(x, training=True)
+            results.append(layer.backward(np.cos(y)))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
 @given(conv_cases())
 def test_conv2d_chunked_recompute_path_gives_same_result(case) -> None:
     layer, shape, seed = case
