@@ -2,8 +2,11 @@
 
 VW's murmur3 over a byte range (words read four bytes at a time), VW's token hash (all-digit
 names hash to their value plus the seed), and a float parser with the rules of
-:func:`wg_online.vw_format.parse_number`. Every function is ``inline="always"``: a numba call
-with array arguments pays a reference-count update per array (see :mod:`wg_online.kernels`).
+:func:`wg_online.vw_format.parse_number`. The functions that scan the buffer are
+``inline="always"``: a numba call with array arguments pays a reference-count update per array
+(see :mod:`wg_online.kernels`). The four smallest (``rotl``, ``byte_at``, ``word_at``,
+``is_space``) are plain calls that LLVM inlines anyway: numba's own inlining of their many call
+sites was a third of the parser's cold compile (40.5 -> 28.5 s, same parsing speed).
 """
 
 from __future__ import annotations
@@ -16,18 +19,18 @@ M32 = np.uint64(0xFFFFFFFF)
 _POW10 = np.array([10.0**i for i in range(23)])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def rotl(x, r):
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & M32
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def byte_at(buf, i):
     """``buf[i]`` for ``i >= 0``: an unsigned index skips numba's negative-index wrap-around."""
     return buf[np.uint64(i)]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def word_at(buf, p):
     """The four bytes from ``p`` as a little-endian integer (LLVM merges them into one load)."""
     q = np.uint64(p)
@@ -143,6 +146,6 @@ def scan_number(buf, s, e):
     return np.isfinite(r), r
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def is_space(c):
     return c == 32 or c == 9
