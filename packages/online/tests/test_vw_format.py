@@ -248,6 +248,25 @@ def test_reused_parse_buffers_give_the_same_blocks(tmp_path) -> None:
         assert (b.val.tolist(), b.ns.tolist()) == (val.tolist(), ns.tolist())
 
 
+def test_runs_hand_their_buffers_to_the_next_run(tmp_path) -> None:
+    from wg_online.parsing import ScratchPool
+
+    path = tmp_path / "d.vw"
+    path.write_bytes(b"".join(b"1 |a f%d |b g%d\n" % (i, i % 5) for i in range(2000)))
+    pool = ScratchPool(keep=1)
+    with pool.take() as first, pool.take() as second:  # runs at the same time: a set each
+        assert second is not first
+    with pool.take() as again:
+        assert again is second  # handed back first, and kept: at most one, as asked
+    runs = [
+        [(b.offsets.copy(), b.idx.copy()) for b in iter_file(path, block_size=700, reuse=True)]
+        for _ in range(2)  # the second run parses into the first run's buffers
+    ]
+    assert len(runs[0]) == len(runs[1]) > 20
+    for (o1, i1), (o2, i2) in zip(*runs, strict=True):
+        assert (o1.tolist(), i1.tolist()) == (o2.tolist(), i2.tolist())
+
+
 def test_parse_into_asks_for_bigger_arrays() -> None:
     from wg_online.kernels import parse_into
     from wg_online.parsing import ParseBuffers

@@ -6,8 +6,10 @@ The compiled parser (:func:`wg_online.kernels.parse_block`) finds bad lines; the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -138,6 +140,35 @@ class ParseBuffers:
         )
 
 
+class ScratchPool:
+    """Parse and read buffers that a run hands back for the next one (see :func:`iter_file`).
+
+    A run's buffers hold some 10 MB of address space; each fresh 4 KiB page of them costs a page
+    fault when first written: 1.4-3k faults, a fifth of a 50k-example FFM run's CPU time on our
+    virtual machines, spent again by every run in a process (``partial_fit`` loops, the
+    benchmarks). At most ``keep`` sets are kept; runs at the same time each take their own.
+    """
+
+    def __init__(self, keep: int = 2) -> None:
+        self.keep, self._lock = keep, threading.Lock()
+        self._free: list[tuple[list[ParseBuffers], list[bytearray]]] = []
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[tuple[list[ParseBuffers], list[bytearray]]]:
+        """Two parse-buffer sets and a read-buffer ring, returned to the pool afterwards."""
+        with self._lock:
+            item = self._free.pop() if self._free else ([ParseBuffers(), ParseBuffers()], [])
+        try:
+            yield item
+        finally:
+            with self._lock:
+                if len(self._free) < self.keep:
+                    self._free.append(item)
+
+
+SCRATCH = ScratchPool()
+
+
 def _parse_into(
     buf: np.ndarray, skip: bool, ns_map: tuple[str, ...], buffers: ParseBuffers
 ) -> tuple[np.ndarray, ...]:
@@ -260,11 +291,14 @@ def iter_file(
         return parse_bytes(block, source, first, skip_bad_lines, with_tags, namespace_map, buffers)
 
     # two sets of buffers suffice: block k + 2 is read (and parsed) only after the caller
-    # asked for block k + 1, so it is done with block k
-    ring = [ParseBuffers(), ParseBuffers()] if reuse else [None, None]
-    with open_binary(path) as stream, ThreadPoolExecutor(1, "wg-online-parse") as pool:
+    # asked for block k + 1, so it is done with block k; the sets outlive the run in SCRATCH
+    with contextlib.ExitStack() as stack:
+        kept, read_ring = stack.enter_context(SCRATCH.take())
+        ring = kept if reuse else [None, None]
+        stream = stack.enter_context(open_binary(path))
+        pool = stack.enter_context(ThreadPoolExecutor(1, "wg-online-parse"))
         pending: Future[Parsed] | None = None
-        for k, block in enumerate(read_blocks(stream, block_size, reuse=2)):
+        for k, block in enumerate(read_blocks(stream, block_size, reuse=2, ring=read_ring)):
             ahead = pool.submit(parse, block, ring[k % 2])
             if pending is not None:
                 yield pending.result()

@@ -336,21 +336,25 @@ def open_binary(path: str | Path) -> BinaryIO:
 
 
 def read_blocks(
-    stream: BinaryIO, block_size: int = 1 << 23, reuse: int = 0
+    stream: BinaryIO,
+    block_size: int = 1 << 23,
+    reuse: int = 0,
+    ring: list[bytearray] | None = None,
 ) -> Iterator[memoryview | bytes]:
     """Yield chunks of whole lines (each ends with a newline), about ``block_size`` bytes each.
 
     Each chunk is read into a buffer and handed out as a view of it, never copied. With
     ``reuse=k`` the views come from k buffers taken in turn, so a chunk is overwritten when k
     more have been read (the caller must be done with it by then); a fresh buffer costs a page
-    fault per 4 KiB, which on a virtual machine is as slow as parsing the page.
+    fault per 4 KiB, which on a virtual machine is as slow as parsing the page. A ``ring`` list
+    passed in keeps those buffers for the caller's next call.
 
     Examples
     --------
     >>> [bytes(b) for b in read_blocks(io.BytesIO(b"a\\nb\\nc"), block_size=2)]
     [b'a\\n', b'b\\n', b'c\\n']
     """
-    ring: list[bytearray] = []
+    ring = [] if ring is None else ring
     rest, turn = b"", 0  # turn: chunks handed out; a read without a newline reuses its buffer
     while True:
         need, slot = len(rest) + block_size, turn % max(reuse, 1)
