@@ -27,10 +27,11 @@ def test_text_to_model_wg_cell(suite, request) -> None:
     bench._make(3000)
     request.addfinalizer(lambda: shutil.rmtree(bench.dir))
     bench.model = "lr+3q"
-    out = bench.impl_wg()
-    assert out.shape == (suite.N_TEST,)
+    out = bench.impl_wg()  # the predictions file's bytes
+    assert suite._probabilities(out).shape == (suite.N_TEST,)
     assert bench.error(out, out) == 0.0
-    assert bench.error(np.full_like(out, 0.5), out) > 0.0  # a worse model fails the gate
+    coin = np.frombuffer(b"0.500000\n" * suite.N_TEST, np.uint8)
+    assert bench.error(coin, out) > 0.0  # a worse model fails the gate
     metrics = bench.metrics(out)
     assert metrics["oracle_logloss"] < metrics["test_logloss"] < 0.7
     assert metrics["cpu_s"] > 0
@@ -43,6 +44,6 @@ def test_cache_cell_matches_text_cell(suite, request) -> None:
     from wg_online.parsing import iter_file, write_cache
 
     write_cache(bench.dir / "wg.cache", list(iter_file(bench.train_path)), bench.train_path)
-    from_cache = bench.impl_wg()
-    from_text = bench._wg()
+    from_cache = suite._probabilities(bench.impl_wg())
+    from_text = suite._probabilities(bench._wg())
     np.testing.assert_allclose(from_cache, from_text, atol=1e-6)
