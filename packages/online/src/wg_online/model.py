@@ -107,7 +107,7 @@ def ffm_geometry(options: Options) -> tuple[int, int, int]:
     weights in all (plus one block of padding). A block starts at the hash with its low bits
     cleared to a multiple of k (rounded up to a power of two), so blocks of different features
     overlap, as in FW. ``"blocks"`` is model format 1's: each of 2**b hash buckets owns a whole
-    block, a table ``fields * k`` times larger.
+    block, a table ``fields * k`` times larger. Without FFM the table is one unused weight.
 
     Examples
     --------
@@ -118,6 +118,8 @@ def ffm_geometry(options: Options) -> tuple[int, int, int]:
     (7, 8, 64)
     """
     b, block = options.ffm_bit_precision, len(options.ffm_fields) * options.ffm_k
+    if not block:  # no FFM: one unused weight keeps the kernel's arguments arrays
+        return 0, 0, 1
     if options.ffm_layout == "blocks":
         return (1 << b) - 1, block, (1 << b) * block
     k_bits = (max(options.ffm_k, 1) - 1).bit_length()
@@ -168,15 +170,14 @@ class Model:
         >>> Model.new(Options(bit_precision=4)).w.shape
         (16,)
         """
-        size = 1 << options.bit_precision
+        size, n_v = 1 << options.bit_precision, ffm_geometry(options)[2]
         if options.ffm_k:
-            n_v = ffm_geometry(options)[2]
             rng = np.random.default_rng(options.seed)
             scale = options.ffm_init / np.sqrt(options.ffm_k)
             v = rng.random(n_v, dtype=np.float32)
             v *= np.float32(scale)  # in place: each fresh array of this size is ~5k page faults
         else:
-            v = np.zeros(1, np.float32)
+            v = np.zeros(n_v, np.float32)
         return cls(
             options, np.zeros(size, np.float32), np.zeros(size, np.float32), v, np.zeros_like(v)
         )

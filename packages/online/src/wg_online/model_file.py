@@ -99,10 +99,9 @@ def read_header(path: str | Path) -> tuple[dict, int, int]:
         header = json.loads(raw)
     except ValueError:
         raise ModelFileError(f"{path}: the model header is truncated or corrupt") from None
-    if version == 1 and isinstance(
-        header.get("options"), dict
-    ):  # before FW's table: one whole FFM block per hash bucket
-        header["options"].setdefault("ffm_layout", "blocks")
+    options = header.get("options") if isinstance(header, dict) else None
+    if version == 1 and isinstance(options, dict):  # before FW's table: a block per bucket
+        options.setdefault("ffm_layout", "blocks")
     start = _align(16 + size)
     for e in header["arrays"]:
         end = start + e["offset"] + e["count"] * 4
@@ -131,7 +130,7 @@ def load_model(path: str | Path, mmap: bool = False) -> Model:
     w, v = arrays["w"], arrays["v"]
     if w.size != fresh.w.size:
         raise ModelFileError(f"{path}: {w.size} weights do not match -b {options.bit_precision}")
-    n_v = ffm_geometry(options)[2] if options.ffm_k else 1
+    n_v = ffm_geometry(options)[2]
     if v.size != n_v:
         raise ModelFileError(
             f"{path}: {v.size} FFM weights do not match --ffm_k {options.ffm_k}, "
