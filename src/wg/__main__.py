@@ -1,6 +1,6 @@
 """Allow ``python -m wg``."""
 
-from wg.cli import main
+from wg.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()
