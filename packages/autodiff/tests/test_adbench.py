@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tracemalloc
 from pathlib import Path
 
@@ -12,15 +11,9 @@ import wg_autodiff as ad
 from wg_autodiff import adbench as adb
 from wg_autodiff import adbench_io as io
 from wg_autodiff.gradcheck import rho
+from wg_io.corpus import corpus_dir
 
-CORPUS = (
-    Path(
-        os.environ.get(
-            "WG_CORPUS", Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
-        )
-    )
-    / "adbench"
-)
+CORPUS = corpus_dir() / "adbench"
 needs_corpus = pytest.mark.skipif(
     not CORPUS.is_dir(), reason=f"ADBench corpus not found at {CORPUS}"
 )

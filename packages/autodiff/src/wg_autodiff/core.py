@@ -147,10 +147,6 @@ def unsupported(name: str) -> UnsupportedOperationError:
     )
 
 
-def is_tracer(x: Any) -> bool:
-    return type(x) is Tracer
-
-
 class Node:
     """One recorded primitive application on the reverse tape."""
 

@@ -52,10 +52,3 @@ def _unflatten(tdef: Treedef, it: Any) -> Any:
     if kind is tuple or kind is list:
         return kind(items)
     return kind(*items)
-
-
-def tree_map(fn: Any, tree: Any, *rest: Any) -> Any:
-    """Apply ``fn`` leafwise to ``tree`` (and matching trees in ``rest``)."""
-    leaves, tdef = tree_flatten(tree)
-    others = [tree_flatten(r)[0] for r in rest]
-    return tree_unflatten(tdef, [fn(x, *ys) for x, *ys in zip(leaves, *others, strict=True)])

@@ -151,10 +151,6 @@ add = add_p.bind
 mul = multiply_p.bind
 
 
-def sum_axes(x: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
-    return sum_p.bind(x, axis=axis, keepdims=keepdims)
-
-
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes along which an argument of ``shape`` was broadcast."""
     gshape = g.shape if type(g) is np.ndarray else shape_of(g)
@@ -221,6 +217,11 @@ def defbinary(prim: Primitive, dx: Any, dy: Any) -> None:
         lambda g, ans, x, y: unbroadcast(dx(g, ans, x, y), shape_of(x)),
         lambda g, ans, x, y: unbroadcast(dy(g, ans, x, y), shape_of(y)),
     )
+    defbinary_jvp(prim, dx, dy)
+
+
+def defbinary_jvp(prim: Primitive, dx: Any, dy: Any) -> None:
+    """The forward rule of :func:`defbinary` alone (for primitives with their own reverse rule)."""
 
     def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
         x, y = primals
@@ -278,7 +279,6 @@ def _div(x: Any, y: Any) -> Any:
 
 
 defbinary(add_p, lambda g, a, x, y: g, lambda g, a, x, y: g)
-defbinary(subtract_p, lambda g, a, x, y: g, lambda g, a, x, y: negative_p.bind(g))
 defbinary(multiply_p, lambda g, a, x, y: mul(g, y), lambda g, a, x, y: mul(g, x))
 defbinary(
     divide_p,
@@ -312,6 +312,7 @@ defbinary(
 )
 
 # Negate after reducing over broadcast axes: the negation then runs on the small array.
+defbinary_jvp(subtract_p, lambda g, a, x, y: g, lambda g, a, x, y: negative_p.bind(g))
 defvjp(
     subtract_p,
     lambda g, ans, x, y: unbroadcast(g, shape_of(x)),
