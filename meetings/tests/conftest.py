@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from wg_io.corpus import corpus_dir
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("WG_CORPUS", REPO / ".." / "shared" / "corpus")) / "rust-ml-meetings"
+CORPUS = corpus_dir() / "rust-ml-meetings"
 
 CONFIG = """\
 group: Test WG

@@ -11,12 +11,16 @@ from wg_meetings.errors import MeetingsError, read_text
 from wg_meetings.findings import Finding
 from wg_meetings.index import stale_index
 from wg_meetings.model import SECTIONS
-from wg_meetings.parser import URL, Document, notes_in, parse_document, with_file_date
+from wg_meetings.parser import (
+    NOTES_NAME,
+    URL,
+    Document,
+    notes_in,
+    parse_document,
+    with_file_date,
+)
+from wg_meetings.passcodes import publishes_secret
 from wg_meetings.times import format_start
-
-FILE_NAME = re.compile(r"meeting_(\d+)_(\d{8})\.md")
-_SECRET_QUERY = re.compile(r"[?&#](pwd|passcode|password|pass|token|access_token|tk|key)=", re.I)
-_SECRET_LINE = re.compile(r"\b(passcode|password|pwd)\s*[:=]\s*\S", re.I)
 
 
 def _error(path: Path | str, line: int, code: str, message: str) -> Finding:
@@ -62,7 +66,7 @@ def check_document(path: Path, doc: Document) -> list[Finding]:
             found.append(
                 _warning(path, number, "trailing-whitespace", "trailing whitespace; delete it")
             )
-        if any(_SECRET_QUERY.search(url) for url in URL.findall(line)) or _SECRET_LINE.search(line):
+        if publishes_secret(line, URL.findall(line)):
             message = "a passcode or token is published; link the meeting without it"
             found.append(_error(path, number, "passcode", message))
     return found
@@ -70,7 +74,7 @@ def check_document(path: Path, doc: Document) -> list[Finding]:
 
 def _name_findings(path: Path, doc: Document) -> list[Finding]:
     meeting, top = doc.meeting, doc.title_line or 1
-    match = FILE_NAME.fullmatch(path.name)
+    match = NOTES_NAME.fullmatch(path.name)
     if match is None:
         message = "file name is not meeting_NNNNN_YYYYMMDD.md; rename it"
         return [_error(path, 1, "file-name", message)]

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from wg_meetings.errors import MeetingsError, read_text
+from wg_meetings.passcodes import SECRET_QUERY
 
 CONFIG_NAME = "wg.yaml"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SECRET = re.compile(r"[?&#](pwd|passcode|password|pass|token|access_token|tk|key)=", re.I)
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def load_config(path: Path) -> Config:
     if not 1 <= width <= 9:
         raise fields.error("number_width", f"must be between 1 and 9, not {width}")
     video = fields.get("video", str, None)
-    if video is not None and _SECRET.search(video):
+    if video is not None and SECRET_QUERY.search(video):
         raise fields.error("video", "contains a passcode or token; publish a link without it")
     return Config(
         path=path.resolve(),

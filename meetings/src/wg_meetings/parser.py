@@ -15,6 +15,8 @@ from wg_meetings.model import Action, Item, Meeting, Participant, Topic
 from wg_meetings.outline import Node, outline
 from wg_meetings.times import parse_date, parse_slash_date, parse_start
 
+#: The name of a notes file: ``meeting_NNNNN_YYYYMMDD.md`` (number, date).
+NOTES_NAME = re.compile(r"meeting_(\d+)_(\d{8})\.md")
 HEADING = re.compile(r"(#{1,6})\s+(.*?)\s*#*\s*$")
 URL = re.compile(r"https?://[^\s)>\]]+")
 _SECTION_NAMES = {
@@ -68,9 +70,9 @@ def parse_file(path: str | os.PathLike[str]) -> Meeting:
 def with_file_date(meeting: Meeting, path: str | os.PathLike[str]) -> Meeting:
     """The meeting, dated from its ``meeting_NNNNN_YYYYMMDD.md`` name if the notes give none."""
     if meeting.date is None:
-        match = re.fullmatch(r"meeting_\d+_(\d{8})\.md", Path(path).name)
+        match = NOTES_NAME.fullmatch(Path(path).name)
         if match:
-            return replace(meeting, date=parse_date(match[1]))
+            return replace(meeting, date=parse_date(match[2]))
     return meeting
 
 
