@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from wg_io.output import OutputError
+from wg_io.structure import InputError
 
-from wg_meetings.errors import MeetingsError, write_atomic
+from wg_meetings.errors import MeetingsError
 from wg_meetings.report import check_report, parse_report
 
 if TYPE_CHECKING:
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 def _user_errors() -> Iterator[None]:
     try:
         yield
-    except MeetingsError as exc:
+    except (MeetingsError, OutputError, InputError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -105,12 +107,13 @@ def check(ctx: click.Context, directory: Path | None, as_json: bool, expect: Pat
 def index(ctx: click.Context) -> None:
     """Regenerate the index of all notes in the README beside the notes folder."""
     from wg_meetings.index import write_index
-    from wg_meetings.new import existing_meetings
+    from wg_meetings.new import existing_meetings, files_read
 
     with _user_errors():
         config = _config(ctx)
         readme = config.notes.parent / "README.md"
-        changed = write_index(readme, existing_meetings(config.notes), config.width)
+        meetings = existing_meetings(config.notes)
+        changed = write_index(readme, meetings, config.width, inputs=files_read(config))
     click.echo(f"{'updated' if changed else 'up to date:'} {readme}")
 
 
@@ -125,13 +128,16 @@ def index(ctx: click.Context) -> None:
 @click.pass_context
 def ics(ctx: click.Context, number: int | None, output: Path | None) -> None:
     """An iCalendar file for the next meeting, or for meeting NUMBER."""
+    from wg_io.output import write_bytes
+
     from wg_meetings.ics import meeting_for, to_ics
+    from wg_meetings.new import files_read
 
     with _user_errors():
         config = _config(ctx)
         data = to_ics(meeting_for(config, number), config)
         if output is not None:
-            write_atomic(output, data.decode())
+            write_bytes(output, data, inputs=files_read(config))
     if output is None:
         click.echo(data, nl=False)
     else:

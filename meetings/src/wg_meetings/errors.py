@@ -1,10 +1,15 @@
-"""Errors a user can cause (each names file and line), and safe reading and writing of files."""
+"""Errors a user can cause (each names file and line), and bounded reading of text files.
+
+Every file ``wg meetings`` writes goes through :mod:`wg_io.output` (the output-path policy).
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
+import stat
+
+#: Largest notes, agenda or configuration file read; real ones are a few kilobytes.
+MAX_BYTES = 4 * 1024 * 1024
 
 
 class MeetingsError(Exception):
@@ -13,6 +18,7 @@ class MeetingsError(Exception):
     def __init__(self, message: str, path: str | os.PathLike[str] | None = None, line: int = 0):
         self.path = None if path is None else str(path)
         self.line = line
+        self.problem = message
         where = ""
         if self.path is not None:
             where = f"{self.path}:{line}: " if line else f"{self.path}: "
@@ -35,7 +41,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     invalid UTF-8 (byte 0xff at column 1); re-save the file as UTF-8
     """
     try:
-        data = Path(path).read_bytes()
+        data = _read_regular(path)
     except OSError as exc:
         raise MeetingsError(f"cannot read the file: {exc.strerror}", path) from exc
     try:
@@ -51,26 +57,17 @@ def read_text(path: str | os.PathLike[str]) -> str:
         ) from exc
 
 
-def write_atomic(path: Path, text: str, *, overwrite: bool = True) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder.
-
-    With ``overwrite=False`` an existing file is never replaced (``FileExistsError``), even when
-    another process creates it between the check and the write.
-    """
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
+def _read_regular(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a regular file of at most ``MAX_BYTES``; a FIFO or device is refused unread."""
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MeetingsError("not a regular file; pass a text file", path)
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
         raise MeetingsError(
-            f"cannot write here: {exc.strerror}; check that the folder exists and is writable",
+            f"larger than {MAX_BYTES // 2**20} MiB; notes, agendas and wg.yaml are small text",
             path,
-        ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        )
+    return data

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
-from wg_meetings.errors import MeetingsError, read_text, write_atomic
+from wg_io.output import write_text
+
+from wg_meetings.errors import MeetingsError, read_text
 from wg_meetings.findings import Finding
 from wg_meetings.model import Meeting
 
@@ -54,8 +57,14 @@ def _split(text: str, readme: Path) -> tuple[str, str, int] | None:
     return head, rest.split(END, 1)[1], head.count("\n") + 1
 
 
-def write_index(readme: Path, meetings: list[Meeting], width: int = 5) -> bool:
-    """Regenerate the index in ``readme`` (appending markers if it has none); True if changed."""
+def write_index(
+    readme: Path, meetings: list[Meeting], width: int = 5, inputs: Iterable[Path] = ()
+) -> bool:
+    """Regenerate the index in ``readme`` (appending markers if it has none); True if changed.
+
+    The README is written under the output-path policy (:mod:`wg_io.output`): it keeps its mode,
+    and a README that is one of the notes files or of ``inputs`` is refused (``OutputError``).
+    """
     text = read_text(readme) if readme.exists() else f"# {readme.parent.name}\n"
     parts = _split(text, readme)
     if parts is None:
@@ -64,7 +73,8 @@ def write_index(readme: Path, meetings: list[Meeting], width: int = 5) -> bool:
     new = f"{parts[0]}{BEGIN}\n{table}\n{END}{parts[1]}"
     if new == text:
         return False
-    write_atomic(readme, new)
+    sources = [Path(meeting.source) for meeting in meetings if meeting.source]
+    write_text(readme, new, inputs=[*sources, *inputs])
     return True
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from wg_io.output import write_text
+
 from wg_meetings.config import Config, _Fields, load_yaml
-from wg_meetings.errors import MeetingsError, write_atomic
+from wg_meetings.errors import MeetingsError
 from wg_meetings.items import OWNER
 from wg_meetings.model import Action, Item, Meeting, Participant
 from wg_meetings.parser import notes_in, parse_file
@@ -34,6 +37,12 @@ def existing_meetings(notes: Path) -> list[Meeting]:
             raise MeetingsError("the title has no meeting number; run `wg meetings check`", path, 1)
         meetings.append(meeting)
     return sorted(meetings, key=lambda m: m.number or 0)
+
+
+def files_read(config: Config) -> list[Path]:
+    """The files a command reads (``wg.yaml`` and every notes file): never an output of it."""
+    notes = notes_in(config.notes) if config.notes.is_dir() else []
+    return [config.path, *notes]
 
 
 def gaps(numbers: list[int]) -> list[int]:
@@ -123,14 +132,13 @@ def meeting_day(
 
 
 def write_new(notes: NewNotes) -> None:
-    """Write the new notes file; never overwrite one that exists."""
-    if notes.path.exists():
+    """Write the new notes file under the output-path policy; never overwrite one that exists.
+
+    A failed write raises :class:`wg_io.output.OutputError` naming the notes file.
+    """
+    if os.path.lexists(notes.path):
         raise MeetingsError("already exists; it is never overwritten (edit it instead)", notes.path)
-    notes.path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        write_atomic(notes.path, notes.text, overwrite=False)
-    except FileExistsError as exc:
-        raise MeetingsError("was created meanwhile; it is never overwritten", notes.path) from exc
+    write_text(notes.path, notes.text, make_parents=True)
 
 
 def load_agenda(path: Path) -> tuple[Item, ...]:
