@@ -36,6 +36,7 @@ class Spec:
     grid: bool = False  # draw from a coarse grid: exact ties or clear gaps, never near-ties
     unique: bool = False  # distinct values (the derivative of max/min does not exist at ties)
     prims: tuple[str, ...] = ()
+    complex: bool = False  # complex inputs (real and imaginary parts drawn in [lo, hi])
 
 
 def _spd(a: Any) -> Any:
@@ -185,6 +186,17 @@ SPECS = [
     ),
     Spec("norm", lambda x: np.linalg.norm(x), ((2, 3),), 0.5, 2.0),
     Spec("norm_1", lambda x: np.linalg.norm(x, ord=1, axis=1), ((2, 3),), 0.5, 2.0),
+    Spec("conj", lambda z: np.conj(z) * z, ((3,),), complex=True, prims=("conj",)),
+    Spec("real", lambda z: np.real(z) * z, ((3,),), complex=True, prims=("real",)),
+    Spec("imag", lambda z: z.imag * np.sin(z), ((3,),), complex=True, prims=("imag",)),
+    Spec("abs_complex", np.abs, ((4,),), 0.5, 2.0, complex=True),
+    Spec("multiply_complex", lambda z, w: z * w / (w + 3.0), ((3,), (3,)), complex=True),
+    Spec("exp_log_complex", lambda z: np.exp(z) + np.log(z + 3.0), ((3,),), complex=True),
+    Spec("sqrt_complex", lambda z: np.sqrt(z + 3.0) ** 2.5, ((3,),), complex=True),
+    Spec("real_times_complex", lambda x: np.abs(x * (1.0 + 2.0j)) ** 2, ((3,),), 0.5, 2.0),
+    Spec("var_complex", lambda z: np.var(z), ((4,),), complex=True),
+    Spec("matmul_complex", lambda a, b: a @ b, ((2, 3), (3,)), complex=True),
+    Spec("astype_complex", lambda x: np.abs(x.astype(complex) * 1j + 1.0), ((3,),)),
 ]
 
 
@@ -196,11 +208,24 @@ def _arrays(spec: Spec) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
             elem = st.integers(0, steps).map(lambda i: spec.lo + i / 4.0)
         else:
             elem = st.floats(spec.lo, spec.hi, allow_nan=False, allow_infinity=False)
-        return st.lists(elem, min_size=n, max_size=n, unique=spec.unique).map(
-            lambda v: np.array(v, dtype=np.float64).reshape(shape)
+        size = 2 * n if spec.complex else n
+        return st.lists(elem, min_size=size, max_size=size, unique=spec.unique).map(
+            lambda v: _from_parts(np.array(v, dtype=np.float64), spec.complex).reshape(shape)
         )
 
     return st.tuples(*(one(s) for s in spec.shapes))
+
+
+def _from_parts(v: np.ndarray, cplx: bool) -> np.ndarray:
+    return v[: v.size // 2] + 1j * v[v.size // 2 :] if cplx else v
+
+
+def _random(rng: Any, like: Any) -> Any:
+    """Standard normal values shaped like ``like``, complex where it is complex."""
+    r = rng.standard_normal(np.shape(like))
+    if np.iscomplexobj(like):
+        r = r + 1j * rng.standard_normal(np.shape(like))
+    return r
 
 
 def _fd_directional(f: Callable[..., Any], args: tuple[Any, ...], t: tuple[Any, ...]) -> Any:
@@ -211,7 +236,7 @@ def _fd_directional(f: Callable[..., Any], args: tuple[Any, ...], t: tuple[Any, 
 
 def _flat(tree: Any) -> np.ndarray:
     leaves, _ = tree_flatten(tree)
-    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in leaves])
+    return np.concatenate([np.ravel(np.asarray(v)) for v in leaves])
 
 
 def _concat(leaves: tuple[Any, ...]) -> Any:
@@ -219,15 +244,23 @@ def _concat(leaves: tuple[Any, ...]) -> Any:
 
 
 def check_first_order(f: Callable[..., Any], args: tuple[Any, ...], rng: Any) -> None:
-    t = tuple(rng.standard_normal(np.shape(a)) for a in args)
+    """Forward mode against finite differences; reverse mode through JAX's identity
+    ``Re <J^T ct, t> = Re <ct, J t>`` (bilinear products: reverse rules are transposes)."""
+    t = tuple(_random(rng, a) for a in args)
     fd = _fd_directional(f, args, t)
     fwd = ad.jvp(f, args, t)[1]
-    assert rho(fwd, fd) <= TOL, f"forward: {fwd} vs finite differences {fd}"
+    assert _rho(fwd, fd) <= TOL, f"forward: {fwd} vs finite differences {fd}"
     out, pullback = ad.vjp(f, *args)
-    ct = rng.standard_normal(np.shape(out))
-    lhs = _flat(pullback(ct)) @ _flat(t)
-    rhs = float(np.sum(ct * fd))
+    ct = _random(rng, out)
+    lhs = np.real(_flat(pullback(ct)) @ _flat(t))
+    rhs = float(np.real(np.sum(ct * fd)))
     assert rho(lhs, rhs) <= TOL, f"reverse: <J^T ct, t> = {lhs} vs <ct, J t> = {rhs}"
+
+
+def _rho(x: Any, y: Any) -> float:
+    x, y = np.asarray(x), np.asarray(y)
+    assert np.iscomplexobj(x) == np.iscomplexobj(y) or not np.any(np.imag(y)), (x, y)
+    return max(rho(np.real(x), np.real(y)), rho(np.imag(x), np.imag(y)))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
@@ -238,9 +271,9 @@ def test_rule_matches_finite_differences(spec: Spec, data: st.DataObject) -> Non
     rng = np.random.default_rng(0)
     check_first_order(spec.fn, args, rng)
     if spec.order >= 2:
-        t = tuple(rng.standard_normal(np.shape(a)) for a in args)
+        t = tuple(_random(rng, a) for a in args)
         out = spec.fn(*args)
-        ct = rng.standard_normal(np.shape(out))
+        ct = _random(rng, out)
         check_first_order(lambda *xs: ad.jvp(spec.fn, xs, t)[1], args, rng)
         check_first_order(lambda *xs: _concat(ad.vjp(spec.fn, *xs)[1](ct)), args, rng)
 

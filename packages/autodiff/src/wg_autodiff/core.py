@@ -129,6 +129,16 @@ class Tracer:
 _new_tracer = object.__new__
 
 
+def alias(t: Tracer) -> Tracer:
+    """A new tracer object for the same traced value (``x.copy()``, ``np.copy(x)``): a later
+    in-place write into one of them rebinds that one only."""
+    new = _new_tracer(Tracer)
+    for slot in ("_trace", "_value", "_node", "_tangent", "_var"):
+        if hasattr(t, slot):
+            setattr(new, slot, getattr(t, slot))
+    return new
+
+
 def _conversion_error(what: str) -> TracerConversionError:
     return remember_error(
         TracerConversionError(
@@ -248,9 +258,29 @@ class ReverseTrace:
                     c = per_arg[argnum](g, node.ans, *node.vals, **node.params)
                 else:
                     c = vjp_rules[node.prim](argnum, g, node.ans, node.vals, node.params)
+                if type(c) is not np.ndarray or c.dtype.kind == "c":
+                    c = _real_if_real(c, parent.ans)
                 parent.ct = c if parent.ct is None else add(parent.ct, c)
             if release:
                 node.vals = node.ans = node.params = None
+
+
+def is_complex(x: Any) -> bool:
+    """True for complex arrays, tracers of them and Python / NumPy complex scalars."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return isinstance(x, complex)
+    return "complex" in str(dtype)
+
+
+def _real_if_real(c: Any, primal: Any) -> Any:
+    """The cotangent of a real value is real: where a real value met a complex one (``x * 1j``,
+    ``np.fft.fft(x)``), the pullback's imaginary part is dropped, JAX's convention."""
+    if primal is None or not is_complex(c) or is_complex(primal):
+        return c
+    from wg_autodiff.rules_complex import real_p
+
+    return real_p.bind(c)
 
 
 class ForwardTrace:

@@ -29,7 +29,7 @@ def _flat(tree: Any) -> np.ndarray:
     leaves, _ = tree_flatten(tree)
     if not leaves:
         return np.zeros(0)
-    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in leaves])
+    return np.concatenate([np.ravel(np.asarray(v)) for v in leaves])
 
 
 def _random_like(tree: Any, rng: np.random.Generator) -> Any:
@@ -38,9 +38,14 @@ def _random_like(tree: Any, rng: np.random.Generator) -> Any:
 
 
 def _random_leaf(v: Any, rng: np.random.Generator) -> Any:
+    if isinstance(v, complex):
+        return complex(rng.standard_normal(), rng.standard_normal())
     if isinstance(v, float | int):
         return float(rng.standard_normal())
-    return rng.standard_normal(np.shape(v)).astype(np.asarray(v).dtype)
+    r = rng.standard_normal(np.shape(v))
+    if np.iscomplexobj(v):
+        r = r + 1j * rng.standard_normal(np.shape(v))
+    return r.astype(np.asarray(v).dtype)
 
 
 def _axpy(a: float, x: Any, y: Any) -> Any:
@@ -51,6 +56,8 @@ def _axpy(a: float, x: Any, y: Any) -> Any:
 
 def _assert_close(what: str, got: Any, want: Any, atol: float, rtol: float) -> None:
     got_f, want_f = _flat(got), _flat(want)
+    if np.iscomplexobj(got_f) and not np.iscomplexobj(want_f):
+        raise AssertionError(f"{what}: complex derivative {got_f!r} of a real function")
     err = np.abs(got_f - want_f)
     bound = atol + rtol * np.abs(want_f)
     if not np.all(err <= bound):
@@ -77,9 +84,12 @@ def check_grads(
     mode through the identity ``<ct, J t> = <J^T ct, t>``. Raises :class:`AssertionError` with
     the mismatching value. ``order=2`` also checks the derivatives of the derivative functions.
 
+    Complex arguments get complex tangents and cotangents.
+
     Examples
     --------
     >>> check_grads(lambda x: np.sin(x) * x, (np.array([0.3, 1.2]),), order=2)
+    >>> check_grads(lambda z: np.abs(np.exp(z)), (np.array([0.3 + 1j]),), order=2)
     """
     from wg_autodiff.transforms import jvp, vjp
 
@@ -96,8 +106,9 @@ def check_grads(
     if "rev" in modes:
         out, pullback = vjp(f, *args)
         ct = _random_like(out, rng)
-        lhs = float(_flat(pullback(ct)) @ _flat(t))
-        rhs = float(_flat(ct) @ _flat(fd))
+        # reverse rules are transposes (JAX's convention): Re <J^T ct, t> = Re <ct, J t>
+        lhs = float(np.real(_flat(pullback(ct)) @ _flat(t)))
+        rhs = float(np.real(_flat(ct) @ _flat(fd)))
         _assert_close("reverse mode (vjp)", lhs, rhs, atol, rtol)
     if order > 1:
         if "fwd" in modes:
@@ -128,4 +139,6 @@ def check_grads(
 
 def _zeros_tree(tree: Any) -> Any:
     leaves, tdef = tree_flatten(tree)
-    return tree_unflatten(tdef, [np.zeros_like(np.asarray(v, dtype=float)) for v in leaves])
+    return tree_unflatten(
+        tdef, [np.zeros_like(np.asarray(v, dtype=np.result_type(v, float))) for v in leaves]
+    )

@@ -63,8 +63,8 @@ def shape_of(x: Any) -> tuple[int, ...]:
 
 
 def is_float_dtype(x: Any) -> bool:
-    """True for values that can be active: floating arrays and Python / NumPy floats."""
-    if isinstance(x, float):
+    """True for values that can be active: floating and complex arrays and scalars."""
+    if isinstance(x, float | complex):
         return True
     if isinstance(x, bool | int):
         return False

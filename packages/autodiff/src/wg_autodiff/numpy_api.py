@@ -12,8 +12,9 @@ import numpy as np
 
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_array as ra
+from wg_autodiff import rules_complex as rc
 from wg_autodiff import rules_unary as ru
-from wg_autodiff.core import Primitive, Tracer, unsupported
+from wg_autodiff.core import Primitive, Tracer, is_complex, unsupported
 from wg_autodiff.namespace import shape_of
 
 
@@ -76,9 +77,10 @@ def var(
     ax = _norm_axis(axis, len(shape_of(a)))
     _no_out(out, "var", kw)
     centred = ar.subtract_p.bind(a, mean(a, ax, keepdims=True))
-    return ar.mul(
-        asum(ar.mul(centred, centred), ax, out=out, keepdims=keepdims), 1.0 / (_count(a, ax) - ddof)
-    )
+    square = ar.mul(centred, rc.conj(centred))
+    if is_complex(a):
+        square = rc.real(square)
+    return ar.mul(asum(square, ax, out=out, keepdims=keepdims), 1.0 / (_count(a, ax) - ddof))
 
 
 def std(
@@ -90,7 +92,11 @@ def std(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    return ru.sqrt_p.bind(var(a, axis, out=out, ddof=ddof, keepdims=keepdims, **kw))
+    v = var(a, axis, out=out, ddof=ddof, keepdims=keepdims, **kw)
+    # where the variance is 0 every centred value is 0 and so is the derivative (autograd's
+    # answer), not sqrt's 1 / 0 times 0
+    positive = ar.greater_p.bind(v, 0.0)
+    return ar.where_p.bind(positive, ru.sqrt_p.bind(ar.where_p.bind(positive, v, 1.0)), 0.0)
 
 
 def _reduction(prim: Any, name: str) -> Any:
@@ -182,8 +188,12 @@ def stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> Any:
     return concatenate([expand_dims(x, axis) for x in arrays], axis=axis, out=out)
 
 
+def atleast_1d(a: Any) -> Any:
+    return a if len(shape_of(a)) else reshape(a, (1,))
+
+
 def hstack(tup: Any, **kw: Any) -> Any:
-    arrays = list(tup)
+    arrays = [atleast_1d(x) for x in tup]
     return concatenate(arrays, axis=0 if len(shape_of(arrays[0])) == 1 else 1)
 
 

@@ -60,7 +60,10 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def inner(a: Any, b: Any) -> Any:
-    return asum(ar.mul(a, b), axis=-1) if len(shape_of(a)) <= 1 else tensordot(a, b, ([-1], [-1]))
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        return ar.mul(a, b)
+    return asum(ar.mul(a, b), axis=-1) if na == nb == 1 else tensordot(a, b, ([-1], [-1]))
 
 
 def vdot(a: Any, b: Any) -> Any:

@@ -8,9 +8,10 @@ import numpy as np
 
 from wg_autodiff import numpy_api as api
 from wg_autodiff import rules_arith as ar
+from wg_autodiff import rules_complex as rc
 from wg_autodiff import rules_linalg as rl
 from wg_autodiff import rules_unary as ru
-from wg_autodiff.core import Tracer
+from wg_autodiff.core import Tracer, alias
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_linalg import (
     dot,
@@ -97,8 +98,10 @@ FUNCTIONS: dict[Any, Any] = {
     np.linalg.inv: rl.inv_p.bind,
     np.linalg.solve: rl.solve_p.bind,
     np.linalg.cholesky: rl.cholesky_p.bind,
-    np.copy: _identity,
-    np.atleast_1d: lambda a: a if len(shape_of(a)) else api.reshape(a, (1,)),
+    np.copy: lambda a, *args, **kw: alias(a) if type(a) is Tracer else a,
+    np.real: rc.real,
+    np.imag: rc.imag,
+    np.atleast_1d: api.atleast_1d,
 }
 for _f in (
     np.zeros_like,
@@ -147,7 +150,7 @@ UFUNCS: dict[Any, Any] = {
     np.absolute: ru.abs_p.bind,
     np.fabs: ru.abs_p.bind,
     np.true_divide: ar.divide_p.bind,
-    np.conjugate: _identity,
+    np.conjugate: rc.conj,
 }
 for _name in (
     "exp",

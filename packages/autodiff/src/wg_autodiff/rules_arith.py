@@ -246,14 +246,21 @@ def _balanced(a: Any, b: Any) -> Any:
 
 
 def _safe_log(x: Any) -> Any:
+    """``log(x)`` where it is defined (x > 0, or x != 0 for complex x), 0 elsewhere: the
+    derivative of ``x ** y`` in ``y`` at such points, as JAX gives it."""
     from wg_autodiff.rules_unary import log_p
 
-    positive = greater_p.bind(x, 0)
-    return where_p.bind(positive, log_p.bind(where_p.bind(positive, x, 1.0)), 0.0)
+    ok = not_equal_p.bind(x, 0) if core.is_complex(x) else greater_p.bind(x, 0)
+    return where_p.bind(ok, log_p.bind(where_p.bind(ok, x, 1.0)), 0.0)
 
 
 def _power_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return mul(g, mul(y, power_p.bind(x, subtract_p.bind(y, 1))))
+    """``g * y * x ** (y - 1)``, and 0 where ``y == 0`` (``x ** 0`` is constant, even at 0)."""
+    if type(y) is not Tracer and np.all(np.asarray(y) != 0):
+        return mul(g, mul(y, power_p.bind(x, subtract_p.bind(y, 1))))
+    zero = equal_p.bind(y, 0)
+    y_safe = where_p.bind(zero, 1.0, y)
+    return where_p.bind(zero, 0.0, mul(g, mul(y_safe, power_p.bind(x, subtract_p.bind(y_safe, 1)))))
 
 
 @mixing
@@ -333,7 +340,17 @@ defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, shape_of(x)))
 deflinear(broadcast_to_p)
 defvjp(reshape_p, lambda g, ans, x, shape: reshape_p.bind(g, shape=shape_of(x)))
 deflinear(reshape_p)
-defvjp(convert_p, lambda g, ans, x, dtype: convert_p.bind(g, dtype=x.dtype))
+
+
+def _convert_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
+    if core.is_complex(g) and not core.is_complex(x):
+        from wg_autodiff.rules_complex import real_p
+
+        g = real_p.bind(g)
+    return convert_p.bind(g, dtype=x.dtype)
+
+
+defvjp(convert_p, _convert_vjp)
 deflinear(convert_p)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff.core import Primitive, defvjp, jvp_rules, numpy_vjp
+from wg_autodiff.core import Primitive, defvjp, is_complex, jvp_rules, numpy_vjp
 from wg_autodiff.namespace import namespace
 from wg_autodiff.rules_arith import add, divide_p, mul, multiply_p, negative_p, subtract_p
 
@@ -88,6 +88,34 @@ def _abs_partial(g: Any, a: Any, x: Any) -> Any:
 
 
 abs_p = defunary("abs", np.abs, "abs", _abs_partial)
+
+
+def _abs_unit(ans: Any, x: Any) -> Any:
+    """``conj(x) / |x|`` with 0 where ``x`` is 0 (JAX's choice)."""
+    from wg_autodiff.rules_arith import equal_p, where_p
+    from wg_autodiff.rules_complex import conj_p
+
+    return divide_p.bind(conj_p.bind(x), where_p.bind(equal_p.bind(ans, 0.0), 1.0, ans))
+
+
+def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if not is_complex(x):
+        return _abs_partial(g, ans, x)
+    return mul(g, _abs_unit(ans, x))
+
+
+def _abs_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+    (x,), (t,) = primals, tangents
+    ans = abs_p.bind(x)
+    if not is_complex(x):
+        return ans, _abs_partial(t, ans, x)
+    from wg_autodiff.rules_complex import real_p
+
+    return ans, real_p.bind(mul(t, _abs_unit(ans, x)))
+
+
+defvjp(abs_p, _abs_vjp)
+jvp_rules[abs_p] = _abs_jvp
 
 
 def _sigmoid_np(x: Any) -> Any:

@@ -9,8 +9,9 @@ from wg_autodiff import numpy_linalg
 from wg_autodiff import numpy_tables as tables
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_array as ra
+from wg_autodiff import rules_complex as rc
 from wg_autodiff import rules_unary as ru
-from wg_autodiff.core import Tracer, unsupported
+from wg_autodiff.core import Tracer, alias, unsupported
 
 
 def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -131,8 +132,11 @@ def _install() -> None:
         setattr(T, name, _method(fn))
     T.T = property(lambda self: api.transpose(self))
     T.mT = property(lambda self: ra.matrix_transpose(self))
-    T.copy = lambda self, *a, **k: self
+    T.copy = lambda self, *a, **k: alias(self)
     T.astype = _astype
+    T.conj = T.conjugate = lambda self: rc.conj(self)
+    T.real = property(lambda self: rc.real(self))
+    T.imag = property(lambda self: rc.imag(self))
     for name in ("argmax", "argmin", "argsort", "all", "any", "nonzero"):
         setattr(T, name, _bottom_method(name))
 
@@ -155,8 +159,14 @@ def _bottom_method(name: str) -> Any:
 def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
     import numpy as np
 
-    if np.issubdtype(np.dtype(dtype), np.floating):
-        return ar.convert_p.bind(self, dtype=np.dtype(dtype))
+    target = np.dtype(dtype)
+    if np.issubdtype(target, np.floating) and np.issubdtype(self.dtype, np.complexfloating):
+        raise unsupported(
+            f"astype({target}) of a complex traced value (it drops the imaginary part; "
+            "take np.real(x) or np.abs(x) first)"
+        )
+    if np.issubdtype(target, np.inexact):
+        return ar.convert_p.bind(self, dtype=target)
     return api.bottom(self).astype(dtype)
 
 

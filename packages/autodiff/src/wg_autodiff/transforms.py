@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import tracer_api  # noqa: F401  (installs the array face of Tracer)
-from wg_autodiff.core import ForwardTrace, ReverseTrace, Tracer
+from wg_autodiff.core import ForwardTrace, ReverseTrace, Tracer, is_complex
 from wg_autodiff.errors import InputError, forget_pending, reraise_pending, user_location
 from wg_autodiff.namespace import is_float_dtype, namespace, shape_of
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
@@ -29,7 +29,7 @@ def _check_leaf(x: Any, where: str) -> bool:
             f"which cannot be differentiated (at {user_location()}). Pass floating-point arrays "
             "or floats; keep other data out of the differentiated arguments (closure or argnums)."
         )
-    if dtype is None and not isinstance(x, int | float | bool):
+    if dtype is None and not isinstance(x, int | float | complex | bool):
         raise InputError(
             f"{where} is a {type(x).__name__}, not an array or a number (at {user_location()}). "
             "Differentiated arguments must be arrays, floats, or tuples/lists/dicts of them."
@@ -79,9 +79,13 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     leaves, tdef = tree_flatten(primals)
     active = [_check_leaf(x, f"input leaf {i}") for i, x in enumerate(leaves)]
     boxed = [trace.new_input(x) if a else x for x, a in zip(leaves, active, strict=True)]
+    # the input nodes, kept apart from the tracers: an in-place write (x[i] = v) rebinds those
+    inputs = [b._node if type(b) is Tracer else None for b in boxed]
     result = call_user(f, tree_unflatten(tdef, boxed))
     if has_aux:
         result, aux = result
+        aux_leaves, aux_def = tree_flatten(aux)
+        aux = tree_unflatten(aux_def, [_unbox(a, trace) for a in aux_leaves])
     out_leaves, out_def = tree_flatten(result)
     out = tree_unflatten(out_def, [_unbox(o, trace) for o in out_leaves])
 
@@ -98,10 +102,10 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         with no_cycle_collection():
             trace.backward(out_leaves, ct_leaves, release=_release)
         grads = []
-        for x, b in zip(leaves, boxed, strict=True):
-            if type(b) is Tracer and b._trace is trace and b._node.ct is not None:
-                g = b._node.ct
-                b._node.ct = None
+        for x, node in zip(leaves, inputs, strict=True):
+            if node is not None and node.ct is not None:
+                g = node.ct
+                node.ct = None
                 if hasattr(x, "dtype") and getattr(g, "dtype", x.dtype) != x.dtype:
                     g = convert_p.bind(g, dtype=x.dtype)
                 grads.append(g)
@@ -147,6 +151,12 @@ def _scalar_seed(out: Any) -> Any:
             f"grad needs a real floating-point output, got "
             f"{type(out).__name__ if dtype is None else dtype} (at {user_location()}): an "
             "integer-only function (comparisons, rounding, argmax) has no derivative"
+        )
+    if is_complex(out):
+        raise InputError(
+            f"grad needs a real-valued output, got {dtype or 'complex'} (at {user_location()}); "
+            "take np.real, np.abs or np.abs(...) ** 2 of it, or use jacrev(f, holomorphic=True) "
+            "for the complex derivative of a holomorphic function"
         )
     while type(out) is Tracer:
         out = out._value
@@ -290,8 +300,31 @@ def _basis(x: Any) -> Any:
     return [xp.reshape(eye[i], shape_of(x)) for i in range(n)]
 
 
-def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def _check_holomorphic(x: Any, holomorphic: bool, fn: str, what: str) -> None:
+    """JAX's rule: a Jacobian of complex values is the complex derivative of a holomorphic
+    function, asked for explicitly; without the flag complex values are refused."""
+    if is_complex(x) != holomorphic:
+        dtype = getattr(x, "dtype", type(x).__name__)
+        need = "complex" if holomorphic else "real"
+        raise InputError(
+            f"{fn} with holomorphic={holomorphic} needs {need} {what}, got {dtype} (at "
+            f"{user_location()}); "
+            + (
+                "pass holomorphic=True for the complex derivative of a holomorphic function, "
+                "or split real and imaginary parts into real arguments"
+                if not holomorphic
+                else "convert them with .astype(complex)"
+            )
+        )
+
+
+def jacrev(
+    f: Callable[..., Any], argnums: int = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
     """Jacobian by reverse mode, shaped ``out.shape + x.shape`` (one pullback per output).
+
+    With ``holomorphic=True`` input and output are complex and the result is the complex
+    derivative of a holomorphic ``f``.
 
     Examples
     --------
@@ -299,29 +332,42 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     >>> jacrev(lambda x: x * x)(np.array([1.0, 2.0]))
     array([[2., 0.],
            [0., 4.]])
+    >>> jacrev(lambda z: z ** 2, holomorphic=True)(np.array([1j]))
+    array([[0.+2.j]])
     """
 
     def jac(*args: Any) -> Any:
         (n,) = _argnums(argnums, len(args))
         out, pullback = vjp(_partial(f, args, {}, (n,)), args[n])
+        _check_holomorphic(out, holomorphic, "jacrev", "outputs")
+        if holomorphic:
+            _check_holomorphic(args[n], holomorphic, "jacrev", "inputs")
         rows = [pullback(e)[0] for e in _basis(_bottom_like(out))]
         return _stack(rows, shape_of(out) + shape_of(args[n]), out_first=True)
 
     return jac
 
 
-def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def jacfwd(
+    f: Callable[..., Any], argnums: int = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
     """Jacobian by forward mode, shaped ``out.shape + x.shape`` (one push per input).
+
+    With ``holomorphic=True`` input and output are complex and the result is the complex
+    derivative of a holomorphic ``f``.
 
     Examples
     --------
     >>> import numpy as np
     >>> jacfwd(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
     array([2., 4.])
+    >>> jacfwd(np.exp, holomorphic=True)(np.array([0j]))
+    array([[1.+0.j]])
     """
 
     def jac(*args: Any) -> Any:
         (n,) = _argnums(argnums, len(args))
+        _check_holomorphic(args[n], holomorphic, "jacfwd", "inputs")
         fn = _partial(f, args, {}, (n,))
         cols = [jvp(fn, (args[n],), (e,))[1] for e in _basis(_bottom_like(args[n]))]
         out_shape = shape_of(cols[0])
