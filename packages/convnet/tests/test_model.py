@@ -30,7 +30,7 @@ from wg_convnet import (
 )
 from wg_convnet.datasets import load_dataset
 from wg_convnet.progress import TrainingProgress
-from wg_convnet.serialization import FORMAT_VERSION, MAGIC
+from wg_convnet.serialization import FORMAT_VERSION, MAGIC, model_digest
 from wg_convnet.training import default_model, train
 
 
@@ -226,6 +226,12 @@ def _saved(tmp_path: Path) -> tuple[Path, dict, bytes]:
 
 
 def _write(path: Path, header: dict, body: bytes) -> None:
+    """Write a model file with a hand-made header; the checksum is made to match ``body``."""
+    if "checksum" in header:
+        header = {
+            **header,
+            "checksum": {"algorithm": "xxh3_64", "digest": model_digest(header, [body])},
+        }
     raw = json.dumps(header).encode()
     path.write_bytes(MAGIC + struct.pack("<I", len(raw)) + raw + body)
 
@@ -234,7 +240,10 @@ def test_newer_format_version_is_refused(tmp_path: Path) -> None:
     path, header, body = _saved(tmp_path)
     header["version"] = FORMAT_VERSION + 1
     _write(path, header, body)
-    with pytest.raises(ModelFileError, match=r"m\.wgc: model format version 2 is newer .* upgrade"):
+    with pytest.raises(
+        ModelFileError,
+        match=rf"m\.wgc: model format version {FORMAT_VERSION + 1} is newer .* upgrade",
+    ):
         Sequential.load(path)
 
 
@@ -243,7 +252,7 @@ def test_newer_format_version_is_refused(tmp_path: Path) -> None:
     [
         (lambda h, b: (h, b[:-4]), r"array 'b' lies outside the file \(truncated\?\)"),
         (
-            lambda h, b: ({**h, "layers": [{"type": "os.system"}]}, b),
+            lambda h, b: ({**h, "layers": [{"type": "os.system", "config": {}, "arrays": {}}]}, b),
             "unknown layer type 'os.system'",
         ),
         (

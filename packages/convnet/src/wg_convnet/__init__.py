@@ -8,7 +8,13 @@ Everything a user needs is importable from here::
 from __future__ import annotations
 
 from wg_convnet.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
-from wg_convnet.errors import ConvnetError, DatasetError, ModelFileError, ShapeError
+from wg_convnet.errors import (
+    ConvnetError,
+    DatasetError,
+    DivergenceError,
+    ModelFileError,
+    ShapeError,
+)
 from wg_convnet.initializers import glorot_uniform, he_normal
 from wg_convnet.layer import Layer
 from wg_convnet.layers import Conv2D, Dense, Dropout, Flatten
@@ -27,6 +33,7 @@ __all__ = [
     "ConvnetError",
     "DatasetError",
     "Dense",
+    "DivergenceError",
     "Dropout",
     "Flatten",
     "Layer",

@@ -17,3 +17,7 @@ class ModelFileError(ConvnetError):
 
 class DatasetError(ConvnetError):
     """A dataset is unknown, not cached, corrupt, or its download failed."""
+
+
+class DivergenceError(ConvnetError, ArithmeticError):
+    """Training produced a NaN or infinite loss or weight, or a model holding one was saved."""

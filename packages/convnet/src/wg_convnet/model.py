@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -12,7 +13,7 @@ import numpy as np
 from wg_convnet import parallel
 from wg_convnet.activations import Softmax, softmax
 from wg_convnet.backend import array_namespace, device
-from wg_convnet.errors import ShapeError
+from wg_convnet.errors import DivergenceError, ShapeError
 from wg_convnet.layer import Array, Layer
 from wg_convnet.layers import Conv2D, Dropout
 from wg_convnet.losses import LOSSES, mean_squared_error, softmax_cross_entropy
@@ -199,7 +200,9 @@ class Sequential:
         """Initialise from ``seed`` and train; per-epoch figures land in ``history_``.
 
         The same seed gives the same weights, shuffling and dropout masks, so training is
-        reproducible on one thread. ``verbose=False`` hides the progress bar.
+        reproducible on one thread. ``verbose=False`` hides the progress bar. A NaN or infinite
+        loss (checked every batch) or weight (checked every epoch) stops training with a
+        :class:`~wg_convnet.errors.DivergenceError` naming the epoch and batch.
         """
         if epochs < 1 or batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
@@ -216,11 +219,17 @@ class Sequential:
         n = X.shape[0]
         batches = -(-n // batch_size)
         self.history_ = []
-        with TrainingProgress(epochs, batches, enabled=verbose) as bar:
+        # Overflow is caught by the divergence checks, which name the epoch and batch; NumPy's
+        # own warnings would only repeat it, once per operation.
+        with (
+            TrainingProgress(epochs, batches, enabled=verbose) as bar,
+            np.errstate(over="ignore", invalid="ignore"),
+        ):
             for epoch in range(1, epochs + 1):
                 start = time.perf_counter()
                 order = xp.asarray(order_rng.permutation(n), device=device(X))
                 loss, acc = self._epoch(X, y, order, batch_size, optimizer, bar, epoch)
+                self._check_weights(epoch, batches, optimizer)
                 record = {"epoch": float(epoch), "loss": loss, "accuracy": acc}
                 if val is not None:
                     record["val_loss"], record["val_accuracy"] = self.evaluate(*val)
@@ -237,6 +246,8 @@ class Sequential:
             xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
             out = self.forward(xb, training=True)
             loss, grad = self._loss(out, yb)
+            if not math.isfinite(loss):
+                raise _diverged(epoch, start // batch_size + 1, f"the loss is {loss}", optimizer)
             self.backward(grad)
             optimizer.step(params, self.parameters()[1])
             count = xb.shape[0]
@@ -245,6 +256,15 @@ class Sequential:
             total_correct += self._correct(out, yb)
             bar.advance(loss=total_loss / seen, accuracy=total_correct / seen, epoch=epoch)
         return total_loss / seen, total_correct / seen
+
+    def _check_weights(self, epoch: int, batches: int, optimizer: Optimizer) -> None:
+        """Refuse to go on from NaN or infinite weights (a step too large overflows them)."""
+        for index, layer in enumerate(self.layers):
+            for name, value in {**layer.params, **layer.state}.items():
+                xp = array_namespace(value)
+                if not bool(xp.all(xp.isfinite(value))):
+                    problem = f"layer {index} ({type(layer).__name__}) {name!r} is not finite"
+                    raise _diverged(epoch, batches, problem, optimizer)
 
     def _loss(self, out: Array, target: Array) -> tuple[float, Array]:
         if self.loss == "mse":
@@ -299,12 +319,18 @@ class Sequential:
         return self.evaluate(X, y)[1]
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model in the wg-convnet model format (see ``wg_convnet.serialization``)."""
+    def save(
+        self, path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = ()
+    ) -> None:
+        """Write the model in the wg-convnet model format (see ``wg_convnet.serialization``).
+
+        The file goes through ``wg_io.output``'s policy: ``path`` may not be one of ``inputs``,
+        and a model with NaN or infinite weights is refused (``DivergenceError``).
+        """
         from wg_convnet.serialization import save_model
 
         self._require_built()
-        save_model(self, path)
+        save_model(self, path, inputs=inputs)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Sequential:
@@ -312,6 +338,14 @@ class Sequential:
         from wg_convnet.serialization import load_model
 
         return load_model(path)
+
+
+def _diverged(epoch: int, batch: int, problem: str, optimizer: Optimizer) -> DivergenceError:
+    lr = getattr(optimizer, "lr", None)
+    advice = f"a learning rate below {lr:g}" if isinstance(lr, float) else "a lower learning rate"
+    return DivergenceError(
+        f"training diverged at epoch {epoch}, batch {batch}: {problem}; train again with {advice}"
+    )
 
 
 def _forward_layers(layers: Sequence[Layer], X: Array, training: bool) -> Array:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from wg_convnet.backend import array_namespace
 
 Array = Any
+
+
+def _finite(*values: float) -> bool:
+    try:
+        return all(math.isfinite(float(v)) for v in values)
+    except (TypeError, ValueError):
+        return False
+
+
+def _positive(value: float) -> bool:
+    """True for a finite number > 0 (NaN compares false with everything, so test it first)."""
+    return _finite(value) and value > 0
 
 
 class Optimizer:
@@ -55,8 +68,13 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__()
-        if lr <= 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError("SGD needs lr > 0, momentum >= 0 and weight_decay >= 0")
+        if not (
+            _positive(lr) and _finite(momentum, weight_decay) and momentum >= 0 <= weight_decay
+        ):
+            raise ValueError(
+                "SGD needs a finite lr > 0, momentum >= 0 and weight_decay >= 0, got "
+                f"lr={lr!r}, momentum={momentum!r}, weight_decay={weight_decay!r}"
+            )
         if nesterov and momentum == 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.lr, self.momentum, self.nesterov = float(lr), float(momentum), nesterov
@@ -94,8 +112,12 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__()
-        if lr <= 0 or not (0 <= beta1 < 1 and 0 <= beta2 < 1) or eps <= 0:
-            raise ValueError("Adam needs lr > 0, 0 <= beta1, beta2 < 1 and eps > 0")
+        betas_ok = _finite(beta1, beta2) and 0 <= beta1 < 1 and 0 <= beta2 < 1
+        if not (_positive(lr) and betas_ok and _positive(eps) and _finite(weight_decay)):
+            raise ValueError(
+                "Adam needs a finite lr > 0, 0 <= beta1, beta2 < 1 and a finite eps > 0, got "
+                f"lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}"
+            )
         self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), eps
         self.weight_decay = float(weight_decay)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from wg_convnet.activations import ReLU
-from wg_convnet.datasets import DATASETS, load_dataset
+from wg_convnet.datasets import DATASETS, input_files, load_dataset
 from wg_convnet.errors import DatasetError
 from wg_convnet.layers import Conv2D, Dense, Dropout, Flatten
 from wg_convnet.model import Sequential
@@ -68,6 +68,8 @@ def train(
 
     ``threads`` > 1 splits each batch over that many threads (``Sequential(threads=...)``); the
     summary records the threads actually used (1 for networks with BatchNorm2D or Dropout).
+    Training that diverges raises :class:`~wg_convnet.errors.DivergenceError` and saves nothing;
+    ``save`` may not be one of the dataset's files (``wg_io.output.OutputError``).
 
     Examples
     --------
@@ -87,7 +89,7 @@ def train(
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(data.X_test, data.y_test)
     if save is not None:
-        model.save(save)
+        model.save(save, inputs=input_files(dataset, cache=cache))
     return {
         "dataset": dataset, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
         "test_loss": test_loss, "test_accuracy": test_accuracy, "seconds": seconds,

@@ -23,7 +23,13 @@ from wg_convnet.datasets.formats import (
     safe_extract,
 )
 from wg_convnet.datasets.lines import make_lines
-from wg_convnet.datasets.remote import REMOTE, RemoteDataset, require_cached, spec_for
+from wg_convnet.datasets.remote import (
+    REMOTE,
+    RemoteDataset,
+    dataset_dir,
+    require_cached,
+    spec_for,
+)
 from wg_convnet.errors import DatasetError
 
 #: name -> one-line description, for `wg convnet datasets list`
@@ -66,6 +72,23 @@ def load_dataset(
         spec = spec_for(name)
     folder = require_cached(spec, cache)
     return _load_cifar(folder, spec) if spec.fmt == "cifar" else _load_idx(folder, spec)
+
+
+def input_files(name: str, *, cache: Path | None = None) -> list[Path]:
+    """The cached files that loading dataset ``name`` reads (none for generated datasets).
+
+    Commands pass them to ``wg_io.output`` as inputs, so no output can overwrite its own data.
+
+    Examples
+    --------
+    >>> input_files("lines")
+    []
+    """
+    if name not in REMOTE:
+        return []
+    folder = dataset_dir(REMOTE[name], cache)
+    found = [f.located(folder) for f in REMOTE[name].files]
+    return [at[0] for at in found if at is not None]
 
 
 def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Split:
@@ -122,4 +145,4 @@ def _load_cifar(folder: Path, spec: RemoteDataset) -> Split:
     return Split(train_x, train_y, test_x, test_y, 10)
 
 
-__all__ = ["DATASETS", "Split", "load_dataset", "load_digits", "make_lines"]
+__all__ = ["DATASETS", "Split", "input_files", "load_dataset", "load_digits", "make_lines"]
