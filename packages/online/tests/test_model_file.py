@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from wg_io.checksum import digest
+from wg_io.output import OutputError
 from wg_online.learner import OnlineLearner
 from wg_online.model import Model, Options
 from wg_online.model_file import (
@@ -66,8 +68,10 @@ def test_ffm_weights_that_do_not_match_the_options_are_refused(tmp_path) -> None
     save_model(Model.new(Options(ffm_k=2, ffm_fields=("a", "b"), ffm_bit_precision=6)), path)
     raw = path.read_bytes().replace(b'"ffm_bit_precision": 6', b'"ffm_bit_precision": 7')
     path.write_bytes(raw)
-    with pytest.raises(ModelFileError, match=r"68 FFM weights do not match --ffm_k 2, 2 fields"):
+    with pytest.raises(ModelFileError, match=r"checksum mismatch"):
         load_model(path)
+    with pytest.raises(ModelFileError, match=r"68 FFM weights do not match --ffm_k 2, 2 fields"):
+        load_model(path, verify=False)
 
 
 def test_layout_magic_version_and_aligned_arrays(tmp_path) -> None:
@@ -77,7 +81,8 @@ def test_layout_magic_version_and_aligned_arrays(tmp_path) -> None:
     save_model(model, path)
     raw = path.read_bytes()
     assert raw[:8] == MAGIC == b"WGONLINE"
-    assert int.from_bytes(raw[8:12], "little") == FORMAT_VERSION == 2
+    assert int.from_bytes(raw[8:12], "little") == FORMAT_VERSION == 3
+    assert raw[16:32] == digest([raw[32:]]).encode()
     header, start, _ = read_header(path)
     assert start % 64 == 0
     assert [a["name"] for a in header["arrays"]] == ["w", "v"]
@@ -105,10 +110,12 @@ def test_truncated_file_is_refused(tmp_path) -> None:
     path = tmp_path / "m.wgm"
     save_model(Model.new(Options(bit_precision=8)), path)
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(ModelFileError, match=r"m.wgm is truncated: .*retrain or copy"):
+    with pytest.raises(ModelFileError, match=r"m.wgm: checksum mismatch"):
         load_model(path)
-    path.write_bytes(path.read_bytes()[:20])
-    with pytest.raises(ModelFileError, match="header is truncated or corrupt"):
+    with pytest.raises(ModelFileError, match=r"m.wgm: truncated: .*needs .*copy the file again"):
+        load_model(path, verify=False)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ModelFileError, match=r"header length .* does not fit in 40 bytes"):
         load_model(path)
 
 
@@ -119,7 +126,7 @@ def test_other_version_and_other_files_are_refused(tmp_path) -> None:
     raw[8:12] = (7).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
     with pytest.raises(
-        ModelFileError, match=r"format version 7; this wg_online reads versions \[1, 2\]"
+        ModelFileError, match=r"format version 7; this wg_online reads versions \[1, 2, 3\]"
     ):
         load_model(path)
     path.write_bytes(b"1 | a\n")
@@ -145,7 +152,7 @@ def test_writes_are_atomic_and_leave_no_temp_files(tmp_path, monkeypatch) -> Non
         raise OSError("disk full")
 
     monkeypatch.setattr("os.fsync", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match=r"cannot write .*m.wgm: disk full$"):
         save_model(Model.new(Options(bit_precision=5)), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.wgm"]

@@ -16,8 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from wg_io.checksum import digest
+from wg_io.output import open_output
+from wg_io.structure import InputError, load_json
 
-from wg_online.atomic_file import atomic_file
 from wg_online.vw_format import (
     VWFormatError,
     namespace_map_arrays,
@@ -28,8 +30,9 @@ from wg_online.vw_format import (
 
 Block = bytes | bytearray | memoryview
 CACHE_MAGIC = b"WGOCACHE"
-CACHE_VERSION = 1
-_FIELDS = ("labels", "importances", "offsets", "idx", "val", "ns")
+CACHE_VERSION = 2
+#: The arrays of each cached block, in file order, and their dtypes.
+CACHE_FIELDS = _FIELDS = ("labels", "importances", "offsets", "idx", "val", "ns")
 _DTYPES = ("<f4", "<f4", "<i8", "<u4", "<f4", "u1")
 
 
@@ -307,13 +310,27 @@ def iter_file(
             yield pending.result()
 
 
+class CacheFileError(ValueError):
+    """A cache file that cannot be used; the one-line message names it and says what to do."""
+
+
+def _cache_error(path: str | Path, problem: str) -> CacheFileError:
+    return CacheFileError(f"{path}: {problem}; delete the cache file so that it is rebuilt")
+
+
 def write_cache(
     path: str | Path,
     blocks: list[Parsed],
     source: str | Path,
     namespace_map: tuple[str, ...] = (),
 ) -> None:
-    """Write parsed blocks as our binary cache, atomically (temp file, then rename)."""
+    """Write parsed blocks as our binary cache under wg_io's output-path policy.
+
+    Layout: ``WGOCACHE``, the header length H (uint64 little-endian), the XXH3-64 checksum
+    (16 hexadecimal ASCII bytes) of everything after it, H bytes of JSON header, then each
+    block's arrays (:data:`CACHE_FIELDS`) packed in order. The source is an input: a cache
+    path equal to the data file is refused (``wg_io.output.OutputError``).
+    """
     st = os.stat(source) if str(source) != "-" else None
     header = {
         "format_version": CACHE_VERSION,
@@ -324,22 +341,106 @@ def write_cache(
         "blocks": [[len(getattr(b, f)) for f in _FIELDS] for b in blocks],
     }
     raw = json.dumps(header).encode()
-    with atomic_file(path, prefix=".wgcache-") as out:
-        out.write(CACHE_MAGIC + len(raw).to_bytes(8, "little") + raw)
-        for b in blocks:
-            for name, dtype in zip(_FIELDS, _DTYPES, strict=True):
-                out.write(np.ascontiguousarray(getattr(b, name), dtype=dtype).tobytes())
+    chunks = [raw] + [
+        np.ascontiguousarray(getattr(b, name), dtype=dtype).data.cast("B")
+        for b in blocks
+        for name, dtype in zip(_FIELDS, _DTYPES, strict=True)
+    ]
+    inputs = [] if st is None else [source]
+    with open_output(path, inputs=inputs) as out:
+        out.write(CACHE_MAGIC + len(raw).to_bytes(8, "little") + digest(chunks).encode())
+        for chunk in chunks:
+            out.write(chunk)
+
+
+#: Cache header fields and their JSON types (checked before any count is used).
+CACHE_SCHEMA: dict[str, tuple[type, ...]] = {
+    "format_version": (int,),
+    "source": (str,),
+    "namespace_map": (list,),
+    "source_size": (int, type(None)),
+    "source_mtime_ns": (int, type(None)),
+    "blocks": (list,),
+}
+
+
+def _cache_header(data: bytearray, path: str | Path) -> dict | None:
+    """The checked header of a cache read into ``data``; None for an older format (rebuild)."""
+    if data[:8] != CACHE_MAGIC:
+        raise CacheFileError(
+            f"{path} is not a wg_online cache file; delete it or pick another -c path"
+        )
+    if data[16:17] == b"{":  # format 1: the header right after its length, no checksum
+        return None
+    size = int.from_bytes(data[8:16], "little")
+    if len(data) < 32 or size > len(data) - 32:
+        raise _cache_error(path, f"truncated ({len(data)} bytes, header of {size})")
+    if digest([memoryview(data)[32:]]).encode() != bytes(data[16:32]):
+        raise _cache_error(path, "checksum mismatch: the file was damaged after it was written")
+    try:
+        header = load_json(bytes(data[32 : 32 + size]), path)
+    except InputError as exc:
+        raise _cache_error(path, f"the cache header is corrupt ({exc.problem})") from None
+    if not isinstance(header, dict):
+        raise _cache_error(path, "the cache header is not a JSON object")
+    for key, kinds in CACHE_SCHEMA.items():
+        value = header.get(key)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise _cache_error(path, f"the cache header's {key!r} is missing or mistyped")
+    if header["format_version"] > CACHE_VERSION:
+        raise _cache_error(path, f"cache format {header['format_version']} is newer than ours")
+    if header["format_version"] < CACHE_VERSION:
+        return None
+    for counts in header["blocks"]:
+        if not (
+            isinstance(counts, list)
+            and len(counts) == len(_FIELDS)
+            and all(type(c) is int and c >= 0 for c in counts)
+        ):
+            raise _cache_error(path, f"the cache header's block counts {counts!r} are corrupt")
+    expected = sum(
+        c * np.dtype(t).itemsize
+        for counts in header["blocks"]
+        for c, t in zip(counts, _DTYPES, strict=True)
+    )
+    if 32 + size + expected != len(data):
+        raise _cache_error(path, f"{len(data)} bytes where the header needs {32 + size + expected}")
+    return header
+
+
+def _check_block(block: Parsed, path: str | Path, number: int) -> None:
+    """Refuse a block whose offsets would send the compiled kernels outside its arrays."""
+    n, off = len(block.labels), block.offsets
+    problem = ""
+    if len(block.importances) != n or len(off) != n + 1:
+        problem = "array lengths disagree"
+    elif off[0] != 0 or np.any(off[1:] < off[:-1]) or off[-1] != len(block.idx):
+        problem = "feature offsets are out of order or out of range"
+    elif not len(block.idx) == len(block.val) == len(block.ns):
+        problem = "feature array lengths disagree"
+    elif not np.all(np.isnan(block.labels) | np.isin(block.labels, (-1.0, 0.0, 1.0))):
+        problem = "a label is not -1, 0, 1 or none"
+    elif not (np.all(np.isfinite(block.val)) and np.all(np.isfinite(block.importances))):
+        problem = "a value or importance is not finite"
+    elif np.any(block.importances < 0):
+        problem = "an importance is negative"
+    if problem:
+        raise _cache_error(path, f"block {number}: {problem}")
 
 
 def read_cache(
     path: str | Path, source: str | Path | None = None, namespace_map: tuple[str, ...] = ()
 ) -> list[Parsed] | None:
-    """Blocks from a cache file; None when it is missing or stale for ``source``.
+    """Blocks from a cache file; None when it is missing, of an older format or stale for
+    ``source`` (then it is rebuilt).
+
+    The header is checked against :data:`CACHE_SCHEMA`, the checksum verified and every
+    block's offsets checked before any array reaches the compiled kernels.
 
     Raises
     ------
-    ValueError
-        When the file is not a cache of this version or is truncated.
+    CacheFileError
+        When the file is not a cache, is damaged, truncated or of a newer format.
     """
     try:
         with open(path, "rb") as f:
@@ -347,30 +448,24 @@ def read_cache(
             f.readinto(data)
     except FileNotFoundError:
         return None
-    if data[:8] != CACHE_MAGIC:
-        raise ValueError(f"{path} is not a wg_online cache file; delete it or pick another -c path")
-    size = int.from_bytes(data[8:16], "little")
-    header = json.loads(data[16 : 16 + size])
-    if header.get("format_version") != CACHE_VERSION:
-        raise ValueError(
-            f"{path}: cache format {header.get('format_version')} is not "
-            f"{CACHE_VERSION}; delete the cache so it is rebuilt"
-        )
+    except OSError as exc:
+        raise _cache_error(path, f"cannot read the cache: {exc.strerror}") from None
+    header = _cache_header(data, path)
+    if header is None:
+        return None
     if source is not None and str(source) != "-":
         st = os.stat(source)
         if (header["source_size"], header["source_mtime_ns"]) != (st.st_size, st.st_mtime_ns):
             return None
-    if header.get("namespace_map", []) != list(namespace_map):
+    if header["namespace_map"] != list(namespace_map):
         return None  # parsed with another namespace map: rebuild
-    pos, blocks = 16 + size, []
-    for counts in header["blocks"]:
+    pos, blocks = 32 + int.from_bytes(data[8:16], "little"), []
+    for number, counts in enumerate(header["blocks"]):
         arrays = []
         for count, dtype in zip(counts, _DTYPES, strict=True):
-            nbytes = count * np.dtype(dtype).itemsize
-            if pos + nbytes > len(data):
-                raise ValueError(f"{path} is truncated; delete it so it is rebuilt")
             arrays.append(np.frombuffer(data, dtype, count, pos))
-            pos += nbytes
+            pos += count * np.dtype(dtype).itemsize
         labels, imps, offsets, idx, val, ns = arrays
         blocks.append(Parsed(labels, imps, offsets, idx, val, ns))
+        _check_block(blocks[-1], path, number)
     return blocks

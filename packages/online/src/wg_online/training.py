@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import threading
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+from wg_io.output import write_bytes
 
 from wg_online.model import Model, Options
 from wg_online.model_file import check_compatible, load_model, save_model
@@ -168,10 +168,12 @@ def train(
             prog.stats.skipped += block.skipped
             preds_out.append(prog.feed(model, block, True, threads))
     prog.stats.seconds = time.perf_counter() - begin
+    sources = [p for p in (data, initial, cache) if p is not None and str(p) != "-"]
     if predictions is not None:
-        _write_predictions(predictions, np.concatenate(preds_out) if preds_out else [], None)
+        preds_all = np.concatenate(preds_out) if preds_out else np.empty(0, np.float32)
+        _write_predictions(predictions, preds_all, None, sources)
     if model_out is not None:
-        save_model(model, model_out, save_resume)
+        save_model(model, model_out, save_resume, inputs=sources)
     if progress:
         print(prog.stats.summary(), file=progress)
     return prog.stats
@@ -226,7 +228,8 @@ def predict(
         tags.extend(block.tags)
     prog.stats.seconds = time.perf_counter() - begin
     if predictions is not None:
-        _write_predictions(predictions, np.concatenate(preds) if preds else [], tags)
+        sources = [p for p in (model_path, data) if str(p) != "-"]
+        _write_predictions(predictions, np.concatenate(preds) if preds else [], tags, sources)
     if progress:
         print(prog.stats.summary(), file=progress)
     return prog.stats
@@ -257,7 +260,9 @@ def fixed6_lines(preds: np.ndarray) -> bytes | None:
     return out.tobytes()
 
 
-def _write_predictions(path: str | Path, preds, tags: list[str | None] | None) -> None:
+def _write_predictions(
+    path: str | Path, preds, tags: list[str | None] | None, inputs: list[str | Path]
+) -> None:
     preds = np.asarray(preds)
     if tags is not None and len(tags) != len(preds):
         raise ValueError(f"{len(preds)} predictions but {len(tags)} tags")
@@ -279,7 +284,4 @@ def _write_predictions(path: str | Path, preds, tags: list[str | None] | None) -
         buffer.write(data)
         buffer.flush()
         return
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)
+    write_bytes(path, data, inputs=inputs)
