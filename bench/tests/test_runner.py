@@ -87,7 +87,7 @@ def test_failures_become_results_and_the_run_goes_on(toy_run, impl, status, reas
 
 def test_results_file_and_history_are_valid_and_complete(toy_run) -> None:
     _, doc, out = toy_run
-    assert doc["schema"] == "wg-bench/1"
+    assert doc["schema"] == "wg-bench/2"
     assert doc["complete"] is True
     assert schema.validate(doc) is doc
     history = list((out / "history").rglob("*.json"))
@@ -98,7 +98,7 @@ def test_results_file_and_history_are_valid_and_complete(toy_run) -> None:
     assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
     assert doc["settings"]["samples"] == 5
     assert doc["settings"]["quick"] is True
-    assert not list(out.glob(".*.tmp")), "a temporary file of an atomic write was left behind"
+    assert not list(out.glob(".*wgtmp*")), "a temporary file of an atomic write was left behind"
 
 
 def test_quick_uses_quick_params_and_flat_params(toy_dir) -> None:

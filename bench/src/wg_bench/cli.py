@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from wg_io.output import OutputError
 
 from wg_bench import compare as comparing
 from wg_bench.discovery import SuiteError, discover, suites_dir
@@ -134,41 +136,43 @@ def _run_with_progress(console: Console, suites: Any, settings: Settings, impls:
                        scheduler: str | None) -> Any:  # fmt: skip
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task("planning", total=None)
+    # the bar starts once the plan exists and the outputs were checked, so an early error is
+    # the only line printed
+    progress = Progress(*columns, console=console, transient=False)
+    bar = progress.add_task("running", total=None, start=False)
+    queue: list[Any] = []
 
-        queue: list[Any] = []
+    def on_plan(tasks: list[Any], cells: list[Any]) -> None:
+        queue.extend(tasks)
+        first = tasks[0].cell.label() if tasks and executor == "local" else "running"
+        progress.start()
+        progress.start_task(bar)
+        progress.update(bar, total=len(tasks), description=first)
 
-        def on_plan(tasks: list[Any], cells: list[Any]) -> None:
-            queue.extend(tasks)
-            first = tasks[0].cell.label() if tasks and executor == "local" else "running"
-            progress.update(bar, total=len(tasks), description=first)
+    def on_done(task: Any, result: dict[str, Any]) -> None:
+        # the local executor runs the queue in order: show the cell that starts now
+        done = int(progress.tasks[bar].completed) + 1
+        label = f"{task.cell.label()}: {result['status']}"
+        if executor == "local" and done < len(queue):
+            label = queue[done].cell.label()
+        progress.update(bar, advance=1, description=label)
 
-        def on_done(task: Any, result: dict[str, Any]) -> None:
-            # the local executor runs the queue in order: show the cell that starts now
-            done = int(progress.tasks[bar].completed) + 1
-            label = f"{task.cell.label()}: {result['status']}"
-            if executor == "local" and done < len(queue):
-                label = queue[done].cell.label()
-            progress.update(bar, advance=1, description=label)
+    execute = None
+    if executor == "dask":
+        from wg_bench.cluster import dask_executor
 
-        execute = None
-        if executor == "dask":
-            from wg_bench.cluster import dask_executor
-
-            execute = dask_executor(str(scheduler))
-        try:
-            return run(suites, settings, implementations=impls, json_path=json_path,
-                       history=history, executor=execute, on_plan=on_plan, on_done=on_done,
-                       command=_command_line())  # fmt: skip
-        except (PlanError, SuiteError) as exc:
-            raise click.UsageError(str(exc)) from exc
-        except RunError as exc:
-            raise click.ClickException(str(exc)) from exc
-        except OSError as exc:
-            raise click.ClickException(
-                f"cannot write the results: {exc}; choose another --json or --history folder"
-            ) from exc
+        execute = dask_executor(str(scheduler))
+    try:
+        return run(suites, settings, implementations=impls, json_path=json_path,
+                   history=history, executor=execute, on_plan=on_plan, on_done=on_done,
+                   command=_command_line())  # fmt: skip
+    except (PlanError, SuiteError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    except (RunError, OutputError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if progress.live.is_started:
+            progress.stop()
 
 
 def _command_line() -> str:
@@ -186,8 +190,10 @@ def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:
     for error in errors:
         console.print(f"[bold red]suite {error['suite']}:[/] {error['reason']}")
     if outcome.interrupted:
-        console.print(f"[yellow]interrupted: {len(cells)} finished cell(s) kept[/]")
-        raise SystemExit(130)
+        by = f" by {outcome.signal}" if outcome.signal else ""
+        console.print(f"[yellow]interrupted{by}: {len(cells)} finished cell(s) kept[/]")
+        number = signal.Signals[outcome.signal] if outcome.signal else signal.SIGINT
+        raise SystemExit(128 + number)
     counts = {
         s: sum(c["status"] == s for c in cells) for s in ("ok", "skipped", "mismatch", "error")
     }
@@ -260,5 +266,8 @@ def report_command(results: tuple[Path, ...], out_dir: Path) -> None:
         documents = load_many(results)
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
-    written = write_report(documents, out_dir)
+    try:
+        written = write_report(documents, out_dir)
+    except OutputError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {len(written)} file(s) to {out_dir}: index.html, summary.md and plots")

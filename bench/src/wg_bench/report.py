@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from wg_bench.atomic import write_bytes, write_text
+from wg_io.output import OutputError, describe_os_error, write_bytes, write_text
+
 from wg_bench.compare import compare
 from wg_bench.tables import format_params, format_ratio, format_seconds, status_text
 
@@ -144,6 +145,7 @@ def markdown_summary(documents: Sequence[Document]) -> str:
 
 def write_report(found: Sequence[tuple[Path, Document]], out_dir: Path) -> list[Path]:
     """Write ``index.html``, ``summary.md`` and the PNG plots; returns the files written."""
+    make_folder(out_dir)
     documents = sorted((doc for _, doc in found), key=lambda d: d.get("created") or "")
     latest = documents[-1]
     same_machine = [d for d in documents if d["machine"].get("id") == latest["machine"].get("id")]
@@ -165,6 +167,16 @@ def write_report(found: Sequence[tuple[Path, Document]], out_dir: Path) -> list[
         write_text(path, text)
         written.append(path)
     return written
+
+
+def make_folder(out_dir: Path) -> None:
+    """Create the report folder, or raise :class:`OutputError` naming it and what to do."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(out_dir, "it is a file", "choose a folder for the report") from None
+    except OSError as exc:
+        raise OutputError(out_dir, *describe_os_error(exc)) from None
 
 
 def _html_section(suite: str, name: str, cells: Sequence[dict[str, Any]], images: list[str]) -> str:

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wg_io.output import resolve_target
+
 from wg_bench import schema
 from wg_bench.cellrun import run_task
 from wg_bench.discovery import Suite
+from wg_bench.interruption import Interruption, stop_signals
 from wg_bench.machine import fingerprint, thread_env
 from wg_bench.plan import CellPlan, Settings, Task, build_cells, interleave
 from wg_bench.stats import ratio_ci, summary
@@ -95,6 +98,10 @@ class RunState:
                     self._records[cell.key] = cached
                 records.append(cached[1])
         return records
+
+    def inputs(self) -> list[Path]:
+        """The suite files the run reads: no output may replace one of them."""
+        return sorted({cell.bench.path for cell in self.cells})
 
     def documents(self) -> dict[str, dict[str, Any]]:
         """One results document per machine that ran cells (the local one at least)."""
@@ -206,21 +213,39 @@ def _add_ratios(records: list[dict[str, Any]], memo: dict[tuple[Any, ...], Any])
 
 
 def write_documents(state: RunState, json_path: Path | None, history: Path | None) -> list[Path]:
-    """Write the current documents atomically; returns the paths written."""
+    """Write the current documents under the output-path policy; returns the paths written.
+
+    The suite files are the run's inputs: an output path naming one of them is refused.
+    """
     docs = state.documents()
     written = []
-    stamp = state.started.replace(":", "").replace("-", "").replace("+0000", "Z")
     for mid, doc in docs.items():
-        if json_path is not None:
-            target = json_path if len(docs) == 1 else json_path.with_suffix(f".{mid}.json")
-            schema.save(target, doc)
-            written.append(target)
-        if history is not None:
-            commit = (doc["machine"].get("git") or {}).get("commit") or "nogit"
-            target = history / mid / f"{stamp}-{commit[:10]}.json"
-            schema.save(target, doc)
+        for target in _targets(state, mid, json_path, history, several=len(docs) > 1):
+            schema.save(target, doc, inputs=state.inputs())
             written.append(target)
     return written
+
+
+def _targets(state: RunState, mid: str, json_path: Path | None, history: Path | None,
+             several: bool = False) -> list[Path]:  # fmt: skip
+    """Where the document of machine ``mid`` goes: ``--json`` and the history folder."""
+    targets = []
+    if json_path is not None:
+        targets.append(json_path.with_suffix(f".{mid}.json") if several else json_path)
+    if history is not None:
+        commit = (state.machines.get(mid, state.machine).get("git") or {}).get("commit") or "nogit"
+        stamp = state.started.replace(":", "").replace("-", "").replace("+0000", "Z")
+        targets.append(history / mid / f"{stamp}-{commit[:10]}.json")
+    return targets
+
+
+def check_outputs(state: RunState, json_path: Path | None, history: Path | None) -> None:
+    """Refuse unwritable outputs before the first cell runs, not after it (creates folders).
+
+    Raises :class:`wg_io.output.OutputError` naming the path and what to do.
+    """
+    for target in _targets(state, state.machine["id"], json_path, history):
+        resolve_target(target, inputs=state.inputs(), make_parents=True)
 
 
 @dataclass
@@ -228,6 +253,7 @@ class RunOutcome:
     state: RunState
     paths: list[Path]
     interrupted: bool = False
+    signal: str | None = None  # the stop signal that ended the run (SIGINT, SIGTERM, ...)
 
 
 def run(
@@ -245,16 +271,18 @@ def run(
     """Measure every cell of ``suites``; returns the final state and the files written.
 
     ``executor(tasks, thread_env, callback)`` runs tasks and calls ``callback`` as each finishes
-    (default: one after another on this machine). On Ctrl-C the finished cells are written and
-    the outcome says ``interrupted``.
+    (default: one after another on this machine). On Ctrl-C, SIGTERM or SIGHUP the running cell
+    is killed, its folder removed, the finished cells are written and the outcome says
+    ``interrupted`` (see :mod:`wg_bench.interruption`). Unwritable outputs raise
+    :class:`wg_io.output.OutputError` before any cell runs.
     """
     env = thread_env(settings.threads)
     state = _new_state(suites, settings, implementations, env, command)
-    cells = state.cells
-    with tempfile.TemporaryDirectory(prefix="wg-bench-run-") as cache:
-        tasks = interleave(cells, settings, Path(cache))
+    check_outputs(state, json_path, history)
+    with stop_signals() as stop, tempfile.TemporaryDirectory(prefix="wg-bench-run-") as cache:
+        tasks = interleave(state.cells, settings, Path(cache))
         if on_plan is not None:
-            on_plan(tasks, cells)
+            on_plan(tasks, state.cells)
 
         def done(task: Task, result: dict[str, Any]) -> None:
             state.record(task, result)
@@ -262,16 +290,29 @@ def run(
             if on_done is not None:
                 on_done(task, result)
 
-        try:
-            if executor is None:
-                local_executor(tasks, env, done, skip=lambda task: _settled(state, task, on_done))
-            else:
-                executor(tasks, env, done)
-        except KeyboardInterrupt:
-            state.finished = _now()
-            return RunOutcome(state, write_documents(state, json_path, history), True)
-    state.finished, state.complete = _now(), True
-    return RunOutcome(state, write_documents(state, json_path, history))
+        interrupted = _execute(executor, tasks, env, done, state, on_done, stop)
+        state.finished, state.complete = _now(), not interrupted
+        paths = write_documents(state, json_path, history)
+    return RunOutcome(state, paths, interrupted or stop.signum is not None, stop.name)
+
+
+def _execute(executor: Callable[[list[Task], dict[str, str], Callback], None] | None,
+             tasks: list[Task], env: dict[str, str], done: Callback, state: RunState,
+             on_done: Callback | None, stop: Interruption) -> bool:  # fmt: skip
+    """Run the tasks; True when a stop signal or Ctrl-C ended them early."""
+    stop.armed = True
+    if stop.signum is not None:  # stopped while planning: start no cell
+        return True
+    try:
+        if executor is None:
+            local_executor(tasks, env, done, skip=lambda task: _settled(state, task, on_done))
+        else:
+            executor(tasks, env, done)
+    except KeyboardInterrupt:
+        return True
+    finally:
+        stop.armed = False
+    return False
 
 
 def _settled(state: RunState, task: Task, on_done: Callback | None) -> bool:

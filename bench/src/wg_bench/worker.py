@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wg_bench.atomic import write_bytes, write_json
+from wg_io.output import write_bytes, write_json
+
 from wg_bench.discovery import load_module
 from wg_bench.outputs import StructureError, block, device_sync, is_async, rho_error, to_host
 
