@@ -8,13 +8,21 @@ correct result; never a traceback, a silent load of a damaged file, or a NaN mod
 from __future__ import annotations
 
 import contextlib
+import gzip
+import hashlib
 import json
+import os
+import re
+import stat
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wg_convnet import (
@@ -31,7 +39,10 @@ from wg_convnet import (
     ModelFileError,
     Sequential,
 )
+from wg_convnet.datasets.remote import MNIST_FILES, REMOTE, RemoteDataset, RemoteFile
 from wg_convnet.serialization import FORMAT_VERSION, MAGIC, load_model, model_digest
+
+from wg.cli import main
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -324,3 +335,156 @@ def test_optimisers_refuse_a_learning_rate_that_is_not_finite_and_positive(lr: A
         Adam(lr)
     with pytest.raises(ValueError, match=rf"needs a finite lr > 0.*got lr={lr!r}"):
         SGD(lr)
+
+
+# ---------------------------------------------------------------- `wg convnet train`, hostile
+TRAIN = ["convnet", "train", "--dataset", "lines", "--epochs", "1", "--quiet"]
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("WG_CONVNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def _last_line(output: str) -> str:
+    lines = output.rstrip("\n").split("\n")
+    return lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lr", "nan"], "Invalid value for '--lr': nan is not a finite number; give one such "
+                          "as 0.002"),
+        (["--lr", "inf"], "Invalid value for '--lr': inf is not a finite number; give one such "
+                          "as 0.002"),
+        (["--lr", "1e308"], "Invalid value for '--lr': 1e308 is not in the range 0 < x <= 1; "
+                            "give one such as 0.002"),
+        (["--lr", "-1"], "Invalid value for '--lr': -1 is not in the range 0 < x <= 1; give "
+                         "one such as 0.002"),
+        (["--lr", "0"], "Invalid value for '--lr': 0 is not in the range 0 < x <= 1; give one "
+                        "such as 0.002"),
+        (["--lr", "fast"], "Invalid value for '--lr': 'fast' is not a number; give one such as "
+                           "0.002"),
+        (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0."),
+        (["--seed", "1.5"], "Invalid value for '--seed': '1.5' is not a valid integer range."),
+        (["--batch-size", "0"], "Invalid value for '--batch-size': 0 is not in the range x>=1."),
+        (["--threads", "100000"], "Invalid value for '--threads': 100000 is not in the range "
+                                  "1<=x<=256."),
+        (["--json", "./m.wgc"], "--json and --save both write m.wgc; give them different "
+                                "paths"),
+        (["--dataset", "lines;rm"], "Invalid value for '--dataset': 'lines;rm' is not one of "
+                                    "'lines', 'digits', 'mnist', 'fashion-mnist', 'cifar10'."),
+    ],
+)  # fmt: skip
+def test_bad_options_are_usage_errors_naming_the_flag(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(main, [*TRAIN, *args, "--save", "m.wgc"])
+    assert result.exit_code == 2
+    assert _last_line(result.output) == f"Error: {message}"
+    assert not (tmp_path / "m.wgc").exists()
+
+
+def test_a_missing_save_folder_is_refused_before_training(runner: CliRunner) -> None:
+    result = runner.invoke(main, [*TRAIN, "--save", "nope/m.wgc"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot write nope/m.wgc: its folder does not exist (create {Path.cwd()}/nope "
+        "first)\n"
+    )
+
+
+def test_a_save_path_that_is_a_folder_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    result = runner.invoke(main, [*TRAIN, "--save", "models"])
+    assert result.exit_code == 2
+    assert _last_line(result.output) == (
+        "Error: Invalid value for '--save': File 'models' is a directory."
+    )
+
+
+def _require_dev_full() -> None:
+    # Another process replacing /dev/full with a regular file would make a write succeed.
+    if not stat.S_ISCHR(os.stat("/dev/full").st_mode):
+        pytest.skip("/dev/full is not the full device on this machine")
+
+
+def test_json_to_a_full_disk_is_one_line(runner: CliRunner) -> None:
+    _require_dev_full()
+    result = runner.invoke(main, [*TRAIN, "--json", "/dev/full"])
+    assert result.exit_code == 1
+    assert _last_line(result.output) == (
+        "Error: cannot write /dev/full: No space left on device (the disk is full: free some "
+        "space or write to another disk)"
+    )
+
+
+def test_save_through_a_symlink_writes_its_target_and_keeps_the_link(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    target = tmp_path / "target.wgc"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    link = tmp_path / "link.wgc"
+    link.symlink_to(target)
+    result = runner.invoke(main, [*TRAIN, "--save", "link.wgc", "--json", "out/run.json"])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink()
+    assert Sequential.load(target).layers[0].config()["out_channels"] == 8
+    assert (target.stat().st_mode & 0o777) == 0o640
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["dataset"] == "lines"
+
+
+def test_training_that_diverges_saves_no_model(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A learning rate far beyond what --lr accepts, as a bug elsewhere could make it.
+    monkeypatch.setattr("wg_convnet.training.Adam", lambda lr: Adam(lr * 1e307))
+    result = runner.invoke(main, [*TRAIN, "--lr", "1", "--save", "m.wgc", "--json", "r.json"])
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        r"Error: training diverged at epoch 1, batch \d+: (the loss is nan|layer \d .* is not "
+        r"finite); train again with a learning rate below 1e\+307\n",
+        result.output,
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_over_a_dataset_file_is_refused(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "cache" / "mnist"
+    folder.mkdir(parents=True)
+    files = []
+    for name in MNIST_FILES:
+        data = gzip.compress(name.encode())
+        (folder / name).write_bytes(data)
+        files.append(RemoteFile(name, hashlib.sha256(data).hexdigest(), ()))
+    monkeypatch.setitem(REMOTE, "mnist", RemoteDataset("mnist", "", tuple(files), "idx"))
+    victim = folder / MNIST_FILES[0]
+    before = victim.read_bytes()
+    result = runner.invoke(main, [*TRAIN[:3], "mnist", *TRAIN[4:], "--save", str(victim)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot write {victim}: it is also an input of this command (choose another "
+        "output path)\n"
+    )
+    assert victim.read_bytes() == before
+
+
+def test_stdout_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
+    _require_dev_full()
+    env = {**os.environ, "WG_CONVNET_CACHE": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "wg", *TRAIN], stdout=full, stderr=subprocess.PIPE,
+            text=True, env=env, timeout=600, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == (
+        "wg: cannot write standard output: No space left on device (the disk is full: free some "
+        "space or write to another disk)\n"
+    )
