@@ -34,6 +34,13 @@ Start time: 17:00 Europe/Berlin (16:00 UTC)
 """
 
 
+def _device(path: str) -> str:
+    """``path`` if it is a character device; skip the test where something replaced it."""
+    if not os.path.exists(path) or not stat.S_ISCHR(os.stat(path).st_mode):
+        pytest.skip(f"{path} is not a character device on this machine")
+    return path
+
+
 def _run(*args: str | Path) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["meetings", *map(str, args)])
     assert "Traceback" not in result.output
@@ -101,6 +108,7 @@ def test_ics_through_a_symlink_writes_its_target(group: Path, first: Path) -> No
 
 
 def test_ics_to_dev_null_keeps_the_device(group: Path, first: Path) -> None:
+    _device("/dev/null")
     assert _run("--config", group, "ics", "1", "-o", "/dev/null") == (0, "wrote /dev/null\n")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
@@ -110,15 +118,15 @@ def test_ics_to_dev_null_keeps_the_device(group: Path, first: Path) -> None:
 FULL = "No space left on device (the disk is full: free some space or write to another disk)"
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 def test_ics_onto_a_full_disk(group: Path, first: Path) -> None:
+    _device("/dev/full")
     code, output = _run("--config", group, "ics", "1", "-o", "/dev/full")
     assert (code, output) == (1, f"Error: cannot write /dev/full: {FULL}\n")
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 @pytest.mark.parametrize("command", [["ics", "1"], ["new", "--dry-run"], ["check"]])
 def test_stdout_on_a_full_disk(group: Path, first: Path, command: list[str]) -> None:
+    _device("/dev/full")
     script = (
         "from wg_io.streams import run_command; from wg.cli import main; run_command(main, 'wg')"
     )
@@ -197,7 +205,7 @@ def test_write_new_refuses_a_dangling_link(group: Path) -> None:
 
 
 def test_config_that_is_a_device_is_refused_unread(tmp_path: Path) -> None:
-    code, output = _run("--config", "/dev/zero", "new", "--dry-run")
+    code, output = _run("--config", _device("/dev/zero"), "new", "--dry-run")
     assert (code, output) == (1, "Error: /dev/zero: not a regular file; pass a text file\n")
 
 
@@ -220,5 +228,201 @@ def test_a_huge_notes_file_is_refused(tmp_path: Path) -> None:
     code, output = _run("parse", huge)
     assert (code, output) == (
         1,
-        f"Error: {huge}: larger than 4 MiB; notes, agendas and wg.yaml are small text\n",
+        f"Error: {huge}: larger than 4 MiB, the most read from such a file; check the path\n",
     )
+
+
+# --- item 9: YAML that expands without bound ------------------------------------------------
+
+
+def _laughs(levels: int, width: int) -> str:
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    for level in range(1, levels):
+        refs = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # the billion laughs: 80 aliases, 10**9 values
+        (
+            _laughs(9, 10),
+            "4: aliases expand this file to more than 10000 values; write the values out",
+        ),
+        # 2**50 values from 98 aliases
+        (
+            _laughs(50, 2),
+            "13: aliases expand this file to more than 10000 values; write the values out",
+        ),
+        (
+            "a: &a x\nb: [" + ", ".join(["*a"] * 101) + "]\n",
+            "2: more than 100 YAML aliases; write the values out",
+        ),
+        ("a: &a [1, *a]\n", "1: an alias refers to a value that contains it; write the values out"),
+        (
+            "a: " + "[" * 5000 + "]" * 5000 + "\n",
+            "1: nested more than 200 levels deep; flatten the document",
+        ),
+    ],
+    ids=["billion-laughs", "doubling", "many-aliases", "recursive", "deep"],
+)
+def test_yaml_that_expands_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "wg.yaml"
+    config.write_text(text, encoding="utf-8")
+    for command in (["new", "--dry-run"], ["check"]):
+        code, output = _run("--config", config, *command)
+        assert (code, output) == (1, f"Error: {config}:{message}\n")
+
+
+# --- item 13: wrong values in wg.yaml and on the command line -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("first: 2027-03-10", "first: 2021-02-30"),
+            "10: schedule.first: 2021-02-30 is not a day of the calendar "
+            "(day is out of range for month); fix the date",
+        ),
+        (
+            ("cancelled: [2027-04-07]", "cancelled: [2027-13-07]"),
+            "12: schedule.cancelled[0]: 2027-13-07 is not a day of the calendar "
+            "(month must be in 1..12); fix the date",
+        ),
+        (
+            ("first: 2027-03-10", "first: 2027-03-10 17:00:00"),
+            "10: schedule.first: must be a day written YYYY-MM-DD up to 8999-12-31, "
+            "not datetime.datetime(2027, 3, 10, 17, 0)",
+        ),
+        (
+            ("first: 2027-03-10", "first: 9999-12-29"),
+            "10: schedule.first: must be a day written YYYY-MM-DD up to 8999-12-31, "
+            "not datetime.date(9999, 12, 29)",
+        ),
+        (
+            ("cancelled: [2027-04-07]", "cancelled: [9999-12-31]"),
+            "12: schedule.cancelled: must be a list of days written YYYY-MM-DD up to 8999-12-31",
+        ),
+        (
+            ("every_weeks: 2", "every_weeks: 1000000000000"),
+            "9: schedule.every_weeks: must be between 1 and 52, not 1000000000000",
+        ),
+        (
+            ("duration_minutes: 90", "duration_minutes: -5"),
+            "11: schedule.duration_minutes: must be between 1 and 1440, not -5",
+        ),
+        (
+            ("Europe/Berlin", "America/Argentina"),
+            "8: schedule.timezone: unknown time zone 'America/Argentina'; use an IANA name "
+            "such as Europe/Berlin",
+        ),
+        (
+            ("Europe/Berlin", "A/" + "a" * 300),
+            "8: schedule.timezone: unknown time zone 'A/" + "a" * 54 + "...; use an IANA name "
+            "such as Europe/Berlin",
+        ),
+        (
+            ('"{group} Meeting {number}"', '"{foo} {number}"'),
+            "2: title: may contain only {group} and {number}, e.g. '{group} Meeting {number}'",
+        ),
+        (
+            ('"{group} Meeting {number}"', '"{number.real} {number!r}"'),
+            "2: title: may contain only {group} and {number}, e.g. '{group} Meeting {number}'",
+        ),
+        (
+            ('"{group} Meeting {number}"', '"{group} Meeting {number"'),
+            "2: title: expected '}' before end of string; write braces as {{ and }}",
+        ),
+        (
+            ("group: Test WG", "group: [" + ", ".join(["x"] * 50) + "]"),
+            "1: group: must be a str, not [" + "'x', " * 11 + "'...",
+        ),
+    ],
+)
+def test_bad_config_values_are_one_line(group: Path, edit: tuple[str, str], message: str) -> None:
+    text = group.read_text(encoding="utf-8")
+    assert edit[0] in text
+    group.write_text(text.replace(*edit), encoding="utf-8")
+    for command in (["new", "--dry-run"], ["ics"]):
+        assert _run("--config", group, *command) == (1, f"Error: {group}:{message}\n")
+
+
+WIDE = "\uff12\uff10\uff12\uff17-\uff10\uff13-\uff11\uff10"  # 2027-03-10 in wide digits
+
+
+@pytest.mark.parametrize(
+    ("day", "code", "message"),
+    [
+        (
+            "2021-02-30",
+            2,
+            "Invalid value for '--date': 2021-02-30 is not a day of the calendar "
+            "(day is out of range for month); give a real date",
+        ),
+        (
+            "0000-01-01",
+            2,
+            "Invalid value for '--date': 0000-01-01 is not a day of the calendar "
+            "(year 0 is out of range); give a real date",
+        ),
+        (
+            WIDE,
+            2,
+            f"Invalid value for '--date': '{WIDE}' is not written YYYY-MM-DD (e.g. 2027-03-10)",
+        ),
+        (
+            "9999-12-31",
+            1,
+            "--date 9999-12-31 is after 8999-12-31, the last day a meeting may be on; "
+            "pick an earlier date",
+        ),
+    ],
+)
+def test_bad_dates_on_the_command_line(group: Path, day: str, code: int, message: str) -> None:
+    got_code, output = _run("--config", group, "new", "--date", day, "--dry-run")
+    assert (got_code, output.splitlines()[-1]) == (code, f"Error: {message}")
+
+
+def test_the_last_day_is_accepted(group: Path) -> None:
+    code, output = _run("--config", group, "new", "--date", "8999-12-31", "--dry-run")
+    assert code == 0
+    assert "Date: 8999-12-31\n" in output
+
+
+# --- item 16: dates and titles in notes -----------------------------------------------------
+
+
+def test_an_impossible_date_in_notes_is_reported_at_its_line(group: Path, first: Path) -> None:
+    first.write_text(NOTES_1.replace("Date: 2027-03-10", "\n\nDate: 2021-02-30"), encoding="utf-8")
+    code, output = _run("--config", group, "check")
+    assert (code, output.splitlines()) == (
+        1,
+        [
+            f"{first}:5: error[invalid-date]: '2021-02-30' is not a day of the calendar; "
+            "write the date as YYYY-MM-DD",
+            f"{first}:6: warning[start-time]: start time '17:00 Europe/Berlin (16:00 UTC)' is "
+            "not understood; write it as 'Start time: HH:MM Area/City' (an IANA time zone)",
+            f"{first.parent}: 1 error, 1 warning",
+        ],
+    )
+
+
+def test_a_title_without_a_number_is_refused_by_check_and_new_alike(
+    group: Path, first: Path
+) -> None:
+    first.write_text(NOTES_1.replace("# Test WG Meeting 00001", "#Test WG Meeting 00001"))
+    no_number = (
+        "the title has no meeting number; start the file with a title such as '# WG Meeting 00012'"
+    )
+    code, output = _run("--config", group, "check")
+    assert (code, output.splitlines()) == (
+        1,
+        [
+            f"{first}:1: error[missing-number]: {no_number}",
+            f"{first.parent}: 1 error, 0 warnings",
+        ],
+    )
+    assert _run("--config", group, "new", "--dry-run") == (1, f"Error: {first}:1: {no_number}\n")

@@ -58,7 +58,10 @@ def _write(tmp_path: Path, text: str) -> Path:
         (("github: ada", "github: '@ada'"), "wg.yaml:15: roster[0].github: '@ada' is not a GitHub"),
         (('title: "{group} Meeting {number}"', "title: Meeting"), "wg.yaml:2: title: must contain"),
         (("every_weeks: 2", "every_weeks: two"), "wg.yaml:9: schedule.every_weeks: must be a int"),
-        (("  - name: Grace", "  - name: [Grace"), "wg.yaml:17: malformed YAML"),
+        (
+            ("  - name: Grace", "  - name: [Grace"),
+            "wg.yaml:17: invalid YAML: expected ',' or ']', but got ':'",
+        ),
     ],
 )
 def test_bad_config_says_where_and_how(group: Path, edit: tuple[str, str], message: str) -> None:

@@ -12,6 +12,7 @@ from wg_meetings.findings import Finding
 from wg_meetings.index import stale_index
 from wg_meetings.model import SECTIONS
 from wg_meetings.parser import (
+    NO_NUMBER,
     NOTES_NAME,
     URL,
     Document,
@@ -46,8 +47,7 @@ def check_dir(directory: Path) -> list[Finding]:
         try:
             document = parse_document(read_text(path), str(path))
         except MeetingsError as exc:
-            cause = str(exc).split(": ", 1)[1] if exc.path else str(exc)
-            findings.append(_error(path, exc.line or 1, "not-notes", cause))
+            findings.append(_error(path, exc.line or 1, "not-notes", exc.problem))
             continue
         documents.append((path, document))
         findings.extend(check_document(path, document))
@@ -79,6 +79,8 @@ def _name_findings(path: Path, doc: Document) -> list[Finding]:
         message = "file name is not meeting_NNNNN_YYYYMMDD.md; rename it"
         return [_error(path, 1, "file-name", message)]
     found = []
+    if meeting.number is None:
+        found.append(_error(path, top, "missing-number", NO_NUMBER))
     number, stamp = int(match[1]), match[2]
     if meeting.number is not None and meeting.number != number:
         message = (
@@ -116,10 +118,7 @@ def _start_findings(path: Path, doc: Document) -> list[Finding]:
     meeting, top = doc.meeting, doc.title_line or 1
     if meeting.cancelled:
         return []
-    found = []
-    if meeting.date is None:
-        message = "no date; add a line 'Date: YYYY-MM-DD' under Meeting Info"
-        found.append(_error(path, top, "missing-date", message))
+    found = _date_findings(path, doc)
     line = doc.info_lines.get("start", top)
     if isinstance(meeting.start, dt.datetime):
         canonical = format_start(meeting.start)
@@ -136,6 +135,19 @@ def _start_findings(path: Path, doc: Document) -> list[Finding]:
         "write it as 'Start time: HH:MM Area/City' (an IANA time zone)"
     )
     return [*found, _warning(path, line, "start-time", message)]
+
+
+def _date_findings(path: Path, doc: Document) -> list[Finding]:
+    if doc.bad_date is not None:
+        line, text = doc.bad_date
+        message = f"'{_short(text, 20)}' is not a day of the calendar; write the date as YYYY-MM-DD"
+        return [_error(path, line, "invalid-date", message)]
+    if doc.meeting.date is None:
+        message = "no date; add a line 'Date: YYYY-MM-DD' under Meeting Info"
+        return [
+            _error(path, doc.info_lines.get("date", doc.title_line or 1), "missing-date", message)
+        ]
+    return []
 
 
 def _numbering(documents: list[tuple[Path, Document]]) -> list[Finding]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,25 @@ def _config(ctx: click.Context) -> Config:
     return load_config(path)
 
 
+class Day(click.ParamType):
+    """A calendar day written ``YYYY-MM-DD``; one that does not exist (2021-02-30) says so."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        text = str(value)
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            self.fail(f"{text!r} is not written YYYY-MM-DD (e.g. 2027-03-10)", param, ctx)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError as exc:
+            self.fail(f"{text} is not a day of the calendar ({exc}); give a real date", param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
@@ -52,7 +72,7 @@ def meetings(ctx: click.Context, config_path: Path | None) -> None:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=Day(),
     help="Meeting date (YYYY-MM-DD; default: the next one on the schedule).",
 )
 @click.option(
@@ -62,12 +82,12 @@ def meetings(ctx: click.Context, config_path: Path | None) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Print the notes instead of writing the file.")
 @click.pass_context
-def new(ctx: click.Context, day: dt.datetime | None, agenda: Path | None, dry_run: bool) -> None:
+def new(ctx: click.Context, day: dt.date | None, agenda: Path | None, dry_run: bool) -> None:
     """Write the next meeting's notes, carrying open action items forward."""
     from wg_meetings.new import new_meeting, write_new
 
     with _user_errors():
-        notes = new_meeting(_config(ctx), day.date() if day else None, agenda)
+        notes = new_meeting(_config(ctx), day, agenda)
         if not dry_run:
             write_new(notes)
     for message in notes.messages:

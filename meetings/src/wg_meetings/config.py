@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import yaml
-
-from wg_meetings.errors import MeetingsError, read_text
+from wg_meetings.errors import MeetingsError
+from wg_meetings.fields import LAST_DAY, Fields, is_day, load_yaml, shown
 from wg_meetings.passcodes import SECRET_QUERY
+from wg_meetings.times import iana_zone
 
 CONFIG_NAME = "wg.yaml"
+#: The fields a title may contain.
+TITLE_FIELDS = ("group", "number")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -99,66 +101,6 @@ def find_config(start: Path | None = None) -> Path:
     )
 
 
-class _Fields:
-    """Typed access to a YAML mapping that reports errors at the line of the key."""
-
-    def __init__(self, path: Path, data: Any, lines: dict[str, int], prefix: str = ""):
-        self.path, self.lines, self.prefix = path, lines, prefix
-        if not isinstance(data, dict):
-            raise self.error(prefix.rstrip(".") or "the file", "must be a mapping of keys")
-        self.data = data
-
-    def line(self, key: str) -> int:
-        return self.lines.get(self.prefix + key, self.lines.get(self.prefix.rstrip("."), 1))
-
-    def error(self, key: str, problem: str) -> MeetingsError:
-        return MeetingsError(f"{self.prefix}{key}: {problem}", self.path, self.line(key))
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.data or self.data[key] is None:
-            if default is ...:
-                raise self.error(key, "is required; add it")
-            return default
-        value = self.data[key]
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            names = (
-                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            )
-            raise self.error(key, f"must be a {names}, not {value!r}")
-        return value
-
-    def sub(self, key: str) -> _Fields:
-        return _Fields(self.path, self.get(key, dict), self.lines, f"{self.prefix}{key}.")
-
-
-def _key_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
-    lines: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            name = f"{prefix}{key.value}"
-            lines[name] = key.start_mark.line + 1
-            lines.update(_key_lines(value, name + "."))
-    elif isinstance(node, yaml.SequenceNode):
-        for number, value in enumerate(node.value):
-            name = f"{prefix.rstrip('.')}[{number}]"
-            lines[name] = value.start_mark.line + 1
-            lines.update(_key_lines(value, name + "."))
-    return lines
-
-
-def load_yaml(path: Path) -> tuple[Any, dict[str, int]]:
-    """Parse a YAML file; return the data and the line of every key (``"a.b[0].c"``)."""
-    text = read_text(path)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise MeetingsError(f"malformed YAML: {exc.problem}; fix the syntax", path, line) from exc
-    return data, ({} if node is None else _key_lines(node))
-
-
 def load_config(path: Path) -> Config:
     """Read and validate ``wg.yaml``; every problem names its line and how to fix it.
 
@@ -176,13 +118,9 @@ def load_config(path: Path) -> Config:
     5 schedule.timezone: unknown time zone 'Europe/Berln'; use an IANA name such as Europe/Berlin
     """
     data, lines = load_yaml(path)
-    fields = _Fields(path, {} if data is None else data, lines)
-    title = fields.get("title", str, "{group} Meeting {number}")
-    if "{number}" not in title:
-        raise fields.error("title", "must contain {number}, e.g. '{group} Meeting {number}'")
-    width = fields.get("number_width", int, 5)
-    if not 1 <= width <= 9:
-        raise fields.error("number_width", f"must be between 1 and 9, not {width}")
+    fields = Fields(path, {} if data is None else data, lines)
+    title = _title(fields)
+    width = fields.number("number_width", 1, 9, 5)
     video = fields.get("video", str, None)
     if video is not None and SECRET_QUERY.search(video):
         raise fields.error("video", "contains a passcode or token; publish a link without it")
@@ -198,55 +136,77 @@ def load_config(path: Path) -> Config:
     )
 
 
-def _schedule(fields: _Fields) -> Schedule:
+def _title(fields: Fields) -> str:
+    """The title format: text with ``{number}`` and optionally ``{group}``, nothing else."""
+    title: str = fields.get("title", str, "{group} Meeting {number}")
+    try:
+        parts = list(string.Formatter().parse(title))
+    except ValueError as exc:
+        raise fields.error("title", f"{exc}; write braces as {{{{ and }}}}") from None
+    names = [(name, spec, conversion) for _, name, spec, conversion in parts if name is not None]
+    if any(name not in TITLE_FIELDS or spec or conversion for name, spec, conversion in names):
+        raise fields.error(
+            "title", "may contain only {group} and {number}, e.g. '{group} Meeting {number}'"
+        )
+    if "number" not in [name for name, _, _ in names]:
+        raise fields.error("title", "must contain {number}, e.g. '{group} Meeting {number}'")
+    return title
+
+
+def _schedule(fields: Fields) -> Schedule:
     weekday = fields.get("weekday", str).lower()
     if weekday not in WEEKDAYS:
         raise fields.error(
-            "weekday", f"unknown weekday {weekday!r}; use one of {', '.join(WEEKDAYS)}"
-        )
-    raw_time = fields.get("time", (str, int))
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(raw_time))
-    if isinstance(raw_time, int) or match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise fields.error(
-            "time", f"must be a quoted 24-hour time such as '17:00', not {raw_time!r}"
+            "weekday", f"unknown weekday {shown(weekday)}; use one of {', '.join(WEEKDAYS)}"
         )
     zone_name = fields.get("timezone", str)
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    zone = iana_zone(zone_name)
+    if zone is None:
         raise fields.error(
-            "timezone", f"unknown time zone {zone_name!r}; use an IANA name such as Europe/Berlin"
-        ) from exc
-    first = fields.get("first", dt.date)
+            "timezone",
+            f"unknown time zone {shown(zone_name)}; use an IANA name such as Europe/Berlin",
+        )
+    first = fields.day("first")
     if first.weekday() != WEEKDAYS.index(weekday):
         raise fields.error("first", f"{first} is a {WEEKDAYS[first.weekday()]}, not a {weekday}")
-    every = fields.get("every_weeks", int, 1)
-    if every < 1:
-        raise fields.error("every_weeks", f"must be 1 or more, not {every}")
     cancelled = fields.get("cancelled", list, [])
-    if not all(isinstance(day, dt.date) for day in cancelled):
-        raise fields.error("cancelled", "must be a list of dates written YYYY-MM-DD")
+    if not all(is_day(day) for day in cancelled):
+        raise fields.error(
+            "cancelled", f"must be a list of days written YYYY-MM-DD up to {LAST_DAY}"
+        )
     moved = fields.get("moved", dict, {})
-    if not all(isinstance(k, dt.date) and isinstance(v, dt.date) for k, v in moved.items()):
-        raise fields.error("moved", "must map dates to dates, e.g. '2026-12-23: 2026-12-22'")
+    if not all(is_day(k) and is_day(v) for k, v in moved.items()):
+        raise fields.error("moved", "must map days to days, e.g. '2026-12-23: 2026-12-22'")
     return Schedule(
         weekday=WEEKDAYS.index(weekday),
-        time=dt.time(int(match[1]), int(match[2])),
+        time=_time(fields),
         zone=zone,
-        every_weeks=every,
+        every_weeks=fields.number("every_weeks", 1, 52, 1),
         first=first,
-        duration=dt.timedelta(minutes=fields.get("duration_minutes", int, 60)),
+        duration=dt.timedelta(minutes=fields.number("duration_minutes", 1, 24 * 60, 60)),
         cancelled=frozenset(cancelled),
         moved=tuple(sorted(moved.items())),
     )
 
 
-def _roster(fields: _Fields) -> tuple[Member, ...]:
+def _time(fields: Fields) -> dt.time:
+    raw_time = fields.get("time", (str, int))
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(raw_time))
+    if isinstance(raw_time, int) or match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise fields.error(
+            "time", f"must be a quoted 24-hour time such as '17:00', not {shown(raw_time)}"
+        )
+    return dt.time(int(match[1]), int(match[2]))
+
+
+def _roster(fields: Fields) -> tuple[Member, ...]:
     members = []
     for number, entry in enumerate(fields.get("roster", list, [])):
-        member = _Fields(fields.path, entry, fields.lines, f"roster[{number}].")
+        member = Fields(fields.path, entry, fields.lines, f"roster[{number}].")
         github = member.get("github", str, None)
         if github is not None and not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", github):
-            raise member.error("github", f"{github!r} is not a GitHub handle; write it without @")
+            raise member.error(
+                "github", f"{shown(github)} is not a GitHub handle; write it without @"
+            )
         members.append(Member(member.get("name", str), github))
     return tuple(members)

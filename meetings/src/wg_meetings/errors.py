@@ -25,8 +25,9 @@ class MeetingsError(Exception):
         super().__init__(where + message)
 
 
-def read_text(path: str | os.PathLike[str]) -> str:
-    """Read a UTF-8 text file; invalid UTF-8 raises :class:`MeetingsError` with the line.
+def read_text(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> str:
+    """Read a UTF-8 text file of at most ``limit`` bytes; invalid UTF-8 raises
+    :class:`MeetingsError` with the line.
 
     Examples
     --------
@@ -41,7 +42,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     invalid UTF-8 (byte 0xff at column 1); re-save the file as UTF-8
     """
     try:
-        data = _read_regular(path)
+        data = _read_regular(path, limit)
     except OSError as exc:
         raise MeetingsError(f"cannot read the file: {exc.strerror}", path) from exc
     try:
@@ -57,17 +58,17 @@ def read_text(path: str | os.PathLike[str]) -> str:
         ) from exc
 
 
-def _read_regular(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of a regular file of at most ``MAX_BYTES``; a FIFO or device is refused unread."""
+def _read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; FIFOs and devices are not read."""
     # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise MeetingsError("not a regular file; pass a text file", path)
-        data = handle.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        size = f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit // 1024} KiB"
         raise MeetingsError(
-            f"larger than {MAX_BYTES // 2**20} MiB; notes, agendas and wg.yaml are small text",
-            path,
+            f"larger than {size}, the most read from such a file; check the path", path
         )
     return data

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from wg_io.output import write_text
 
-from wg_meetings.config import Config, _Fields, load_yaml
+from wg_meetings.config import Config
 from wg_meetings.errors import MeetingsError
+from wg_meetings.fields import LAST_DAY, Fields, load_yaml
 from wg_meetings.items import OWNER
 from wg_meetings.model import Action, Item, Meeting, Participant
-from wg_meetings.parser import notes_in, parse_file
+from wg_meetings.parser import NO_NUMBER, notes_in, parse_file
 from wg_meetings.render import render
 
 
@@ -34,7 +35,7 @@ def existing_meetings(notes: Path) -> list[Meeting]:
     for path in notes_in(notes) if notes.is_dir() else []:
         meeting = parse_file(path)
         if meeting.number is None:
-            raise MeetingsError("the title has no meeting number; run `wg meetings check`", path, 1)
+            raise MeetingsError(NO_NUMBER, path, 1)
         meetings.append(meeting)
     return sorted(meetings, key=lambda m: m.number or 0)
 
@@ -112,6 +113,11 @@ def meeting_day(
     config: Config, meetings: list[Meeting], day: dt.date | None, today: dt.date
 ) -> dt.date:
     """``day`` if it is free and not past, else the first scheduled day after every meeting."""
+    if day is not None and day > LAST_DAY:
+        raise MeetingsError(
+            f"--date {day.isoformat()} is after {LAST_DAY.isoformat()}, the last day a meeting "
+            "may be on; pick an earlier date"
+        )
     if day is not None and day < today:
         raise MeetingsError(
             f"--date {day.isoformat()} is in the past (today is {today.isoformat()} in "
@@ -155,7 +161,7 @@ def load_agenda(path: Path) -> tuple[Item, ...]:
 def _agenda_item(path: Path, entry: object, lines: dict[str, int], key: str) -> Item:
     if isinstance(entry, str | int | float) and not isinstance(entry, bool):
         return Item(str(entry))
-    fields = _Fields(path, entry, lines, key + ".")
+    fields = Fields(path, entry, lines, key + ".")
     unknown = sorted(set(fields.data) - {"title", "owner", "link", "items"})
     if unknown:
         raise fields.error(unknown[0], "unknown key; use title, owner, link or items")

@@ -13,10 +13,14 @@ from wg_meetings.errors import MeetingsError, read_text
 from wg_meetings.items import parse_action, parse_item, parse_participant
 from wg_meetings.model import Action, Item, Meeting, Participant, Topic
 from wg_meetings.outline import Node, outline
-from wg_meetings.times import parse_date, parse_slash_date, parse_start
+from wg_meetings.times import impossible_date, parse_date, parse_slash_date, parse_start
 
 #: The name of a notes file: ``meeting_NNNNN_YYYYMMDD.md`` (number, date).
 NOTES_NAME = re.compile(r"meeting_(\d+)_(\d{8})\.md")
+#: Why a notes file without a meeting number cannot be used: ``check`` and ``new`` say the same.
+NO_NUMBER = (
+    "the title has no meeting number; start the file with a title such as '# WG Meeting 00012'"
+)
 HEADING = re.compile(r"(#{1,6})\s+(.*?)\s*#*\s*$")
 URL = re.compile(r"https?://[^\s)>\]]+")
 _SECTION_NAMES = {
@@ -59,6 +63,8 @@ class Document:
     sections: dict[str, Section]
     info_lines: dict[str, int]
     start_text: str = ""
+    #: The line and text of a ``Date:`` that names no day of the calendar (``2021-02-30``).
+    bad_date: tuple[int, str] | None = None
 
 
 def parse_file(path: str | os.PathLike[str]) -> Meeting:
@@ -121,7 +127,7 @@ def parse_document(text: str, source: str | None = None) -> Document:
         source=source,
     )
     meeting = _with_next_meeting(meeting, info.next)
-    return Document(meeting, lines, title_line, sections, info.lines, info.start)
+    return Document(meeting, lines, title_line, sections, info.lines, info.start, info.bad_date)
 
 
 def _canonical() -> list[str]:
@@ -172,6 +178,7 @@ class _Info:
     video: str | None = None
     cancelled: bool = False
     next: str | None = None
+    bad_date: tuple[int, str] | None = None
     lines: dict[str, int] = field(default_factory=dict)
 
 
@@ -184,6 +191,9 @@ def _info(info: list[tuple[int, str]], title: str) -> _Info:
         value = match[2].strip() if match else line.strip()
         if key == "date" and found.date is None:
             found.date, found.lines["date"] = parse_date(value), number
+            impossible = impossible_date(value) if found.date is None else None
+            if impossible is not None and found.bad_date is None:
+                found.bad_date = (number, impossible)
         elif key in ("start time", "time") and not found.start:
             found.start, found.lines["start"] = value, number
             slash_date = parse_slash_date(value) if key == "time" else None

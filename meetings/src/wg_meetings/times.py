@@ -51,6 +51,22 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
+def impossible_date(text: str) -> str | None:
+    """The first ``YYYYMMDD`` or ``YYYY-MM-DD`` in ``text`` that is no day of the calendar.
+
+    Examples
+    --------
+    >>> impossible_date("Date: 2021-02-30"), impossible_date("Date: 2021-02-28")
+    ('2021-02-30', None)
+    """
+    for match in _DATE.finditer(text):
+        try:
+            dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return match[0]
+    return None
+
+
 def parse_slash_date(text: str) -> dt.date | None:
     """A ``DD/MM/YY`` date, using a linked ``date=YYYY-MM-DD`` to settle day/month order.
 
@@ -75,6 +91,23 @@ def parse_slash_date(text: str) -> dt.date | None:
     return None
 
 
+def iana_zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone ``name`` (``Europe/Berlin``), else ``None``.
+
+    A name may be anything a user wrote: a folder of the tz database (``America/Argentina``), a
+    name too long for the file system, a path; every one that is not a zone is ``None``.
+
+    Examples
+    --------
+    >>> iana_zone("Europe/Berlin").key, iana_zone("America/Argentina"), iana_zone("../etc")
+    ('Europe/Berlin', None, None)
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 @cache
 def zone_named(name: str) -> dt.tzinfo | None:
     """The time zone for an abbreviation (``ET``), ``UTC+01:00`` or IANA name, else ``None``."""
@@ -87,10 +120,7 @@ def zone_named(name: str) -> dt.tzinfo | None:
         return dt.timezone(sign * delta)
     if "/" not in name:
         return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return iana_zone(name)
 
 
 def parse_start(text: str, day: dt.date | None) -> dt.datetime | str | None:
