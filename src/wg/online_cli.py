@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,14 +14,32 @@ COMMON: dict[str, Any] = {"context_settings": {"help_option_names": ["-h", "--he
 
 def _run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call a library function, turning its domain errors into click errors."""
+    from wg_io.output import OutputError
+    from wg_io.structure import InputError
     from wg_online.model import OptionsError
 
     try:
         return func(*args, **kwargs)
     except OptionsError as exc:
         raise click.UsageError(str(exc)) from None
-    except (ValueError, FileNotFoundError, OSError) as exc:
+    except (ValueError, OSError, OutputError, InputError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _check_outputs(outputs: list[str | None], inputs: list[str | None]) -> None:
+    """Refuse an output path before any work: an input, a folder, a missing folder (wg_io)."""
+    from wg_io.output import resolve_target
+
+    sources = [p for p in inputs if p is not None and p != "-"]
+    for path in outputs:
+        if path is not None and path != "-":
+            _run(resolve_target, path, inputs=sources)
+
+
+def _positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise click.BadParameter(f"{value!r} is not a finite number of seconds > 0")
+    return value
 
 
 def _given(opts: dict[str, Any]) -> dict[str, Any]:
@@ -127,6 +146,9 @@ def train(**kw: Any) -> None:
     if cache == "-.cache":
         raise click.UsageError("-c with -d - needs --cache_file PATH")
     options = _run(Options, **opts)
+    sources = [kw["data"], kw["initial"], cache, kw["namespace_map"]]
+    _check_outputs([kw["model_out"], kw["predictions"]], sources)
+    _check_outputs([cache], [kw["data"], kw["initial"], kw["namespace_map"]])
     _warm_up(kw["quiet"])
     _run(
         run_train,
@@ -155,6 +177,7 @@ def predict(model: str, data: str, predictions: str, skip_bad_lines: bool, quiet
     """Write one probability per example: wg online predict -i MODEL -d DATA -p PREDS."""
     from wg_online.training import predict as run_predict
 
+    _check_outputs([predictions], [model, data])
     _warm_up(quiet)
     _run(run_predict, model, data, predictions, skip_bad_lines, _stderr(quiet))
 
@@ -162,7 +185,14 @@ def predict(model: str, data: str, predictions: str, skip_bad_lines: bool, quiet
 @online.command(**COMMON)
 @click.option("-i", "--initial_regressor", "model", required=True, help="Model file to serve.")
 @click.option("--port", type=click.IntRange(0, 65535), default=26542, show_default=True)
-@click.option("--poll", type=float, default=0.2, show_default=True, help="Seconds between checks.")
+@click.option(
+    "--poll",
+    type=float,
+    default=0.2,
+    show_default=True,
+    callback=_positive_seconds,
+    help="Seconds between checks.",
+)
 def serve(model: str, port: int, poll: float) -> None:
     """Serve predictions on 127.0.0.1:PORT, one example per line; swaps in new model files."""
     from wg_online.serve import serve as run_serve

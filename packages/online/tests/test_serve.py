@@ -86,3 +86,88 @@ def test_fast_answer_equals_the_batch_path(tmp_path) -> None:
         holder.answer("1 |a é".encode())
         == f"{float(holder.model.run(parse_lines(['1 |a é']), False)[0][0]):.6f}"
     )
+
+
+def _without_arrays(path) -> None:
+    """Rewrite a version-3 model with a header lacking "arrays" and a valid checksum."""
+    import json
+
+    from wg_io.checksum import digest
+
+    raw = path.read_bytes()
+    size = int.from_bytes(raw[12:16], "little")
+    header = json.loads(raw[32 : 32 + size])
+    del header["arrays"]
+    new = json.dumps(header).encode()
+    path.write_bytes(raw[:12] + len(new).to_bytes(4, "little") + digest([new]).encode() + new)
+
+
+def test_watcher_survives_a_bad_model_and_loads_a_later_good_one(tmp_path) -> None:
+    import time
+
+    path = tmp_path / "m.wgm"
+    OnlineLearner().fit(["1 | a"] * 20).save(path)
+    logs: list[str] = []
+    srv = PredictionServer(ModelHolder(path, logs.append), 0, poll_seconds=0.01, log=logs.append)
+    try:
+        bad = tmp_path / "bad.wgm"
+        OnlineLearner().fit(["1 | a"]).save(bad)
+        _without_arrays(bad)
+        bad.replace(path)
+        time.sleep(0.2)  # many polls: one line, not one per poll
+        assert logs == [
+            f"keeping the current model: {path}: the model header has no 'arrays' field; "
+            "the file is damaged or was not written by `wg online train -f`: train the model "
+            "again"
+        ]
+        OnlineLearner().fit(["-1 | a"] * 20).save(path)
+        for _ in range(500):
+            if srv.holder.swaps:
+                break
+            time.sleep(0.01)
+        assert srv.holder.swaps == 1
+        assert float(srv.holder.answer(b"| a")) < 0.5
+        assert logs[-1] == f"swapped in {path} (swap 1)"
+    finally:
+        srv.server_close()
+
+
+def test_busy_port_is_one_clear_error(tmp_path) -> None:
+    from wg_online.serve import ServeError
+
+    path = tmp_path / "m.wgm"
+    OnlineLearner().fit(["1 | a"]).save(path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServeError) as caught:
+            PredictionServer(ModelHolder(path), port)
+    assert str(caught.value) == (
+        f"cannot listen on 127.0.0.1:{port}: the port is in use; stop the program using it or "
+        "choose another --port"
+    )
+
+
+def test_client_leaving_mid_request_is_not_an_error(tmp_path, capfd) -> None:
+    import time
+
+    path = tmp_path / "m.wgm"
+    OnlineLearner().fit(["1 | a"]).save(path)
+    logs: list[str] = []
+    srv = PredictionServer(ModelHolder(path), 0, poll_seconds=10, log=logs.append)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for _ in range(3):
+            with socket.create_connection(srv.server_address) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                sock.sendall(b"| a\n" * 20000)  # answers the client never reads
+        time.sleep(0.3)
+        with socket.create_connection(srv.server_address) as sock, sock.makefile("rwb") as f:
+            assert float(ask(f, "| a")) > 0.5  # still serving
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert logs == []
+    assert "Traceback" not in capfd.readouterr().err

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from wg_online.model import Model, Options
+from wg_online.model import Model, Options, OptionsError
 from wg_online.model_file import load_model, save_model
 from wg_online.parsing import Parsed, parse_lines
 
@@ -54,17 +54,32 @@ class OnlineLearner:
         ns_map = tuple(self.options.get("namespace_map", ()))
         return parse_lines(text, self.skip_bad_lines, ns_map)
 
+    def _checked_options(self) -> Options:
+        """The hyperparameters as validated :class:`Options` (raises :class:`OptionsError`)."""
+        for name in ("threads", "passes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise OptionsError(f"{name}={value!r}: use a whole number >= 1")
+        if not isinstance(self.skip_bad_lines, bool):
+            raise OptionsError(f"skip_bad_lines={self.skip_bad_lines!r}: use True or False")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in self.options.items()}
+        try:
+            return Options(**values)
+        except TypeError as exc:  # an unknown keyword
+            raise OptionsError(f"{exc}; see wg_online.model.Options for the names") from None
+
     def partial_fit(self, lines: Lines | Parsed) -> OnlineLearner:
         """Learn from one more batch of labelled lines (one pass); returns self."""
         if not hasattr(self, "model_"):
-            self.model_ = Model.new(Options(**self.options))
+            self.model_ = Model.new(self._checked_options())
         self.model_.run(self._parse(lines), learn=True, threads=self.threads)
         return self
 
     def fit(self, lines: Lines | Parsed) -> OnlineLearner:
         """Start from scratch and learn ``passes`` passes over the lines; returns self."""
+        options = self._checked_options()
         data = self._parse(lines)
-        self.model_ = Model.new(Options(**self.options))
+        self.model_ = Model.new(options)
         for _ in range(self.passes):
             self.partial_fit(data)
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,10 @@ import numpy as np
 from wg_online.parsing import Parsed
 
 MAX_FIELDS = 128
+#: Largest FFM embedding: FW's models use k of 1..64.
+MAX_FFM_K = 1024
+#: Largest FFM table (8 GiB of float32); a larger one is a typo, not a model.
+MAX_FFM_WEIGHTS = 1 << 31
 FFM_LAYOUTS = ("fw", "blocks")
 
 
@@ -46,10 +51,8 @@ class Options:
     ffm_layout: str = "fw"
 
     def __post_init__(self) -> None:
-        if not 1 <= self.bit_precision <= 30:
-            raise OptionsError(f"-b {self.bit_precision} is out of range; use 1..30 bits")
-        if not 1 <= self.ffm_bit_precision <= 30:
-            raise OptionsError(f"--ffm_bit_precision {self.ffm_bit_precision}: use 1..30")
+        _check_types(self)
+        _check_numbers(self)
         if self.ffm_layout not in FFM_LAYOUTS:
             raise OptionsError(f"FFM layout {self.ffm_layout!r}: use one of {list(FFM_LAYOUTS)}")
         for inter in self.interactions:
@@ -64,19 +67,27 @@ class Options:
                 f"namespace letters {letters!r} must be ASCII: namespaces are "
                 "named by their first byte, as in VW"
             )
-        if self.ffm_k < 0 or (self.ffm_k > 0 and not self.ffm_fields):
+        if self.ffm_k > 0 and not self.ffm_fields:
             raise OptionsError(
                 "--ffm_k needs k >= 0 and at least one --ffm_field, e.g. --ffm_field a"
             )
         if len(self.ffm_fields) > MAX_FIELDS:
             raise OptionsError(f"{len(self.ffm_fields)} FFM fields; at most {MAX_FIELDS} allowed")
+        for entry in self.namespace_map:
+            if len(entry) < 2 or not entry[0].isascii():
+                raise OptionsError(
+                    f"namespace map entry {entry!r}: write an ASCII letter then the namespace"
+                )
+        if ffm_geometry(self)[2] > MAX_FFM_WEIGHTS:
+            raise OptionsError(
+                f"the FFM table would hold {ffm_geometry(self)[2]} weights (at most "
+                f"{MAX_FFM_WEIGHTS}): lower --ffm_bit_precision, --ffm_k or the fields"
+            )
         if self.vwcompat and (self.l2 > 0 or self.ffm_k > 0):
             raise OptionsError(
                 "--vwcompat reproduces VW's --adaptive logistic regression; "
                 "drop --l2 and --ffm_k to use it"
             )
-        if self.learning_rate <= 0 or self.power_t < 0:
-            raise OptionsError("--learning_rate must be > 0 and --power_t >= 0")
 
     def to_json(self) -> dict[str, Any]:
         """The options as JSON-ready values."""
@@ -87,6 +98,8 @@ class Options:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Options:
+        if not isinstance(data, dict):
+            raise OptionsError("the options are not a JSON object")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -97,6 +110,70 @@ class Options:
             k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
         }
         return cls(**values)
+
+
+#: The flag that sets each option, for messages (options without a flag go by their name).
+FLAGS = {
+    "bit_precision": "-b/--bit_precision",
+    "learning_rate": "-l/--learning_rate",
+    "power_t": "--power_t",
+    "l2": "--l2",
+    "ffm_k": "--ffm_k",
+    "ffm_bit_precision": "--ffm_bit_precision",
+    "ffm_learning_rate": "--ffm_learning_rate",
+    "ffm_layout": "--ffm_layout",
+    "interactions": "-q/--cubic/--interactions",
+    "ffm_fields": "--ffm_field",
+}
+#: Numeric ranges, (low, high, low is allowed): every number must also be finite.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "bit_precision": (1, 30, True),
+    "ffm_bit_precision": (1, 30, True),
+    "learning_rate": (0.0, float("inf"), False),
+    "power_t": (0.0, float("inf"), True),
+    "l2": (0.0, float("inf"), True),
+    "ffm_k": (0, MAX_FFM_K, True),
+    "ffm_learning_rate": (0.0, float("inf"), False),
+    "ffm_init": (0.0, float("inf"), True),
+    "seed": (0, 2**63 - 1, True),
+}
+
+
+def _flag(name: str) -> str:
+    return FLAGS.get(name, name)
+
+
+def _check_types(options: Options) -> None:
+    """Each option has its field's type: an int for ints (not a bool), a number for floats,
+    a string of strings for tuples (model headers and library callers can pass anything)."""
+    for f in dataclasses.fields(options):
+        value, kind = getattr(options, f.name), type(f.default)
+        if kind is tuple:
+            ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+        elif kind is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, kind)
+        if not ok:
+            raise OptionsError(
+                f"{_flag(f.name)} {value!r}: expected "
+                f"{'a tuple of strings' if kind is tuple else 'a ' + kind.__name__}"
+            )
+
+
+def _check_numbers(options: Options) -> None:
+    """Every number finite and in its range (NaN or infinite rates train NaN models)."""
+    for name, (low, high, low_ok) in RANGES.items():
+        value = getattr(options, name)
+        inside = math.isfinite(value) and (value >= low if low_ok else value > low)
+        if not inside or value > high:
+            if isinstance(low, int):
+                fix = f"use a whole number from {low} to {high}"
+            else:
+                fix = f"use a finite number {'>=' if low_ok else '>'} {low}"
+            raise OptionsError(f"{_flag(name)} {value!r} is out of range: {fix}")
 
 
 def ffm_geometry(options: Options) -> tuple[int, int, int]:

@@ -9,6 +9,7 @@ answered by exactly one whole model.
 
 from __future__ import annotations
 
+import errno
 import os
 import socketserver
 import threading
@@ -24,15 +25,40 @@ from wg_online.model_file import ModelFileError, load_model
 from wg_online.parsing import map_arrays, parse_bytes
 from wg_online.vw_format import VWFormatError
 
+#: The signature of a model file that cannot be found (logged once until it is back).
+_MISSING = (-1, -1, -1)
+
+
+def _describe(exc: Exception, path: Path) -> str:
+    """One line naming the file: our errors say it already, anything else gets it added."""
+    if isinstance(exc, ModelFileError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{path}: {exc.strerror or exc}"
+    return f"{path}: {type(exc).__name__}: {exc}".splitlines()[0]
+
+
+class ServeError(ValueError):
+    """The server cannot start (busy port, no permission); the message names the port."""
+
 
 class ModelHolder:
-    """The model being served and the file signature it was loaded from."""
+    """The model being served and the file signature it was loaded from.
+
+    The watcher calls :meth:`refresh`; no file, however damaged, stops it: a file that fails
+    to load is logged once (one line) and the current model keeps answering until the file
+    changes again.
+    """
 
     def __init__(self, path: str | Path, log: Callable[[str], None] = lambda _: None) -> None:
         self.path, self.log = Path(path), log
-        self.signature = self._signature()
+        try:
+            self.signature = self._signature()
+        except OSError:
+            self.signature = _MISSING  # load_model says why, naming the file
         self.model: Model = load_model(self.path)
         self.swaps = 0
+        self.refused: tuple[int, int, int] | None = None
 
     def _signature(self) -> tuple[int, int, int]:
         st = os.stat(self.path)
@@ -40,15 +66,18 @@ class ModelHolder:
 
     def refresh(self) -> bool:
         """Load and swap in the model file if it changed; True when a swap happened."""
+        sig = _MISSING
         try:
             sig = self._signature()
-            if sig == self.signature:
+            if sig in (self.signature, self.refused):
                 return False
             model = load_model(self.path)
-        except (OSError, ModelFileError) as exc:
-            self.log(f"keeping the current model: {exc}")
+        except Exception as exc:
+            if sig != self.refused:
+                self.log(f"keeping the current model: {_describe(exc, self.path)}")
+            self.refused = sig
             return False
-        self.model, self.signature = model, sig
+        self.model, self.signature, self.refused = model, sig, None
         self.swaps += 1
         self.log(f"swapped in {self.path} (swap {self.swaps})")
         return True
@@ -95,9 +124,12 @@ def _answer_fast(model: Model, line: bytes) -> str | None:
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         holder: ModelHolder = self.server.holder  # type: ignore[attr-defined]
-        for line in self.rfile:
-            self.wfile.write(holder.answer(line).encode() + b"\n")
-            self.wfile.flush()
+        try:
+            for line in self.rfile:
+                self.wfile.write(holder.answer(line).encode() + b"\n")
+                self.wfile.flush()
+        except (ConnectionError, TimeoutError):
+            pass  # the client went away mid-request: nothing to answer, nothing to report
 
 
 class PredictionServer(socketserver.ThreadingTCPServer):
@@ -106,20 +138,52 @@ class PredictionServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, holder: ModelHolder, port: int, poll_seconds: float = 0.2) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.holder, self.poll_seconds = holder, poll_seconds
+    def __init__(
+        self,
+        holder: ModelHolder,
+        port: int,
+        poll_seconds: float = 0.2,
+        log: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        # socketserver calls server_close when binding fails: it needs the stop event
         self._stop = threading.Event()
+        self.log = log
+        try:
+            super().__init__(("127.0.0.1", port), _Handler)
+        except OSError as exc:
+            raise ServeError(_bind_problem(port, exc)) from None
+        self.holder, self.poll_seconds = holder, poll_seconds
         self._watcher = threading.Thread(target=self._watch, daemon=True)
         self._watcher.start()
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll_seconds):
-            self.holder.refresh()
+            try:
+                self.holder.refresh()
+            except Exception as exc:
+                self.log(f"model watcher: {exc!r}")
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line per failed request instead of socketserver's traceback."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        self.log(f"request from {client_address[0]}:{client_address[1]} failed: {exc!r}")
 
     def server_close(self) -> None:
         self._stop.set()
         super().server_close()
+
+
+def _bind_problem(port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on 127.0.0.1:{port}: the port is in use; stop the program using it "
+            "or choose another --port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on 127.0.0.1:{port}: permission denied; choose a port above 1023"
+    return f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; choose another --port"
 
 
 def serve(
@@ -131,7 +195,7 @@ def serve(
     """Serve predictions of ``model_path`` on 127.0.0.1:``port`` until interrupted."""
     holder = ModelHolder(model_path, log)
     holder.model.run(parse_bytes(b"| warmup\n"), learn=False)  # compile before the first client
-    with PredictionServer(holder, port, poll_seconds) as server:
+    with PredictionServer(holder, port, poll_seconds, log) as server:
         log(f"serving {model_path} on 127.0.0.1:{server.server_address[1]}")
         try:
             server.serve_forever()

@@ -17,10 +17,11 @@ import gzip
 import io
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -243,22 +244,37 @@ def load_namespace_map(path: str | Path) -> tuple[str, ...]:
     ('Aanimal', 'Bfood')
     """
     entries: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            letter, sep, name = text.partition(",")
-            letter, name = letter.strip(), name.strip()
-            if not sep or len(letter) != 1 or not letter.isascii() or not name:
-                raise VWFormatError(
-                    str(path),
-                    lineno,
-                    "bad namespace map line",
-                    text,
-                    "Write one 'letter,namespace' per line, e.g. A,animal",
-                )
-            entries.append(letter + name)
+    try:
+        with open(path, "rb") as handle:
+            raw_lines = handle.read().split(b"\n")
+    except OSError as exc:
+        raise DataFileError(
+            path, f"cannot read the namespace map: {exc.strerror}", "check the path"
+        ) from None
+    for lineno, raw in enumerate(raw_lines, 1):
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise VWFormatError(
+                str(path),
+                lineno,
+                f"invalid UTF-8 at byte {exc.start}",
+                raw.decode(errors="replace"),
+                "Re-encode the file as UTF-8",
+            ) from None
+        if not text or text.startswith("#"):
+            continue
+        letter, sep, name = text.partition(",")
+        letter, name = letter.strip(), name.strip()
+        if not sep or len(letter) != 1 or not letter.isascii() or not name:
+            raise VWFormatError(
+                str(path),
+                lineno,
+                "bad namespace map line",
+                text,
+                "Write one 'letter,namespace' per line, e.g. A,animal",
+            )
+        entries.append(letter + name)
     return tuple(entries)
 
 
@@ -304,8 +320,96 @@ def format_example(example: Example) -> str:
     return out
 
 
+class DataFileError(ValueError):
+    """A data file that cannot be read to its end (missing, truncated, not what its magic says)."""
+
+    def __init__(self, path: str | Path, problem: str, fix: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: {problem}; {fix}")
+
+
+_RECOPY = "the file is incomplete or damaged: copy or download it again"
+
+
+class _ZstdStream(io.RawIOBase):
+    """zstd frames decompressed a little input at a time; ending mid-frame is an error.
+
+    zstandard's ``stream_reader`` treats the end of a truncated file as the end of the data, so
+    a cut download would train on the part that decompresses; this stream refuses it.
+    """
+
+    #: Input read per step: zstd expands a block up to ~32768 times, so this bounds the output.
+    STEP = 1 << 12
+
+    def __init__(self, handle: BinaryIO, path: str | Path) -> None:
+        import zstandard
+
+        self.handle, self.path, self.zstd = handle, path, zstandard
+        self.frame = zstandard.ZstdDecompressor().decompressobj()
+        self.pending, self.used, self.in_frame = b"", 0, False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
+
+    def readinto(self, buffer: Any) -> int:
+        while self.used == len(self.pending):
+            chunk = self.handle.read(self.STEP)
+            if not chunk:
+                if self.in_frame:
+                    raise DataFileError(self.path, "the zstd stream ends mid-frame", _RECOPY)
+                return 0
+            self.pending, self.used = self._decompress(chunk), 0
+        n = min(len(buffer), len(self.pending) - self.used)
+        buffer[:n] = self.pending[self.used : self.used + n]
+        self.used += n
+        return n
+
+    def _decompress(self, chunk: bytes) -> bytes:
+        parts = []
+        try:
+            while chunk:
+                parts.append(self.frame.decompress(chunk))
+                self.in_frame, chunk = not self.frame.eof, b""
+                if self.frame.eof:  # a next frame follows in the unused bytes
+                    chunk = self.frame.unused_data
+                    self.frame = self.zstd.ZstdDecompressor().decompressobj()
+        except self.zstd.ZstdError as exc:
+            raise DataFileError(self.path, f"corrupt zstd data ({exc})", _RECOPY) from None
+        return b"".join(parts)
+
+
+class _GzipStream(io.RawIOBase):
+    """gzip members read by Python's gzip module, its errors turned into one-line errors."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self.inner = gzip.open(path, "rb")  # noqa: SIM115 - closed by close()
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self.inner.readinto(buffer)
+        except EOFError:
+            raise DataFileError(self.path, "the gzip stream is truncated", _RECOPY) from None
+        except (OSError, zlib.error) as exc:  # BadGzipFile is an OSError
+            raise DataFileError(self.path, f"corrupt gzip data ({exc})", _RECOPY) from None
+
+
 def open_binary(path: str | Path) -> BinaryIO:
     """Open a data file for reading bytes: ``-`` is standard input; gzip and zstd by magic bytes.
+
+    A compressed file that ends mid-stream or holds corrupt data raises :class:`DataFileError`
+    when it is read, so a truncated download never trains a model on the part that decompresses.
 
     Examples
     --------
@@ -326,12 +430,9 @@ def open_binary(path: str | Path) -> BinaryIO:
     magic = handle.peek(4)[:4] if hasattr(handle, "peek") else b""
     if magic.startswith(_GZIP_MAGIC):
         handle.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return cast(BinaryIO, io.BufferedReader(_GzipStream(path)))
     if magic == _ZSTD_MAGIC:
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(handle, closefd=True)
-        return io.BufferedReader(reader)
+        return cast(BinaryIO, io.BufferedReader(_ZstdStream(handle, path)))
     return handle
 
 
