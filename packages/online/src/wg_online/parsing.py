@@ -410,7 +410,8 @@ def _cache_header(data: bytearray, path: str | Path) -> dict | None:
 
 def _check_block(block: Parsed, path: str | Path, number: int) -> None:
     """Refuse a block whose offsets would send the compiled kernels outside its arrays."""
-    n, off = len(block.labels), block.offsets
+    labels, off = block.labels, block.offsets
+    n = len(labels)
     problem = ""
     if len(block.importances) != n or len(off) != n + 1:
         problem = "array lengths disagree"
@@ -418,7 +419,7 @@ def _check_block(block: Parsed, path: str | Path, number: int) -> None:
         problem = "feature offsets are out of order or out of range"
     elif not len(block.idx) == len(block.val) == len(block.ns):
         problem = "feature array lengths disagree"
-    elif not np.all(np.isnan(block.labels) | np.isin(block.labels, (-1.0, 0.0, 1.0))):
+    elif not np.all(np.isnan(labels) | (labels == -1) | (labels == 0) | (labels == 1)):
         problem = "a label is not -1, 0, 1 or none"
     elif not (np.all(np.isfinite(block.val)) and np.all(np.isfinite(block.importances))):
         problem = "a value or importance is not finite"
