@@ -146,8 +146,9 @@ def train(**kw: Any) -> None:
     if cache == "-.cache":
         raise click.UsageError("-c with -d - needs --cache_file PATH")
     options = _run(Options, **opts)
-    sources = [kw["data"], kw["initial"], cache, kw["namespace_map"]]
-    _check_outputs([kw["model_out"], kw["predictions"]], sources)
+    sources = [kw["data"], cache, kw["namespace_map"]]
+    _check_outputs([kw["model_out"]], sources)  # -f may be -i: it is read whole first, as in VW
+    _check_outputs([kw["predictions"]], [*sources, kw["initial"]])
     _check_outputs([cache], [kw["data"], kw["initial"], kw["namespace_map"]])
     _warm_up(kw["quiet"])
     _run(

@@ -298,3 +298,15 @@ def test_model_write_to_a_missing_folder_names_the_path(data: Path, tmp_path: Pa
         1,
         f"Error: cannot write {out}: its folder does not exist (create {out.parent} first)",
     )
+
+
+def test_continuing_in_place_is_allowed_as_in_vw(data: Path, model: Path) -> None:
+    before = load_model(model).examples_seen
+    assert run("train", "-i", str(model), "-f", str(model), "-d", str(data), "--quiet")[0] == 0
+    assert load_model(model).examples_seen == before + 300
+    code, last = run("train", "-i", str(model), "-p", str(model), "-d", str(data), "--quiet")
+    assert (code, last) == (
+        1,
+        f"Error: cannot write {model}: it is also an input of this command "
+        "(choose another output path)",
+    )

@@ -168,11 +168,12 @@ def train(
             prog.stats.skipped += block.skipped
             preds_out.append(prog.feed(model, block, True, threads))
     prog.stats.seconds = time.perf_counter() - begin
-    sources = [p for p in (data, initial, cache) if p is not None and str(p) != "-"]
+    sources = [p for p in (data, cache) if p is not None and str(p) != "-"]
     if predictions is not None:
         preds_all = np.concatenate(preds_out) if preds_out else np.empty(0, np.float32)
-        _write_predictions(predictions, preds_all, None, sources)
-    if model_out is not None:
+        read = [*sources, initial] if initial is not None else sources
+        _write_predictions(predictions, preds_all, None, read)
+    if model_out is not None:  # -f may be the -i model (read whole, replaced atomically, as VW)
         save_model(model, model_out, save_resume, inputs=sources)
     if progress:
         print(prog.stats.summary(), file=progress)
