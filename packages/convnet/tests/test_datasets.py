@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import http.server
 import io
+import os
 import re
 import struct
 import tarfile
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wg_convnet.datasets import load_dataset, load_digits, make_lines
-from wg_convnet.datasets.formats import parse_cifar_batch, parse_idx, safe_extract
+from wg_convnet.datasets.formats import parse_cifar_batch, parse_idx, read_members
 from wg_convnet.datasets.remote import (
     MNIST_FILES,
     REMOTE,
@@ -139,7 +140,7 @@ def test_cifar_batch_parses_label_and_planes() -> None:
         parse_cifar_batch(raw[:-1], "b.bin")
 
 
-# ---------------------------------------------------------------- safe extraction
+# ---------------------------------------------------------------- tar members
 def _tar(path: Path, members: dict[str, bytes], symlink: str | None = None) -> Path:
     with tarfile.open(path, "w:gz") as tar:
         for name, data in members.items():
@@ -153,25 +154,33 @@ def _tar(path: Path, members: dict[str, bytes], symlink: str | None = None) -> P
     return path
 
 
-def test_safe_extract_refuses_escaping_paths(tmp_path: Path) -> None:
+def test_members_are_read_without_writing_anything(tmp_path: Path) -> None:
     archive = _tar(tmp_path / "evil.tar.gz", {"ok.txt": b"x", "../escape.txt": b"y"})
-    with pytest.raises(DatasetError, match=r"'\.\./escape\.txt' would be written outside"):
-        safe_extract(archive, tmp_path / "out")
-    assert not (tmp_path / "escape.txt").exists()
-    assert not (tmp_path / "out").exists()
+    assert read_members(archive, ["../escape.txt", "ok.txt"]) == {
+        "../escape.txt": b"y",
+        "ok.txt": b"x",
+    }
     assert [p.name for p in tmp_path.iterdir()] == ["evil.tar.gz"]
 
 
-def test_safe_extract_refuses_links(tmp_path: Path) -> None:
+def test_a_linked_member_is_refused(tmp_path: Path) -> None:
     archive = _tar(tmp_path / "link.tar.gz", {"ok.txt": b"x"}, symlink="/etc/passwd")
-    with pytest.raises(DatasetError, match="'link' is a link or device; refused"):
-        safe_extract(archive, tmp_path / "out")
+    with pytest.raises(DatasetError) as caught:
+        read_members(archive, ["link"])
+    assert str(caught.value) == (
+        f"{archive}: member 'link' is a link or device, not a file; delete the archive and "
+        "fetch it again"
+    )
 
 
-def test_safe_extract_extracts_normal_archive(tmp_path: Path) -> None:
-    archive = _tar(tmp_path / "ok.tar.gz", {"d/a.bin": b"abc"})
-    out = safe_extract(archive, tmp_path / "out")
-    assert (out / "d" / "a.bin").read_bytes() == b"abc"
+def test_a_missing_member_or_a_damaged_archive_is_refused(tmp_path: Path) -> None:
+    archive = _tar(tmp_path / "ok.tar.gz", {"d/a.bin": b"abc" * 1000})
+    with pytest.raises(DatasetError) as caught:
+        read_members(archive, ["d/a.bin", "d/b.bin"])
+    assert str(caught.value) == f"{archive}: d/b.bin is missing from the archive"
+    archive.write_bytes(archive.read_bytes()[:-20])
+    with pytest.raises(DatasetError, match=r"ok\.tar\.gz: cannot read the archive \(.*\); delete"):
+        read_members(archive, ["d/a.bin"])
 
 
 # ---------------------------------------------------------------- downloads from 127.0.0.1
@@ -223,6 +232,23 @@ def test_fetch_downloads_verifies_and_loads(server, tmp_path: Path) -> None:
     assert data.X_train.dtype == np.float32
     assert data.X_train.max() <= 1.0
     assert fetch(spec, cache)[0].endswith("already cached")
+
+
+def test_downloads_and_imports_get_the_umask_mode_and_leave_no_temporary_file(
+    server, tmp_path: Path
+) -> None:
+    base, root = server
+    spec = _mnist_like(root, base)
+    old = os.umask(0o027)
+    try:
+        fetch(spec, tmp_path / "down")
+        import_from(spec, root, tmp_path / "copy")
+    finally:
+        os.umask(old)
+    for cache in ("down", "copy"):
+        files = sorted((tmp_path / cache / "tiny-mnist").iterdir())
+        assert [p.name for p in files] == sorted(MNIST_FILES)
+        assert {p.stat().st_mode & 0o777 for p in files} == {0o640}
 
 
 def test_corrupt_download_is_detected_deleted_and_reported(server, tmp_path: Path) -> None:

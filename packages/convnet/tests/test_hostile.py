@@ -456,15 +456,7 @@ def test_training_that_diverges_saves_no_model(
 def test_save_over_a_dataset_file_is_refused(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "cache" / "mnist"
-    folder.mkdir(parents=True)
-    files = []
-    for name in MNIST_FILES:
-        data = gzip.compress(name.encode())
-        (folder / name).write_bytes(data)
-        files.append(RemoteFile(name, hashlib.sha256(data).hexdigest(), ()))
-    monkeypatch.setitem(REMOTE, "mnist", RemoteDataset("mnist", "", tuple(files), "idx"))
-    victim = folder / MNIST_FILES[0]
+    victim = _fake_mnist(tmp_path / "cache" / "mnist", monkeypatch) / MNIST_FILES[0]
     before = victim.read_bytes()
     result = runner.invoke(main, [*TRAIN[:3], "mnist", *TRAIN[4:], "--save", str(victim)])
     assert result.exit_code == 1
@@ -488,3 +480,43 @@ def test_stdout_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
         "wg: cannot write standard output: No space left on device (the disk is full: free some "
         "space or write to another disk)\n"
     )
+
+
+# ---------------------------------------------------------------- `wg convnet datasets`, hostile
+def _fake_mnist(folder: Path, monkeypatch: pytest.MonkeyPatch, url: str = "") -> Path:
+    """Files of a stand-in for MNIST in ``folder``, registered under the name ``mnist``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name in MNIST_FILES:
+        data = gzip.compress(name.encode())
+        (folder / name).write_bytes(data)
+        files.append(RemoteFile(name, hashlib.sha256(data).hexdigest(), (url + name,)))
+    monkeypatch.setitem(REMOTE, "mnist", RemoteDataset("mnist", "", tuple(files), "idx"))
+    return folder
+
+
+def test_import_from_the_cache_itself_changes_nothing(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _fake_mnist(tmp_path / "cache" / "mnist", monkeypatch)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = runner.invoke(main, ["convnet", "datasets", "fetch", "mnist", "--from", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert result.output == "".join(
+        f"{name}: already in the cache and verified\n" for name in MNIST_FILES
+    )
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_a_cache_that_cannot_be_written_is_one_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_mnist(tmp_path / "source", monkeypatch, url="http://127.0.0.1:9/")
+    blocked = tmp_path / "cache" / "mnist" / MNIST_FILES[0]
+    blocked.mkdir(parents=True)
+    for args in (["--from", str(tmp_path / "source")], []):
+        result = runner.invoke(main, ["convnet", "datasets", "fetch", "mnist", *args])
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: cannot write {blocked}: it is a folder (give a file name inside it)\n"
+        )

@@ -20,7 +20,7 @@ from wg_convnet.datasets.formats import (
     parse_cifar_batch,
     parse_idx,
     read_gzip,
-    safe_extract,
+    read_members,
 )
 from wg_convnet.datasets.lines import make_lines
 from wg_convnet.datasets.remote import (
@@ -128,17 +128,18 @@ def _load_idx(folder: Path, spec: RemoteDataset) -> Split:
     )
 
 
+#: The members of the CIFAR-10 binary archive that hold the data, training batches first.
+CIFAR_MEMBERS = tuple(
+    f"cifar-10-batches-bin/{name}"
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+)
+
+
 def _load_cifar(folder: Path, spec: RemoteDataset) -> Split:
-    extracted = folder / "extracted"
-    batches = extracted / "cifar-10-batches-bin"
-    if not (batches / "test_batch.bin").is_file():
-        safe_extract(folder / spec.files[0].name, extracted)
-    parts = []
-    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
-        path = batches / name
-        if not path.is_file():
-            raise DatasetError(f"{path}: missing from the CIFAR-10 archive")
-        parts.append(parse_cifar_batch(path.read_bytes(), str(path)))
+    # Read from the verified archive itself: extracting would be a second, unverified copy.
+    archive = folder / spec.files[0].name
+    members = read_members(archive, CIFAR_MEMBERS)
+    parts = [parse_cifar_batch(members[name], f"{archive}:{name}") for name in CIFAR_MEMBERS]
     train_x = np.concatenate([p[0] for p in parts[:-1]]).astype(np.float32) / 255.0
     train_y = np.concatenate([p[1] for p in parts[:-1]])
     test_x, test_y = parts[-1][0].astype(np.float32) / 255.0, parts[-1][1]

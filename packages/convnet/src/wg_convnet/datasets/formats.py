@@ -1,15 +1,13 @@
-"""Parsers for the original dataset formats (IDX, CIFAR-10 binary) and safe archive extraction."""
+"""Parsers for the original dataset formats (IDX, CIFAR-10 binary) and reading tar members."""
 
 from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import struct
 import tarfile
-import tempfile
 import zlib
-from pathlib import Path
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -83,39 +81,41 @@ def parse_cifar_batch(data: bytes, source: str = "<bytes>") -> tuple[np.ndarray,
     return records[:, 1:].reshape(-1, 3, 32, 32).copy(), labels
 
 
-def safe_extract(archive: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
-    """Extract a tar archive into ``dest``, refusing members that would land outside it.
+def read_members(archive: str | os.PathLike[str], names: Iterable[str]) -> dict[str, bytes]:
+    """The contents of the regular-file members ``names`` of a tar archive, read in one pass.
 
-    Links, devices and absolute or ``..`` paths are refused before anything is written; the
-    archive is unpacked into a temporary folder beside ``dest`` and renamed into place, so an
-    error leaves nothing half-extracted.
+    Nothing is extracted, so a member's path (absolute, ``..``) can write nothing anywhere; a
+    wanted member that is a link or a device, a missing one, and a damaged archive are refused
+    with a :class:`DatasetError` naming the archive.
+
+    Examples
+    --------
+    >>> import io, tarfile, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.tar.gz"
+    >>> with tarfile.open(path, "w:gz") as tar:
+    ...     info = tarfile.TarInfo("d/x.bin"); info.size = 3
+    ...     tar.addfile(info, io.BytesIO(b"abc"))
+    >>> read_members(path, ["d/x.bin"])
+    {'d/x.bin': b'abc'}
     """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    wanted, found = set(names), {}
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            for member in members:
-                _check_member(archive, member, tmp)
-            tar.extractall(tmp, members=members, filter="data")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
+            for member in tar:
+                if member.name not in wanted:
+                    continue
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is None:
+                    raise DatasetError(
+                        f"{archive}: member {member.name!r} is a link or device, not a file; "
+                        "delete the archive and fetch it again"
+                    )
+                found[member.name] = handle.read()
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DatasetError(f"{archive}: cannot extract the archive: {exc}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
-
-
-def _check_member(archive: object, member: tarfile.TarInfo, root: Path) -> None:
-    target = (root / member.name).resolve()
-    if not (member.isfile() or member.isdir()):
-        raise DatasetError(f"{archive}: member {member.name!r} is a link or device; refused")
-    if os.path.isabs(member.name) or not target.is_relative_to(root.resolve()):
         raise DatasetError(
-            f"{archive}: member {member.name!r} would be written outside the target folder; refused"
-        )
+            f"{archive}: cannot read the archive ({exc}); delete it and fetch it again"
+        ) from None
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise DatasetError(f"{archive}: {missing[0]} is missing from the archive")
+    return found

@@ -2,8 +2,9 @@
 
 Files land in ``cache_root() / <dataset>``: the folder named by the environment variable
 ``WG_CONVNET_CACHE``, else the platform cache folder (``pooch.os_cache("wg-convnet")``). Every file
-is checked against its SHA-256 before it enters the cache; pooch downloads into a temporary file
-that is deleted when the hash does not match, so a corrupt or truncated download never stays.
+is checked against its SHA-256 before it enters the cache: pooch's downloader writes through
+``wg_io.output`` (a temporary file published by rename) and the file is published only when its
+hash matches, so a corrupt or truncated download never stays.
 
 A gzip file may also carry the SHA-256 of its decompressed content (``raw_sha256``): then
 ``--from DIR`` also takes the uncompressed file (``train-images-idx3-ubyte`` for
@@ -17,10 +18,12 @@ import gzip
 import hashlib
 import os
 import shutil
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+from wg_io.output import OutputError, open_output
 
 from wg_convnet.errors import DatasetError
 
@@ -197,11 +200,13 @@ def verify(spec: RemoteDataset, cache: Path | None = None) -> dict[str, str]:
 
 
 def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
-    """Download every missing or corrupt file; return one line per file saying what happened."""
-    import pooch
+    """Download every missing or corrupt file; return one line per file saying what happened.
 
+    Each download is written through ``wg_io.output`` and published in the cache only once its
+    SHA-256 matches; a corrupt, truncated or failed download leaves nothing behind. A cache that
+    cannot be written raises ``wg_io.output.OutputError`` at once.
+    """
     folder = dataset_dir(spec, cache)
-    folder.mkdir(parents=True, exist_ok=True)
     report = []
     for f, state in zip(spec.files, verify(spec, cache).values(), strict=True):
         if state == "ok":
@@ -212,13 +217,12 @@ def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
         errors = []
         for url in f.urls:
             try:
-                pooch.retrieve(
-                    url, known_hash=f"sha256:{f.sha256}", fname=f.name, path=folder,
-                    progressbar=False,
-                )  # fmt: skip
+                _download(url, folder / f.name, f.sha256)
                 break
-            except ValueError as exc:  # pooch: SHA-256 mismatch; its temporary file is deleted
-                errors.append(f"{url}: corrupt or truncated download ({exc}); deleted")
+            except OutputError:
+                raise  # the cache cannot be written: another mirror would not help
+            except ValueError as exc:
+                errors.append(f"{url}: {exc}")
             except Exception as exc:  # network errors of requests/urllib: try the next mirror
                 errors.append(f"{url}: {type(exc).__name__}: {exc}")
         else:
@@ -231,6 +235,52 @@ def fetch(spec: RemoteDataset, cache: Path | None = None) -> list[str]:
         prefix = "replaced corrupt file, " if state == "corrupt" else ""
         report.append(f"{f.name}: {prefix}downloaded and verified (sha256 {f.sha256[:12]}...)")
     return report
+
+
+class _HashingWriter:
+    """A file-like object that writes to ``out``, hashes what passes through, and keeps the
+    error of a failed write (so it is told apart from the network's errors, also OSErrors)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.sha256 = hashlib.sha256()
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        try:
+            return self.out.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        # pooch flushes after every chunk; wg_io flushes and syncs once, before publishing.
+        pass
+
+
+def _download(url: str, target: Path, sha256: str) -> None:
+    """Download ``url`` to ``target``, published only when its SHA-256 is ``sha256``.
+
+    Raises ``ValueError`` for a wrong hash or a network failure, ``OutputError`` when the
+    cache cannot be written.
+    """
+    import pooch
+
+    downloader = pooch.downloaders.choose_downloader(url, progressbar=False)
+    with open_output(target, make_parents=True) as out:
+        writer = _HashingWriter(out)
+        try:
+            downloader(url, writer, None)
+        except OSError as exc:
+            if exc is writer.error:
+                raise  # the cache's disk: wg_io names the target and says what to do
+            raise ValueError(f"{type(exc).__name__}: {exc}") from None
+        found = writer.sha256.hexdigest()
+        if found != sha256:  # raised inside the block: wg_io publishes nothing
+            raise ValueError(
+                f"corrupt or truncated download (SHA-256 {found}, expected {sha256}); deleted"
+            )
 
 
 def import_from(spec: RemoteDataset, source: Path, cache: Path | None = None) -> list[str]:
@@ -248,10 +298,13 @@ def import_from(spec: RemoteDataset, source: Path, cache: Path | None = None) ->
     if missing:
         raise DatasetError(f"{source}: missing {', '.join(missing)} for dataset {spec.name}")
     plan = [_checked(f, *at) for f, at in located if at is not None]
-    folder.mkdir(parents=True, exist_ok=True)
     report = []
     for f, (path, name, decompress) in zip(spec.files, plan, strict=True):
-        _copy_atomic(path, folder / name, decompress)
+        target = folder / name
+        if target.exists() and os.path.samefile(path, target):
+            report.append(f"{name}: already in the cache and verified")
+            continue
+        _copy(path, target, decompress)
         other = folder / (f.raw_name if name == f.name else f.name)
         other.unlink(missing_ok=True)  # one copy per file: the one just verified
         how = f"decompressed from {path}" if decompress else f"imported from {path.parent}"
@@ -285,19 +338,15 @@ def _gunzip_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_atomic(source: Path, target: Path, decompress: bool = False) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
+def _copy(source: Path, target: Path, decompress: bool = False) -> None:
+    """Copy (or gunzip) ``source`` to ``target`` through ``wg_io.output``."""
+    with open_output(target, inputs=[source], make_parents=True) as out:
         if decompress:
-            with gzip.open(source, "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst, 2**20)
+            with gzip.open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 2**20)
         else:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            with open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 2**20)
 
 
 def require_cached(spec: RemoteDataset, cache: Path | None = None) -> Path:
