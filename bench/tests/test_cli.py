@@ -42,7 +42,9 @@ def test_run_writes_json_tables_and_fails_on_mismatch(toy_dir, tmp_path) -> None
                 "--json", str(out), "--history", str(tmp_path / "h"))  # fmt: skip
     assert result.exit_code == 1, result.output
     assert "1 cell(s) failed (mismatch or error)" in result.output
-    assert "mismatch: error 0.001" in " ".join(result.output.split())
+    assert "mismatch toy.Sum(n=1000) wrong [cpu]: error 0.001 > tolerance 1e-09 against numpy" in (
+        result.output
+    )
     assert f"results: {out}" in result.output
     doc = json.loads(out.read_text())
     assert {c["implementation"]: c["status"] for c in doc["results"]} == {

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 from wg_io.output import OutputError
 
 from wg_bench import compare as comparing
@@ -18,8 +19,15 @@ from wg_bench.discovery import SuiteError, discover, suites_dir
 from wg_bench.plan import PlanError, Settings
 from wg_bench.runner import RunError, history_root, run
 from wg_bench.schema import SchemaError, load, load_many
-from wg_bench.tables import compare_table, list_table, result_tables
+from wg_bench.tables import (
+    compare_table,
+    format_params,
+    headline_table,
+    list_table,
+    result_tables,
+)
 
+HEADLINE_WIDTH = 100
 SUITES_HELP = "Folder of suite modules [default: $WG_BENCH_SUITES, else bench/suites]."
 
 
@@ -71,7 +79,7 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
 )
 @click.option("--quick", is_flag=True, help="quick_params, 5 samples, 1 round.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the results here (schema wg-bench/1).")  # fmt: skip
+              help="Also write the results here (schema wg-bench/2).")  # fmt: skip
 @click.option("--suites", "suites_option", type=click.Path(file_okay=False), help=SUITES_HELP)
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True,
               help="BLAS/OpenMP/XLA threads per cell.")  # fmt: skip
@@ -99,12 +107,14 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
 @click.option("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786).")
 @click.option("--max-memory", type=click.FloatRange(min=0, min_open=True),
               help="GiB of address space per cell; beyond it the cell is an error.")  # fmt: skip
+@click.option("--details", is_flag=True, help="Also print one wide table per benchmark: "
+              "median, IQR, ratio to the reference, first call, memory, metrics.")  # fmt: skip
 def run_command(
     patterns: tuple[str, ...], impls: tuple[str, ...], device: str, timer: str | None,
     quick: bool, json_path: Path | None, suites_option: str | None, threads: int,
     samples: int | None, rounds: int | None, min_time: float | None, timeout: float | None,
     history_option: str | None, no_history: bool, executor: str, scheduler: str | None,
-    max_memory: float | None,
+    max_memory: float | None, details: bool,
 ) -> None:  # fmt: skip
     """Run benchmarks (default: the autodiff, convnet and online suites).
 
@@ -125,10 +135,23 @@ def run_command(
     outcome = _run_with_progress(console, suites, settings, impls, json_path, history,
                                  executor, scheduler)  # fmt: skip
     documents = outcome.state.documents()
-    for doc in documents.values():
-        for table in result_tables(doc["results"]):
-            console.print(table)
+    _print_results(console, documents, details)
     _finish(console, outcome, documents)
+
+
+def _print_results(console: Console, documents: dict[str, Any], details: bool) -> None:
+    """The wide per-cell tables (with --details), the failed cells, then the headline."""
+    for doc in documents.values():
+        if details:
+            for table in result_tables(doc["results"]):
+                console.print(table)
+        for c in doc["results"]:
+            if c["status"] in ("mismatch", "error") and not details:
+                label = f"{c['suite']}.{c['benchmark']}({format_params(c['params'])})"
+                where = f" {label} {c['implementation']} [{c['device']}]: {c['reason']}"
+                console.print(Text.assemble((c["status"], "bold red"), where))
+        # the headline fits in 100 columns, whatever the terminal's width
+        console.print(headline_table(doc["headline"]), width=min(console.width, HEADLINE_WIDTH))
 
 
 def _run_with_progress(console: Console, suites: Any, settings: Settings, impls: Any,
@@ -202,7 +225,7 @@ def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:
     if bad or errors:
         raise click.ClickException(
             f"{len(bad)} cell(s) failed (mismatch or error) and {len(errors)} suite(s) did not "
-            "load; see the status column above"
+            "load; see the lines above (--details: every cell)"
         )
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wg_bench.targets import Target, TargetError, parse_targets
+
 #: the suites that ``wg bench run`` measures when no pattern is given
 DEFAULT_SUITES = ("autodiff", "convnet", "online")
 #: environment variable naming the suites folder (``--suites`` wins over it)
@@ -54,6 +56,7 @@ class Benchmark:
     devices: tuple[str, ...]
     requires: dict[str, tuple[str, str]] = field(default_factory=dict)
     timer: str = "wall"  # or "cpu": process CPU time of all threads (asv's ``timer`` attribute)
+    targets: tuple[Target, ...] = ()  # declared speed targets (see wg_bench.targets)
 
     @property
     def qualname(self) -> str:
@@ -248,6 +251,11 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
     if timer not in TIMERS:
         raise SuiteError(f"{where}: timer must be one of {', '.join(TIMERS)}, got {timer!r}")
     requires = _requires(cls, where)
+    try:
+        axes = dict(zip(names, params, strict=True))
+        targets = parse_targets(getattr(cls, "targets", None), impls, axes)
+    except TargetError as exc:
+        raise SuiteError(f"{where}: {exc}") from None
     doc = inspect.getdoc(cls) or ""
     return Benchmark(
         suite=suite,
@@ -266,6 +274,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         devices=devices,
         requires=requires,
         timer=timer,
+        targets=targets,
     )
 
 

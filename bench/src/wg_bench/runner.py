@@ -22,10 +22,12 @@ from wg_io.output import resolve_target
 from wg_bench import schema
 from wg_bench.cellrun import run_task
 from wg_bench.discovery import Suite
+from wg_bench.headline import Memo, headline
 from wg_bench.interruption import Interruption, stop_signals
 from wg_bench.machine import fingerprint, thread_env
 from wg_bench.plan import CellPlan, Settings, Task, build_cells, interleave
 from wg_bench.stats import ratio_ci, summary
+from wg_bench.targets import Target
 
 HISTORY_ENV = "WG_BENCH_HISTORY"
 Callback = Callable[[Task, dict[str, Any]], None]
@@ -69,6 +71,7 @@ class RunState:
     complete: bool = False
     _records: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _ratios: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _headline_memo: Memo = field(default_factory=dict)
 
     def record(self, task: Task, result: dict[str, Any]) -> None:
         """Add one finished task; its machine defaults to the local one."""
@@ -103,6 +106,10 @@ class RunState:
         """The suite files the run reads: no output may replace one of them."""
         return sorted({cell.bench.path for cell in self.cells})
 
+    def targets(self) -> dict[tuple[str, str], tuple[Target, ...]]:
+        """Each benchmark's declared targets, for the headline."""
+        return {(c.bench.suite, c.bench.name): c.bench.targets for c in self.cells}
+
     def documents(self) -> dict[str, dict[str, Any]]:
         """One results document per machine that ran cells (the local one at least)."""
         ids = list(self.machines) or [self.machine["id"]]
@@ -122,6 +129,7 @@ class RunState:
                 "settings": {**vars(self.settings)},
                 "machine": self.machines.get(mid, self.machine),
                 "errors": self.errors,
+                "headline": headline(mine, self.targets(), self._headline_memo),
                 "results": mine,
             }
         return docs

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from wg_bench.compare import Row
@@ -114,6 +115,39 @@ def result_tables(results: Iterable[dict[str, Any]]) -> list[Table]:
             )
         tables.append(table)
     return tables
+
+
+TARGET_STYLE = {"yes": "green", "no": "bold red"}
+
+
+def _missed(target: dict[str, Any]) -> str:
+    """``wg/torch 1.30 > 1``: a target that is not met (``failed`` when ours did not run right)."""
+    ratio = target.get("ratio")
+    shown = f"{ratio['value']:.2f}" if ratio and ratio.get("value") is not None else "failed"
+    return f"{target['ours']}/{target['peer']} {shown} > {target['max_ratio']:g}"
+
+
+def headline_table(rows: Iterable[dict[str, Any]]) -> Table:
+    """The compact summary of a run: per benchmark and parameter set, our best implementation,
+    the fastest peer, ours/peer with its 95% CI, and whether the declared targets are met."""
+    table = Table(title="headline: ours / fastest peer (< 1: ours is faster)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)  # fmt: skip
+    for column in ("benchmark", "params", "ours", "peer", "ours/peer [95% CI]", "target"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        device = "" if row["device"] == "cpu" else f" [{row['device']}]"
+        style = TARGET_STYLE.get(row["target"])
+        missed = [_missed(t) for t in row.get("targets", []) if t.get("met") is False]
+        verdict = row["target"] + (f" ({'; '.join(missed)})" if missed else "")
+        table.add_row(
+            f"{row['suite']}.{row['benchmark']}{device}",
+            format_params(row["params"]),
+            row["ours"] or "-",
+            row["peer"] or "-",
+            format_ratio(row["ratio"]),
+            f"[{style}]{verdict}[/]" if style else verdict,
+        )
+    return table
 
 
 def list_table(suites: Iterable[Suite]) -> Table:
