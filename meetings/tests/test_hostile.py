@@ -6,18 +6,25 @@ Each test asserts the exit code and the exact message; none may print a tracebac
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wg_meetings.check import check_document
 from wg_meetings.config import load_config
 from wg_meetings.errors import MeetingsError
+from wg_meetings.model import Meeting
 from wg_meetings.new import new_meeting, write_new
+from wg_meetings.parser import parse_document, parse_text
+from wg_meetings.render import render
 
 from wg.cli import main
 
@@ -426,3 +433,139 @@ def test_a_title_without_a_number_is_refused_by_check_and_new_alike(
         ],
     )
     assert _run("--config", group, "new", "--dry-run") == (1, f"Error: {first}:1: {no_number}\n")
+
+
+# --- item 12: deep nesting, and the parser on any text (hypothesis) -------------------------
+# 3,000 levels take 4.5 million indenting characters at the least: over the 4 MiB read limit.
+
+HEAD = "# WG Meeting 00003\n## Meeting Info\nDate: 2027-01-06\n## Agenda\n"
+
+
+def _nested(depth: int, unit: str = " ", bullet: str = "- ") -> str:
+    return HEAD + "".join(f"{unit * level}{bullet}item {level}\n" for level in range(depth))
+
+
+def test_a_list_200_deep_is_read(tmp_path: Path) -> None:
+    notes = tmp_path / "meeting_00003_20270106.md"
+    notes.write_text(_nested(200), encoding="utf-8")
+    code, output = _run("parse", "--json", notes)
+    assert code == 0
+    item = json.loads(output)[0]["agenda"][0]
+    for _ in range(199):
+        [item] = item["items"]
+    assert (item["text"], item["items"]) == ("item 199", [])
+    code, output = _run("check", tmp_path)
+    assert (code, output.splitlines()[-1]) == (1, f"{tmp_path}: 3 errors, 1 warning")
+    assert "not-notes" not in output
+
+
+def test_3000_levels_are_over_the_size_limit(tmp_path: Path) -> None:
+    notes = tmp_path / "meeting_00003_20270106.md"
+    notes.write_text(_nested(3000, unit="\t"), encoding="utf-8")
+    big = "larger than 4 MiB, the most read from such a file; check the path"
+    assert _run("parse", notes) == (1, f"Error: {notes}: {big}\n")
+
+
+@pytest.mark.parametrize("depth", [201, 1000])
+def test_a_list_nested_deeper_is_one_line(tmp_path: Path, group: Path, depth: int) -> None:
+    notes = group.parent / "notes" / "meeting_00003_20270106.md"
+    notes.write_text(_nested(depth, unit="\t"), encoding="utf-8")
+    too_deep = f"{notes}:205: a list nested more than 200 levels deep; flatten it"
+    assert _run("parse", notes) == (1, f"Error: {too_deep}\n")
+    assert _run("--config", group, "new", "--dry-run") == (1, f"Error: {too_deep}\n")
+    code, output = _run("--config", group, "check")
+    assert (code, output.splitlines()) == (
+        1,
+        [
+            f"{notes}:205: error[not-notes]: a list nested more than 200 levels deep; flatten it",
+            f"{notes.parent}: 1 error, 0 warnings",
+        ],
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    depth=st.integers(0, 260),
+    unit=st.sampled_from([" ", "  ", "\t", "    "]),
+    bullet=st.sampled_from(["- ", "* ", "+ ", "1. ", "2) ", "[ ] ", ""]),
+)
+def test_nesting_is_read_or_refused_at_its_line(depth: int, unit: str, bullet: str) -> None:
+    text = _nested(depth, unit, bullet)
+    if depth <= 200:
+        meeting = parse_text(text, "n.md")
+        json.dumps(meeting.to_json())
+        assert len(meeting.agenda) == (1 if depth else 0)
+        return
+    with pytest.raises(MeetingsError) as raised:
+        parse_text(text, "n.md")
+    assert str(raised.value) == "n.md:205: a list nested more than 200 levels deep; flatten it"
+
+
+TOKENS = [
+    *"# -*+[]()x:1/\t\n~_@<>.\r",
+    "## Meeting Info\n",
+    "## Actions\n",
+    "## Minutes\n### ",
+    "# WG Meeting 00001\n",
+    "Date: ",
+    "Start time: ",
+    "Time: ",
+    "2021-02-30",
+    "12:00 Europe/Berlin",
+    "America/Argentina",
+    "https://x.org/?pwd=1",
+    "meeting ",
+    "~~",
+    "[x] ",
+    "    ",
+    "_(open since meeting 0001)_",
+    " -> Ada",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=400),
+        st.lists(st.sampled_from(TOKENS), max_size=120).map("".join),
+    )
+)
+def test_any_text_is_notes_or_one_clear_error(text: str) -> None:
+    try:
+        document = parse_document(text, "n.md")
+    except MeetingsError as exc:
+        error = str(exc)
+    else:
+        error = None
+    if error is not None:
+        assert error.startswith("n.md:")
+        assert "\n" not in error
+        return
+    json.dumps(document.meeting.to_json())
+    render(document.meeting)
+    for finding in check_document(Path("meeting_00001_20270310.md"), document):
+        assert finding.line >= 1
+        assert "\n" not in finding.message
+
+
+# Lines that made the parser's regular expressions backtrack quadratically (a 20,000-character
+# line of '#' took 17 s, one of '[a](' 29 s) or recurse ('a/' repeated as a time zone).
+LONG = 50_000
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "check"),
+    [
+        ("Minutes", "### " + "#" * LONG + " x", lambda m: m.minutes[0].title == "#" * LONG + " x"),
+        ("Meeting Info", "Start time: " + "[a](" * LONG, lambda m: m.start == "[a](" * LONG),
+        ("Meeting Info", "Start time: 12:00 " + "a/" * LONG, lambda m: m.start.startswith("12")),
+        ("Actions", "x" + " " * LONG + "->", lambda m: m.actions[0].owner is None),
+        ("Actions", "x" + " " * LONG + "_(open since", lambda m: m.actions[0].since is None),
+        ("Agenda", "x" + " " * LONG + "<http://x", lambda m: m.agenda[0].link is None),
+        ("Participants", "a" + " " * LONG + "(x", lambda m: m.participants[0].handle is None),
+    ],
+    ids=["heading", "links", "zone", "arrow", "since", "link", "handle"],
+)
+def test_long_lines_are_read(section: str, line: str, check: Callable[[Meeting], bool]) -> None:
+    meeting = parse_text(f"# WG Meeting 00001\n## {section}\n{line}\n")
+    assert check(meeting)

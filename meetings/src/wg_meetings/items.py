@@ -7,7 +7,9 @@ import re
 from wg_meetings.model import Action, Item, Participant
 
 _CHECK = re.compile(r"\[([ xX])\]\s*")
-_LINK_SUFFIX = re.compile(r"\s*<(https?://[^>\s]+)>$")
+# A leading \s* starts only where a whitespace run starts ((?<!\s)): searching a long run of
+# spaces must not try the rest of the pattern from every one of them.
+_LINK_SUFFIX = re.compile(r"(?<!\s)\s*<(https?://[^>\s]+)>$")
 # An owner is a handle or a capitalised name: "chrism:", "Chris M:", not "Docs improvements:".
 OWNER = re.compile(r"@?[A-Za-z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}")
 _OWNER = re.compile(rf"({OWNER.pattern}):\s+(\S.*)$")
@@ -18,13 +20,13 @@ _NOT_OWNERS = frozenset(
     | {"cons", "example", "done", "wip", "nb", "ps", "aside"}
 )
 _STRUCK = re.compile(r"~~(.+?)~~\s*(:white_check_mark:|✅)?$")
-_SINCE = re.compile(r"\s*_\(open since meeting 0*(\d+)[^)]*\)_$")
-_ARROW_OWNER = re.compile(r"\s*->\s*([A-Za-z][\w.'-]*)$")
+_SINCE = re.compile(r"(?<!\s)\s*_\(open since meeting 0*(\d+)[^)]*\)_$")
+_ARROW_OWNER = re.compile(r"(?<!\s)\s*->\s*([A-Za-z][\w.'-]*)$")
 _LEAD = r"\s+[a-z]+\b"  # "Ricky post Niko's question", "Manuel to post a link"
 _PROMISE = r"\s+(?:will|to|plans)\b"  # a sub-item "Tiberio will take a look"
 _GITHUB = re.compile(r"\[([^\]]+)\]\(https?://github\.com/([\w-]+)/?\)$")
 _AT_NAME = re.compile(r"@([\w-]+)\s+\(([^)]+)\)$")
-_NAME_HANDLE = re.compile(r"([^()@]+?)\s+\(@?([\w-]+)\)$")
+_NAME_HANDLE = re.compile(r"([^()@]*?[^()@\s])\s+\(@?([\w-]+)\)$")
 _NICK = re.compile(r"([a-z][\w-]*)\s+\(([A-Z][a-z]+)\)$")  # "handle (Name)"
 _NICKNAME = re.compile(r"[A-Z][a-z]+")  # "william moses (Billy)": a nickname, not a handle
 _GITHUB_URL = re.compile(r"https?://github\.com/([\w-]+)/?$")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from wg_io.structure import MAX_DEPTH
+
+from wg_meetings.errors import MeetingsError
+
 _BULLET = re.compile(r"([-*+]|\d+[.)])(?:\s+|$)")
 
 
@@ -30,7 +34,8 @@ def outline(lines: list[tuple[int, str]]) -> list[Node]:
     """Build the tree of ``(line number, text)`` lines by indentation.
 
     A bullet written at the same indentation as a plain line belongs to that line, as in
-    ``"Ricky will find a poll\\n- every 2 weeks"``.
+    ``"Ricky will find a poll\\n- every 2 weeks"``. A line nested deeper than wg_io's
+    ``MAX_DEPTH`` raises :class:`MeetingsError` with its line (the tree is walked recursively).
 
     Examples
     --------
@@ -55,6 +60,10 @@ def outline(lines: list[tuple[int, str]]) -> list[Node]:
         node = Node(body, number, match is not None)
         while stack and stack[-1][0] >= indent:
             stack.pop()
+        if len(stack) >= MAX_DEPTH:
+            raise MeetingsError(
+                f"a list nested more than {MAX_DEPTH} levels deep; flatten it", line=number
+            )
         (stack[-1][1].children if stack else roots).append(node)
         stack.append((indent, node))
     return roots

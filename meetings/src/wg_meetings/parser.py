@@ -21,7 +21,7 @@ NOTES_NAME = re.compile(r"meeting_(\d+)_(\d{8})\.md")
 NO_NUMBER = (
     "the title has no meeting number; start the file with a title such as '# WG Meeting 00012'"
 )
-HEADING = re.compile(r"(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"(#{1,6})\s+(.*)$")
 URL = re.compile(r"https?://[^\s)>\]]+")
 _SECTION_NAMES = {
     "meeting info": "Meeting Info",
@@ -112,22 +112,40 @@ def parse_document(text: str, source: str | None = None) -> Document:
         )
     head = preamble + (sections["Meeting Info"].body if "Meeting Info" in sections else [])
     info = _info(head, title)
-    participants = _participants(sections)
-    meeting = Meeting(
-        number=number,
-        title=title,
-        date=info.date,
-        start=parse_start(info.start, info.date) if info.start else None,
-        video=info.video,
-        cancelled=info.cancelled,
-        participants=participants,
-        agenda=_items(sections.get("Agenda")),
-        minutes=_minutes(sections.get("Minutes")),
-        actions=_actions(sections.get("Actions"), participants),
-        source=source,
-    )
+    try:
+        participants = _participants(sections)
+        meeting = Meeting(
+            number=number,
+            title=title,
+            date=info.date,
+            start=parse_start(info.start, info.date) if info.start else None,
+            video=info.video,
+            cancelled=info.cancelled,
+            participants=participants,
+            agenda=_items(sections.get("Agenda")),
+            minutes=_minutes(sections.get("Minutes")),
+            actions=_actions(sections.get("Actions"), participants),
+            source=source,
+        )
+    except MeetingsError as exc:  # from outline(), which does not know the file
+        raise MeetingsError(exc.problem, source, exc.line) from None
     meeting = _with_next_meeting(meeting, info.next)
     return Document(meeting, lines, title_line, sections, info.lines, info.start, info.bad_date)
+
+
+def heading(line: str) -> tuple[int, str] | None:
+    """A Markdown ATX heading's level and text (closing ``#``s dropped), else ``None``.
+
+    Examples
+    --------
+    >>> heading("## Minutes ##"), heading("#Minutes"), heading("plain")
+    ((2, 'Minutes'), None, None)
+    """
+    match = _HEADING.match(line) if line.startswith("#") else None
+    if match is None:
+        return None
+    # str.rstrip, not a regex: "(.*?)\s*#*\s*$" backtracks quadratically on a line of "#"s.
+    return len(match[1]), match[2].rstrip().rstrip("#").rstrip()
 
 
 def _canonical() -> list[str]:
@@ -140,17 +158,18 @@ def _split(lines: list[str]) -> tuple[str, int, list[tuple[int, str]], dict[str,
     sections: dict[str, Section] = {}
     current: list[tuple[int, str]] = preamble
     for number, line in enumerate(lines, start=1):
-        match = HEADING.match(line) if line.startswith("#") else None
-        if match is None:
+        found = heading(line)
+        if found is None:
             current.append((number, line))
             continue
-        name = _SECTION_NAMES.get(match[2].rstrip(":").strip().lower())
+        level, text = found
+        name = _SECTION_NAMES.get(text.rstrip(":").strip().lower())
         if name is not None and name not in sections:
-            section = Section(name, match[2], number, len(match[1]))
+            section = Section(name, text, number, level)
             sections[name] = section
             current = section.body
         elif not title and not sections and not _has_text(preamble):
-            title, title_line = match[2], number
+            title, title_line = text, number
         else:
             current.append((number, line))
     return title, title_line, preamble, sections
@@ -234,12 +253,12 @@ def _subsections(section: Section) -> Iterator[tuple[str | None, list[tuple[int,
     title: str | None = None
     chunk: list[tuple[int, str]] = []
     for number, line in [*section.body, (0, "# ")]:
-        match = HEADING.match(line) if line.startswith("#") else None
-        if match is None:
+        found = heading(line)
+        if found is None:
             chunk.append((number, line))
             continue
         yield title, chunk
-        title, chunk = match[2], []
+        title, chunk = found[1], []
 
 
 def _minutes(section: Section | None) -> tuple[Topic, ...]:

@@ -25,9 +25,13 @@ _ABBREVIATIONS: dict[str, dt.tzinfo] = {
     "BST": dt.timezone(dt.timedelta(hours=1), "BST"),
 }
 
+#: Longest time zone name looked up; IANA names are at most about 30 characters, and the
+#: lookup recurses once per '/' of the name.
+MAX_ZONE_NAME = 64
 _DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 _SLASH_DATE = re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?!\d)")
-_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
+# Neither part may hold a bracket, so a line of "[a](" repeated is scanned once, not once a "[".
+_LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\[\]\s]*)\)")
 _LINK_DATE = re.compile(r"[?&]date=(\d{4}-\d{2}-\d{2})")
 _TIME = re.compile(
     r"(?<![\d/])(?P<h>\d{1,2}):?(?P<m>\d{2})(?![\d/])\s*"
@@ -102,6 +106,8 @@ def iana_zone(name: str) -> ZoneInfo | None:
     >>> iana_zone("Europe/Berlin").key, iana_zone("America/Argentina"), iana_zone("../etc")
     ('Europe/Berlin', None, None)
     """
+    if len(name) > MAX_ZONE_NAME:
+        return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
