@@ -8,12 +8,13 @@ must hold the exact licence text.
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
+
+from wg_io.structure import InputError, load_json
 
 from wg_license.context import Context
 from wg_license.findings import Severity, make
@@ -22,6 +23,8 @@ from wg_license.tree import is_licence_name
 
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors caps its JSON header at 100 MB
 _META_KEYS = ("license", "licence", "notice")
+#: Largest licence member of an ``.npz`` read (a licence text is kilobytes; this stops a bomb).
+_MAX_NOTICE = 1024 * 1024
 
 
 def _safetensors_texts(path: Path) -> list[str]:
@@ -32,7 +35,7 @@ def _safetensors_texts(path: Path) -> list[str]:
         (size,) = struct.unpack("<Q", raw)
         if size > _MAX_HEADER:
             return []
-        header = json.loads(fh.read(size).decode("utf-8"))
+        header = load_json(fh.read(size), str(path))
     meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
     return [v for k, v in meta.items() if k.lower() in _META_KEYS and isinstance(v, str)]
 
@@ -40,9 +43,10 @@ def _safetensors_texts(path: Path) -> list[str]:
 def _npz_texts(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as archive:
         return [
-            archive.read(n).decode("utf-8", "replace")
-            for n in archive.namelist()
-            if is_licence_name(n.rpartition("/")[2].removesuffix(".npy"))
+            archive.read(m).decode("utf-8", "replace")
+            for m in archive.infolist()
+            if is_licence_name(m.filename.rpartition("/")[2].removesuffix(".npy"))
+            and m.file_size <= _MAX_NOTICE
         ]
 
 
@@ -109,7 +113,7 @@ def embedded_texts(path: Path) -> list[str]:
             return _npz_texts(path)
         if path.suffix == ".onnx":
             return _onnx_texts(path)
-    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError):
+    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError, InputError):
         return []
     return []
 

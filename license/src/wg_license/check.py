@@ -8,6 +8,7 @@ from pathlib import Path
 
 from wg_license import artifacts, declarations, dependencies, propagation, texts
 from wg_license.context import Context, PackageState
+from wg_license.expressions import safe_id
 from wg_license.findings import Finding, exit_code
 from wg_license.manifests import READERS
 from wg_license.policy import load_policy
@@ -25,6 +26,8 @@ class Report:
     root: Path
     packages: list[PackageState] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: the files the check read: a report written over one would destroy what it describes
+    inputs: list[Path] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -61,7 +64,8 @@ def run_check(root: Path, site_paths: Iterable[str] | None = None) -> Report:
     tree = walk(root, policy.exclude, policy.artifact_patterns)
     # REUSE: a text in LICENSES/LicenseRef-<name>.<ext> defines that custom licence.
     defined = {rel.rpartition("/")[2].rsplit(".", 1)[0] for rel in tree.reuse_licences}
-    policy.licence_refs += tuple(sorted(d for d in defined if d.startswith("LicenseRef-")))
+    refs = (d for d in defined if d.startswith("LicenseRef-") and safe_id(d))
+    policy.licence_refs += tuple(sorted(refs))
     ctx = Context(root, tree, policy, findings=[*findings, *tree.findings])
     _packages(ctx)
     for state in ctx.states:
@@ -78,4 +82,4 @@ def run_check(root: Path, site_paths: Iterable[str] | None = None) -> Report:
     propagation.check_propagation(ctx, external)
     artifacts.check_artifacts(ctx)
     unique = sorted(set(ctx.findings), key=Finding.sort_key)
-    return Report(root, ctx.states, unique)
+    return Report(root, ctx.states, unique, [root / "pyproject.toml", *tree.inputs()])

@@ -44,9 +44,10 @@ def check(path: Path, fmt: str, output: Path | None, site_paths: tuple[str, ...]
     The exit code is a bitmask: 1 declaration, 2 text, 4 propagation, 8 artifacts,
     16 dependencies; 0 when clean. Warnings never change it.
     """
+    from wg_io.output import OutputError, write_text
+
     from wg_license.check import CheckError, run_check
     from wg_license.report import render
-    from wg_license.sbom import write_atomic
 
     try:
         report = run_check(path, site_paths or None)
@@ -57,9 +58,9 @@ def check(path: Path, fmt: str, output: Path | None, site_paths: tuple[str, ...]
         click.echo(text, nl=False)
     else:
         try:
-            write_atomic(output, text)
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+            write_text(output, text, inputs=report.inputs)
+        except OutputError as exc:
+            raise click.ClickException(str(exc)) from None
     click.get_current_context().exit(report.exit_code)
 
 

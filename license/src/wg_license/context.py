@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class Context:
     _by_path: dict[str, Identified | None] = field(default_factory=dict)
     _by_text: dict[str, Identified] = field(default_factory=dict)
     _folder_map: dict[str, PackageState] | None = None
+    _sorted_files: list[str] | None = None
 
     @property
     def custom(self) -> dict[str, LicenceTerms]:
@@ -60,6 +62,18 @@ class Context:
                     self._by_text[text] = identify_text(text)
                 self._by_path[rel] = self._by_text[text]
         return self._by_path[rel]
+
+    def files_under(self, folder: str) -> list[str]:
+        """Files the walk found under ``folder``, as paths relative to it."""
+        if self._sorted_files is None:
+            self._sorted_files = sorted(self.tree.files)
+        if not folder:
+            return self._sorted_files
+        prefix = folder + "/"
+        # Paths that start with the prefix sort together, just after the prefix itself.
+        start = bisect.bisect_left(self._sorted_files, prefix)
+        end = bisect.bisect_left(self._sorted_files, prefix[:-1] + chr(ord("/") + 1))
+        return [rel[len(prefix) :] for rel in self._sorted_files[start:end]]
 
     def owner(self, rel: str) -> PackageState | None:
         """The package whose folder most closely encloses ``rel``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wg_license.context import Context, PackageState
-from wg_license.expressions import DeclarationError, Parsed, or_alternatives, resolve
+from wg_license.expressions import DeclarationError, Parsed, or_alternatives, resolve, safe_id
 from wg_license.findings import Severity, make
 from wg_license.manifests import Located, Package
 
@@ -99,7 +99,7 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
     if where is None and pkg.npm_file is not None:
         return  # `SEE LICENSE IN <file>`: the file decides (see texts.check_file_declaration)
     if where is None:
-        if not pkg.licence_files:
+        if not pkg.licence_files and not pkg.bad_licence:
             ctx.findings.append(
                 make(
                     "missing-declaration",
@@ -123,7 +123,8 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
         _report(ctx, pkg, where, warning, Severity.WARNING)
     if pkg.kind == "npm" and any(k.lower().startswith("licenseref-") for k in state.keys):
         shipped = sorted(rel for rel, i in state.shipped.items() if i.custom.licence_id)
-        target = shipped[0].rpartition("/")[2] if shipped else "LICENSE"
+        name = shipped[0].rpartition("/")[2] if shipped else "LICENSE"
+        target = name if safe_id(name) else "LICENSE"
         ctx.findings.append(
             make(
                 "npm-licenseref",
@@ -140,7 +141,7 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
 def check_legacy(ctx: Context, state: PackageState) -> None:
     """Deprecated forms: ``license = {text|file}`` and npm's ``{"type": ...}``."""
     pkg = state.package
-    if not pkg.legacy:
+    if not pkg.legacy or pkg.bad_licence:
         return
     line = (
         pkg.expression.line

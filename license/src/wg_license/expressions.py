@@ -67,6 +67,22 @@ class Resolution:
     warnings: tuple[DeclarationError, ...]
 
 
+#: An id that may be written into a suggested fix: SPDX's idstring characters, a sane length.
+#: Anything else (control bytes, a 10,000-character LicenseRef-) is described, never echoed.
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,79}")
+
+
+def safe_id(key: str) -> bool:
+    """Whether ``key`` may be echoed into a suggested fix.
+
+    Examples
+    --------
+    >>> safe_id("LicenseRef-St-Claire-0.3"), safe_id("LicenseRef-a\\x00b"), safe_id("x" * 81)
+    (True, False, False)
+    """
+    return bool(_SAFE_ID.fullmatch(key))
+
+
 def _squash(key: str) -> str:
     squashed = re.sub(r"[^a-z0-9.+]", "", key.lower()).replace("version", "")
     return re.sub(r"v(?=\d)", "", squashed)
@@ -242,10 +258,12 @@ def _check_symbols(tree: Any, ids: Mapping[str, str], text: str) -> list[Declara
             if s.key.lower() in table:
                 continue
             guess = suggest(s.key, table)
-            fix = text.replace(s.key, guess) if guess else ""
+            # The corrected expression repeats the others ids: only when they are safe to echo.
+            others_safe = all(safe_id(k.key) for k in _leaves(tree) if k is not s)
+            fix = text.replace(s.key, guess) if guess and others_safe else ""
             what = "licence exception" if table is exc else "licence id"
             advice = (
-                ""
+                f"write {guess} for the misspelt id"
                 if guess
                 else (
                     "use an SPDX id (https://spdx.org/licenses/); a custom licence needs a "

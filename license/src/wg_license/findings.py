@@ -43,6 +43,7 @@ class Finding:
 #: rule id -> (family, one-line description); the SARIF rule table and the docs come from it.
 RULES: dict[str, tuple[Family, str]] = {
     "bad-input": (Family.DECLARATION, "a file could not be read or parsed"),
+    "field-type": (Family.DECLARATION, "a manifest field has the wrong type"),
     "expression-syntax": (Family.DECLARATION, "licence expression does not parse"),
     "unknown-id": (Family.DECLARATION, "licence id is neither SPDX nor a known LicenseRef"),
     "alias": (Family.DECLARATION, "licence written as an alias of a known id"),

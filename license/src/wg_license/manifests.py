@@ -6,12 +6,14 @@ finding with its line, and the walk goes on.
 
 from __future__ import annotations
 
-import json
+import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from wg_io import structure
+from wg_io.structure import InputError
 
 from wg_license.findings import Finding, Severity, make
 
@@ -40,6 +42,8 @@ class Package:
     legacy: str = ""
     npm_file: Located | None = None
     manifest_text: str = ""
+    #: the licence field is wrongly typed (already reported): not "declares no licence"
+    bad_licence: bool = False
 
     def path(self, name: str) -> str:
         """A manifest-relative file name as a root-relative path."""
@@ -70,13 +74,25 @@ def line_of(text: str, pattern: str, after: str | None = None) -> int:
         i = text.find(after)
         start = i if i >= 0 else 0
     m = re.search(pattern, text[start:], re.M)
-    return text.count("\n", 0, start + m.start()) + 1 if m else 1
+    if m is None:
+        return 1
+    # A leading \s* in the pattern may match blank lines before the text it looks for.
+    skipped = len(m.group()) - len(m.group().lstrip())
+    return text.count("\n", 0, start + m.start() + skipped) + 1
+
+
+#: Largest manifest, lock file or licence text read; far beyond any real one (a uv.lock of a
+#: large workspace is a few MiB), so a hostile or sparse file cannot exhaust memory.
+MAX_TEXT_BYTES = 64 * 1024 * 1024
 
 
 def read_text(root: Path, rel: str, findings: list[Finding]) -> str | None:
     """Read a UTF-8 text file, turning every failure into a finding."""
     try:
-        data = (root / rel).read_bytes()
+        with (root / rel).open("rb") as fh:
+            # read(n) allocates n bytes up front: ask for the size the file says it has.
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read(min(size, MAX_TEXT_BYTES) + 1 if size else MAX_TEXT_BYTES + 1)
     except OSError as exc:
         findings.append(
             make(
@@ -86,6 +102,18 @@ def read_text(root: Path, rel: str, findings: list[Finding]) -> str | None:
                 1,
                 f"cannot read: {exc.strerror or exc}",
                 "fix the file's permissions",
+            )
+        )
+        return None
+    if len(data) > MAX_TEXT_BYTES:
+        findings.append(
+            make(
+                "bad-input",
+                Severity.ERROR,
+                rel,
+                1,
+                f"larger than {MAX_TEXT_BYTES // 2**20} MiB; not read",
+                "replace it with the real text file or exclude it in [tool.wg.license]",
             )
         )
         return None
@@ -118,25 +146,19 @@ def read_text(root: Path, rel: str, findings: list[Finding]) -> str | None:
         return None
 
 
+def _unparsable(rel: str, exc: InputError, fix: str) -> Finding:
+    return make("bad-input", Severity.ERROR, rel, exc.line or 1, exc.problem, fix)
+
+
 def load_toml(root: Path, rel: str, findings: list[Finding]) -> tuple[dict[str, Any], str] | None:
-    """Parse a TOML file; a syntax error becomes a finding at its line."""
+    """Parse a TOML file (bounded nesting); a syntax error becomes a finding at its line."""
     text = read_text(root, rel, findings)
     if text is None:
         return None
     try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        findings.append(
-            make(
-                "bad-input",
-                Severity.ERROR,
-                rel,
-                int(m.group(1)) if m else 1,
-                f"malformed TOML: {exc}",
-                "fix the TOML syntax; the file was skipped",
-            )
-        )
+        return structure.load_toml(text, rel), text
+    except InputError as exc:
+        findings.append(_unparsable(rel, exc, "fix the TOML; the file was skipped"))
         return None
 
 
@@ -145,72 +167,206 @@ def _dep_name(requirement: str) -> str | None:
     return normalise_name(m.group(1)) if m else None
 
 
+def _kind(value: Any, json: bool) -> str:
+    """What a parsed value is, in the words of its format."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object" if json else "a table"
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
+class Fields:
+    """Typed access to one manifest's fields: a wrongly typed field is a ``field-type`` finding
+    at the line that writes it, never an exception.
+
+    Examples
+    --------
+    >>> found = []
+    >>> Fields("pyproject.toml", "[project]\\nclassifiers = 5\\n", found, "[project]").strings(
+    ...     5, "classifiers", 'classifiers = ["..."]')
+    >>> found[0].line, found[0].message
+    (2, '`classifiers` must be an array of strings, not a number')
+    """
+
+    def __init__(self, rel: str, text: str, findings: list[Finding], section: str = "") -> None:
+        self.rel = rel
+        self.text = text
+        self.findings = findings
+        self.section = section
+        self.json = rel.endswith(".json")
+
+    def line(self, key: str) -> int:
+        """Line of ``key`` in the current section (1 when it cannot be found)."""
+        if self.json:
+            return line_of(self.text, rf'"{re.escape(key)}"\s*:')
+        pattern = rf"^\s*{re.escape(key)}(\.[\w-]+)*\s*=|^\s*\[{re.escape(key)}\]"
+        return line_of(self.text, pattern, self.section or None)
+
+    def wrong(self, value: Any, key: str, expected: str, example: str) -> None:
+        """Report ``key`` as wrongly typed: it holds ``value``, it should be ``expected``."""
+        self.findings.append(
+            make(
+                "field-type",
+                Severity.ERROR,
+                self.rel,
+                self.line(key),
+                f"`{key}` must be {expected}, not {_kind(value, self.json)}",
+                f"write it as {example}",
+            )
+        )
+
+    def table(self, value: Any, key: str, example: str) -> dict[str, Any] | None:
+        """``value`` if it is a table (object), else None and a finding."""
+        if isinstance(value, dict):
+            return value
+        self.wrong(value, key, "an object" if self.json else "a table", example)
+        return None
+
+    def strings(self, value: Any, key: str, example: str) -> list[str] | None:
+        """``value`` if it is a list of strings, else None and a finding."""
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        self.wrong(value, key, "an array of strings", example)
+        return None
+
+    def string(self, value: Any, key: str, example: str) -> str | None:
+        """``value`` if it is a string, else None and a finding."""
+        if isinstance(value, str):
+            return value
+        self.wrong(value, key, "a string", example)
+        return None
+
+
+def _name(fields: Fields, table: dict[str, Any], default: str) -> str:
+    if "name" not in table:
+        return default
+    return fields.string(table["name"], "name", 'name = "my-package"') or default
+
+
+def _pep621_licence(pkg: Package, lic: Any, fields: Fields) -> None:
+    """``license = "EXPR"`` (PEP 639) or the legacy ``license = {text|file = ...}``."""
+    line = fields.line("license")
+    if isinstance(lic, str):
+        pkg.expression = Located(lic, line)
+        return
+    if isinstance(lic, dict) and ("text" in lic or "file" in lic):
+        pkg.legacy = "text" if "text" in lic else "file"
+        value = fields.string(lic[pkg.legacy], "license", 'license = "MIT"')
+        if value is not None and pkg.legacy == "text":
+            pkg.expression = Located(value, line)
+        elif value is not None:
+            pkg.licence_files.append(Located(value, line))
+        pkg.bad_licence = value is None
+        return
+    fields.wrong(lic, "license", "a string (an SPDX expression)", 'license = "MIT"')
+    pkg.bad_licence = True
+
+
 def read_pyproject(root: Path, rel: str, findings: list[Finding]) -> Package | None:
     """Read a pyproject.toml's [project] licence metadata (PEP 621 / PEP 639)."""
     loaded = load_toml(root, rel, findings)
     if loaded is None:
         return None
     data, text = loaded
-    project = data.get("project")
-    if not isinstance(project, dict):
-        return _read_poetry(data, text, rel)
-    if "license" in (project.get("dynamic") or ()):
+    fields = Fields(rel, text, findings)
+    if "project" not in data:
+        return _read_poetry(data, fields)
+    project = fields.table(data["project"], "project", "a [project] table")
+    if project is None:
+        return None
+    fields.section = "[project]"
+    dynamic = fields.strings(project.get("dynamic", []), "dynamic", 'dynamic = ["version"]')
+    if dynamic and "license" in dynamic:
         return None
     folder = rel.rpartition("/")[0]
     pkg = Package(
-        str(project.get("name", folder or "root")), "python", rel, folder, manifest_text=text
+        _name(fields, project, folder or "root"), "python", rel, folder, manifest_text=text
     )
-    lic = project.get("license")
-    lic_line = line_of(text, r"^\s*license\s*=", "[project]")
-    if isinstance(lic, str):
-        pkg.expression = Located(lic, lic_line)
-    elif isinstance(lic, dict):
-        pkg.legacy = "text" if "text" in lic else "file"
-        if isinstance(lic.get("text"), str):
-            pkg.expression = Located(lic["text"], lic_line)
-        elif isinstance(lic.get("file"), str):
-            pkg.licence_files.append(Located(lic["file"], lic_line))
-    globs_line = line_of(text, r"^\s*license-files\s*=", "[project]")
-    files = project.get("license-files")
-    if isinstance(files, list):
-        pkg.licence_globs = [Located(str(g), globs_line) for g in files]
-    for c in project.get("classifiers") or ():
-        if isinstance(c, str) and c.startswith("License ::"):
+    if "license" in project:
+        _pep621_licence(pkg, project["license"], fields)
+    example = '["LICENSE"]'
+    if globs := fields.strings(project.get("license-files", []), "license-files", example):
+        line = fields.line("license-files")
+        pkg.licence_globs = [Located(g, line) for g in globs]
+    example = '["License :: OSI Approved :: MIT License"]'
+    for c in fields.strings(project.get("classifiers", []), "classifiers", example) or ():
+        if c.startswith("License ::"):
             pkg.classifiers.append(Located(c, line_of(text, re.escape(c))))
-    for req in project.get("dependencies") or ():
-        if isinstance(req, str) and (name := _dep_name(req)):
+    for req in fields.strings(project.get("dependencies", []), "dependencies", '["numpy"]') or ():
+        if name := _dep_name(req):
             pkg.dependencies.add(name)
     return pkg
 
 
-def _read_poetry(data: dict[str, Any], text: str, rel: str) -> Package | None:
+def _read_poetry(data: dict[str, Any], fields: Fields) -> Package | None:
     """Poetry (before PEP 621): ``[tool.poetry] license`` and its dependency table."""
-    poetry = data.get("tool", {}).get("poetry")
+    tool = fields.table(data.get("tool", {}), "tool", "a [tool] table")
+    poetry = tool.get("poetry") if tool else None
     if not isinstance(poetry, dict) or "name" not in poetry:
         return None
+    fields.section = "[tool.poetry]"
+    rel = fields.rel
     folder = rel.rpartition("/")[0]
-    pkg = Package(str(poetry["name"]), "python", rel, folder, manifest_text=text)
-    if isinstance(poetry.get("license"), str):
-        line = line_of(text, r"^\s*license\s*=", "[tool.poetry]")
-        pkg.expression = Located(poetry["license"], line)
-    deps = poetry.get("dependencies")
-    if isinstance(deps, dict):
+    pkg = Package(_name(fields, poetry, folder), "python", rel, folder, manifest_text=fields.text)
+    if "license" in poetry:
+        licence = fields.string(poetry["license"], "license", 'license = "MIT"')
+        pkg.bad_licence = licence is None
+        if licence is not None:
+            pkg.expression = Located(licence, fields.line("license"))
+    deps = fields.table(poetry.get("dependencies", {}), "dependencies", "a table of requirements")
+    if deps:
         pkg.dependencies = {normalise_name(d) for d in deps if d.lower() != "python"}
     return pkg
 
 
-def _cargo_workspace_licence(root: Path, folder: str, findings: list[Finding]) -> Located | None:
+def _cargo_workspace_licence(root: Path, folder: str) -> Located | None:
     parts = folder.split("/") if folder else []
     for depth in range(len(parts) - 1, -1, -1):
         rel = "/".join([*parts[:depth], "Cargo.toml"])
         if not (root / rel).is_file():
             continue
         loaded = load_toml(root, rel, [])
-        if loaded and "workspace" in loaded[0]:
-            lic = loaded[0]["workspace"].get("package", {}).get("license")
-            line = line_of(loaded[1], r"^\s*license\s*=", "[workspace.package]")
+        workspace = loaded[0].get("workspace") if loaded else None
+        if isinstance(workspace, dict):
+            package = workspace.get("package")
+            lic = package.get("license") if isinstance(package, dict) else None
+            line = line_of(loaded[1], r"^\s*license\s*=", "[workspace.package]") if loaded else 1
             return Located(lic, line) if isinstance(lic, str) else None
     return None
+
+
+def _cargo_licence(root: Path, pkg: Package, lic: Any, fields: Fields) -> None:
+    """``license = "EXPR"`` or ``license.workspace = true``."""
+    line = fields.line("license")
+    if isinstance(lic, str):
+        pkg.expression = Located(lic, line)
+        return
+    if not (isinstance(lic, dict) and lic == {"workspace": True}):
+        example = 'license = "MIT" or license.workspace = true'
+        fields.wrong(lic, "license", "a string or `{ workspace = true }`", example)
+        pkg.bad_licence = True
+        return
+    inherited = _cargo_workspace_licence(root, pkg.folder)
+    if inherited is not None:
+        pkg.expression = Located(inherited.value, line)
+        return
+    fields.findings.append(
+        make(
+            "missing-declaration",
+            Severity.ERROR,
+            pkg.manifest,
+            line,
+            "`license.workspace = true` but no [workspace.package] license",
+            'add `license = "..."` to [workspace.package] of the workspace',
+        )
+    )
 
 
 def read_cargo(root: Path, rel: str, findings: list[Finding]) -> Package | None:
@@ -219,38 +375,42 @@ def read_cargo(root: Path, rel: str, findings: list[Finding]) -> Package | None:
     if loaded is None:
         return None
     data, text = loaded
-    package = data.get("package")
-    if not isinstance(package, dict):
+    fields = Fields(rel, text, findings)
+    if "package" not in data:
         return None
+    package = fields.table(data["package"], "package", "a [package] table")
+    if package is None:
+        return None
+    fields.section = "[package]"
     folder = rel.rpartition("/")[0]
-    pkg = Package(str(package.get("name", folder)), "cargo", rel, folder, manifest_text=text)
-    lic = package.get("license")
-    line = line_of(text, r"^\s*license(\.workspace)?\s*=", "[package]")
-    if isinstance(lic, str):
-        pkg.expression = Located(lic, line)
-    elif isinstance(lic, dict) and lic.get("workspace") is True:
-        inherited = _cargo_workspace_licence(root, folder, findings)
-        if inherited is None:
-            findings.append(
-                make(
-                    "missing-declaration",
-                    Severity.ERROR,
-                    rel,
-                    line,
-                    "`license.workspace = true` but no [workspace.package] license",
-                    'add `license = "..."` to [workspace.package] of the workspace',
-                )
-            )
-        else:
-            pkg.expression = Located(inherited.value, line)
-    if isinstance(package.get("license-file"), str):
-        file_line = line_of(text, r"^\s*license-file\s*=", "[package]")
-        pkg.licence_files.append(Located(package["license-file"], file_line))
+    pkg = Package(_name(fields, package, folder), "cargo", rel, folder, manifest_text=text)
+    if "license" in package:
+        _cargo_licence(root, pkg, package["license"], fields)
+    if "license-file" in package:
+        file = fields.string(package["license-file"], "license-file", 'license-file = "LICENSE"')
+        if file is not None:
+            pkg.licence_files.append(Located(file, fields.line("license-file")))
+    fields.section = ""
     for table in ("dependencies", "build-dependencies"):
-        deps = data.get(table)
-        if isinstance(deps, dict):
-            pkg.dependencies.update(normalise_name(d) for d in deps)
+        deps = fields.table(data.get(table, {}), table, f"a [{table}] table")
+        pkg.dependencies.update(normalise_name(d) for d in deps or ())
     return pkg
+
+
+def _npm_licence(pkg: Package, lic: Any, fields: Fields) -> None:
+    """``"license": "EXPR"``, ``"SEE LICENSE IN <file>"`` or the legacy ``{"type": ...}``."""
+    line = fields.line("license")
+    if isinstance(lic, dict) and isinstance(lic.get("type"), str):
+        pkg.legacy, lic = "object", lic["type"]
+    if not isinstance(lic, str):
+        fields.wrong(lic, "license", "a string (an SPDX expression)", '"license": "MIT"')
+        pkg.bad_licence = True
+        return
+    m = re.fullmatch(r"\s*SEE LICEN[CS]E IN\s+(\S+)\s*", lic, re.I)
+    if m:
+        pkg.npm_file = Located(m.group(1), line)
+    else:
+        pkg.expression = Located(lic, line)
 
 
 def read_package_json(root: Path, rel: str, findings: list[Finding]) -> Package | None:
@@ -259,19 +419,11 @@ def read_package_json(root: Path, rel: str, findings: list[Finding]) -> Package 
     if text is None:
         return None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        findings.append(
-            make(
-                "bad-input",
-                Severity.ERROR,
-                rel,
-                exc.lineno,
-                f"malformed JSON: {exc.msg} (column {exc.colno})",
-                "fix the JSON syntax; the file was skipped",
-            )
-        )
+        data = structure.load_json(text, rel)
+    except InputError as exc:
+        findings.append(_unparsable(rel, exc, "fix the JSON; the file was skipped"))
         return None
+    fields = Fields(rel, text, findings)
     if not isinstance(data, dict):
         findings.append(
             make(
@@ -285,20 +437,11 @@ def read_package_json(root: Path, rel: str, findings: list[Finding]) -> Package 
         )
         return None
     folder = rel.rpartition("/")[0]
-    pkg = Package(str(data.get("name", folder)), "npm", rel, folder, manifest_text=text)
-    line = line_of(text, r'"licen[cs]es?"\s*:')
-    lic = data.get("license")
-    if isinstance(lic, dict) and isinstance(lic.get("type"), str):
-        pkg.legacy, lic = "object", lic["type"]
-    if isinstance(lic, str):
-        m = re.fullmatch(r"\s*SEE LICEN[CS]E IN\s+(\S+)\s*", lic, re.I)
-        if m:
-            pkg.npm_file = Located(m.group(1), line)
-        else:
-            pkg.expression = Located(lic, line)
-    deps = data.get("dependencies")
-    if isinstance(deps, dict):
-        pkg.dependencies.update(normalise_name(d) for d in deps)
+    pkg = Package(_name(fields, data, folder), "npm", rel, folder, manifest_text=text)
+    if "license" in data:
+        _npm_licence(pkg, data["license"], fields)
+    deps = fields.table(data.get("dependencies", {}), "dependencies", '{"name": "^1.0"}')
+    pkg.dependencies.update(normalise_name(d) for d in deps or ())
     return pkg
 
 

@@ -168,7 +168,9 @@ def load_policy(root: Path, findings: list[Finding]) -> Policy:
     if loaded is None:
         return policy  # the manifest reader reports the syntax error once
     data, text = loaded
-    table = data.get("tool", {}).get("wg", {}).get("license")
+    table: Any = data
+    for key in ("tool", "wg", "license"):
+        table = table.get(key) if isinstance(table, dict) else None
     if table is None:
         return policy
     ctx = _Ctx(text, findings)

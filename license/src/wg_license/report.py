@@ -26,6 +26,31 @@ JSON_VERSION = 1
 FORMATS = ("human", "json", "sarif", "github")
 
 
+def printable(text: str) -> str:
+    r"""``text`` with control and format characters escaped, so that a hostile file name or
+    value cannot move the cursor, hide text or end a line in a terminal or a CI log.
+
+    Examples
+    --------
+    >>> print(printable("LicenseRef-a\x00b\x1b[31m\u202e"))
+    LicenseRef-a\x00b\x1b[31m\u202e
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
 def _families(code: int) -> list[str]:
     return [f.name.lower() for f in Family if code & f]
 
@@ -37,11 +62,12 @@ def human(report: Report) -> str:
         groups[f.package or "(tree)"].append(f)
     lines = []
     for package in sorted(groups):
-        lines.append(package)
+        lines.append(printable(package))
         for f in groups[package]:
-            lines.append(f"  {f.path}:{f.line}: {f.severity.value}[{f.rule}] {f.message}")
+            where = printable(f"{f.path}:{f.line}")
+            lines.append(f"  {where}: {f.severity.value}[{f.rule}] {printable(f.message)}")
             if f.fix:
-                lines.append(f"      fix: {f.fix}")
+                lines.append(f"      fix: {printable(f.fix)}")
     errors = sum(f.severity is Severity.ERROR for f in report.findings)
     warnings = len(report.findings) - errors
     code = report.exit_code
@@ -150,8 +176,9 @@ def github(report: Report) -> str:
     for f in report.findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
         title = _escape(f"wg license {f.rule}", prop=True)
-        body = _escape(f.message + (f" Fix: {f.fix}" if f.fix else ""))
-        lines.append(f"::{level} file={_escape(f.path, True)},line={f.line},title={title}::{body}")
+        body = _escape(printable(f.message + (f" Fix: {f.fix}" if f.fix else "")))
+        path = _escape(printable(f.path), True)
+        lines.append(f"::{level} file={path},line={f.line},title={title}::{body}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

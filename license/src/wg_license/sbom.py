@@ -6,15 +6,15 @@ number of packages, so it runs once per document, never per package.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wg_license.check import run_check
+from wg_io.output import OutputError, write_text
+
+from wg_license.check import Report, run_check
 from wg_license.context import PackageState
 from wg_license.manifests import normalise_name
 from wg_license.terms import terms_by_id
@@ -22,19 +22,6 @@ from wg_license.terms import terms_by_id
 
 class SbomError(Exception):
     """The SBOM could not be built, validated or written."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _spdx_id(name: str, taken: set[str]) -> str:
@@ -76,8 +63,9 @@ def _extracted(root: Path, states: list[PackageState], refs: set[str]) -> list[A
     return infos
 
 
-def build_document(root: Path) -> Any:
-    """An spdx-tools Document: one package per workspace member, LicenseRefs extracted."""
+def build_document(report: Report) -> Any:
+    """An spdx-tools Document of a check's report: one package per workspace member,
+    LicenseRefs extracted."""
     from license_expression import get_spdx_licensing
     from spdx_tools.spdx.model import (
         Actor,
@@ -90,7 +78,7 @@ def build_document(root: Path) -> Any:
         SpdxNoAssertion,
     )
 
-    report = run_check(root)
+    root = report.root
     licensing = get_spdx_licensing()
     taken: set[str] = set()
     packages, relationships, refs = [], [], set()
@@ -141,7 +129,9 @@ def build_document(root: Path) -> Any:
 
 
 def write_sbom(root: Path, output: Path) -> int:
-    """Build, validate (once) and atomically write the SBOM; return the package count.
+    """Build, validate (once) and write the SBOM through the output-path policy; return the
+    package count. A tree without packages, or an output that is one of the files read, is an
+    :class:`SbomError`.
 
     Examples
     --------
@@ -154,7 +144,13 @@ def write_sbom(root: Path, output: Path) -> int:
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
     from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
-    document = build_document(Path(root))
+    report = run_check(Path(root))
+    if not report.packages:
+        raise SbomError(
+            f"no package under {root}: found no pyproject.toml, Cargo.toml or package.json "
+            "that declares a package; run it on the root of a workspace"
+        )
+    document = build_document(report)
     messages = validate_full_spdx_document(document)
     if messages:
         detail = "; ".join(m.validation_message for m in messages[:5])
@@ -166,7 +162,7 @@ def write_sbom(root: Path, output: Path) -> int:
     stream = io.StringIO()
     write_document_to_stream(document, stream, validate=False)
     try:
-        write_atomic(Path(output), stream.getvalue())
-    except OSError as exc:
-        raise SbomError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        write_text(output, stream.getvalue(), inputs=report.inputs)
+    except OutputError as exc:
+        raise SbomError(str(exc)) from None
     return len(document.packages)

@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
-import glob
-import os
+import posixpath
+import re
 
 from wg_license.context import Context, PackageState
 from wg_license.declarations import fix_line
-from wg_license.expressions import DeclarationError, resolve, spdx_exceptions
+from wg_license.expressions import DeclarationError, resolve, safe_id, spdx_exceptions
 from wg_license.findings import Finding, Severity, make
 from wg_license.fingerprints import Identified, has_fingerprint, matches
 from wg_license.manifests import Package
 
 
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A regex for a ``license-files`` glob: ``*`` and ``?`` stay in one folder, ``**`` crosses
+    folders, ``[...]`` is a character class.
+
+    Examples
+    --------
+    >>> [bool(glob_regex("**/LICEN[CS]E*").match(p)) for p in ("LICENSE", "a/b/LICENCE.md", "x")]
+    [True, True, False]
+    >>> bool(glob_regex("*.txt").match("a/b.txt"))
+    False
+    """
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] in "*?":
+            out.append("[^/]*" if pattern[i] == "*" else "[^/]")
+            i += 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) > 0:
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            body = re.escape(body[1:] if negate else body).replace("\\-", "-")
+            out.append(f"[{'^' if negate else ''}{body}]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z", re.S)
+
+
 def _glob(ctx: Context, pkg: Package, pattern: str) -> list[str]:
-    base = ctx.root / pkg.folder if pkg.folder else ctx.root
-    if not glob.has_magic(pattern):
-        return [pkg.path(pattern)] if (base / pattern).is_file() else []
-    hits = glob.glob(pattern, root_dir=base, recursive=True)
-    return sorted(pkg.path(h.replace(os.sep, "/")) for h in hits if (base / h).is_file())
+    """Files matching a package's glob, among the files the walk found (so a glob never leaves
+    the checked tree nor follows a link the walk refused)."""
+    matcher = glob_regex(posixpath.normpath(pattern))
+    return sorted(pkg.path(rel) for rel in ctx.files_under(pkg.folder) if matcher.match(rel))
 
 
 def collect_shipped(ctx: Context, state: PackageState) -> None:
@@ -231,6 +264,8 @@ def _missing_fix(ctx: Context, pkg: Package, key: str) -> str:
     """Point to the text in a parent folder when there is one: packages (wheels, crates,
     npm tarballs) ship only files inside their own folder."""
     listed = " and list it in license-files" if pkg.licence_globs else ""
+    if not safe_id(key):
+        return f"give the licence a valid id and add its text beside {pkg.manifest}{listed}"
     parts = pkg.folder.split("/") if pkg.folder else []
     for depth in range(len(parts) - 1, -1, -1):
         for rel in ctx.tree.licence_files_in("/".join(parts[:depth])):
@@ -374,7 +409,7 @@ def check_reuse_dir(ctx: Context) -> None:
         except DeclarationError as problem:
             fix = (
                 f"rename it to LICENSES/{problem.fix}.txt"
-                if not problem.advice and problem.fix
+                if not problem.advice and safe_id(problem.fix)
                 else "name it after its SPDX id, e.g. LICENSES/MIT.txt"
             )
             ctx.findings.append(

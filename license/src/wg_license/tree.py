@@ -95,15 +95,19 @@ class Tree:
     headers: list[Header] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: every file found, so globs match within the walked tree instead of walking it again
+    files: list[str] = field(default_factory=list)
+
+    def inputs(self) -> list[Path]:
+        """Every file the check reads from the tree (an output must not replace one)."""
+        read = [*self.manifests, *self.lockfiles, *self.reuse_licences, *self.artifacts]
+        read += [h.path for h in self.headers]
+        read += [rel for files in self.licence_files.values() for rel in files]
+        return [self.root / rel for rel in read]
 
     def licence_files_in(self, folder: str) -> list[str]:
         """Relative paths of LICENSE/COPYING/NOTICE files directly in ``folder``."""
         return self.licence_files.get(folder, [])
-
-
-def _rel(path: str, root: str) -> str:
-    rel = os.path.relpath(path, root)
-    return "" if rel == "." else rel.replace(os.sep, "/")
 
 
 def _join(folder: str, name: str) -> str:
@@ -175,79 +179,111 @@ def _is_our_model(path: str) -> bool:
 
 
 class _Walker:
+    """The walk itself: iterative (deep trees cannot exhaust the stack), never outside the root,
+    and every real folder listed once, however many links lead to it."""
+
     def __init__(self, tree: Tree, exclude: tuple[str, ...], artifacts: tuple[str, ...]) -> None:
         self.tree = tree
         self.exclude_names = _matcher(tuple(p for p in exclude if "/" not in p))
         self.exclude_paths = _matcher(tuple(p for p in exclude if "/" in p))
         self.artifacts = _matcher(artifacts)
         self.root = str(tree.root)
+        self.real_root = os.path.realpath(tree.root)
+        self.seen: set[tuple[int, int]] = set()
+        #: folders still to list: (path, relative path, identities of the folders above it)
+        self.pending: list[tuple[str, str, frozenset[tuple[int, int]]]] = []
 
     def excluded(self, name: str, rel: str) -> bool:
         return bool(self.exclude_names.match(name) or self.exclude_paths.match(rel))
 
-    def walk(self, folder: str, ancestors: frozenset[tuple[int, int]]) -> None:
-        rel_dir = _rel(folder, self.root)
+    def warn(self, rel: str, message: str, fix: str) -> None:
+        self.tree.findings.append(make("bad-input", Severity.WARNING, rel, 1, message, fix))
+
+    def run(self) -> None:
+        start = os.stat(self.root)
+        key = (start.st_dev, start.st_ino)
+        self.seen.add(key)
+        self.pending.append((self.root, "", frozenset({key})))
+        while self.pending:
+            folder, rel_dir, ancestors = self.pending.pop()
+            self.list_folder(folder, rel_dir, ancestors)
+
+    def list_folder(self, folder: str, rel_dir: str, ancestors: frozenset[tuple[int, int]]) -> None:
         try:
-            entries = list(os.scandir(folder))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            self.tree.findings.append(
-                make(
-                    "bad-input",
-                    Severity.WARNING,
-                    rel_dir or ".",
-                    1,
-                    f"cannot list folder: {exc.strerror or exc}",
-                    "fix its permissions or exclude it",
-                )
+            self.warn(
+                rel_dir or ".",
+                f"cannot list folder: {exc.strerror or exc}",
+                "fix its permissions or exclude it",
             )
             return
-        for entry in sorted(entries, key=lambda e: e.name):
-            self.visit(entry, rel_dir, ancestors)
+        folders = []
+        for entry in entries:
+            found = self.visit(entry, rel_dir, ancestors)
+            if found is not None:
+                folders.append(found)
+        # Reversed onto the stack, so folders are listed in name order, depth first.
+        self.pending.extend(reversed(folders))
+
+    def outside(self, entry: os.DirEntry[str]) -> bool:
+        """Whether ``entry`` is a link that resolves outside the checked root."""
+        if not entry.is_symlink():
+            return False
+        target = os.path.realpath(entry.path)
+        return os.path.commonpath([self.real_root, target]) != self.real_root
 
     def visit(
         self, entry: os.DirEntry[str], rel_dir: str, ancestors: frozenset[tuple[int, int]]
-    ) -> None:
+    ) -> tuple[str, str, frozenset[tuple[int, int]]] | None:
+        """Record a file; return a folder still to list (None when there is none)."""
         rel = _join(rel_dir, entry.name)
         if self.excluded(entry.name, rel):
-            return
+            return None
         try:
             is_dir = entry.is_dir()
             is_file = not is_dir and entry.is_file()
-        except OSError:
-            is_dir = is_file = False
-        if is_dir:
-            st = os.stat(entry.path)
-            key = (st.st_dev, st.st_ino)
-            if key in ancestors:
-                self.tree.findings.append(
-                    make(
-                        "bad-input",
-                        Severity.WARNING,
-                        rel,
-                        1,
-                        "symlink loop: this folder links back to one of its parents; not followed",
-                        "remove the link or exclude it in [tool.wg.license] exclude",
-                    )
-                )
-                return
-            self.walk(entry.path, ancestors | {key})
+            outside = (is_dir or is_file) and self.outside(entry)
+            st = entry.stat() if is_dir else None
+        except (OSError, ValueError):
+            is_dir = is_file = outside = False
+            st = None
+        if outside:
+            self.warn(
+                rel,
+                "symlink to a path outside the checked tree; not followed",
+                "check the tree the link points into separately, or remove the link",
+            )
+        elif st is not None:
+            return self.folder(entry.path, rel, st, ancestors)
         elif is_file:
             self.file(entry, rel_dir, rel)
         elif entry.is_symlink():
-            self.tree.findings.append(
-                make(
-                    "bad-input",
-                    Severity.WARNING,
-                    rel,
-                    1,
-                    "broken or looping symlink; not followed",
-                    "fix the link target or remove it",
-                )
+            self.warn(
+                rel, "broken or looping symlink; not followed", "fix the link target or remove it"
             )
+        return None
+
+    def folder(
+        self, path: str, rel: str, st: os.stat_result, ancestors: frozenset[tuple[int, int]]
+    ) -> tuple[str, str, frozenset[tuple[int, int]]] | None:
+        key = (st.st_dev, st.st_ino)
+        if key in ancestors:
+            self.warn(
+                rel,
+                "symlink loop: this folder links back to one of its parents; not followed",
+                "remove the link or exclude it in [tool.wg.license] exclude",
+            )
+            return None
+        if key in self.seen:
+            return None  # another link to a folder already listed: its files count once
+        self.seen.add(key)
+        return (path, rel, ancestors | {key})
 
     def file(self, entry: os.DirEntry[str], rel_dir: str, rel: str) -> None:
         name = entry.name
         tree = self.tree
+        tree.files.append(rel)
         if name in MANIFESTS:
             tree.manifests.append(rel)
         elif name in LOCKFILES:
@@ -268,7 +304,10 @@ def walk(
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
     artifacts: tuple[str, ...] = DEFAULT_ARTIFACTS,
 ) -> Tree:
-    """Walk ``root`` once, following folder symlinks but never around a loop.
+    """Walk ``root`` once, following symlinks that stay inside it, never around a loop.
+
+    A link out of the tree or around a loop is a warning and is not followed; a folder that
+    several links reach is listed once.
 
     Examples
     --------
@@ -279,6 +318,13 @@ def walk(
     ['pyproject.toml']
     """
     tree = Tree(root=root)
-    start = os.stat(root)
-    _Walker(tree, exclude, artifacts).walk(str(root), frozenset({(start.st_dev, start.st_ino)}))
+    _Walker(tree, exclude, artifacts).run()
+    # The order of a recursive walk in name order, which reports and SBOMs keep.
+    for found in (tree.manifests, tree.lockfiles, tree.reuse_licences, tree.artifacts, tree.files):
+        found.sort(key=_in_walk_order)
+    tree.headers.sort(key=lambda h: _in_walk_order(h.path))
     return tree
+
+
+def _in_walk_order(rel: str) -> list[str]:
+    return rel.split("/")
