@@ -19,7 +19,9 @@ def test_report_files(tmp_path) -> None:
                    "2" * 40)  # fmt: skip
     written = write_report([(Path("new.json"), new), (Path("old.json"), old)], tmp_path)
     names = sorted(p.name for p in written)
-    assert names == ["history_toy_Sum.png", "index.html", "summary.md", "time_toy_Sum.png"]
+    assert names == [
+        "README.md", "history_toy_Sum.png", "index.html", "summary.md", "time_toy_Sum.png"
+    ]  # fmt: skip
     assert (tmp_path / "time_toy_Sum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = (tmp_path / "summary.md").read_text()
     assert "| n=10 | numpy (reference) | 996 µs | - | ok |" in summary
@@ -35,5 +37,5 @@ def test_report_files(tmp_path) -> None:
 def test_single_run_has_no_history_plot(tmp_path) -> None:
     doc = document([cell("numpy", noisy(1e-3, 5, 0), reference=True)])
     names = sorted(p.name for p in write_report([(Path("r.json"), doc)], tmp_path))
-    assert names == ["index.html", "summary.md", "time_toy_Sum.png"]
+    assert names == ["README.md", "index.html", "summary.md", "time_toy_Sum.png"]
     assert "Changes since" not in (tmp_path / "summary.md").read_text()

@@ -280,9 +280,10 @@ def compare_command(old: Path, new: Path, alpha: float, min_effect: float,
 @bench.command("report")
 @click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for index.html, summary.md and the PNG plots.")  # fmt: skip
+              help="Folder for README.md, index.html, summary.md and the PNG plots.")  # fmt: skip
 def report_command(results: tuple[Path, ...], out_dir: Path) -> None:
-    """Write a static HTML report with plots and a Markdown summary from results files/folders."""
+    """Write the results page (README.md, GitHub-renderable) with plots, an HTML report and a
+    Markdown summary from results files/folders (several runs: history over commits)."""
     from wg_bench.report import write_report
 
     try:
@@ -293,4 +294,7 @@ def report_command(results: tuple[Path, ...], out_dir: Path) -> None:
         written = write_report(documents, out_dir)
     except OutputError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"wrote {len(written)} file(s) to {out_dir}: index.html, summary.md and plots")
+    click.echo(
+        f"wrote {len(written)} file(s) to {out_dir}: README.md (the results page), index.html, "
+        "summary.md and plots"
+    )

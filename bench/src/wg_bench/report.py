@@ -1,4 +1,4 @@
-"""``wg bench report``: a static HTML page, PNG plots and a Markdown summary for a pull request.
+"""``wg bench report``: the published page, a static HTML page, PNG plots and a PR summary.
 
 The newest results document is the subject; older ones (same files or a history folder) give the
 history plots (median with its 95% CI over commits) and the "changes since the previous run"
@@ -17,6 +17,7 @@ from typing import Any
 from wg_io.output import OutputError, describe_os_error, write_bytes, write_text
 
 from wg_bench.compare import compare
+from wg_bench.page import write_page
 from wg_bench.tables import format_params, format_ratio, format_seconds, status_text
 
 Document = dict[str, Any]
@@ -144,7 +145,8 @@ def markdown_summary(documents: Sequence[Document]) -> str:
 
 
 def write_report(found: Sequence[tuple[Path, Document]], out_dir: Path) -> list[Path]:
-    """Write ``index.html``, ``summary.md`` and the PNG plots; returns the files written."""
+    """Write ``README.md`` (the published page, :mod:`wg_bench.page`), ``index.html``,
+    ``summary.md`` and the PNG plots; returns the files written."""
     make_folder(out_dir)
     documents = sorted((doc for _, doc in found), key=lambda d: d.get("created") or "")
     latest = documents[-1]
@@ -161,6 +163,7 @@ def write_report(found: Sequence[tuple[Path, Document]], out_dir: Path) -> list[
                 written.append(path)
                 images.append(path.name)
         sections.append(_html_section(suite, name, cells, images))
+    written += write_page(same_machine, out_dir)
     summary = markdown_summary(same_machine)
     for path, text in ((out_dir / "summary.md", summary),
                        (out_dir / "index.html", _html_page(latest, sections))):  # fmt: skip

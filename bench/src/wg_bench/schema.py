@@ -122,6 +122,8 @@ def _check_top(document: dict[str, Any], source: str) -> None:
         ("machine.id", machine.get("id"), (str, type(None))),
         ("machine.git", git, (dict, type(None))),
         ("machine.blas", machine.get("blas", []), (list,)),
+        ("machine.gpus", machine.get("gpus", []), (list,)),
+        ("machine.memory_bytes", machine.get("memory_bytes"), (int, type(None))),
         ("headline", document.get("headline", []), (list,)),
     ]
     if isinstance(git, dict):
