@@ -73,7 +73,7 @@ def _package(root: Path, i: int, st_claire: str | None) -> str:
             f"license-files = {files}\ndependencies = {json.dumps(deps)}\n"
         )
         if deps and licence != V3:
-            # The dependent of a St. Claire package declares and ships it (rule 4 passes).
+            # The dependent of a St. Claire package declares and ships it: propagation passes.
             (folder / "pyproject.toml").write_text(
                 f'[project]\nname = "{name}"\nversion = "0.1.0"\n'
                 f'license = "(MIT OR Apache-2.0) AND {V3}"\n'

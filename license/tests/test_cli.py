@@ -54,7 +54,7 @@ def test_human_output_groups_by_package_and_exit_code_is_a_bitmask(broken):
     lines = result.output.splitlines()
     assert lines[0] == "a"
     assert lines[1] == (
-        "  a/pyproject.toml:4: error[expression-syntax] `MIT/Apache-2.0` uses the "
+        "  a/pyproject.toml:4: error[expression-valid/expression-syntax] `MIT/Apache-2.0` uses the "
         "old slash form; SPDX writes `OR`"
     )
     assert lines[2] == '      fix: license = "MIT OR Apache-2.0"'
@@ -69,9 +69,8 @@ def test_json_output(broken):
     assert doc["exit_code"] == result.exit_code == 11
     assert doc["failed_families"] == ["declaration", "text", "artifacts"]
     assert {p["name"] for p in doc["packages"]} == {"a", "b", "m"}
-    assert {"rule", "family", "severity", "package", "path", "line", "message", "fix"} == set(
-        doc["findings"][0]
-    )
+    keys = {"check", "rule", "family", "severity", "package", "path", "line", "message", "fix"}
+    assert keys == set(doc["findings"][0])
 
 
 @pytest.mark.corpus
@@ -100,7 +99,7 @@ def test_github_annotations(broken):
     result = CliRunner().invoke(main, ["license", "check", str(broken), "--format", "github"])
     first = result.output.splitlines()[0]
     assert first == (
-        "::error file=a/pyproject.toml,line=4,title=wg license expression-syntax::"
+        "::error file=a/pyproject.toml,line=4,title=wg license expression-valid/expression-syntax::"
         "`MIT/Apache-2.0` uses the old slash form; SPDX writes `OR` "
         'Fix: license = "MIT OR Apache-2.0"'
     )

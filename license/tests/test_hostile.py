@@ -200,8 +200,8 @@ def test_a_link_to_the_file_system_root_is_not_followed(tree):
         0,
         [
             "(tree)",
-            "  everything:1: warning[bad-input] symlink to a path outside the checked tree; "
-            "not followed",
+            "  everything:1: warning[input-readable/bad-input] symlink to a path outside the "
+            "checked tree; not followed",
             "      fix: check the tree the link points into separately, or remove the link",
             "1 package(s) checked: 0 error(s), 1 warning(s)",
         ],
@@ -291,7 +291,7 @@ def test_deep_documents_are_one_finding(write, name, text):
     root = write({name: text})
     code, lines = check_lines(root)
     assert code == 1
-    assert f"  {name}:1: error[bad-input] {DEEP}" in lines
+    assert f"  {name}:1: error[input-readable/bad-input] {DEEP}" in lines
 
 
 # Items 13 and 17: wrongly typed fields are findings at their own line.
@@ -396,7 +396,8 @@ def test_project_that_is_not_a_table_fails_the_check(write):
     code, lines = check_lines(root)
     assert (code, lines[1], lines[-1]) == (
         1,
-        "  pyproject.toml:2: error[field-type] `project` must be a table, not an array",
+        "  pyproject.toml:2: error[input-readable/field-type] `project` must be a table, "
+        "not an array",
         "0 package(s) checked: 1 error(s), 0 warning(s); exit code 1 (declaration)",
     )
 
@@ -453,7 +454,7 @@ def test_control_bytes_are_escaped_in_human_output(write):
     assert code == 3
     assert "\x00" not in out
     assert "\x1b" not in out
-    assert "  LICENSES/LicenseRef-\\x1b[2J.txt:1: error[licenses-dir] " in out
+    assert "  LICENSES/LicenseRef-\\x1b[2J.txt:1: error[declared-vs-shipped/licenses-dir] " in out
     assert "`MIT AND LicenseRef-a\\x00b` does not parse" in out
 
 

@@ -1,4 +1,4 @@
-"""Rules 4, 5 and 7: propagation to dependents, artifacts, installed dependencies."""
+"""The propagation, artifact-notice and dependency-allowed checks."""
 
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ def test_propagation_through_metadata_and_lock(write, lic):
     )
     report = run_check(root, site_paths=[])
     assert findings(report) == [
-        ("propagation", "app/pyproject.toml"),
-        ("propagation", "tool/pyproject.toml"),
-        ("propagation-notice", "app/pyproject.toml"),
-        ("propagation-notice", "tool/pyproject.toml"),
+        ("not-declared", "app/pyproject.toml"),
+        ("not-declared", "tool/pyproject.toml"),
+        ("notice-not-shipped", "app/pyproject.toml"),
+        ("notice-not-shipped", "tool/pyproject.toml"),
     ]
     app = next(f for f in report.findings if f.path == "app/pyproject.toml")
     assert "(app -> mid)" in app.message
@@ -115,9 +115,9 @@ def test_artifacts_carry_the_notice(write, lic):
         archive.writestr("w.npy", b"\x93NUMPY")
     report = run_check(root, site_paths=[])
     assert findings(report) == [
-        ("artifact-notice", "models/bare.onnx"),
-        ("artifact-notice", "models/other_meta.onnx"),
-        ("artifact-notice", "models/wrong_meta.safetensors"),
+        ("no-notice", "models/bare.onnx"),
+        ("no-notice", "models/other_meta.onnx"),
+        ("no-notice", "models/wrong_meta.safetensors"),
     ]
     assert report.exit_code == 8
 
@@ -132,7 +132,7 @@ def test_configured_artifact_folder_outside_any_package(write, lic):
             "exports/model.bin": b"\x00\x01",
         }
     )
-    assert findings(run_check(root, site_paths=[])) == [("artifact-notice", "exports/model.bin")]
+    assert findings(run_check(root, site_paths=[])) == [("no-notice", "exports/model.bin")]
     (root / "exports/NOTICE").write_text(lic.text(V3))
     assert run_check(root, site_paths=[]).findings == []
 
@@ -228,8 +228,8 @@ def test_unknown_dependency_licence_is_a_warning_without_allow_list(write, lic, 
     report = run_check(root, site_paths=[str(site)])
     assert sorted((f.rule, f.severity.value) for f in report.findings) == [
         ("dependency-unknown", "warning"),
-        ("propagation", "error"),
-        ("propagation-notice", "error"),
+        ("not-declared", "error"),
+        ("notice-not-shipped", "error"),
     ]
 
 
@@ -247,10 +247,10 @@ def test_propagation_terminates_on_dependency_cycles(write, lic):
     )
     report = run_check(root, site_paths=[])
     assert findings(report) == [
-        ("propagation", "a/pyproject.toml"),
-        ("propagation", "c/pyproject.toml"),
-        ("propagation-notice", "a/pyproject.toml"),
-        ("propagation-notice", "c/pyproject.toml"),
+        ("not-declared", "a/pyproject.toml"),
+        ("not-declared", "c/pyproject.toml"),
+        ("notice-not-shipped", "a/pyproject.toml"),
+        ("notice-not-shipped", "c/pyproject.toml"),
     ]
     c = next(f for f in report.findings if f.path == "c/pyproject.toml")
     assert "(c -> a -> b)" in c.message
@@ -267,6 +267,6 @@ def test_our_own_model_files_are_artifacts_by_magic(write, lic):
         }
     )
     assert findings(run_check(root, site_paths=[])) == [
-        ("artifact-notice", "runs/cnn.bin"),
-        ("artifact-notice", "runs/lr"),
+        ("no-notice", "runs/cnn.bin"),
+        ("no-notice", "runs/lr"),
     ]

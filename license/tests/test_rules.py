@@ -1,4 +1,6 @@
-"""Rules 1 to 6 on real trees built in tmp_path with the real St. Claire texts."""
+"""The declaration and text checks (licence-declared, expression-valid, classifiers-agree,
+custom-licence-caveats, declared-vs-shipped, text-matches-version, placeholder-filled,
+headers-agree) on real trees built in tmp_path with the real St. Claire texts."""
 
 from __future__ import annotations
 

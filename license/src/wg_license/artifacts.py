@@ -1,4 +1,5 @@
-"""Rule 5: model files and other artifacts carry the notice beside them or in their metadata.
+"""The artifact-notice check: model files and other artifacts carry the notice beside them or in
+their metadata.
 
 Accepted carriers: a licence file in the artifact's folder, a ``<artifact>.license`` sidecar, a
 ``license``/``notice`` entry of a ``.safetensors`` header's ``__metadata__`` or of an ONNX
@@ -184,7 +185,7 @@ def check_artifacts(ctx: Context) -> None:
             if not _carried(ctx, rel, terms.id):
                 ctx.findings.append(
                     make(
-                        "artifact-notice",
+                        "no-notice",
                         Severity.ERROR,
                         rel,
                         1,

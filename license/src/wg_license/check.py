@@ -1,4 +1,7 @@
-"""``wg license check``: every rule over a whole tree, in one pass."""
+"""``wg license check``: every check of :data:`wg_license.findings.CHECKS` over a whole tree.
+
+Gather, then judge: one walk of the tree and one read of each manifest first, then the checks
+over those facts. Each step below names the checks whose findings it may report."""
 
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def _packages(ctx: Context) -> None:
 
 
 def run_check(root: Path, site_paths: Iterable[str] | None = None) -> Report:
-    """Check every declaration under ``root``; see the issue's rules 1 to 7.
+    """Run every check (:data:`~wg_license.findings.CHECKS`) on the tree under ``root``.
 
     ``site_paths`` are the folders of installed distributions for the dependency check
     (default: this interpreter's ``sys.path``).
@@ -69,17 +72,18 @@ def run_check(root: Path, site_paths: Iterable[str] | None = None) -> Report:
     ctx = Context(root, tree, policy, findings=[*findings, *tree.findings])
     _packages(ctx)
     for state in ctx.states:
-        texts.collect_shipped(ctx, state)
-        declarations.check_declaration(ctx, state)
-        texts.check_file_declaration(ctx, state)
-        declarations.check_legacy(ctx, state)
-        declarations.check_classifiers(ctx, state)
-        declarations.check_policy_lints(ctx, state)
+        texts.collect_shipped(ctx, state)  # declared-vs-shipped (license-files)
+        declarations.check_declaration(ctx, state)  # licence-declared, expression-valid
+        texts.check_file_declaration(ctx, state)  # text-matches-version, placeholder-filled
+        declarations.check_legacy(ctx, state)  # licence-declared
+        declarations.check_classifiers(ctx, state)  # classifiers-agree
+        declarations.check_policy_lints(ctx, state)  # custom-licence-caveats
+        # declared-vs-shipped, text-matches-version, placeholder-filled
         texts.check_texts(ctx, state)
-    texts.check_headers(ctx)
-    texts.check_reuse_dir(ctx)
-    external = dependencies.check_dependencies(ctx, site_paths)
-    propagation.check_propagation(ctx, external)
-    artifacts.check_artifacts(ctx)
+    texts.check_headers(ctx)  # headers-agree
+    texts.check_reuse_dir(ctx)  # declared-vs-shipped (LICENSES/)
+    external = dependencies.check_dependencies(ctx, site_paths)  # dependency-allowed
+    propagation.check_propagation(ctx, external)  # propagation
+    artifacts.check_artifacts(ctx)  # artifact-notice
     unique = sorted(set(ctx.findings), key=Finding.sort_key)
     return Report(root, ctx.states, unique, [root / "pyproject.toml", *tree.inputs()])

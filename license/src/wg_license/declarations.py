@@ -1,4 +1,6 @@
-"""Rules 1 and 6: declared expressions parse, use canonical ids, and respect the policy lints."""
+"""The licence-declared, expression-valid, classifiers-agree and custom-licence-caveats checks:
+declared expressions parse, use canonical ids, agree with their classifiers, and the policy's
+warnings about custom licences."""
 
 from __future__ import annotations
 

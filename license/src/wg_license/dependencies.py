@@ -1,4 +1,5 @@
-"""Rule 7: installed distributions' licences against the policy's allow list.
+"""The dependency-allowed check: installed distributions' licences against the policy's allow
+list.
 
 The licence of a distribution comes from, in order: a clarification pinned to a file hash, core
 metadata ``License-Expression`` (PEP 639), a ``License`` field that is a valid expression, and

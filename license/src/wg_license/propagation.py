@@ -1,4 +1,5 @@
-"""Rule 4: a package that depends on a St. Claire package declares it and ships its notice."""
+"""The propagation check: a package that depends on a St. Claire package declares it and ships
+its notice."""
 
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ def _check_one(ctx: Context, state: PackageState, licence_id: str, chain: list[s
         )
         ctx.findings.append(
             make(
-                "propagation",
+                "not-declared",
                 Severity.ERROR,
                 pkg.manifest,
                 line,
@@ -163,7 +164,7 @@ def _check_one(ctx: Context, state: PackageState, licence_id: str, chain: list[s
     if licence_id not in state.notices():
         ctx.findings.append(
             make(
-                "propagation-notice",
+                "notice-not-shipped",
                 Severity.ERROR,
                 pkg.manifest,
                 line,

@@ -7,8 +7,8 @@ JSON schema ``wg-license-check``, version 1 (a new version number for any incomp
      "exit_code": int, "failed_families": [str],            # declaration, text, propagation, ...
      "packages": [{"name", "ecosystem", "manifest", "expression": str | null,
                    "licence_files": [str]}],
-     "findings": [{"rule", "family", "severity", "package", "path", "line": int, "message",
-                   "fix"}]}
+     "findings": [{"check", "rule", "family", "severity", "package", "path", "line": int,
+                   "message", "fix"}]}                     # check: a key of findings.CHECKS
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from wg_license import __version__
 from wg_license.check import Report
-from wg_license.findings import RULES, Family, Finding, Severity
+from wg_license.findings import CHECKS, RULES, Family, Finding, Severity, rule_id
 
 JSON_SCHEMA = "wg-license-check"
 JSON_VERSION = 1
@@ -65,7 +65,7 @@ def human(report: Report) -> str:
         lines.append(printable(package))
         for f in groups[package]:
             where = printable(f"{f.path}:{f.line}")
-            lines.append(f"  {where}: {f.severity.value}[{f.rule}] {printable(f.message)}")
+            lines.append(f"  {where}: {f.severity.value}[{f.rule_id}] {printable(f.message)}")
             if f.fix:
                 lines.append(f"      fix: {printable(f.fix)}")
     errors = sum(f.severity is Severity.ERROR for f in report.findings)
@@ -80,6 +80,7 @@ def human(report: Report) -> str:
 
 def _finding_json(f: Finding) -> dict[str, Any]:
     return {
+        "check": f.check,
         "rule": f.rule,
         "family": f.family.name.lower(),
         "severity": f.severity.value,
@@ -115,24 +116,28 @@ def as_json(report: Report) -> str:
 
 
 def sarif(report: Report) -> str:
-    """SARIF 2.1.0 for GitHub code scanning: one rule per check, a location on every result."""
-    rule_ids = sorted(RULES)
+    """SARIF 2.1.0 for GitHub code scanning: one rule per way of failing a check, with the
+    hierarchical id ``check/rule``, and a location on every result."""
+    rule_ids = sorted(rule_id(r) for r in RULES)
     rules = [
         {
-            "id": r,
-            "name": r.replace("-", " ").title().replace(" ", ""),
-            "shortDescription": {"text": RULES[r][1]},
-            "properties": {"family": RULES[r][0].name.lower()},
+            "id": full,
+            "name": full.replace("/", "-").replace("-", " ").title().replace(" ", ""),
+            "shortDescription": {"text": RULES[full.partition("/")[2]][1]},
+            "properties": {
+                "check": full.partition("/")[0],
+                "family": CHECKS[full.partition("/")[0]][0].name.lower(),
+            },
         }
-        for r in rule_ids
+        for full in rule_ids
     ]
     results = []
     for f in report.findings:
         text = f.message + (f" Fix: {f.fix}" if f.fix else "")
         results.append(
             {
-                "ruleId": f.rule,
-                "ruleIndex": rule_ids.index(f.rule),
+                "ruleId": f.rule_id,
+                "ruleIndex": rule_ids.index(f.rule_id),
                 "level": "error" if f.severity is Severity.ERROR else "warning",
                 "message": {"text": text},
                 "locations": [
@@ -175,7 +180,7 @@ def github(report: Report) -> str:
     lines = []
     for f in report.findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
-        title = _escape(f"wg license {f.rule}", prop=True)
+        title = _escape(f"wg license {f.rule_id}", prop=True)
         body = _escape(printable(f.message + (f" Fix: {f.fix}" if f.fix else "")))
         path = _escape(printable(f.path), True)
         lines.append(f"::{level} file={path},line={f.line},title={title}::{body}")

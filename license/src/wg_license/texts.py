@@ -1,4 +1,5 @@
-"""Rules 2 and 3: shipped licence texts match the declaration (hash, version, placeholders)."""
+"""The declared-vs-shipped, text-matches-version, placeholder-filled and headers-agree checks:
+shipped licence texts and headers match the declaration (ids, hash, version, placeholders)."""
 
 from __future__ import annotations
 
