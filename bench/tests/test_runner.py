@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from wg_bench import schema
 from wg_bench.discovery import discover
 from wg_bench.plan import Settings, Task, build_cells, interleave
+from wg_bench.protocol import CellResult, CellSpec
 from wg_bench.runner import RunError, history_root, run
 
 
@@ -119,7 +121,7 @@ def test_order_is_interleaved_and_oracle_first(toy_dir, tmp_path) -> None:
     order = [(t.round, t.cell.implementation) for t in tasks]
     impls = ["numpy", "missing", "python", "wrong"]
     assert order == [(0, i) for i in impls] + [(1, i) for i in reversed(impls)]
-    assert all(t.spec["samples"] == 2 for t in tasks)
+    assert all(t.spec.samples == 2 for t in tasks)
 
 
 def test_impl_filter_keeps_the_reference(toy_dir) -> None:
@@ -141,8 +143,8 @@ def test_cuda_cells_are_skipped_with_a_reason_without_gpu(toy_dir, tmp_path, mon
 
 def test_interrupted_run_keeps_finished_cells(toy_dir, tmp_path) -> None:
     def interrupted_executor(tasks: list[Task], env: dict[str, str], done: Any) -> None:
-        done(tasks[0], {"status": "ok", "samples": [1.0, 1.1, 0.9], "first_call": 2.0,
-                        "warmup": [1.0], "loops": 1, "metrics": {}})  # fmt: skip
+        done(tasks[0], CellResult("ok", samples=(1.0, 1.1, 0.9), first_call=2.0, warmup=(1.0,),
+                                  loops=1))  # fmt: skip
         raise KeyboardInterrupt
 
     outcome = run(discover(toy_dir, ["toy.Sum"]), Settings.for_run(True),
@@ -172,8 +174,8 @@ def test_history_root_precedence(monkeypatch, tmp_path) -> None:
 def test_missing_oracle_falls_back_to_the_reference_with_a_note(toy_run) -> None:
     cells = by_impl(toy_run[1], "GhostOracle")
     note = (
-        "gated against the reference numpy: the oracle ghost wg_bench_no_such_module is not "
-        "installed; install with pip install ghost"
+        "gated against the reference numpy: the oracle ghost cannot run here (install with pip "
+        "install ghost (wg_bench_no_such_module is not installed))"
     )
     assert cells["ghost"]["status"] == "skipped"
     assert (cells["numpy"]["status"], cells["numpy"]["reason"]) == ("ok", note)
@@ -185,12 +187,15 @@ def test_missing_oracle_falls_back_to_the_reference_with_a_note(toy_run) -> None
 def test_nothing_to_gate_against_is_a_skip() -> None:
     from wg_bench.cellrun import resolve_oracle
 
-    spec = {"oracle": "ghost", "reference": "phantom",
-            "oracle_requires": ["wg_bench_no_such_module", "pip install ghost"],
-            "reference_requires": ["wg_bench_no_such_module_2", "pip install phantom"]}  # fmt: skip
+    spec = CellSpec(
+        "s.py", "B", (), "loop", oracle="ghost", reference="phantom",
+        oracle_requires=("wg_bench_no_such_module", "pip install ghost"),
+        reference_requires=("wg_bench_no_such_module_2", "pip install phantom"),
+    )  # fmt: skip
     with pytest.raises(LookupError, match="neither the oracle ghost nor the reference phantom"):
         resolve_oracle(spec)
-    assert resolve_oracle({**spec, "oracle_requires": []}) == ({**spec, "oracle_requires": []}, "")
+    runnable = replace(spec, oracle_requires=None)
+    assert resolve_oracle(runnable) == (runnable, "")
 
 
 def test_cuda_cells_run_where_nvidia_smi_lists_a_gpu(toy_dir, tmp_path, monkeypatch) -> None:
@@ -212,8 +217,8 @@ def test_cuda_cells_run_where_nvidia_smi_lists_a_gpu(toy_dir, tmp_path, monkeypa
 def test_failed_cells_are_not_rerun_in_later_rounds(toy_dir, tmp_path) -> None:
     seen: list[tuple[int, str, str]] = []
 
-    def note(task: Task, result: dict[str, Any]) -> None:
-        seen.append((task.round, task.cell.implementation, result["status"]))
+    def note(task: Task, result: CellResult) -> None:
+        seen.append((task.round, task.cell.implementation, result.status))
 
     settings = Settings.for_run(False, rounds=2, samples=2, min_time=0.005)
     outcome = run(discover(toy_dir, ["toy.Sum"]), settings, implementations=["wrong"], on_done=note)
@@ -227,9 +232,8 @@ def test_failed_cells_are_not_rerun_in_later_rounds(toy_dir, tmp_path) -> None:
     }  # fmt: skip
 
 
-def fake_result(samples: list[float]) -> dict[str, Any]:
-    return {"status": "ok", "samples": samples, "first_call": 1.0, "warmup": [1.0], "loops": 1,
-            "metrics": {}}  # fmt: skip
+def fake_result(samples: list[float]) -> CellResult:
+    return CellResult("ok", samples=tuple(samples), first_call=1.0, warmup=(1.0,), loops=1)
 
 
 def test_ratios_use_every_round_of_cell_and_reference(toy_dir) -> None:

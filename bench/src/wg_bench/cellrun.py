@@ -7,6 +7,7 @@ they become an ``error`` result with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,68 +16,61 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from wg_bench.discovery import importable
+from wg_bench.discovery import missing_requirement
 from wg_bench.machine import gpu_missing_reason
+from wg_bench.protocol import CellResult, CellSpec
 
 LOG_TAIL_LINES = 3
 
 
-def precheck(spec: dict[str, Any]) -> str | None:
+def precheck(spec: CellSpec) -> str | None:
     """Why this machine cannot run the cell (missing optional library, no GPU), or None."""
-    if spec["requires"]:
-        module, hint = spec["requires"]
-        if not importable(module):
-            return f"install with {hint} ({module} is not installed)"
-    if spec["device"] == "cuda":
+    missing = missing_requirement(spec.requires)
+    if missing is not None:
+        return missing
+    if spec.device == "cuda":
         return gpu_missing_reason()
     return None
 
 
-def _missing(requirement: list[str]) -> str | None:
-    if requirement and not importable(requirement[0]):
-        return f"{requirement[0]} is not installed; install with {requirement[1]}"
-    return None
-
-
-def resolve_oracle(spec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def resolve_oracle(spec: CellSpec) -> tuple[CellSpec, str]:
     """Gate against the reference when the oracle's library is missing here (with a note);
     raises LookupError when neither can run, since nothing could then be checked."""
-    oracle_missing = _missing(spec.get("oracle_requires", []))
+    oracle_missing = missing_requirement(spec.oracle_requires)
     if oracle_missing is None:
         return spec, ""
-    reference = spec["reference"]
-    if _missing(spec.get("reference_requires", [])) is not None:
+    if missing_requirement(spec.reference_requires) is not None:
         raise LookupError(
-            f"cannot check correctness here: neither the oracle {spec['oracle']} nor the "
-            f"reference {reference} can run ({oracle_missing})"
+            f"cannot check correctness here: neither the oracle {spec.oracle} nor the "
+            f"reference {spec.reference} can run ({oracle_missing})"
         )
-    note = f"gated against the reference {reference}: the oracle {spec['oracle']} {oracle_missing}"
-    return {**spec, "oracle": reference}, note
+    note = f"gated against the reference {spec.reference}: the oracle {spec.oracle} cannot run "
+    note += f"here ({oracle_missing})"
+    return dataclasses.replace(spec, oracle=spec.reference), note
 
 
-def run_task(spec: dict[str, Any], timeout: float, env: dict[str, str]) -> dict[str, Any]:
+def run_task(spec: CellSpec, timeout: float, env: dict[str, str]) -> CellResult:
     """Measure one cell in a child process; never raises for a failing cell."""
     reason = precheck(spec)
+    note = ""
     if reason is None:
         try:
             spec, note = resolve_oracle(spec)
         except LookupError as exc:
             reason = str(exc)
     if reason is not None:
-        return {"status": "skipped", "reason": reason, "metrics": {}}
+        return CellResult("skipped", reason)
     result = _run_child(spec, timeout, env)
-    result["oracle"] = spec["oracle"]
     if note:
-        result["reason"] = f"{result['reason']}; {note}" if result.get("reason") else note
-    return result
+        result = result.replace(reason=f"{result.reason}; {note}" if result.reason else note)
+    return result.replace(oracle=spec.oracle)
 
 
-def _run_child(spec: dict[str, Any], timeout: float, env: dict[str, str]) -> dict[str, Any]:
+def _run_child(spec: CellSpec, timeout: float, env: dict[str, str]) -> CellResult:
     with tempfile.TemporaryDirectory(prefix="wg-bench-cell-") as tmp:
         spec_path, result_path, log_path = (Path(tmp) / n for n in ("spec.json", "out.json", "log"))
-        spec_path.write_text(json.dumps(spec))
+        spec_path.write_text(spec.to_json())
         command = [sys.executable, "-m", "wg_bench.worker", str(spec_path), str(result_path)]
         started = time.perf_counter()
         with open(log_path, "wb") as log:
@@ -97,9 +91,8 @@ def _run_child(spec: dict[str, Any], timeout: float, env: dict[str, str]) -> dic
                 raise
         wall = time.perf_counter() - started
         if result_path.exists() and returncode == 0:
-            result: dict[str, Any] = json.loads(result_path.read_text())
-            result["wall_seconds"] = wall
-            return result
+            result = CellResult.from_dict(json.loads(result_path.read_text()))
+            return result.replace(wall_seconds=wall)
         return _failed(_exit_reason(returncode), log_path)
 
 
@@ -121,14 +114,10 @@ def _exit_reason(returncode: int) -> str:
     return f"the cell process exited with status {returncode} before writing a result"
 
 
-def _failed(reason: str, log_path: Path) -> dict[str, Any]:
+def _failed(reason: str, log_path: Path) -> CellResult:
     try:
         lines = log_path.read_text(errors="replace").strip().splitlines()
     except OSError:
         lines = []
     tail = " | ".join(line.strip() for line in lines[-LOG_TAIL_LINES:])
-    return {
-        "status": "error",
-        "reason": f"{reason}; output: {tail}" if tail else reason,
-        "metrics": {},
-    }
+    return CellResult("error", f"{reason}; output: {tail}" if tail else reason)

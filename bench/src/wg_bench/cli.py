@@ -17,6 +17,7 @@ from wg_io.output import OutputError
 from wg_bench import compare as comparing
 from wg_bench.discovery import SuiteError, discover, suites_dir
 from wg_bench.plan import PlanError, Settings
+from wg_bench.protocol import CellResult
 from wg_bench.runner import RunError, history_root, run
 from wg_bench.schema import SchemaError, load, load_many
 from wg_bench.tables import (
@@ -172,10 +173,10 @@ def _run_with_progress(console: Console, suites: Any, settings: Settings, impls:
         progress.start_task(bar)
         progress.update(bar, total=len(tasks), description=first)
 
-    def on_done(task: Any, result: dict[str, Any]) -> None:
+    def on_done(task: Any, result: CellResult) -> None:
         # the local executor runs the queue in order: show the cell that starts now
         done = int(progress.tasks[bar].completed) + 1
-        label = f"{task.cell.label()}: {result['status']}"
+        label = f"{task.cell.label()}: {result.status}"
         if executor == "local" and done < len(queue):
             label = queue[done].cell.label()
         progress.update(bar, advance=1, description=label)

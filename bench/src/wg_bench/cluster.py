@@ -19,6 +19,7 @@ from typing import Any
 from wg_bench.cellrun import run_task
 from wg_bench.machine import fingerprint
 from wg_bench.plan import Task
+from wg_bench.protocol import CellResult, CellSpec
 from wg_bench.runner import Callback, RunError
 
 _FINGERPRINTS: dict[str, dict[str, Any]] = {}
@@ -38,17 +39,16 @@ def host_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def remote_cell(spec: dict[str, Any], timeout: float, pins: dict[str, str]) -> dict[str, Any]:
+def remote_cell(spec: CellSpec, timeout: float, pins: dict[str, str]) -> CellResult:
     """The Dask task: one cell on the worker's machine, with its fingerprint attached."""
     env = {**os.environ, **pins}
-    suite_dir = Path(spec["suite_path"]).parent
+    suite_dir = Path(spec.suite_path).parent
     key = str(suite_dir)
     if key not in _FINGERPRINTS:
         _FINGERPRINTS[key] = fingerprint(suite_dir, env)
     with host_lock():
         result = run_task(spec, timeout, env)
-    result["machine_fingerprint"] = _FINGERPRINTS[key]
-    return result
+    return result.replace(machine_fingerprint=_FINGERPRINTS[key])
 
 
 def dask_executor(scheduler: str) -> Any:
@@ -80,7 +80,7 @@ def dask_executor(scheduler: str) -> Any:
                     result = future.result()
                 except Exception as exc:  # the task itself failed: the cell is an error
                     reason = f"the Dask task failed: {type(exc).__name__}: {exc}"
-                    result = {"status": "error", "reason": reason, "metrics": {}}
+                    result = CellResult("error", reason)
                 done(futures[future], result)
         finally:
             client.close()

@@ -76,13 +76,8 @@ class Benchmark:
         return {name: self.params[k][i] for k, (name, i) in pairs}
 
     def missing_requirement(self, implementation: str) -> str | None:
-        """``"install with <hint> (...)"`` when its import is missing here, else None."""
-        if implementation not in self.requires:
-            return None
-        module, hint = self.requires[implementation]
-        if importable(module):
-            return None
-        return f"install with {hint} ({module} is not installed)"
+        """Why ``implementation`` cannot run here (its library is missing), else None."""
+        return missing_requirement(self.requires.get(implementation))
 
 
 @dataclass
@@ -101,6 +96,22 @@ def importable(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
+
+
+def missing_requirement(requirement: tuple[str, str] | None) -> str | None:
+    """``"install with <hint> (<module> is not installed)"`` when a requirement is missing here.
+
+    Examples
+    --------
+    >>> missing_requirement(("wg_no_such_module", "pip install x"))
+    'install with pip install x (wg_no_such_module is not installed)'
+    >>> missing_requirement(("json", "-")) is None, missing_requirement(None) is None
+    (True, True)
+    """
+    if not requirement:
+        return None
+    module, hint = requirement
+    return None if importable(module) else f"install with {hint} ({module} is not installed)"
 
 
 def suites_dir(option: str | os.PathLike[str] | None = None) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import re
 import shutil
@@ -184,8 +183,3 @@ def machine_id(info: dict[str, Any]) -> str:
     digest = hashlib.sha1(repr(hardware).encode()).hexdigest()[:8]
     host = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(info.get("hostname") or "machine")).strip("-")
     return f"{host or 'machine'}-{digest}"
-
-
-def current_env(threads: int) -> dict[str, str]:
-    """``os.environ`` with the thread pins applied: the environment of every cell process."""
-    return {**os.environ, **thread_env(threads)}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from wg_bench.discovery import Benchmark, Suite
+from wg_bench.protocol import CellSpec
 
 
 class PlanError(Exception):
@@ -85,7 +86,7 @@ class Task:
 
     cell: CellPlan
     round: int
-    spec: dict[str, Any] = field(hash=False, compare=False)
+    spec: CellSpec = field(hash=False, compare=False)
     timeout: float = 600.0
 
 
@@ -134,24 +135,24 @@ def interleave(cells: Sequence[CellPlan], settings: Settings, cache_dir: Path) -
 def _task(cell: CellPlan, rnd: int, settings: Settings, cache_dir: Path) -> Task:
     bench = cell.bench
     index = "-".join(map(str, cell.index)) or "0"
-    spec = {
-        "suite_path": str(bench.path),
-        "benchmark": bench.name,
-        "param_index": list(cell.index),
-        "implementation": cell.implementation,
-        "oracle": bench.oracle,
-        "device": cell.device,
-        "tolerance": bench.tolerance,
-        "samples": settings.samples_per_round(),
-        "min_time": settings.min_time,
-        "memory_limit": None if settings.max_memory is None else int(settings.max_memory * 2**30),
-        "reference": bench.reference,
-        "requires": list(bench.requires.get(cell.implementation, ())),
-        "oracle_requires": list(bench.requires.get(bench.oracle, ())),
-        "reference_requires": list(bench.requires.get(bench.reference, ())),
-        "oracle_cache": str(cache_dir / f"{bench.suite}.{bench.name}.{index}.{cell.device}"),
+    spec = CellSpec(
+        suite_path=str(bench.path),
+        benchmark=bench.name,
+        param_index=tuple(cell.index),
+        implementation=cell.implementation,
+        oracle=bench.oracle,
+        reference=bench.reference,
+        device=cell.device,
+        tolerance=bench.tolerance,
+        samples=settings.samples_per_round(),
+        min_time=settings.min_time,
+        memory_limit=None if settings.max_memory is None else int(settings.max_memory * 2**30),
         # process CPU time leaves out the work a GPU does: cuda cells are always timed by the wall
-        "timer": "wall" if cell.device != "cpu" else settings.timer or bench.timer,
-    }
+        timer="wall" if cell.device != "cpu" else settings.timer or bench.timer,
+        requires=bench.requires.get(cell.implementation),
+        oracle_requires=bench.requires.get(bench.oracle),
+        reference_requires=bench.requires.get(bench.reference),
+        oracle_cache=str(cache_dir / f"{bench.suite}.{bench.name}.{index}.{cell.device}"),
+    )
     timeout = settings.timeout if settings.timeout is not None else bench.timeout
     return Task(cell=cell, round=rnd, spec=spec, timeout=timeout)

@@ -26,11 +26,12 @@ from wg_bench.headline import Memo, headline
 from wg_bench.interruption import Interruption, stop_signals
 from wg_bench.machine import fingerprint, thread_env
 from wg_bench.plan import CellPlan, Settings, Task, build_cells, interleave
+from wg_bench.protocol import CellResult
 from wg_bench.stats import ratio_ci, summary
 from wg_bench.targets import Target
 
 HISTORY_ENV = "WG_BENCH_HISTORY"
-Callback = Callable[[Task, dict[str, Any]], None]
+Callback = Callable[[Task, CellResult], None]
 
 
 class RunError(Exception):
@@ -62,7 +63,7 @@ class RunState:
     machine: dict[str, Any]
     command: str = ""
     errors: list[dict[str, str]] = field(default_factory=list)
-    parts: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
+    parts: dict[tuple[Any, ...], list[CellResult]] = field(default_factory=dict)
     machines: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -71,19 +72,20 @@ class RunState:
     complete: bool = False
     _records: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _ratios: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    part_machines: dict[tuple[Any, ...], str] = field(default_factory=dict)
     _headline_memo: Memo = field(default_factory=dict)
 
-    def record(self, task: Task, result: dict[str, Any]) -> None:
+    def record(self, task: Task, result: CellResult) -> None:
         """Add one finished task; its machine defaults to the local one."""
-        fp = result.pop("machine_fingerprint", None) or self.machine
+        fp = dict(result.machine_fingerprint or self.machine)
         self.machines.setdefault(fp["id"], fp)
-        result["machine"] = fp["id"]
         self.parts.setdefault(task.cell.key, []).append(result)
+        self.part_machines.setdefault(task.cell.key, fp["id"])
 
     def settled(self, key: tuple[Any, ...]) -> bool:
         """Whether a round already decided the cell (skipped, mismatch, error): later rounds
         would only repeat it (a hang would cost its timeout again)."""
-        return any(p["status"] != "ok" for p in self.parts.get(key, []))
+        return any(p.status != "ok" for p in self.parts.get(key, []))
 
     def finished_cells(self) -> list[dict[str, Any]]:
         """Records of every cell with at least one finished round (skipped ones count), so an
@@ -92,12 +94,12 @@ class RunState:
         for cell in self.cells:
             parts = self.parts.get(cell.key, [])
             if cell.skip is not None:
-                records.append(_record(cell, [{"status": "skipped", "reason": cell.skip}], None))
+                records.append(_record(cell, [CellResult("skipped", cell.skip)], None))
             elif parts:
                 # summarise (bootstrap) a cell once per new round, not at every write
                 cached = self._records.get(cell.key)
                 if cached is None or cached[0] != len(parts):
-                    cached = (len(parts), _record(cell, parts, parts[0]["machine"]))
+                    cached = (len(parts), _record(cell, parts, self.part_machines[cell.key]))
                     self._records[cell.key] = cached
                 records.append(cached[1])
         return records
@@ -135,30 +137,33 @@ class RunState:
         return docs
 
 
-def _merge(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _merge(parts: Sequence[CellResult]) -> dict[str, Any]:
     """One cell's rounds combined: the worst status wins, samples are pooled."""
     for status in ("error", "mismatch", "skipped"):
-        bad = [p for p in parts if p["status"] == status]
+        bad = [p for p in parts if p.status == status]
         if bad:
-            return {**bad[0], "rounds": len(parts)}
-    samples = [s for p in parts for s in p["samples"]]
+            first = bad[0]
+            return {"status": status, "reason": first.reason, "metrics": dict(first.metrics),
+                    "threads": list(first.threads), "first_call": first.first_call,
+                    "rounds": len(parts)}  # fmt: skip
+    samples = [s for p in parts for s in p.samples]
     seconds = summary(samples)
     seconds.update(
-        first_call=statistics.median(p["first_call"] for p in parts),
-        warmup=[w for p in parts for w in p["warmup"]],
-        loops=max(p["loops"] for p in parts),
+        first_call=statistics.median(p.first_call or 0.0 for p in parts),
+        warmup=[w for p in parts for w in p.warmup],
+        loops=max(p.loops for p in parts),
     )
     return {
         "status": "ok", "seconds": seconds, "rounds": len(parts),
-        "reason": next((p["reason"] for p in parts if p.get("reason")), ""),
-        "peak_memory_bytes": max(p.get("peak_memory_bytes") or 0 for p in parts) or None,
-        "baseline_memory_bytes": max(p.get("baseline_memory_bytes") or 0 for p in parts) or None,
-        "metrics": parts[-1].get("metrics", {}), "threads": parts[0].get("threads", []),
+        "reason": next((p.reason for p in parts if p.reason), ""),
+        "peak_memory_bytes": max(p.peak_memory_bytes or 0 for p in parts) or None,
+        "baseline_memory_bytes": max(p.baseline_memory_bytes or 0 for p in parts) or None,
+        "metrics": dict(parts[-1].metrics), "threads": list(parts[0].threads),
         "first_call": seconds["first_call"],
     }  # fmt: skip
 
 
-def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None) -> dict[str, Any]:
+def _record(cell: CellPlan, parts: Sequence[CellResult], machine: str | None) -> dict[str, Any]:
     merged = _merge(parts)
     bench = cell.bench
     return {
@@ -168,9 +173,9 @@ def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None
         "params": {k: _jsonable(v) for k, v in cell.params.items()},
         "implementation": cell.implementation,
         "reference": cell.implementation == bench.reference,
-        "oracle": next((p["oracle"] for p in parts if p.get("oracle")), bench.oracle),
+        "oracle": next((p.oracle for p in parts if p.oracle), bench.oracle),
         "device": cell.device,
-        "timer": next((p["timer"] for p in parts if p.get("timer")), "wall"),
+        "timer": next((p.timer for p in parts if p.timer), "wall"),
         "status": merged["status"],
         "reason": merged.get("reason", ""),
         "seconds": merged.get("seconds"),
@@ -181,15 +186,15 @@ def _record(cell: CellPlan, parts: Sequence[dict[str, Any]], machine: str | None
         "metrics": merged.get("metrics", {}),
         "threads": merged.get("threads", []),
         "rounds": merged.get("rounds", 0),
-        "setup_seconds": _total(parts, "setup_seconds"),
-        "wall_seconds": _total(parts, "wall_seconds"),
+        "setup_seconds": _total([p.setup_seconds for p in parts]),
+        "wall_seconds": _total([p.wall_seconds for p in parts]),
         "machine": machine,
     }
 
 
-def _total(parts: Sequence[dict[str, Any]], key: str) -> float | None:
-    values = [p[key] for p in parts if p.get(key) is not None]
-    return sum(values) if values else None
+def _total(values: Sequence[float | None]) -> float | None:
+    found = [v for v in values if v is not None]
+    return sum(found) if found else None
 
 
 def _jsonable(value: Any) -> Any:
@@ -292,7 +297,7 @@ def run(
         if on_plan is not None:
             on_plan(tasks, state.cells)
 
-        def done(task: Task, result: dict[str, Any]) -> None:
+        def done(task: Task, result: CellResult) -> None:
             state.record(task, result)
             write_documents(state, json_path, history)
             if on_done is not None:
@@ -328,7 +333,7 @@ def _settled(state: RunState, task: Task, on_done: Callback | None) -> bool:
     if not state.settled(task.cell.key):
         return False
     if on_done is not None:
-        on_done(task, {"status": "settled", "reason": "decided in an earlier round"})
+        on_done(task, CellResult("settled", "decided in an earlier round"))
     return True
 
 

@@ -13,7 +13,6 @@ against the oracle -> warm-up calls that calibrate the loop count so one sample 
 from __future__ import annotations
 
 import gc
-import json
 import math
 import pickle
 import sys
@@ -27,6 +26,7 @@ from wg_io.output import write_bytes, write_json
 
 from wg_bench.discovery import load_module
 from wg_bench.outputs import StructureError, block, device_sync, is_async, rho_error, to_host
+from wg_bench.protocol import CellResult, CellSpec
 
 Clock = Callable[[], float]
 
@@ -81,20 +81,20 @@ def _error_reason(exc: BaseException, suite_path: str) -> str:
 class Cell:
     """One benchmark instance with its implementation, ready to call and time."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: CellSpec) -> None:
         self.spec = spec
         self.asynchronous = False
-        module = load_module(Path(spec["suite_path"]))
-        cls = getattr(module, spec["benchmark"])
-        values = [cls_params(cls)[k][i] for k, i in enumerate(spec["param_index"])]
+        module = load_module(Path(spec.suite_path))
+        cls = getattr(module, spec.benchmark)
+        values = [cls_params(cls)[k][i] for k, i in enumerate(spec.param_index)]
         self.bench = cls()
         if hasattr(self.bench, "setup"):
-            self.bench.setup(spec["device"], *values)
+            self.bench.setup(spec.device, *values)
         user_sync = getattr(self.bench, "sync", None)
         if user_sync is not None:
             self.sync: Callable[[], Any] = user_sync
         else:
-            self.sync = device_sync if spec["device"] == "cuda" else _nothing
+            self.sync = device_sync if spec.device == "cuda" else _nothing
 
     def prepare(self, implementation: str) -> Callable[[], Any]:
         hook = getattr(self.bench, f"setup_{implementation}", None)
@@ -138,13 +138,13 @@ def cls_params(cls: type) -> list[list[Any]]:
     return [list(p) for p in params]
 
 
-def expected_output(cell: Cell, spec: dict[str, Any]) -> Any:
+def expected_output(cell: Cell, spec: CellSpec) -> Any:
     """The oracle's output on this input, read from the run's cache or computed and cached."""
     cache = cache_path(spec)
     if cache and Path(cache).exists():
         with open(cache, "rb") as handle:
             return pickle.load(handle)
-    oracle = cell.prepare(spec["oracle"])
+    oracle = cell.prepare(spec.oracle)
     out, _ = cell.call(oracle, time.perf_counter)
     host = to_host(out)
     if cache:
@@ -152,10 +152,10 @@ def expected_output(cell: Cell, spec: dict[str, Any]) -> Any:
     return host
 
 
-def cache_path(spec: dict[str, Any]) -> str | None:
+def cache_path(spec: CellSpec) -> str | None:
     """Where this group's oracle output is cached (one file per oracle: it may fall back)."""
-    base = spec.get("oracle_cache")
-    return f"{base}.{spec['oracle']}.pkl" if base else None
+    base = spec.oracle_cache
+    return f"{base}.{spec.oracle}.pkl" if base else None
 
 
 def _metrics(figures: Any) -> dict[str, float]:
@@ -209,51 +209,51 @@ def _setup_step(step: Callable[..., Any], *args: Any) -> Any:
         ) from exc
 
 
-def measure(spec: dict[str, Any], clock: Clock = time.perf_counter) -> dict[str, Any]:
+def measure(spec: CellSpec, clock: Clock = time.perf_counter) -> CellResult:
     """Run one cell as described by ``spec``; returns the worker's part of the result."""
-    result: dict[str, Any] = {"status": "error", "reason": "", "metrics": {}}
-    result["timer"] = spec.get("timer", "wall")
-    if result["timer"] == "cpu":
+    found: dict[str, Any] = {"status": "error", "reason": "", "metrics": {}, "timer": spec.timer}
+    if spec.timer == "cpu":
         clock = time.process_time  # all threads of this process; a sleeping one counts nothing
-    started = time.perf_counter()
     try:
-        cell = _setup_step(Cell, spec)
-        implementation = spec["implementation"]
-        is_oracle = implementation == spec["oracle"]
-        expected = None if is_oracle else expected_output(cell, spec)
-        reset = _reset_peak_memory()
-        result["baseline_memory_bytes"] = _status_bytes("VmRSS")
-        impl = _setup_step(cell.prepare, implementation)
-        result["setup_seconds"] = time.perf_counter() - started
-        out, first = cell.call(impl, clock)
-        host = to_host(out)
-        result["first_call"] = first
-        cache = cache_path(spec)
-        if is_oracle and cache and not Path(cache).exists():
-            write_bytes(Path(cache), pickle.dumps(host))
-        error = 0.0 if is_oracle else gate(cell, host, expected)
-        result["metrics"]["max_error"] = error
-        if hasattr(cell.bench, "metrics"):
-            result["metrics"].update(_metrics(cell.bench.metrics(host)))
-        if not error <= spec["tolerance"]:  # NaN fails too
-            result["status"] = "mismatch"
-            result["reason"] = (
-                f"error {error:.3g} > tolerance {spec['tolerance']:g} against {spec['oracle']}"
-            )
-        else:
-            loops, warmup = calibrate(cell, impl, spec["min_time"], clock)
-            samples = [cell.sample(impl, loops, clock) for _ in range(spec["samples"])]
-            result.update(status="ok", loops=loops, warmup=warmup, samples=samples)
-            result["peak_memory_bytes"] = _peak_memory_bytes(reset)
-            result["peak_memory_scope"] = "cell" if reset else "process"
+        _measure_into(found, spec, clock)
     except CellUnavailableError as exc:
-        result.update(status="skipped", reason=str(exc))
+        found.update(status="skipped", reason=str(exc))
     except StructureError as exc:
-        result.update(status="mismatch", reason=f"{exc} (oracle: {spec['oracle']})")
+        found.update(status="mismatch", reason=f"{exc} (oracle: {spec.oracle})")
     except Exception as exc:
-        result["reason"] = _error_reason(exc, spec["suite_path"])
-    result["threads"] = _thread_pools()
-    return result
+        found["reason"] = _error_reason(exc, spec.suite_path)
+    found["threads"] = _thread_pools()
+    return CellResult.from_dict(found)
+
+
+def _measure_into(found: dict[str, Any], spec: CellSpec, clock: Clock) -> None:
+    """The steps of :func:`measure`; ``found`` keeps what was measured when a step raises."""
+    started = time.perf_counter()
+    cell = _setup_step(Cell, spec)
+    is_oracle = spec.implementation == spec.oracle
+    expected = None if is_oracle else expected_output(cell, spec)
+    reset = _reset_peak_memory()
+    found["baseline_memory_bytes"] = _status_bytes("VmRSS")
+    impl = _setup_step(cell.prepare, spec.implementation)
+    found["setup_seconds"] = time.perf_counter() - started
+    out, found["first_call"] = cell.call(impl, clock)
+    host = to_host(out)
+    cache = cache_path(spec)
+    if is_oracle and cache and not Path(cache).exists():
+        write_bytes(Path(cache), pickle.dumps(host))
+    error = 0.0 if is_oracle else gate(cell, host, expected)
+    found["metrics"]["max_error"] = error
+    if hasattr(cell.bench, "metrics"):
+        found["metrics"].update(_metrics(cell.bench.metrics(host)))
+    if not error <= spec.tolerance:  # NaN fails too
+        found["status"] = "mismatch"
+        found["reason"] = f"error {error:.3g} > tolerance {spec.tolerance:g} against {spec.oracle}"
+        return
+    loops, warmup = calibrate(cell, impl, spec.min_time, clock)
+    samples = [cell.sample(impl, loops, clock) for _ in range(spec.samples)]
+    found.update(status="ok", loops=loops, warmup=warmup, samples=samples)
+    found["peak_memory_bytes"] = _peak_memory_bytes(reset)
+    found["peak_memory_scope"] = "cell" if reset else "process"
 
 
 def limit_memory(limit: int | None) -> None:
@@ -266,10 +266,11 @@ def limit_memory(limit: int | None) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """``python -m wg_bench.worker SPEC.json RESULT.json``: the process boundary, both ways."""
     spec_path, result_path = Path(argv[0]), Path(argv[1])
-    spec = json.loads(spec_path.read_text())
-    limit_memory(spec.get("memory_limit"))
-    write_json(result_path, measure(spec))
+    spec = CellSpec.from_json(spec_path.read_text())
+    limit_memory(spec.memory_limit)
+    write_json(result_path, measure(spec).to_dict())
     return 0
 
 
