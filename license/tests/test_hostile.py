@@ -273,6 +273,16 @@ def test_license_files_glob_does_not_leave_the_tree(write, lic):
     assert [(f.path, f.rule) for f in report.findings] == [("up", "bad-input")]
 
 
+def test_a_huge_sparse_manifest_is_not_read(tmp_path):
+    with open(tmp_path / "pyproject.toml", "wb") as fh:
+        fh.truncate(65 * 2**20)
+    code, lines = check_lines(tmp_path)
+    assert (code, lines[1]) == (
+        1,
+        "  pyproject.toml:1: error[input-readable/bad-input] larger than 64 MiB; not read",
+    )
+
+
 # Item 12: deep documents are one finding naming the file, not a RecursionError.
 
 DEEP = "nested more than 200 levels deep; flatten the document"

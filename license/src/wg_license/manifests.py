@@ -90,9 +90,10 @@ def read_text(root: Path, rel: str, findings: list[Finding]) -> str | None:
     """Read a UTF-8 text file, turning every failure into a finding."""
     try:
         with (root / rel).open("rb") as fh:
-            # read(n) allocates n bytes up front: ask for the size the file says it has.
+            # read(n) allocates n bytes up front: ask for the size the file says it has (the
+            # walk keeps regular files only, whose size is known), and one byte more.
             size = os.fstat(fh.fileno()).st_size
-            data = fh.read(min(size, MAX_TEXT_BYTES) + 1 if size else MAX_TEXT_BYTES + 1)
+            data = fh.read(min(size, MAX_TEXT_BYTES) + 1)
     except OSError as exc:
         findings.append(
             make(
