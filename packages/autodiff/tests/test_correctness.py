@@ -138,3 +138,17 @@ def test_power_zero_at_zero_is_constant(jnp: Any) -> None:
 def test_inner_of_scalars_and_hstack_of_one_array() -> None:
     assert ad.grad(lambda x: np.inner(x, 3.0))(2.0) == 3.0
     np.testing.assert_array_equal(ad.jacrev(np.hstack)(np.ones(2)), np.eye(2))
+
+
+def test_prod_and_cumprod_at_zeros_match_jax(jnp: Any) -> None:
+    import jax
+
+    x = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 5.0]])
+    got = ad.grad(lambda x: np.sum(np.prod(x, axis=1)) + np.sum(np.cumprod(x, axis=1)))(x)
+    want = jax.grad(lambda x: jnp.sum(jnp.prod(x, axis=1)) + jnp.sum(jnp.cumprod(x, axis=1)))(x)
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-12)
+    h = ad.hessian(np.prod)(np.array([0.0, 2.0, 3.0]))
+    np.testing.assert_allclose(h, np.asarray(jax.hessian(jnp.prod)(np.array([0.0, 2.0, 3.0]))))
+    fast = ad.grad(lambda x: np.prod(x), optimize=True)
+    np.testing.assert_array_equal(fast(np.array([1.0, 2.0, 3.0])), [6.0, 3.0, 2.0])
+    np.testing.assert_array_equal(fast(np.array([0.0, 2.0, 3.0])), [6.0, 0.0, 0.0])

@@ -21,12 +21,12 @@ def _line_of(marker: str) -> int:
 
 def test_uncovered_numpy_function_names_itself_and_the_line() -> None:
     def f(x: np.ndarray) -> np.ndarray:
-        return np.sum(np.sinc(x))  # uncovered-ufunc
+        return np.sum(np.i0(x))  # uncovered-ufunc
 
     line = _line_of("# uncovered-ufunc")
     with pytest.raises(
         ad.UnsupportedOperationError,
-        match=rf"np\.sinc has no derivative rule .*{THIS_FILE}:{line}.*custom_vjp",
+        match=rf"np\.i0 has no derivative rule .*{THIS_FILE}:{line}.*custom_vjp",
     ):
         ad.grad(f)(np.ones(3))
 
@@ -37,8 +37,10 @@ def test_value_returning_functions_are_not_silently_constant() -> None:
 
 
 def test_uncovered_array_function_is_reported() -> None:
-    with pytest.raises(ad.UnsupportedOperationError, match=r"np\.linalg\.eig has no derivative"):
-        ad.grad(lambda x: np.sum(np.linalg.eig(x)[0]))(np.eye(2))
+    with pytest.raises(
+        ad.UnsupportedOperationError, match=r"the eigenvectors of np\.linalg\.eig \(as in JAX"
+    ):
+        ad.grad(lambda x: np.sum(np.abs(np.linalg.eig(x)[1])))(np.eye(2) + np.tri(2))
 
 
 def test_float_of_a_tracer_is_reported_with_the_line() -> None:

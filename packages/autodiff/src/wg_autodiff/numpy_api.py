@@ -92,9 +92,12 @@ def std(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    v = var(a, axis, out=out, ddof=ddof, keepdims=keepdims, **kw)
-    # where the variance is 0 every centred value is 0 and so is the derivative (autograd's
-    # answer), not sqrt's 1 / 0 times 0
+    return safe_sqrt(var(a, axis, out=out, ddof=ddof, keepdims=keepdims, **kw))
+
+
+def safe_sqrt(v: Any) -> Any:
+    """``sqrt`` of a variance: where it is 0 every centred value is 0 and so is the derivative
+    (autograd's answer), not sqrt's 1 / 0 times 0."""
     positive = ar.greater_p.bind(v, 0.0)
     return ar.where_p.bind(positive, ru.sqrt_p.bind(ar.where_p.bind(positive, v, 1.0)), 0.0)
 
@@ -129,7 +132,11 @@ def reshape(a: Any, *shape: Any, order: str = "C", newshape: Any = None, **kw: A
     return ar.reshape_p.bind(a, shape=target)
 
 
-def transpose(a: Any, *axes: Any) -> Any:
+def transpose(a: Any, *axes: Any, **kw: Any) -> Any:
+    if "axes" in kw:
+        axes = (kw.pop("axes"),)
+    if kw:
+        raise TypeError(f"transpose() got unexpected keyword arguments {sorted(kw)}")
     order: Any = axes
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
         order = axes[0]
@@ -144,10 +151,13 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     return ra.transpose_p.bind(a, axes=tuple(perm))
 
 
-def moveaxis(a: Any, source: int, destination: int) -> Any:
+def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     ndim = len(shape_of(a))
-    perm = [i for i in range(ndim) if i != source % ndim]
-    perm.insert(destination % ndim, source % ndim)
+    src = [int(s) % ndim for s in np.atleast_1d(source)]
+    dst = [int(d) % ndim for d in np.atleast_1d(destination)]
+    perm = [i for i in range(ndim) if i not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        perm.insert(d, s)
     return ra.transpose_p.bind(a, axes=tuple(perm))
 
 

@@ -1,4 +1,4 @@
-"""NumPy's contractions and linear-algebra functions (dot, einsum, tensordot, norm, slogdet, ...)
+"""NumPy's contractions and linear-algebra functions (dot, einsum, tensordot, slogdet, ...)
 re-expressed with primitives."""
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ import numpy as np
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_array as ra
 from wg_autodiff import rules_linalg as rl
-from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import unsupported
 from wg_autodiff.namespace import namespace, shape_of
-from wg_autodiff.numpy_api import _no_out, amax, asum, nondiff_call_p, ravel, reshape
+from wg_autodiff.numpy_api import _no_out, asum, nondiff_call_p, ravel, reshape
 
 
 def einsum(
@@ -68,19 +67,6 @@ def inner(a: Any, b: Any) -> Any:
 
 def vdot(a: Any, b: Any) -> Any:
     return asum(ar.mul(ravel(a), ravel(b)))
-
-
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    ndim = len(shape_of(x))
-    vector = (axis is None and ndim == 1) or isinstance(axis, int)
-    if (vector and ord in (None, 2)) or (not vector and ord in (None, "fro")):
-        ax = None if axis is None else axis
-        return ru.sqrt_p.bind(asum(ar.mul(x, x), axis=ax, keepdims=keepdims))
-    if vector and ord == 1:
-        return asum(ru.abs_p.bind(x), axis=axis, keepdims=keepdims)
-    if vector and ord == np.inf:
-        return amax(ru.abs_p.bind(x), axis=axis, keepdims=keepdims)
-    raise unsupported(f"np.linalg.norm with ord={ord!r} on {'vectors' if vector else 'matrices'}")
 
 
 def _slogdet_sign(a: Any) -> Any:

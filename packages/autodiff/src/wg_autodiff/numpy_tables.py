@@ -7,23 +7,26 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import numpy_api as api
+from wg_autodiff import numpy_math as nm
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_complex as rc
 from wg_autodiff import rules_linalg as rl
 from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import Tracer, alias
 from wg_autodiff.namespace import shape_of
+from wg_autodiff.numpy_decomp import LINALG
+from wg_autodiff.numpy_fft import FFT
 from wg_autodiff.numpy_linalg import (
     dot,
     einsum,
     inner,
     matmul,
-    norm,
     outer,
     slogdet,
     tensordot,
     vdot,
 )
+from wg_autodiff.numpy_shapes import GATHERS
 
 
 def _multiply(a: Any, b: Any) -> Any:
@@ -92,7 +95,6 @@ FUNCTIONS: dict[Any, Any] = {
     np.outer: outer,
     np.inner: inner,
     np.vdot: vdot,
-    np.linalg.norm: norm,
     np.linalg.slogdet: slogdet,
     np.linalg.det: rl.det_p.bind,
     np.linalg.inv: rl.inv_p.bind,
@@ -131,6 +133,46 @@ for _f in (
 ):
     FUNCTIONS[_f] = api._nondiff(_f)
 
+FUNCTIONS.update(GATHERS)
+FUNCTIONS.update(LINALG)
+FUNCTIONS.update(FFT)
+FUNCTIONS.update(
+    {
+        np.moveaxis: api.moveaxis,
+        np.select: nm.select,
+        np.linspace: nm.linspace,
+        np.nan_to_num: nm.nan_to_num,
+        np.diff: nm.diff,
+        np.ediff1d: nm.ediff1d,
+        np.gradient: nm.gradient,
+        np.cumprod: nm.cumprod,
+        np.kron: nm.kron,
+        np.cross: nm.cross,
+        np.linalg.cross: nm.cross,
+        np.interp: nm.interp,
+        np.average: nm.average,
+        np.ptp: nm.ptp,
+        np.nansum: nm.nansum,
+        np.nanmean: nm.nanmean,
+        np.nanprod: nm.nanprod,
+        np.nanmax: nm.nanmax,
+        np.nanmin: nm.nanmin,
+        np.nanvar: nm.nanvar,
+        np.nanstd: nm.nanstd,
+        np.cov: nm.cov,
+        np.corrcoef: nm.corrcoef,
+        np.median: nm.median,
+        np.quantile: nm.quantile,
+        np.percentile: nm.percentile,
+        np.trapezoid: nm.trapezoid,
+        np.polyval: nm.polyval,
+        np.convolve: nm.convolve,
+        np.correlate: nm.correlate,
+        np.sinc: nm.sinc,
+        np.angle: nm.angle,
+    }
+)
+
 UFUNCS: dict[Any, Any] = {
     np.add: ar.add_p.bind,
     np.subtract: ar.subtract_p.bind,
@@ -151,6 +193,17 @@ UFUNCS: dict[Any, Any] = {
     np.fabs: ru.abs_p.bind,
     np.true_divide: ar.divide_p.bind,
     np.conjugate: rc.conj,
+    np.remainder: ar.remainder_p.bind,
+    np.fmod: ar.fmod_p.bind,
+    np.hypot: nm.hypot,
+    np.logaddexp2: nm.logaddexp2,
+    np.deg2rad: nm.deg2rad,
+    np.radians: nm.deg2rad,
+    np.rad2deg: nm.rad2deg,
+    np.degrees: nm.rad2deg,
+    np.arcsinh: ru.arcsinh_p.bind,
+    np.arccosh: ru.arccosh_p.bind,
+    np.vecdot: lambda a, b, **kw: LINALG[np.linalg.vecdot](a, b, **kw),
 }
 for _name in (
     "exp",

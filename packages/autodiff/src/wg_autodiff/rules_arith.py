@@ -275,6 +275,11 @@ logaddexp_p = Primitive("logaddexp", _xp_impl(np.logaddexp, "logaddexp"))
 arctan2_p = Primitive("arctan2", _xp_impl(np.arctan2, "atan2"))
 
 
+remainder_p = Primitive("remainder", _xp_impl(np.remainder, "remainder"))
+fmod_p = Primitive("fmod", _xp_impl(np.fmod, "fmod"))
+"""``x - y * floor(x / y)`` and ``x - y * trunc(x / y)``: the quotient is piecewise constant."""
+
+
 def _exp(x: Any) -> Any:
     from wg_autodiff.rules_unary import exp_p
 
@@ -316,6 +321,17 @@ defbinary(
     arctan2_p,
     lambda g, a, y, x: _div(mul(g, x), add(mul(x, x), mul(y, y))),
     lambda g, a, y, x: negative_p.bind(_div(mul(g, y), add(mul(x, x), mul(y, y)))),
+)
+
+defbinary(
+    remainder_p,
+    lambda g, a, x, y: g,
+    lambda g, a, x, y: negative_p.bind(mul(g, floor_p.bind(_div(x, y)))),
+)
+defbinary(
+    fmod_p,
+    lambda g, a, x, y: g,
+    lambda g, a, x, y: negative_p.bind(mul(g, trunc_p.bind(_div(x, y)))),
 )
 
 # Negate after reducing over broadcast axes: the negation then runs on the small array.

@@ -225,10 +225,44 @@ def _extremum_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 defvjp(amax_p, _extremum_vjp)
 defvjp(amin_p, _extremum_vjp)
+
+
+def _prod_of_others(x: Any, ans: Any, axis: Any, keepdims: bool) -> Any:
+    """``prod(x) / x`` without the division where some ``x`` is 0: the product over an extra
+    axis that holds ``x`` with a 1 in place of the element itself (O(n^2) values). The test for
+    zeros is a branch on the values, so it becomes a guard under optimize=True."""
+    from wg_autodiff.rules_arith import not_equal_p, where_p
+
+    if bool(_all(not_equal_p.bind(x, 0.0))):
+        return divide_p.bind(keep_dims(ans, x, axis, keepdims), x)
+    ndim = len(shape_of(x))
+    axes = tuple(range(ndim)) if axis is None else axis
+    rest = [d for d in range(ndim) if d not in axes]
+    moved = transpose_p.bind(x, axes=(*rest, *axes))
+    lead = tuple(shape_of(moved)[: len(rest)])
+    n = int(np.prod(shape_of(moved)[len(rest) :]))
+    flat = reshape_p.bind(moved, shape=(*lead, 1, n))
+    others = prod_p.bind(
+        where_p.bind(np.eye(n, dtype=bool), 1.0, flat), axis=(len(lead) + 1,), keepdims=False
+    )
+    back = reshape_p.bind(others, shape=tuple(shape_of(moved)))
+    return transpose_p.bind(back, axes=tuple(np.argsort((*rest, *axes))))
+
+
+def _all(mask: Any) -> Any:
+    from wg_autodiff.core import Tracer
+
+    if type(mask) is Tracer:
+        return mask._trace.to_bool(_all_p.bind(mask))
+    return np.all(mask)
+
+
+_all_p = Primitive("all", lambda m: np.all(m), nondiff=True)
+
 defvjp(
     prod_p,
     lambda g, ans, x, axis, keepdims: mul(
-        keep_dims(g, x, axis, keepdims), divide_p.bind(keep_dims(ans, x, axis, keepdims), x)
+        keep_dims(g, x, axis, keepdims), _prod_of_others(x, ans, axis, keepdims)
     ),
 )
 

@@ -72,6 +72,12 @@ arccos_p = defunary(
     lambda g, a, x: negative_p.bind(_div(g, sqrt_p.bind(_sub(1.0, mul(x, x))))),
 )
 arctanh_p = defunary("arctanh", np.arctanh, "atanh", lambda g, a, x: _div(g, _sub(1.0, mul(x, x))))
+arcsinh_p = defunary(
+    "arcsinh", np.arcsinh, "asinh", lambda g, a, x: _div(g, sqrt_p.bind(add(mul(x, x), 1.0)))
+)
+arccosh_p = defunary(
+    "arccosh", np.arccosh, "acosh", lambda g, a, x: _div(g, sqrt_p.bind(_sub(mul(x, x), 1.0)))
+)
 log2_p = defunary("log2", np.log2, "log2", lambda g, a, x: _div(g, mul(x, math.log(2.0))))
 log10_p = defunary("log10", np.log10, "log10", lambda g, a, x: _div(g, mul(x, math.log(10.0))))
 exp2_p = defunary("exp2", np.exp2, "exp2", lambda g, a, x: mul(g, mul(a, math.log(2.0))))

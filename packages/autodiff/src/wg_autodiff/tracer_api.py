@@ -85,6 +85,7 @@ def _install() -> None:
         ("pow", ar.power_p),
         ("matmul", ra.matmul_p),
         ("floordiv", ar.floor_divide_p),
+        ("mod", ar.remainder_p),
     ):
         fwd, rev = _binop(prim)
         setattr(T, f"__{name}__", fwd)
