@@ -131,6 +131,13 @@ SPECS = [
     Spec("matmul_vector", np.matmul, ((3,), (3, 2))),
     Spec("einsum", lambda a, b: np.einsum("ij,jk->ik", a, b), ((2, 3), (3, 2)), prims=("einsum",)),
     Spec("einsum_reduce", lambda a, b: np.einsum("ijk,k->i", a, b), ((2, 3, 4), (4,))),
+    Spec("einsum_ellipsis", lambda a, b: np.einsum("...jk,k->...j", a, b), ((2, 3, 4), (4,))),
+    Spec("einsum_diagonal", lambda a: np.einsum("ii->", a) + np.einsum("ii->i", a) ** 2, ((3, 3),)),
+    Spec(
+        "einsum_sublist",
+        lambda a, b: np.einsum(a, [0, 1], b, [1, Ellipsis], [Ellipsis, 0]),
+        ((2, 3), (3, 2)),
+    ),
     Spec("tensordot", lambda a, b: np.tensordot(a, b, axes=2), ((2, 3, 4), (3, 4))),
     Spec("outer", np.outer, ((3,), (2,))),
     Spec(

@@ -10,7 +10,6 @@ import numpy as np
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_array as ra
 from wg_autodiff import rules_linalg as rl
-from wg_autodiff.core import unsupported
 from wg_autodiff.namespace import namespace, shape_of
 from wg_autodiff.numpy_api import _no_out, asum, nondiff_call_p, ravel, reshape
 
@@ -18,10 +17,79 @@ from wg_autodiff.numpy_api import _no_out, asum, nondiff_call_p, ravel, reshape
 def einsum(
     subscripts: Any, *operands: Any, out: Any = None, optimize: Any = False, **kw: Any
 ) -> Any:
+    """``np.einsum`` in every form: subscripts or (operand, sublist) pairs, ``...`` and repeated
+    indices (diagonals) rewritten into plain explicit subscripts for the einsum primitive."""
     _no_out(out, "einsum")
     if not isinstance(subscripts, str):
-        raise unsupported("np.einsum in its interleaved (operand, sublist) form")
-    return ra.einsum_p.bind(*operands, subscripts=subscripts)
+        subscripts, operands = _from_sublists((subscripts, *operands))
+    specs, target = _explicit(subscripts.replace(" ", ""), operands)
+    ops = list(operands)
+    for i, spec in enumerate(specs):
+        ops[i], specs[i] = _take_diagonals(_broadcast_ones(ops[i], spec, specs, ops), spec)
+    return ra.einsum_p.bind(*ops, subscripts=",".join(specs) + "->" + target)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _from_sublists(args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    def letters(sub: Any) -> str:
+        return "".join("..." if k is Ellipsis else _LETTERS[int(k)] for k in sub)
+
+    pairs = args[: len(args) // 2 * 2]
+    ops = tuple(pairs[0::2])
+    spec = ",".join(letters(sub) for sub in pairs[1::2])
+    if len(args) % 2:
+        spec += "->" + letters(args[-1])
+    return spec, ops
+
+
+def _explicit(subscripts: str, operands: tuple[Any, ...]) -> tuple[list[str], str]:
+    """Operand specs and output spec with ``...`` replaced by letters, output made explicit."""
+    ins, _, out = subscripts.partition("->")
+    specs = ins.split(",")
+    free = iter(c for c in _LETTERS[::-1] if c not in subscripts)
+    width = max(
+        (
+            len(shape_of(o)) - len(s.replace("...", ""))
+            for s, o in zip(specs, operands, strict=True)
+            if "..." in s
+        ),
+        default=0,
+    )
+    ell = "".join(next(free) for _ in range(width))[::-1]
+    specs = [
+        s.replace("...", ell[len(ell) - (len(shape_of(o)) - len(s) + 3) :]) if "..." in s else s
+        for s, o in zip(specs, operands, strict=True)
+    ]
+    if "->" not in subscripts:
+        letters = "".join(specs).replace(",", "")
+        singles = sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        out = ell + "".join(singles)
+    return specs, out.replace("...", ell)
+
+
+def _broadcast_ones(op: Any, spec: str, specs: list[str], ops: list[Any]) -> Any:
+    """Axes of length 1 that meet a longer axis with the same letter (``...`` broadcasting)."""
+    sizes: dict[str, int] = {}
+    for s, o in zip(specs, ops, strict=True):
+        for c, n in zip(s, shape_of(o), strict=True):
+            sizes[c] = max(sizes.get(c, 1), n)
+    want = tuple(sizes[c] for c in spec)
+    return op if want == shape_of(op) else ar.broadcast_to_p.bind(op, shape=want)
+
+
+def _take_diagonals(op: Any, spec: str) -> tuple[Any, str]:
+    """``'ii...'``: the diagonal over each repeated letter, as a gather."""
+    while len(set(spec)) != len(spec):
+        c = next(c for c in spec if spec.count(c) > 1)
+        at = [i for i, x in enumerate(spec) if x == c]
+        rest = [i for i in range(len(spec)) if i not in at]
+        op = ra.transpose_p.bind(op, axes=(*at, *rest))
+        n = shape_of(op)[0]
+        op = ra.getitem_p.bind(op, idx=(np.arange(n),) * len(at))
+        spec = c + "".join(spec[i] for i in rest)
+    return op, spec
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
