@@ -158,9 +158,11 @@ def _check_outputs(dataset: str, json_path: Path | None, save: Path | None) -> l
             raise click.UsageError(
                 f"--json and --save both write {json_path}; give them different paths"
             )
-        for path in (json_path, save):
-            if path is not None:
-                resolve_target(path, inputs=inputs, make_parents=path is json_path)
+        if save is not None:
+            resolve_target(save, inputs=inputs)
+        # A missing --json folder is made after training, so that a failure leaves none behind.
+        if json_path is not None and Path(os.path.realpath(json_path)).parent.is_dir():
+            resolve_target(json_path, inputs=inputs)
     return inputs
 
 

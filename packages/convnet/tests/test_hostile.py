@@ -439,12 +439,23 @@ def test_save_through_a_symlink_writes_its_target_and_keeps_the_link(
     assert json.loads((tmp_path / "out" / "run.json").read_text())["dataset"] == "lines"
 
 
+def test_new_outputs_get_the_umask_mode(runner: CliRunner, tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        result = runner.invoke(main, [*TRAIN, "--save", "m.wgc", "--json", "r.json"])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert {(tmp_path / name).stat().st_mode & 0o777 for name in ("m.wgc", "r.json")} == {0o640}
+
+
 def test_training_that_diverges_saves_no_model(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A learning rate far beyond what --lr accepts, as a bug elsewhere could make it.
     monkeypatch.setattr("wg_convnet.training.Adam", lambda lr: Adam(lr * 1e307))
-    result = runner.invoke(main, [*TRAIN, "--lr", "1", "--save", "m.wgc", "--json", "r.json"])
+    args = [*TRAIN, "--lr", "1", "--save", "m.wgc", "--json", "out/r.json"]
+    result = runner.invoke(main, args)
     assert result.exit_code == 1
     assert re.fullmatch(
         r"Error: training diverged at epoch 1, batch \d+: (the loss is nan|layer \d .* is not "
