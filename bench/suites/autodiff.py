@@ -1,10 +1,16 @@
-"""wg_autodiff on the ADBench objectives, against the objective itself and autograd.
+"""wg_autodiff on the ADBench objectives, against the objective itself, autograd and JAX.
 
 The ratio column divides by the plain NumPy objective, so it reads as ADBench's "gradient time /
 objective time". Targets (issue 3, BLAS pinned to one thread): GMM grad/f <= 4 eager and <= 3
 optimised (d=10 K=5), <= 3 at d=64 K=10 and d=32 K=50; BA Jacobian/f <= 10; LSTM grad/f <= 5;
 Hessian-vector product <= 6 x f; a chain of 200 small operations <= 5 us per primitive (the
 ``Chain200`` time divided by 200); checkpointed LSTM peak memory <= half (``peak_MiB`` metric).
+Against JAX (issue 17; ``targets``, read by the headline table): wg's optimised gradient
+<= 1.0 x ``jax_jit`` on the GMM, <= 1.2 x on the LSTM, and the BA Jacobian <= 1.2 x.
+
+Every benchmark has a ``jax`` cell (eager) and a ``jax_jit`` cell (the same function under
+``jax.jit``; its compile is the first call), in float64 on the benchmark's devices, gated
+against the oracle like the others; ``_jax.py`` holds their objectives.
 
 Every implementation returns a dict; the gate compares the keys it shares with the oracle
 (autograd), so the objective is checked on its value and the gradients on their entries.
@@ -15,7 +21,6 @@ others stay on the CPU (autograd has no GPU, and the harness has no per-implemen
 
 from __future__ import annotations
 
-import os
 import tracemalloc
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,17 +30,15 @@ import wg_autodiff as ad
 from wg_autodiff import adbench as adb
 from wg_autodiff import adbench_io as io
 from wg_autodiff.gradcheck import rho
+from wg_bench.discovery import load_module
+from wg_io.corpus import corpus_path
 
-AUTOGRAD = {"autograd": ("autograd", "pip install autograd")}
+_jax = load_module(Path(__file__).with_name("_jax.py"))
+
+JAXES = {"jax": _jax.JAX, "jax_jit": _jax.JAX}
+AUTOGRAD = {"autograd": ("autograd", "pip install autograd"), **JAXES}
 WITH_TORCH = {**AUTOGRAD, "torch": ("torch", "pip install torch (CPU wheel)")}
-CORPUS = (
-    Path(
-        os.environ.get(
-            "WG_CORPUS", Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
-        )
-    )
-    / "adbench"
-)
+CORPUS = corpus_path("adbench")
 GMM = {"d10_K5": (10, 5), "d64_K10": (64, 10), "d32_K50": (32, 50)}
 
 
@@ -92,10 +95,40 @@ def _autograd_fns() -> dict[str, Any]:
 
 
 class _Shared:
-    """Gate on the keys an output shares with the oracle's (ADBench rho)."""
+    """Gate on the keys an output shares with the oracle's (ADBench rho); the JAX cells.
+
+    ``jax`` is JAX's eager ``value_and_grad`` (or the transform the benchmark names), ``jax_jit``
+    the same function under ``jax.jit``: its compile is the first call, never a timed one. Both
+    run in float64 on the benchmark's device, on the objectives of ``_jax.py``; a benchmark
+    gives ``_jax_problem(jax)`` -> (function returning the output dict, its host arguments).
+    """
 
     oracle = "autograd"
     requires: ClassVar[dict[str, Any]] = AUTOGRAD
+    device = "cpu"
+    jax_cell = False
+
+    def _jax_problem(self, jax: Any) -> tuple[Any, tuple[Any, ...]]:
+        raise NotImplementedError(f"{type(self).__name__} has no JAX version")
+
+    def _jax_setup(self, jit: bool) -> None:
+        jax, dev = _jax.import_jax(self.device, x64=True)
+        fn, args = self._jax_problem(jax)
+        self.jax_fn = jax.jit(fn) if jit else fn
+        self.jax_args = _jax.put(jax, dev, args)
+        self.jax_cell = True
+
+    def setup_jax(self) -> None:
+        self._jax_setup(jit=False)
+
+    def setup_jax_jit(self) -> None:
+        self._jax_setup(jit=True)
+
+    def impl_jax(self) -> dict[str, Any]:
+        return self.jax_fn(*self.jax_args)
+
+    def impl_jax_jit(self) -> dict[str, Any]:
+        return self.jax_fn(*self.jax_args)
 
     def error(self, output: dict[str, Any], expected: dict[str, Any]) -> float:
         errs = [0.0]
@@ -132,6 +165,11 @@ class _GmmBase(_Shared):
     def impl_objective(self) -> dict[str, Any]:
         return {"f": self.objective(*self.params_)}
 
+    def _jax_problem(self, jax: Any) -> tuple[Any, tuple[Any, ...]]:
+        gmm, (_, gamma, m) = _jax.adbench_objectives(jax.numpy)["gmm_objective"], self.data
+        vg = jax.value_and_grad(lambda a, mu, icf, x: gmm(a, mu, icf, x, gamma, m), (0, 1, 2))
+        return lambda *args: dict(zip(("f", "grad"), vg(*args), strict=True)), self.host
+
     def impl_wg(self) -> dict[str, Any]:
         f, g = self.eager(*self.params_)
         return {"f": f, "grad": g}
@@ -161,6 +199,9 @@ class GmmGradient(_GmmBase):
     """GMM (Wishart prior) n=1000: full gradient vs the objective (ADBench sizes)."""
 
     reference = "objective"
+    targets: ClassVar[list[dict[str, Any]]] = [
+        {"params": None, "ours": "wg_optimized", "peer": "jax_jit", "max_ratio": 1.0}
+    ]
 
     def setup_autograd(self) -> None:
         import autograd
@@ -181,7 +222,7 @@ class GmmGradientDevice(_GmmBase):
     reference = "objective"
     devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
     oracle = "wg_cpu"
-    requires: ClassVar[dict[str, Any]] = {"torch": WITH_TORCH["torch"]}
+    requires: ClassVar[dict[str, Any]] = {"torch": WITH_TORCH["torch"], **JAXES}
 
     def setup_wg_cpu(self) -> None:
         x, gamma, m = self.host[3], self.data[1], self.data[2]
@@ -201,7 +242,7 @@ class GmmMeansOnly(_Shared):
     quick_params: ClassVar[list[Any]] = [["d10_K5"]]
     reference = "full"
     oracle = "full"
-    requires: ClassVar[dict[str, Any]] = {}
+    requires: ClassVar[dict[str, Any]] = JAXES
     tolerance = 1e-12
 
     def setup(self, device: str, instance: str) -> None:
@@ -217,6 +258,11 @@ class GmmMeansOnly(_Shared):
 
     def impl_means(self) -> dict[str, Any]:
         return {"means": self.means(*self.params_)}
+
+    def _jax_problem(self, jax: Any) -> tuple[Any, tuple[Any, ...]]:
+        gmm, (x, gamma, m) = _jax.adbench_objectives(jax.numpy)["gmm_objective"], self.data
+        grad = jax.grad(lambda a, mu, icf, x: gmm(a, mu, icf, x, gamma, m), 1)
+        return lambda *args: {"means": grad(*args)}, (*self.params_, x)
 
 
 class GmmHvp(_Shared):
@@ -245,6 +291,15 @@ class GmmHvp(_Shared):
     def impl_wg_optimized(self) -> dict[str, Any]:
         return {"hvp": tuple(self.compiled(self.params_, self.v))}
 
+    def _jax_problem(self, jax: Any) -> tuple[Any, tuple[Any, ...]]:
+        gmm, (x, gamma, m) = _jax.adbench_objectives(jax.numpy)["gmm_objective"], self.data
+        grad = jax.grad(lambda a, mu, icf, x: gmm(a, mu, icf, x, gamma, m), (0, 1, 2))
+
+        def hvp(a: Any, mu: Any, icf: Any, x: Any, *v: Any) -> dict[str, Any]:
+            return {"hvp": jax.jvp(lambda *p: grad(*p, x), (a, mu, icf), v)[1]}
+
+        return hvp, (*self.params_, x, *self.v)
+
     def setup_autograd(self) -> None:
         import autograd
 
@@ -270,6 +325,9 @@ class BaJacobian(_Shared):
     param_names: ClassVar[list[Any]] = ["instance"]
     quick_params: ClassVar[list[Any]] = [["ba1_n49_m7776_p31843"]]
     reference = "objective"
+    targets: ClassVar[list[dict[str, Any]]] = [
+        {"params": None, "ours": "wg", "peer": "jax_jit", "max_ratio": 1.2}
+    ]
     tolerance = 1e-8
 
     def setup(self, device: str, instance: str) -> None:
@@ -284,6 +342,9 @@ class BaJacobian(_Shared):
     def impl_objective(self) -> dict[str, Any]:
         reproj, werr = adb.ba_objective(*self.inputs)
         return {"reproj": reproj, "werr": werr}
+
+    def _jax_problem(self, jax: Any) -> tuple[Any, tuple[Any, ...]]:
+        return _jax.ba_jacobian(jax, _jax.adbench_objectives(jax.numpy)), self.inputs
 
     def _blocks(self, pullback: Any, reproj: Any, werr: Any) -> Any:
         p = reproj.shape[0]
@@ -341,6 +402,9 @@ class LstmGradient(_Shared):
     param_names: ClassVar[list[Any]] = ["instance"]
     quick_params: ClassVar[list[Any]] = [["l2_c32"]]
     reference = "objective"
+    targets: ClassVar[list[dict[str, Any]]] = [
+        {"params": None, "ours": "wg_optimized", "peer": "jax_jit", "max_ratio": 1.2}
+    ]
     tolerance = 1e-8
     timeout = 900
 
@@ -375,10 +439,15 @@ class LstmGradient(_Shared):
         f, g = self.remat(*self.inputs[:2])
         return {"f": f, "grad": g, "segment": self.segment}
 
+    def _jax_problem(self, jax: Any) -> tuple[Any, tuple[Any, ...]]:
+        objective = _jax.lstm_objective(jax, _jax.adbench_objectives(jax.numpy))
+        vg = jax.value_and_grad(objective, (0, 1))
+        return lambda *args: dict(zip(("f", "grad"), vg(*args), strict=True)), self.inputs
+
     def metrics(self, output: dict[str, Any]) -> dict[str, float]:
-        """Peak traced memory of one gradient (eager, with or without checkpoint)."""
-        if "segment" not in output and "grad" not in output:
-            return {}
+        """Peak traced memory of one wg gradient (eager, with or without checkpoint)."""
+        if self.jax_cell or ("segment" not in output and "grad" not in output):
+            return {}  # tracemalloc sees Python's allocations, not XLA's buffers
         fn = self.remat if "segment" in output else self.eager
         tracemalloc.start()
         fn(*self.inputs[:2])
@@ -447,6 +516,17 @@ class Chain200(_Shared):
     def impl_autograd(self) -> dict[str, Any]:
         f, g = self.ag(self.x)
         return {"f": f, "grad": g}
+
+    def _jax_problem(self, jax: Any) -> tuple[Any, tuple[Any, ...]]:
+        jnp = jax.numpy
+
+        def chain(x: Any) -> Any:
+            for _ in range(50):
+                x = jnp.tanh(jnp.sin(x) * 1.01 + x)
+            return jnp.sum(x)
+
+        vg = jax.value_and_grad(chain)
+        return lambda x: dict(zip(("f", "grad"), vg(x), strict=True)), (self.x,)
 
     def setup_torch(self) -> None:
         import torch

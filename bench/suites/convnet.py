@@ -1,7 +1,12 @@
 """wg_convnet against a plain NumPy reference and PyTorch CPU (the issue's speed targets).
 
 Targets (1 thread, same run): Conv2D forward+backward <= 1.5 x torch at both sizes; the training
-step <= 1.3 x torch; the training step 1 -> 2 threads (``--threads 2``) >= 1.6 x faster.
+step <= 1.3 x torch (both as ``targets``, read by the headline table); the training step 1 -> 2
+threads (``--threads 2``) >= 1.6 x faster.
+
+JAX (``jax_jit``): the same convolution and network with ``jax.lax.conv_general_dilated`` and
+``reduce_window`` under ``jax.jit`` (``_jax.py``), float32, on the cell's device; its compile is
+the first call.
 
 ``--threads N`` reaches the cell process as ``OMP_NUM_THREADS=N``; the wg training step then runs
 ``Sequential(threads=N)`` (the batch split into N shards on N threads, BLAS pinned to one thread
@@ -28,11 +33,16 @@ reports that rather than timing it.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from wg_bench.discovery import load_module
+
+_jax = load_module(Path(__file__).with_name("_jax.py"))
 
 TORCH = ("torch", "pip install torch (CPU wheel; a CUDA build for --device cuda)")
+PEERS = {"torch": TORCH, "jax_jit": _jax.JAX}
 
 #: name -> (batch, in channels, side, filters): the two sizes the issue names
 CONV_SIZES = {"1x28x28->32": (64, 1, 28, 32), "32x13x13->64": (64, 32, 13, 64)}
@@ -189,8 +199,11 @@ class Conv2DForwardBackward:
     # reference and wg reach rho ~5e-5, torch (oneDNN) ~7e-4; 1e-3 still catches any real bug.
     tolerance = 1e-3
     timeout = 300
-    requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
+    requires: ClassVar[dict[str, tuple[str, str]]] = PEERS
     devices = ("cpu", "cuda")  # numpy stays on the CPU; see the module docstring
+    targets: ClassVar[list[dict[str, Any]]] = [
+        {"params": None, "ours": "wg", "peer": "torch", "max_ratio": 1.5}
+    ]
 
     def setup(self, device: str, shape: str) -> None:
         n, c, side, f = CONV_SIZES[shape]
@@ -231,6 +244,14 @@ class Conv2DForwardBackward:
         y = torch.nn.functional.conv2d(self.tx, self.tw, self.tb)
         return (y, *torch.autograd.grad(y, (self.tx, self.tw, self.tb), self.tdy))
 
+    def setup_jax_jit(self) -> None:
+        jax, dev = _jax.import_jax(self.device)
+        self.jfn = jax.jit(_jax.conv_forward_backward(jax))
+        self.jargs = _jax.put(jax, dev, (self.x, self.w, self.b, self.dy))
+
+    def impl_jax_jit(self) -> Any:
+        return self.jfn(*self.jargs)
+
 
 class TrainingStep:
     """One SGD step of conv16-3 > pool > conv32-3 > pool > dense10 on 64 MNIST-sized images."""
@@ -240,8 +261,11 @@ class TrainingStep:
     reference = "numpy"
     tolerance = 1e-3  # float32 gradient sums over 64 x 26 x 26 positions, as in Conv2D above
     timeout = 300
-    requires: ClassVar[dict[str, tuple[str, str]]] = {"torch": TORCH}
+    requires: ClassVar[dict[str, tuple[str, str]]] = PEERS
     devices = ("cpu", "cuda")  # numpy stays on the CPU; see the module docstring
+    targets: ClassVar[list[dict[str, Any]]] = [
+        {"params": None, "ours": "wg", "peer": "torch", "max_ratio": 1.3}
+    ]
     lr = 1e-3
 
     def setup(self, device: str, batch: int) -> None:
@@ -306,6 +330,16 @@ class TrainingStep:
         grads = [p.grad for p in self.tnet.parameters()]
         grads[4] = grads[4].T
         return loss.detach(), grads
+
+    def setup_jax_jit(self) -> None:
+        jax, dev = _jax.import_jax(self.device)
+        self.jstep = jax.jit(_jax.training_step(jax, self.lr))
+        self.jparams = list(_jax.put(jax, dev, tuple(self.weights)))
+        self.jx, self.jy = _jax.put(jax, dev, (self.x, self.y.astype(np.int32)))
+
+    def impl_jax_jit(self) -> Any:
+        self.jparams, loss, grads = self.jstep(self.jparams, self.jx, self.jy)
+        return loss, grads
 
 
 class MaxPoolForwardBackward:

@@ -1,0 +1,85 @@
+"""The autodiff suite's JAX cells pass the equivalence gate against the suite's oracle."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pytest
+from wg_bench.discovery import load_module, suites_dir
+from wg_bench.machine import thread_env
+from wg_bench.outputs import block, rho_error, to_host
+
+pytest.importorskip("jax", reason="JAX is not installed (pip install jax)")
+pytest.importorskip("autograd", reason="autograd (the suite's oracle) is not installed")
+
+SUITE = load_module(suites_dir() / "autodiff.py")
+JAX = load_module(suites_dir() / "_jax.py")
+
+
+def _output(bench: Any, implementation: str) -> Any:
+    hook = getattr(bench, f"setup_{implementation}", None)
+    if hook is not None:
+        hook()
+    return to_host(block(getattr(bench, f"impl_{implementation}")()))
+
+
+def _gate(bench: Any, output: Any, expected: Any) -> float:
+    return float((getattr(bench, "error", None) or rho_error)(output, expected))
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [
+        ("GmmGradient", "d10_K5"),
+        ("GmmMeansOnly", "d10_K5"),
+        ("GmmHvp", "d10_K5"),
+        ("BaJacobian", "ba1_n49_m7776_p31843"),
+        ("LstmGradient", "l2_c32"),
+        ("Chain200", 10),
+    ],
+)
+def test_jax_jit_cell_matches_the_oracle(name: str, param: Any) -> None:
+    bench = getattr(SUITE, name)()
+    bench.setup("cpu", param)
+    expected = _output(bench, bench.oracle)
+    output = _output(bench, "jax_jit")
+    assert _gate(bench, output, expected) <= bench.tolerance
+    if hasattr(bench, "metrics"):  # tracemalloc sees Python's allocations, not XLA's buffers
+        assert bench.metrics(output) == {}
+
+
+@pytest.mark.parametrize(("name", "param"), [("GmmMeansOnly", "d10_K5"), ("Chain200", 10)])
+def test_eager_jax_cell_matches_the_oracle_and_a_wrong_gradient_fails(name: str, param: Any):
+    bench = getattr(SUITE, name)()
+    bench.setup("cpu", param)
+    expected = _output(bench, bench.oracle)
+    output = _output(bench, "jax")
+    assert _gate(bench, output, expected) <= bench.tolerance
+    key = "grad" if "grad" in output else "means"
+    wrong = {**output, key: np.asarray(output[key]) * (1 + 1e-6)}
+    assert _gate(bench, wrong, expected) > bench.tolerance
+
+
+def test_jax_runs_on_the_cells_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    JAX.import_jax("cpu")
+    assert os.environ["XLA_FLAGS"] == thread_env(1)["XLA_FLAGS"]
+    assert os.environ["XLA_FLAGS"] == (
+        "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
+
+
+def test_a_cuda_cell_without_a_cuda_jaxlib_is_skipped_with_the_fix() -> None:
+    import jax
+
+    if any(d.platform == "gpu" for d in jax.devices()):
+        pytest.skip("this machine has a CUDA jaxlib")
+    with pytest.raises(NotImplementedError) as info:
+        JAX.import_jax("cuda")
+    assert str(info.value).startswith(
+        f"jax {jax.__version__} sees no cuda device here; install a CUDA build of jaxlib: "
+        "pip install 'jax[cuda12]' ("
+    )
