@@ -34,19 +34,31 @@ def test_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
     assert (tmp_path / "target.txt").read_text() == "x"
 
 
-def test_character_device_is_written_in_place() -> None:
-    before = os.stat("/dev/null")
-    write_bytes("/dev/null", b"discarded")
-    after = os.stat("/dev/null")
+def private_device(folder: Path, name: str, minor: int) -> Path:
+    """A character device node of our own (1, minor: 3 is null, 7 is full), so that a broken
+    writer could only replace this node, never the machine's /dev/null or /dev/full."""
+    if os.geteuid() != 0:
+        pytest.skip("making device nodes needs root")
+    node = folder / name
+    os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+    return node
+
+
+def test_character_device_is_written_in_place(tmp_path: Path) -> None:
+    null = private_device(tmp_path, "null", 3)
+    before = os.stat(null)
+    write_bytes(null, b"discarded")
+    after = os.stat(null)
     assert stat.S_ISCHR(after.st_mode)
     assert (before.st_ino, before.st_rdev) == (after.st_ino, after.st_rdev)
 
 
-def test_full_device_names_the_path_and_says_what_to_do() -> None:
-    with pytest.raises(
-        OutputError, match=r"^cannot write /dev/full: No space left on device \(the disk is full"
-    ):
-        write_bytes("/dev/full", b"x" * 100_000)
+def test_full_device_names_the_path_and_says_what_to_do(tmp_path: Path) -> None:
+    full = private_device(tmp_path, "full", 7)
+    message = r"^cannot write .*/full: No space left on device \(the disk is full"
+    with pytest.raises(OutputError, match=message):
+        write_bytes(full, b"x" * 100_000)
+    assert stat.S_ISCHR(os.stat(full).st_mode)
 
 
 def test_fifo_is_written_directly(tmp_path: Path) -> None:
