@@ -152,3 +152,42 @@ def test_prod_and_cumprod_at_zeros_match_jax(jnp: Any) -> None:
     fast = ad.grad(lambda x: np.prod(x), optimize=True)
     np.testing.assert_array_equal(fast(np.array([1.0, 2.0, 3.0])), [6.0, 3.0, 2.0])
     np.testing.assert_array_equal(fast(np.array([0.0, 2.0, 3.0])), [6.0, 0.0, 0.0])
+
+
+def test_writes_into_zeros_like_follow_the_derivative() -> None:
+    def simulate(x: Any) -> Any:
+        y = np.zeros_like(x)
+        for i in range(len(x)):
+            y[i] = x[i] ** 2 + (y[i - 1] if i else 0.0)
+        return y
+
+    x = np.array([1.0, 2.0, 3.0])
+    want = np.tril(np.broadcast_to(2 * x, (3, 3)))
+    np.testing.assert_array_equal(ad.jacrev(simulate)(x), want)
+    np.testing.assert_array_equal(ad.jacfwd(simulate)(x), want)
+    ad.check_grads(simulate, (x,), order=2)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda x: np.array([x[0], x[1] * 2]),
+        lambda x: np.asarray([x[0], 1.0]),
+        lambda x: np.r_[x, x],
+    ],
+)
+def test_arrays_built_from_traced_values_say_how_to_rewrite(build: Any) -> None:
+    with pytest.raises(
+        ad.TracerConversionError, match=r"use np\.stack|with np\.stack\(\[\.\.\.\]\)"
+    ):
+        ad.grad(lambda x: np.sum(build(x)))(np.ones(2))
+
+
+def test_writes_into_np_zeros_say_how_to_rewrite() -> None:
+    def f(x: Any) -> Any:
+        y = np.zeros(2)
+        y[0] = x[0]
+        return np.sum(y)
+
+    with pytest.raises(ad.TracerConversionError, match=r"np\.zeros_like\(x\) of a traced x"):
+        ad.grad(f)(np.ones(2))

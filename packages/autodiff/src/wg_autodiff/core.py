@@ -103,7 +103,9 @@ class Tracer:
         return self._trace.to_bool(self)
 
     def __float__(self) -> float:
-        raise _conversion_error("float()")
+        raise _conversion_error(
+            "float() (also a write into an array made with np.zeros)", _BUILD_HINT
+        )
 
     def __int__(self) -> int:
         raise _conversion_error("int()")
@@ -115,7 +117,11 @@ class Tracer:
         raise _conversion_error("complex()")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        raise _conversion_error("conversion to a plain NumPy array (np.asarray, in-place write)")
+        raise _conversion_error(
+            "conversion to a plain NumPy array (np.array/np.asarray of a list holding it, np.r_, "
+            "or a write into an array made with np.zeros/np.empty)",
+            _BUILD_HINT,
+        )
 
     def item(self) -> float:
         raise _conversion_error(".item()")
@@ -139,12 +145,19 @@ def alias(t: Tracer) -> Tracer:
     return new
 
 
-def _conversion_error(what: str) -> TracerConversionError:
+_BUILD_HINT = (
+    " Build arrays from traced values with np.stack([...]) or np.concatenate, and allocate "
+    "arrays that receive traced values with np.zeros_like(x) of a traced x (then y[i] = ... is "
+    "a traced write)."
+)
+
+
+def _conversion_error(what: str, fix: str = "") -> TracerConversionError:
     return remember_error(
         TracerConversionError(
             f"{what} of a traced value at {user_location()}: the derivative cannot follow a value "
             "that leaves the array world. Keep it an array (use np.* functions on it), or wrap the "
-            "value in wg_autodiff.stop_gradient(...) if it must not be differentiated."
+            "value in wg_autodiff.stop_gradient(...) if it must not be differentiated." + fix
         )
     )
 

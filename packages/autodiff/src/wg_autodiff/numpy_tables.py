@@ -42,7 +42,24 @@ def _full_like(a: Any, fill_value: Any, *args: Any, **kwargs: Any) -> Any:
     if type(fill_value) is Tracer:
         # a traced fill value is differentiable: broadcast it
         return ar.add_p.bind(base, fill_value)
-    return np.full_like(api.bottom(a), fill_value, *args, **kwargs)
+    return writable_like(a, np.full_like(api.bottom(a), fill_value, *args, **kwargs))
+
+
+def writable_like(a: Any, plain: Any) -> Any:
+    """``np.zeros_like(x)`` and friends of a traced ``x``: a constant of ``x``'s trace (its
+    derivative is 0), so that ``y[i] = x[i] ** 2`` afterwards is a traced write into ``y``
+    instead of an error. Integer and boolean results stay plain arrays."""
+    if type(a) is not Tracer or plain.shape != shape_of(a) or plain.dtype.kind not in "fc":
+        return plain
+    return ar.where_p.bind(np.ones(plain.shape, dtype=bool), plain, a)
+
+
+def _like(fn: Any) -> Any:
+    def like(a: Any, *args: Any, **kwargs: Any) -> Any:
+        plain = fn(api.bottom(a), *args, **kwargs)
+        return writable_like(a, np.zeros_like(plain) if fn is np.empty_like else plain)
+
+    return like
 
 
 def _sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> Any:
@@ -105,10 +122,8 @@ FUNCTIONS: dict[Any, Any] = {
     np.imag: rc.imag,
     np.atleast_1d: api.atleast_1d,
 }
+FUNCTIONS.update({f: _like(f) for f in (np.zeros_like, np.ones_like, np.empty_like)})
 for _f in (
-    np.zeros_like,
-    np.ones_like,
-    np.empty_like,
     np.shape,
     np.ndim,
     np.size,
