@@ -274,7 +274,28 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_a_cell_starts_is_held_until_it_can_be_killed() -> None:
+    from wg_bench.interruption import Interrupted, deferred, stop_signals
+
+    reached = []
+
+    def start_a_cell() -> None:
+        with deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            reached.append("the block ran to its end")
+
+    with stop_signals() as stop:
+        stop.armed = True
+        with pytest.raises(Interrupted) as info:
+            start_a_cell()
+    assert reached == ["the block ran to its end"]
+    assert info.value.signum == signal.SIGTERM
+    assert stop.armed is False
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)]
+)
 def test_stop_signal_kills_the_cell_and_keeps_finished_cells(toy_dir, tmp_path, signum,
                                                              status) -> None:  # fmt: skip
     """The hanging cell's process and folder go; the reference's finished cell stays."""

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from wg_bench.discovery import missing_requirement
+from wg_bench.interruption import deferred
 from wg_bench.machine import gpu_missing_reason
 from wg_bench.protocol import CellResult, CellSpec
 
@@ -73,11 +74,14 @@ def _run_child(spec: CellSpec, timeout: float, env: dict[str, str]) -> CellResul
         spec_path.write_text(spec.to_json())
         command = [sys.executable, "-m", "wg_bench.worker", str(spec_path), str(result_path)]
         started = time.perf_counter()
+        process: subprocess.Popen[bytes] | None = None
         with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
             try:
+                with deferred():
+                    process = subprocess.Popen(
+                        command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )  # fmt: skip
                 returncode = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill(process)
@@ -96,8 +100,10 @@ def _run_child(spec: CellSpec, timeout: float, env: dict[str, str]) -> CellResul
         return _failed(_exit_reason(returncode), log_path)
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill the cell and everything it started (its own session), then reap it."""
+def _kill(process: subprocess.Popen[bytes] | None) -> None:
+    """Kill the cell and everything it started (its own session), then reap it (if started)."""
+    if process is None:
+        return
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

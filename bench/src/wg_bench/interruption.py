@@ -50,6 +50,37 @@ class Interruption:
         return None if self.signum is None else signal.Signals(self.signum).name
 
 
+#: the Interruption of the run in progress in this process (None between runs)
+_current: Interruption | None = None
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold a stop signal back until the block ends, then raise it.
+
+    Around the start of a cell process: a signal that arrived inside ``subprocess.Popen`` would
+    leave a process that nobody knows to kill. Only the main thread's run is affected.
+
+    Examples
+    --------
+    >>> with deferred():
+    ...     pass
+    """
+    seen = _current
+    main = threading.current_thread() is threading.main_thread()
+    if seen is None or not seen.armed or not main:
+        yield
+        return
+    seen.armed = False
+    try:
+        yield
+    finally:
+        seen.armed = True
+        if seen.signum is not None:
+            seen.armed = False
+            raise Interrupted(seen.signum)
+
+
 @contextmanager
 def stop_signals() -> Iterator[Interruption]:
     """Route the stop signals to an :class:`Interruption` for the duration of the block.
@@ -69,9 +100,12 @@ def stop_signals() -> Iterator[Interruption]:
     if threading.current_thread() is not threading.main_thread():
         yield seen
         return
+    global _current
     previous = {s: signal.signal(s, seen.handle) for s in STOP_SIGNALS}
+    _current = seen
     try:
         yield seen
     finally:
+        _current = None
         for number, handler in previous.items():
             signal.signal(number, handler)
