@@ -262,11 +262,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
     if timer not in TIMERS:
         raise SuiteError(f"{where}: timer must be one of {', '.join(TIMERS)}, got {timer!r}")
     requires = _requires(cls, where)
-    try:
-        axes = dict(zip(names, params, strict=True))
-        targets = parse_targets(getattr(cls, "targets", None), impls, axes)
-    except TargetError as exc:
-        raise SuiteError(f"{where}: {exc}") from None
+    targets = _targets(cls, where, impls, dict(zip(names, params, strict=True)))
     doc = inspect.getdoc(cls) or ""
     return Benchmark(
         suite=suite,
@@ -302,6 +298,15 @@ def _settings(cls: type, where: str) -> tuple[float, float, tuple[str, ...]]:
     if bad:
         raise SuiteError(f"{where}: unknown device(s) {bad}; use 'cpu' and/or 'cuda'")
     return float(tolerance), float(timeout), devices
+
+
+def _targets(cls: type, where: str, impls: Sequence[str],
+             axes: dict[str, tuple[Any, ...]]) -> tuple[Target, ...]:  # fmt: skip
+    """``targets``, checked against the implementations and parameter values."""
+    try:
+        return parse_targets(getattr(cls, "targets", None), impls, axes)
+    except TargetError as exc:
+        raise SuiteError(f"{where}: {exc}") from None
 
 
 def _requires(cls: type, where: str) -> dict[str, tuple[str, str]]:
