@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from wg_bench.discovery import SuiteError, benchmark_from_class
 from wg_bench.headline import headline, of_document
 from wg_bench.schema import validate
@@ -139,3 +141,33 @@ def test_details_adds_the_wide_tables(race_run) -> None:
     assert detailed.exit_code == 0, detailed.output
     assert "IQR" in detailed.output
     assert "headline: ours / fastest peer" in detailed.output
+
+
+ENTRY = st.fixed_dictionaries(
+    {},
+    optional={
+        "ours": st.sampled_from(["wg", "wg_x", "numpy", "", 5]),
+        "peer": st.sampled_from(["numpy", "torch", "wg", None]),
+        "max_ratio": st.one_of(st.floats(allow_nan=True), st.integers(-2, 3), st.booleans()),
+        "params": st.one_of(st.none(), st.dictionaries(st.sampled_from(["n", "k"]),
+                                                       st.integers(0, 3), max_size=2)),
+        "extra": st.just(1),
+    },
+)  # fmt: skip
+
+
+@given(raw=st.one_of(st.lists(st.one_of(ENTRY, st.integers()), max_size=3), ENTRY, st.none()))
+def test_any_targets_value_is_parsed_or_refused_in_one_line(raw) -> None:
+    from wg_bench.targets import TargetError, parse_targets
+
+    try:
+        targets = parse_targets(raw, ["numpy", "wg", "wg_x", "torch"], {"n": (1, 2)})
+        message = ""
+    except TargetError as exc:
+        targets, message = (), str(exc)
+    assert "\n" not in message
+    for target in targets:
+        assert target.ours in ("wg", "wg_x")
+        assert target.peer in ("numpy", "torch")
+        assert 0 < target.max_ratio < float("inf")
+        assert target.params is None or dict(target.params).keys() <= {"n"}
