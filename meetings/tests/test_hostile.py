@@ -41,11 +41,29 @@ Start time: 17:00 Europe/Berlin (16:00 UTC)
 """
 
 
-def _device(path: str) -> str:
-    """``path`` if it is a character device; skip the test where something replaced it."""
-    if not os.path.exists(path) or not stat.S_ISCHR(os.stat(path).st_mode):
-        pytest.skip(f"{path} is not a character device on this machine")
-    return path
+#: The character devices the tests write: /dev/null, /dev/full, /dev/zero (major 1).
+DEVICES = {"null": 3, "full": 7, "zero": 5}
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Callable[[str], Path]:
+    """A character device by name. As root, a private node in ``tmp_path``: a regression that
+    renamed over its output would otherwise replace the machine's own /dev/null for everyone."""
+
+    def make(name: str) -> Path:
+        if os.geteuid() != 0:
+            real = Path("/dev", name)
+            if not real.exists() or not stat.S_ISCHR(real.stat().st_mode):
+                pytest.skip(f"{real} is not a character device here")
+            return real
+        node = tmp_path / f"dev-{name}"
+        try:
+            os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, DEVICES[name]))
+        except OSError as exc:
+            pytest.skip(f"cannot make a private /dev/{name} ({exc.strerror})")
+        return node
+
+    return make
 
 
 def _run(*args: str | Path) -> tuple[int, str]:
@@ -114,10 +132,12 @@ def test_ics_through_a_symlink_writes_its_target(group: Path, first: Path) -> No
     assert target.read_text(encoding="utf-8").startswith("BEGIN:VCALENDAR")
 
 
-def test_ics_to_dev_null_keeps_the_device(group: Path, first: Path) -> None:
-    _device("/dev/null")
-    assert _run("--config", group, "ics", "1", "-o", "/dev/null") == (0, "wrote /dev/null\n")
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+def test_ics_to_dev_null_keeps_the_device(
+    group: Path, first: Path, device: Callable[[str], Path]
+) -> None:
+    null = device("null")
+    assert _run("--config", group, "ics", "1", "-o", null) == (0, f"wrote {null}\n")
+    assert stat.S_ISCHR(null.stat().st_mode)
 
 
 # --- item 14: writes that fail ----------------------------------------------------------------
@@ -125,19 +145,21 @@ def test_ics_to_dev_null_keeps_the_device(group: Path, first: Path) -> None:
 FULL = "No space left on device (the disk is full: free some space or write to another disk)"
 
 
-def test_ics_onto_a_full_disk(group: Path, first: Path) -> None:
-    _device("/dev/full")
-    code, output = _run("--config", group, "ics", "1", "-o", "/dev/full")
-    assert (code, output) == (1, f"Error: cannot write /dev/full: {FULL}\n")
+def test_ics_onto_a_full_disk(group: Path, first: Path, device: Callable[[str], Path]) -> None:
+    full = device("full")
+    code, output = _run("--config", group, "ics", "1", "-o", full)
+    assert (code, output) == (1, f"Error: cannot write {full}: {FULL}\n")
+    assert stat.S_ISCHR(full.stat().st_mode)
 
 
 @pytest.mark.parametrize("command", [["ics", "1"], ["new", "--dry-run"], ["check"]])
-def test_stdout_on_a_full_disk(group: Path, first: Path, command: list[str]) -> None:
-    _device("/dev/full")
+def test_stdout_on_a_full_disk(
+    group: Path, first: Path, command: list[str], device: Callable[[str], Path]
+) -> None:
     script = (
         "from wg_io.streams import run_command; from wg.cli import main; run_command(main, 'wg')"
     )
-    with open("/dev/full", "wb") as full:
+    with open(device("full"), "wb") as full:
         done = subprocess.run(
             [sys.executable, "-c", script, "meetings", "--config", str(group), *command],
             stdout=full,
@@ -211,9 +233,10 @@ def test_write_new_refuses_a_dangling_link(group: Path) -> None:
 # --- reading: only regular files, of a bounded size -----------------------------------------
 
 
-def test_config_that_is_a_device_is_refused_unread(tmp_path: Path) -> None:
-    code, output = _run("--config", _device("/dev/zero"), "new", "--dry-run")
-    assert (code, output) == (1, "Error: /dev/zero: not a regular file; pass a text file\n")
+def test_config_that_is_a_device_is_refused_unread(device: Callable[[str], Path]) -> None:
+    zero = device("zero")
+    code, output = _run("--config", zero, "new", "--dry-run")
+    assert (code, output) == (1, f"Error: {zero}: not a regular file; pass a text file\n")
 
 
 def test_a_fifo_among_the_notes_is_a_finding_not_a_hang(tmp_path: Path) -> None:
