@@ -57,6 +57,13 @@ def test_targets(targets, verdict) -> None:
     assert (row["ours"], row["peer"]) == ("wg", "torch")
 
 
+def test_baselines_are_never_the_fastest_peer() -> None:
+    cells = cells_of(numpy=2.0, objective=0.1, wg=1.0)
+    [row] = headline(cells, baselines={("toy", "Sum"): ("objective",)})
+    assert (row["ours"], row["peer"]) == ("wg", "numpy")
+    assert headline(cells)[0]["peer"] == "objective"
+
+
 def test_no_ours_or_no_peer_gives_no_ratio() -> None:
     [row] = headline(cells_of(numpy=2.0, torch=1.0))
     assert (row["ours"], row["peer"], row["ratio"]) == (None, "torch", None)
@@ -67,6 +74,9 @@ def test_old_documents_get_a_derived_headline() -> None:
     [row] = of_document(old)
     assert (row["ours"], row["peer"], row["target"]) == ("wg", "numpy", "-")
     assert of_document({**old, "headline": []}) == []
+
+
+NOT_OURS = "must be one of ['numpy', 'torch'] (not one of ours)"
 
 
 def _bench(**attributes):
@@ -95,11 +105,17 @@ def _bench(**attributes):
          "targets[0]: params names 'k'; the parameters are ['n']"),
         ([{"ours": "wg", "peer": "torch", "max_ratio": 1, "params": {"n": 3}}],
          "targets[0]: params n=3 is not one of [1, 2]"),
+        ({"baselines": "numpy"},
+         "baselines must be a list of implementation names, got 'numpy'"),
+        ({"baselines": ["wg"]}, f"baselines: 'wg' {NOT_OURS}"),
+        ({"baselines": ["jax"]}, f"baselines: 'jax' {NOT_OURS}"),
     ],
 )  # fmt: skip
 def test_malformed_targets_name_the_benchmark(targets, message) -> None:
+    attributes = targets if isinstance(targets, dict) and "baselines" in targets else {
+        "targets": targets}  # fmt: skip
     with pytest.raises(SuiteError) as info:
-        benchmark_from_class("s", Path("s.py"), _bench(targets=targets))
+        benchmark_from_class("s", Path("s.py"), _bench(**attributes))
     assert str(info.value) == f"s.py:0: benchmark B: {message}"
 
 
@@ -108,6 +124,9 @@ def test_targets_are_read_from_the_class() -> None:
     bench = benchmark_from_class("s", Path("s.py"), _bench(targets=declared))
     assert bench.targets == (Target("wg", "torch", 2.0, (("n", 2),)),)
     assert benchmark_from_class("s", Path("s.py"), _bench()).targets == ()
+    assert benchmark_from_class("s", Path("s.py"), _bench(baselines=["torch"])).baselines == (
+        "torch",
+    )
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wg_bench.targets import Target, TargetError, parse_targets
+from wg_bench.targets import Target, TargetError, parse_baselines, parse_targets
 
 #: the suites that ``wg bench run`` measures when no pattern is given
 DEFAULT_SUITES = ("autodiff", "convnet", "online")
@@ -57,6 +57,7 @@ class Benchmark:
     requires: dict[str, tuple[str, str]] = field(default_factory=dict)
     timer: str = "wall"  # or "cpu": process CPU time of all threads (asv's ``timer`` attribute)
     targets: tuple[Target, ...] = ()  # declared speed targets (see wg_bench.targets)
+    baselines: tuple[str, ...] = ()  # neither ours nor peers: never the headline's peer
 
     @property
     def qualname(self) -> str:
@@ -262,7 +263,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
     if timer not in TIMERS:
         raise SuiteError(f"{where}: timer must be one of {', '.join(TIMERS)}, got {timer!r}")
     requires = _requires(cls, where)
-    targets = _targets(cls, where, impls, dict(zip(names, params, strict=True)))
+    targets, baselines = _targets(cls, where, impls, dict(zip(names, params, strict=True)))
     doc = inspect.getdoc(cls) or ""
     return Benchmark(
         suite=suite,
@@ -282,6 +283,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         requires=requires,
         timer=timer,
         targets=targets,
+        baselines=baselines,
     )
 
 
@@ -300,11 +302,16 @@ def _settings(cls: type, where: str) -> tuple[float, float, tuple[str, ...]]:
     return float(tolerance), float(timeout), devices
 
 
-def _targets(cls: type, where: str, impls: Sequence[str],
-             axes: dict[str, tuple[Any, ...]]) -> tuple[Target, ...]:  # fmt: skip
-    """``targets``, checked against the implementations and parameter values."""
+Roles = tuple[tuple[Target, ...], tuple[str, ...]]
+
+
+def _targets(
+    cls: type, where: str, impls: Sequence[str], axes: dict[str, tuple[Any, ...]]
+) -> Roles:
+    """``targets`` and ``baselines``, checked against the implementations and parameters."""
     try:
-        return parse_targets(getattr(cls, "targets", None), impls, axes)
+        return (parse_targets(getattr(cls, "targets", None), impls, axes),
+                parse_baselines(getattr(cls, "baselines", None), impls))  # fmt: skip
     except TargetError as exc:
         raise SuiteError(f"{where}: {exc}") from None
 

@@ -1,15 +1,16 @@
 """The headline of a run: per benchmark and parameter set, our best time against the best peer's.
 
 One row per (suite, benchmark, params, device): our fastest implementation that ran (``ok``), the
-fastest peer, the ratio of their medians (ours / peer) with a bootstrap 95% CI, and whether the
-declared targets (:mod:`wg_bench.targets`) are met: ``yes`` when every target that applies has a
-ratio of medians at most its ``max_ratio``, ``no`` when one has not (or our implementation did not
-run correctly), ``-`` when no target applies or a peer could not run.
+fastest peer (never one of the benchmark's ``baselines``), the ratio of their medians (ours /
+peer) with a bootstrap 95% CI, and whether the declared targets (:mod:`wg_bench.targets`) are
+met: ``yes`` when every target that applies has a ratio of medians at most its ``max_ratio``,
+``no`` when one has not (or our implementation did not run correctly), ``-`` when no target
+applies or a peer could not run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from wg_bench.stats import ratio_ci
@@ -63,10 +64,12 @@ def judge(target: Target, cells: Mapping[str, Cell], memo: Memo) -> dict[str, An
     return verdict
 
 
-def _row(cells: Sequence[Cell], targets: Sequence[Target], memo: Memo) -> dict[str, Any]:
+def _row(cells: Sequence[Cell], targets: Sequence[Target], memo: Memo,
+         baselines: Collection[str]) -> dict[str, Any]:  # fmt: skip
     first = cells[0]
     ours = _fastest([c for c in cells if is_ours(c["implementation"])])
-    peer = _fastest([c for c in cells if not is_ours(c["implementation"])])
+    peers = [c for c in cells if not is_ours(c["implementation"])]
+    peer = _fastest([c for c in peers if c["implementation"] not in baselines])
     by_impl = {c["implementation"]: c for c in cells}
     judged = [judge(t, by_impl, memo) for t in targets if t.applies(first["params"])]
     met = [j["met"] for j in judged]
@@ -84,11 +87,13 @@ def _row(cells: Sequence[Cell], targets: Sequence[Target], memo: Memo) -> dict[s
 Declared = Mapping[tuple[str, str], Sequence[Target]]
 
 
-def headline(cells: Sequence[Cell], targets: Declared | None = None,
-             memo: Memo | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def headline(cells: Sequence[Cell], targets: Declared | None = None, memo: Memo | None = None,
+             baselines: Mapping[tuple[str, str], Collection[str]] | None = None,
+             ) -> list[dict[str, Any]]:  # fmt: skip
     """The headline rows of a run's cells, in the order their groups first appear.
 
-    ``targets`` maps ``(suite, benchmark)`` to its declared targets (none: every row says ``-``).
+    ``targets`` maps ``(suite, benchmark)`` to its declared targets (none: every row says ``-``),
+    ``baselines`` to the implementations that are never the fastest peer.
 
     Examples
     --------
@@ -102,8 +107,9 @@ def headline(cells: Sequence[Cell], targets: Declared | None = None,
     groups: dict[tuple[str, str, str, str], list[Cell]] = {}
     for cell in cells:
         groups.setdefault(_group(cell), []).append(cell)
-    declared = targets or {}
-    return [_row(group, declared.get(key[:2], ()), memo) for key, group in groups.items()]
+    declared, kept_out = targets or {}, baselines or {}
+    return [_row(group, declared.get(key[:2], ()), memo, kept_out.get(key[:2], ()))
+            for key, group in groups.items()]  # fmt: skip
 
 
 def of_document(document: Mapping[str, Any]) -> list[dict[str, Any]]:

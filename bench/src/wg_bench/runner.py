@@ -112,6 +112,10 @@ class RunState:
         """Each benchmark's declared targets, for the headline."""
         return {(c.bench.suite, c.bench.name): c.bench.targets for c in self.cells}
 
+    def baselines(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Each benchmark's implementations that are neither ours nor peers."""
+        return {(c.bench.suite, c.bench.name): c.bench.baselines for c in self.cells}
+
     def documents(self) -> dict[str, dict[str, Any]]:
         """One results document per machine that ran cells (the local one at least)."""
         ids = list(self.machines) or [self.machine["id"]]
@@ -131,7 +135,7 @@ class RunState:
                 "settings": {**vars(self.settings)},
                 "machine": self.machines.get(mid, self.machine),
                 "errors": self.errors,
-                "headline": headline(mine, self.targets(), self._headline_memo),
+                "headline": headline(mine, self.targets(), self._headline_memo, self.baselines()),
                 "results": mine,
             }
         return docs

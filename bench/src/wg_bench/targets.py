@@ -6,7 +6,9 @@ A suite declares, per benchmark class, ``targets`` as data (not code)::
 
 meaning: on the parameter sets that ``params`` selects (None: all of them), the median time of our
 implementation ``ours`` divided by the peer's must be at most ``max_ratio``. Implementations whose
-names start with ``wg`` are ours; every other one is a peer.
+names start with ``wg`` are ours; every other one is a peer, except those a benchmark lists in
+``baselines`` (e.g. the objective alone, as a lower bound): they are timed but never the headline's
+fastest peer.
 """
 
 from __future__ import annotations
@@ -73,6 +75,25 @@ def parse_targets(raw: Any, implementations: Sequence[str],
     if not isinstance(raw, list | tuple):
         raise TargetError(f"targets must be a list of dicts, got {type(raw).__name__}")
     return tuple(_target(entry, i, implementations, params) for i, entry in enumerate(raw))
+
+
+def parse_baselines(raw: Any, implementations: Sequence[str]) -> tuple[str, ...]:
+    """Validate a class's ``baselines``: implementations that are neither ours nor peers.
+
+    Examples
+    --------
+    >>> parse_baselines(("objective",), ["objective", "wg", "torch"])
+    ('objective',)
+    """
+    if raw is None:
+        return ()
+    if isinstance(raw, str) or not isinstance(raw, list | tuple):
+        raise TargetError(f"baselines must be a list of implementation names, got {raw!r}")
+    for name in raw:
+        if not isinstance(name, str) or is_ours(name) or name not in implementations:
+            others = [i for i in implementations if not is_ours(i)]
+            raise TargetError(f"baselines: {name!r} must be one of {others} (not one of ours)")
+    return tuple(raw)
 
 
 def _target(entry: Any, i: int, implementations: Sequence[str],
