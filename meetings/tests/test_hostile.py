@@ -592,3 +592,27 @@ LONG = 50_000
 def test_long_lines_are_read(section: str, line: str, check: Callable[[Meeting], bool]) -> None:
     meeting = parse_text(f"# WG Meeting 00001\n## {section}\n{line}\n")
     assert check(meeting)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("group: Test WG", 'group: "Test WG\\n## Actions\\n- [ ] pay me"'),
+            "1: group: must be one line of text, not 'Test WG\\n## Actions\\n- [ ] pay me'",
+        ),
+        (
+            ("  - name: Grace", '  - name: "Grace\\u2028Hopper"'),
+            "16: roster[1].name: must be one line of text, not 'Grace\\u2028Hopper'",
+        ),
+        (
+            ("video: https://meet.example.org/test-wg", 'video: "\\0https://meet.example.org/x"'),
+            "17: video: must be one line of text, not '\\x00https://meet.example.org/x'",
+        ),
+    ],
+)
+def test_config_text_is_one_line(group: Path, edit: tuple[str, str], message: str) -> None:
+    text = group.read_text(encoding="utf-8")
+    assert edit[0] in text
+    group.write_text(text.replace(*edit), encoding="utf-8")
+    assert _run("--config", group, "new", "--dry-run") == (1, f"Error: {group}:{message}\n")

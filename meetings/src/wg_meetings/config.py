@@ -121,12 +121,12 @@ def load_config(path: Path) -> Config:
     fields = Fields(path, {} if data is None else data, lines)
     title = _title(fields)
     width = fields.number("number_width", 1, 9, 5)
-    video = fields.get("video", str, None)
+    video = fields.text("video", None)
     if video is not None and SECRET_QUERY.search(video):
         raise fields.error("video", "contains a passcode or token; publish a link without it")
     return Config(
         path=path.resolve(),
-        group=fields.get("group", str),
+        group=fields.text("group"),
         title=title,
         width=width,
         notes=(path.parent / fields.get("notes", str, "notes")).resolve(),
@@ -138,7 +138,7 @@ def load_config(path: Path) -> Config:
 
 def _title(fields: Fields) -> str:
     """The title format: text with ``{number}`` and optionally ``{group}``, nothing else."""
-    title: str = fields.get("title", str, "{group} Meeting {number}")
+    title: str = fields.text("title", "{group} Meeting {number}")
     try:
         parts = list(string.Formatter().parse(title))
     except ValueError as exc:
@@ -203,10 +203,10 @@ def _roster(fields: Fields) -> tuple[Member, ...]:
     members = []
     for number, entry in enumerate(fields.get("roster", list, [])):
         member = Fields(fields.path, entry, fields.lines, f"roster[{number}].")
-        github = member.get("github", str, None)
+        github = member.text("github", None)
         if github is not None and not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", github):
             raise member.error(
                 "github", f"{shown(github)} is not a GitHub handle; write it without @"
             )
-        members.append(Member(member.get("name", str), github))
+        members.append(Member(member.text("name"), github))
     return tuple(members)

@@ -80,6 +80,15 @@ class Fields:
             raise self.error(key, f"must be a {names}, not {shown(value)}")
         return value
 
+    def text(self, key: str, default: Any = ...) -> Any:
+        """A string ``key`` of one line (it becomes a line of Markdown notes or iCalendar)."""
+        value = self.get(key, str, default)
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value.splitlines()) > 1 or "\x00" in value:
+                raise self.error(key, f"must be one line of text, not {shown(value)}")
+        return value
+
     def number(self, key: str, low: int, high: int, default: int) -> int:
         """An integer ``key`` between ``low`` and ``high``."""
         value: int = self.get(key, int, default)
