@@ -215,6 +215,19 @@ def test_report_into_a_read_only_file_system_is_one_line(tmp_path, monkeypatch) 
     )
 
 
+def test_report_never_overwrites_its_input(tmp_path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    results = write(site / "summary.md", json.dumps(good()))  # a results file, oddly named
+    before = results.read_bytes()
+    result = wg("report", str(results), "--out", str(site))
+    assert_one_line_error(
+        result, f"cannot write {results}: it is also an input of this command (choose another "
+        "output path)"
+    )  # fmt: skip
+    assert results.read_bytes() == before
+
+
 def run_args(toy_dir: Path, *extra: str) -> list[str]:
     return ["run", "toy.Sum", "--impl", "numpy", "--suites", str(toy_dir), "--quick",
             "--min-time", "0.01", "--no-history", *extra]  # fmt: skip

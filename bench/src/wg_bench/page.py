@@ -146,8 +146,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "suite"
 
 
-def write_page(documents: Sequence[Document], out_dir: Path) -> list[Path]:
-    """Write ``README.md`` and its plots for ``documents`` (one machine, oldest first)."""
+def write_page(documents: Sequence[Document], out_dir: Path,
+               inputs: Sequence[Path] = ()) -> list[Path]:  # fmt: skip
+    """Write ``README.md`` and its plots for ``documents`` (one machine, oldest first); an
+    output that is one of ``inputs`` is refused (:class:`wg_io.output.OutputError`)."""
     latest = documents[-1]
     rows = of_document(latest)
     lines = ["# wg bench results", "", *machine_lines(latest), "", "## Headline", "",
@@ -161,9 +163,9 @@ def write_page(documents: Sequence[Document], out_dir: Path) -> list[Path]:
                            ("history", history_plot(documents, suite))):  # fmt: skip
             if data is not None:
                 path = out_dir / f"{kind}_{_slug(suite)}.png"
-                write_bytes(path, data, make_parents=True)
+                write_bytes(path, data, inputs=inputs, make_parents=True)
                 written.append(path)
                 lines += [f"![{kind} of {markdown_cell(suite)}]({path.name})", ""]
     page = out_dir / "README.md"
-    write_text(page, "\n".join(lines).rstrip("\n") + "\n", make_parents=True)
+    write_text(page, "\n".join(lines).rstrip("\n") + "\n", inputs=inputs, make_parents=True)
     return [*written, page]

@@ -148,6 +148,7 @@ def write_report(found: Sequence[tuple[Path, Document]], out_dir: Path) -> list[
     """Write ``README.md`` (the published page, :mod:`wg_bench.page`), ``index.html``,
     ``summary.md`` and the PNG plots; returns the files written."""
     make_folder(out_dir)
+    inputs = [path for path, _ in found]  # a results file in --out is never overwritten
     documents = sorted((doc for _, doc in found), key=lambda d: d.get("created") or "")
     latest = documents[-1]
     same_machine = [d for d in documents if d["machine"].get("id") == latest["machine"].get("id")]
@@ -159,15 +160,15 @@ def write_report(found: Sequence[tuple[Path, Document]], out_dir: Path) -> list[
                            ("history", history_plot(same_machine, suite, name))):  # fmt: skip
             if data is not None:
                 path = out_dir / f"{kind}_{_slug(suite)}_{_slug(name)}.png"
-                write_bytes(path, data)
+                write_bytes(path, data, inputs=inputs)
                 written.append(path)
                 images.append(path.name)
         sections.append(_html_section(suite, name, cells, images))
-    written += write_page(same_machine, out_dir)
+    written += write_page(same_machine, out_dir, inputs=inputs)
     summary = markdown_summary(same_machine)
     for path, text in ((out_dir / "summary.md", summary),
                        (out_dir / "index.html", _html_page(latest, sections))):  # fmt: skip
-        write_text(path, text)
+        write_text(path, text, inputs=inputs)
         written.append(path)
     return written
 
