@@ -33,8 +33,10 @@ def import_jax(device: str = "cpu", x64: bool = False) -> tuple[Any, Any]:
     os.environ.setdefault("XLA_FLAGS", thread_env(threads)["XLA_FLAGS"])
     import jax
 
-    # a process-wide switch; every JAX cell is a process of its own
+    # process-wide switches; every JAX cell is a process of its own. "highest": float32
+    # convolutions and matmuls in float32 on a GPU too (no TF32), as the torch cells run
     jax.config.update("jax_enable_x64", x64)
+    jax.config.update("jax_default_matmul_precision", "highest")
     platform = "cpu" if device == "cpu" else "gpu"
     try:
         return jax, jax.devices(platform)[0]

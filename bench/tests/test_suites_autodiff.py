@@ -62,10 +62,13 @@ def test_eager_jax_cell_matches_the_oracle_and_a_wrong_gradient_fails(name: str,
     assert _gate(bench, wrong, expected) > bench.tolerance
 
 
-def test_jax_runs_on_the_cells_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jax_runs_on_the_cells_thread_count_in_full_precision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("XLA_FLAGS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    JAX.import_jax("cpu")
+    jax, _ = JAX.import_jax("cpu")
+    assert jax.config.jax_default_matmul_precision == "highest"
     assert os.environ["XLA_FLAGS"] == thread_env(1)["XLA_FLAGS"]
     assert os.environ["XLA_FLAGS"] == (
         "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
