@@ -5,6 +5,7 @@ Each test asserts the exit code and the exact message; none may print a tracebac
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import os
@@ -616,3 +617,46 @@ def test_config_text_is_one_line(group: Path, edit: tuple[str, str], message: st
     assert edit[0] in text
     group.write_text(text.replace(*edit), encoding="utf-8")
     assert _run("--config", group, "new", "--dry-run") == (1, f"Error: {group}:{message}\n")
+
+
+# --- one policy: wg_meetings writes files only through wg_io.output --------------------------
+
+SOURCE = Path(__file__).parents[1] / "src" / "wg_meetings"
+
+
+def _own_writes(tree: ast.AST) -> list[str]:
+    """Calls that write or replace files without wg_io: os.replace/rename/link, tempfile,
+    Path.write_text/write_bytes, and open()/os.fdopen() for writing."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = getattr(getattr(func, "value", None), "id", "")
+        if (owner, name) in {("os", "replace"), ("os", "rename"), ("os", "link")}:
+            found.append(f"os.{name}")
+        path_write = isinstance(func, ast.Attribute) and name in {"write_text", "write_bytes"}
+        if owner == "tempfile" or path_write:
+            found.append(f"{owner}.{name}")
+        mode = node.args[1] if len(node.args) > 1 else None
+        writing = isinstance(mode, ast.Constant) and set(str(mode.value)) & set("wax+")
+        if name in {"open", "fdopen"} and (writing or (mode is None and name == "fdopen")):
+            found.append(f"{name} for writing")
+    return found
+
+
+def test_every_write_goes_through_wg_io() -> None:
+    writes = {
+        path.name: _own_writes(ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(SOURCE.glob("*.py"))
+    }
+    assert {name: calls for name, calls in writes.items() if calls} == {}
+    old = (
+        "fd, tmp = tempfile.mkstemp()\nwith os.fdopen(fd, 'w') as f: f.write(x)\nos.replace(tmp, p)"
+    )
+    assert sorted(_own_writes(ast.parse(old))) == [
+        "fdopen for writing",
+        "os.replace",
+        "tempfile.mkstemp",
+    ]
