@@ -405,12 +405,19 @@ WIDE = "\uff12\uff10\uff12\uff17-\uff10\uff13-\uff11\uff10"  # 2027-03-10 in wid
             f"Invalid value for '--date': '{WIDE}' is not written YYYY-MM-DD (e.g. 2027-03-10)",
         ),
         (
+            "2" * 10**5,
+            2,
+            "Invalid value for '--date': '" + "2" * 37 + "'... is not written YYYY-MM-DD "
+            "(e.g. 2027-03-10)",
+        ),
+        (
             "9999-12-31",
             1,
             "--date 9999-12-31 is after 8999-12-31, the last day a meeting may be on; "
             "pick an earlier date",
         ),
     ],
+    ids=["impossible", "year-0", "wide-digits", "long", "too-late"],
 )
 def test_bad_dates_on_the_command_line(group: Path, day: str, code: int, message: str) -> None:
     got_code, output = _run("--config", group, "new", "--date", day, "--dry-run")

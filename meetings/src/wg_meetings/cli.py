@@ -47,7 +47,8 @@ class Day(click.ParamType):
             return value
         text = str(value)
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-            self.fail(f"{text!r} is not written YYYY-MM-DD (e.g. 2027-03-10)", param, ctx)
+            shown = repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
+            self.fail(f"{shown} is not written YYYY-MM-DD (e.g. 2027-03-10)", param, ctx)
         try:
             return dt.date.fromisoformat(text)
         except ValueError as exc:
