@@ -15,8 +15,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wg_license.check import run_check
-from wg_license.manifests import READERS
+from wg_license.check import READERS, run_check
 
 from wg.cli import main
 

@@ -10,12 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wg_license import artifacts, declarations, dependencies, propagation, texts
+from wg_license.cargo import read_cargo
 from wg_license.context import Context, PackageState
 from wg_license.expressions import safe_id
 from wg_license.findings import Finding, exit_code
-from wg_license.manifests import READERS
+from wg_license.manifests import read_package_json, read_pyproject
 from wg_license.policy import load_policy
 from wg_license.tree import walk
+
+#: manifest file name -> its reader
+READERS = {
+    "pyproject.toml": read_pyproject,
+    "Cargo.toml": read_cargo,
+    "package.json": read_package_json,
+}
 
 
 class CheckError(Exception):

@@ -22,6 +22,8 @@ class PackageState:
     package: Package
     parsed: Parsed | None = None
     shipped: dict[str, Identified] = field(default_factory=dict)
+    #: texts of enclosing folders that reach users with the package (an unpublished crate)
+    inherited: dict[str, Identified] = field(default_factory=dict)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -29,7 +31,8 @@ class PackageState:
 
     def notices(self) -> set[str]:
         """Custom licence ids whose exact text the package ships."""
-        return {i.custom.licence_id for i in self.shipped.values() if i.custom.licence_id}
+        texts = [*self.shipped.values(), *self.inherited.values()]
+        return {i.custom.licence_id for i in texts if i.custom.licence_id}
 
 
 @dataclass
@@ -62,6 +65,17 @@ class Context:
                     self._by_text[text] = identify_text(text)
                 self._by_path[rel] = self._by_text[text]
         return self._by_path[rel]
+
+    def enclosing_texts(self, folder: str) -> list[tuple[str, Identified]]:
+        """Identified licence files of the folders enclosing ``folder``, nearest first."""
+        parts = folder.split("/") if folder else []
+        found = []
+        for depth in range(len(parts) - 1, -1, -1):
+            for rel in self.tree.licence_files_in("/".join(parts[:depth])):
+                identified = self.identify(rel)
+                if identified is not None:
+                    found.append((rel, identified))
+        return found
 
     def files_under(self, folder: str) -> list[str]:
         """Files the walk found under ``folder``, as paths relative to it."""

@@ -5,7 +5,14 @@ warnings about custom licences."""
 from __future__ import annotations
 
 from wg_license.context import Context, PackageState
-from wg_license.expressions import DeclarationError, Parsed, or_alternatives, resolve, safe_id
+from wg_license.expressions import (
+    DeclarationError,
+    Parsed,
+    Resolution,
+    or_alternatives,
+    resolve,
+    safe_id,
+)
 from wg_license.findings import Severity, make
 from wg_license.manifests import Located, Package
 
@@ -67,17 +74,32 @@ def _report(
     problem: DeclarationError,
     severity: Severity = Severity.ERROR,
 ) -> None:
+    """Report a problem of the declared expression where it is written: an inherited one
+    (Cargo's ``license.workspace = true``) in the workspace manifest, whose line is the fix."""
     fix = problem.fix if problem.advice or not problem.fix else fix_line(pkg, problem.fix)
-    ctx.findings.append(
-        make(problem.rule, severity, pkg.manifest, where.line, problem.message, fix, pkg.name)
-    )
+    path, line = pkg.manifest, where.line
+    if pkg.expression_from is not None:
+        path, line = pkg.expression_from.value, pkg.expression_from.line
+        fix = fix if problem.advice else f"in [workspace.package]: {fix}"
+    ctx.findings.append(make(problem.rule, severity, path, line, problem.message, fix, pkg.name))
 
 
-def _suggestion(state: PackageState) -> str:
+def _suggestion(ctx: Context, state: PackageState) -> str:
+    """The declaration to add: the ids of the shipped texts, else those of the nearest enclosing
+    folder with licence texts (a package inside a licensed repository usually shares it)."""
+    pkg = state.package
     ids = sorted({i.licence for i in state.shipped.values() if i.licence})
+    if ids:
+        return fix_line(pkg, " AND ".join(ids))
+    enclosing = ctx.enclosing_texts(pkg.folder)
+    nearest = enclosing[0][0].rpartition("/")[0] if enclosing else ""
+    near = [(rel, i) for rel, i in enclosing if rel.rpartition("/")[0] == nearest]
+    ids = sorted({i.licence for _, i in near if i.licence and safe_id(i.licence)})
     if not ids:
-        return "declare the licence, e.g. " + fix_line(state.package, "MIT")
-    return fix_line(state.package, " AND ".join(ids))
+        return "declare the licence, e.g. " + fix_line(pkg, "MIT")
+    files = ", ".join(sorted(rel for rel, i in near if i.licence in ids))
+    ship = "" if pkg.kind == "cargo" and not pkg.published else f", and copy it into {pkg.folder}/"
+    return f"{fix_line(pkg, ' AND '.join(ids))} (the licence of {files}){ship}"
 
 
 def _as_fixed(ctx: Context, problem: DeclarationError) -> Parsed | None:
@@ -92,6 +114,27 @@ def _as_fixed(ctx: Context, problem: DeclarationError) -> Parsed | None:
         return resolve(problem.fix, ctx.policy.licence_refs).parsed
     except DeclarationError:
         return None
+
+
+def _resolve(ctx: Context, state: PackageState, where: Located) -> Resolution:
+    """Resolve the declared expression. crates.io and cargo-deny still read Cargo's deprecated
+    slash form (``MIT/Apache-2.0``) as OR, so in a Cargo.toml it is a warning, not an error;
+    PEP 639 and npm reject it."""
+    try:
+        return resolve(where.value, ctx.policy.licence_refs, _preferred(state))
+    except DeclarationError as problem:
+        if state.package.kind != "cargo" or "/" not in where.value or problem.advice:
+            raise
+        if problem.rule != "expression-syntax":
+            raise
+        resolution = resolve(problem.fix, ctx.policy.licence_refs, _preferred(state))
+        deprecated = DeclarationError(
+            "legacy-metadata",
+            f"`{where.value}` uses the slash form, deprecated by crates.io (which reads it as OR)",
+            problem.fix,
+        )
+        _report(ctx, state.package, where, deprecated, Severity.WARNING)
+        return resolution
 
 
 def check_declaration(ctx: Context, state: PackageState) -> None:
@@ -109,13 +152,13 @@ def check_declaration(ctx: Context, state: PackageState) -> None:
                     pkg.manifest,
                     1,
                     f"package {pkg.name} declares no licence",
-                    _suggestion(state),
+                    _suggestion(ctx, state),
                     pkg.name,
                 )
             )
         return
     try:
-        resolution = resolve(where.value, ctx.policy.licence_refs, _preferred(state))
+        resolution = _resolve(ctx, state, where)
     except DeclarationError as problem:
         _report(ctx, pkg, where, problem)
         state.parsed = _as_fixed(ctx, problem)
@@ -150,7 +193,7 @@ def check_legacy(ctx: Context, state: PackageState) -> None:
         if pkg.expression
         else (pkg.licence_files[0].line if pkg.licence_files else 1)
     )
-    expression = state.parsed.text if state.parsed else _suggestion(state).split('"')[1]
+    expression = state.parsed.text if state.parsed else _suggestion(ctx, state).split('"')[1]
     if pkg.legacy == "file" and pkg.licence_files:
         fix = f'{fix_line(pkg, expression)} and license-files = ["{pkg.licence_files[0].value}"]'
     else:

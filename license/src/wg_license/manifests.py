@@ -1,4 +1,5 @@
-"""Read licence declarations from pyproject.toml, Cargo.toml and package.json.
+"""Read licence declarations from pyproject.toml and package.json (Cargo.toml: :mod:`cargo`),
+and the typed-field and bounded-read machinery every reader shares.
 
 Readers never raise for bad input: a file that cannot be read or parsed becomes a ``bad-input``
 finding with its line, and the walk goes on.
@@ -7,6 +8,7 @@ finding with its line, and the walk goes on.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +46,20 @@ class Package:
     manifest_text: str = ""
     #: the licence field is wrongly typed (already reported): not "declares no licence"
     bad_licence: bool = False
+    #: where an inherited expression is written (Cargo's [workspace.package]): manifest, line
+    expression_from: Located | None = None
+    #: False for a Cargo crate with `publish = false`: it reaches users only in its repository
+    published: bool = True
 
     def path(self, name: str) -> str:
-        """A manifest-relative file name as a root-relative path."""
-        return f"{self.folder}/{name}" if self.folder else name
+        """A manifest-relative file name as a normalised root-relative path.
+
+        Examples
+        --------
+        >>> Package("c", "cargo", "a/Cargo.toml", "a").path("../LICENSE")
+        'LICENSE'
+        """
+        return posixpath.normpath(f"{self.folder}/{name}" if self.folder else name)
 
 
 def normalise_name(name: str) -> str:
@@ -327,77 +339,6 @@ def _read_poetry(data: dict[str, Any], fields: Fields) -> Package | None:
     return pkg
 
 
-def _cargo_workspace_licence(root: Path, folder: str) -> Located | None:
-    parts = folder.split("/") if folder else []
-    for depth in range(len(parts) - 1, -1, -1):
-        rel = "/".join([*parts[:depth], "Cargo.toml"])
-        if not (root / rel).is_file():
-            continue
-        loaded = load_toml(root, rel, [])
-        workspace = loaded[0].get("workspace") if loaded else None
-        if isinstance(workspace, dict):
-            package = workspace.get("package")
-            lic = package.get("license") if isinstance(package, dict) else None
-            line = line_of(loaded[1], r"^\s*license\s*=", "[workspace.package]") if loaded else 1
-            return Located(lic, line) if isinstance(lic, str) else None
-    return None
-
-
-def _cargo_licence(root: Path, pkg: Package, lic: Any, fields: Fields) -> None:
-    """``license = "EXPR"`` or ``license.workspace = true``."""
-    line = fields.line("license")
-    if isinstance(lic, str):
-        pkg.expression = Located(lic, line)
-        return
-    if not (isinstance(lic, dict) and lic == {"workspace": True}):
-        example = 'license = "MIT" or license.workspace = true'
-        fields.wrong(lic, "license", "a string or `{ workspace = true }`", example)
-        pkg.bad_licence = True
-        return
-    inherited = _cargo_workspace_licence(root, pkg.folder)
-    if inherited is not None:
-        pkg.expression = Located(inherited.value, line)
-        return
-    fields.findings.append(
-        make(
-            "missing-declaration",
-            Severity.ERROR,
-            pkg.manifest,
-            line,
-            "`license.workspace = true` but no [workspace.package] license",
-            'add `license = "..."` to [workspace.package] of the workspace',
-        )
-    )
-
-
-def read_cargo(root: Path, rel: str, findings: list[Finding]) -> Package | None:
-    """Read a Cargo.toml's [package] licence, licence-file and dependencies."""
-    loaded = load_toml(root, rel, findings)
-    if loaded is None:
-        return None
-    data, text = loaded
-    fields = Fields(rel, text, findings)
-    if "package" not in data:
-        return None
-    package = fields.table(data["package"], "package", "a [package] table")
-    if package is None:
-        return None
-    fields.section = "[package]"
-    folder = rel.rpartition("/")[0]
-    pkg = Package(_name(fields, package, folder), "cargo", rel, folder, manifest_text=text)
-    if "license" in package:
-        _cargo_licence(root, pkg, package["license"], fields)
-    if "license-file" in package:
-        file = fields.string(package["license-file"], "license-file", 'license-file = "LICENSE"')
-        if file is not None:
-            pkg.licence_files.append(Located(file, fields.line("license-file")))
-    fields.section = ""
-    for table in ("dependencies", "build-dependencies"):
-        deps = fields.table(data.get(table, {}), table, f"a [{table}] table")
-        pkg.dependencies.update(normalise_name(d) for d in deps or ())
-    return pkg
-
-
 def _npm_licence(pkg: Package, lic: Any, fields: Fields) -> None:
     """``"license": "EXPR"``, ``"SEE LICENSE IN <file>"`` or the legacy ``{"type": ...}``."""
     line = fields.line("license")
@@ -444,10 +385,3 @@ def read_package_json(root: Path, rel: str, findings: list[Finding]) -> Package 
     deps = fields.table(data.get("dependencies", {}), "dependencies", '{"name": "^1.0"}')
     pkg.dependencies.update(normalise_name(d) for d in deps or ())
     return pkg
-
-
-READERS = {
-    "pyproject.toml": read_pyproject,
-    "Cargo.toml": read_cargo,
-    "package.json": read_package_json,
-}

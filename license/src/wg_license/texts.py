@@ -55,71 +55,68 @@ def _glob(ctx: Context, pkg: Package, pattern: str) -> list[str]:
     return sorted(pkg.path(rel) for rel in ctx.files_under(pkg.folder) if matcher.match(rel))
 
 
-def collect_shipped(ctx: Context, state: PackageState) -> None:
-    """Find and identify the package's licence files: declared ones, LICENSE*, LICENSES/."""
-    pkg = state.package
+def _globbed(ctx: Context, pkg: Package) -> list[str]:
+    """Files matched by the package's ``license-files`` globs; a bad glob is a finding."""
     wanted: list[str] = []
     for g in pkg.licence_globs:
         if ".." in g.value.split("/") or g.value.startswith("/"):
-            ctx.findings.append(
-                make(
-                    "license-files-glob",
-                    Severity.ERROR,
-                    pkg.manifest,
-                    g.line,
-                    f"license-files pattern `{g.value}` leaves the package folder (PEP 639 forbids "
-                    "`..` and absolute paths)",
-                    "copy the licence file into the package",
-                    pkg.name,
-                )
+            message = (
+                f"license-files pattern `{g.value}` leaves the package folder (PEP 639 forbids "
+                "`..` and absolute paths)"
             )
+            fix = "copy the licence file into the package"
+        elif hits := _glob(ctx, pkg, g.value):
+            wanted += hits
             continue
-        hits = _glob(ctx, pkg, g.value)
-        if not hits:
-            ctx.findings.append(
-                make(
-                    "license-files-glob",
-                    Severity.ERROR,
-                    pkg.manifest,
-                    g.line,
-                    f"license-files pattern `{g.value}` matches no file (PEP 639: builds fail)",
-                    "fix the pattern or add the file",
-                    pkg.name,
-                )
-            )
-        wanted += hits
+        else:
+            message = f"license-files pattern `{g.value}` matches no file (PEP 639: builds fail)"
+            fix = "fix the pattern or add the file"
+        ctx.findings.append(
+            make("license-files-glob", Severity.ERROR, pkg.manifest, g.line, message, fix, pkg.name)
+        )
+    return wanted
+
+
+def _named(ctx: Context, pkg: Package) -> list[str]:
+    """The files a manifest names (Cargo ``license-file``, npm ``SEE LICENSE IN``, legacy
+    ``license = {file}``) that exist inside the checked tree; others are findings."""
+    wanted: list[str] = []
     root = ctx.root.resolve()
     for f in [*pkg.licence_files, *([pkg.npm_file] if pkg.npm_file else [])]:
+        rel = pkg.path(f.value)
         try:
-            target = (ctx.root / pkg.path(f.value)).resolve()
+            target = (ctx.root / rel).resolve()
         except (OSError, RuntimeError):  # a symlink loop: Path.resolve raises RuntimeError
-            target = ctx.root / pkg.path(f.value)
-        if not target.is_relative_to(root):
-            ctx.findings.append(
-                make(
-                    "missing-file",
-                    Severity.ERROR,
-                    pkg.manifest,
-                    f.line,
-                    f"licence file `{f.value}` lies outside the checked tree",
-                    "ship the licence file inside the package",
-                    pkg.name,
-                )
-            )
-        elif target.is_file():
-            wanted.append(pkg.path(f.value))
-        else:
-            ctx.findings.append(
-                make(
-                    "missing-file",
-                    Severity.ERROR,
-                    pkg.manifest,
-                    f.line,
-                    f"licence file `{f.value}` does not exist",
-                    "add the file or fix the path",
-                    pkg.name,
-                )
-            )
+            target = ctx.root / rel
+        if target.is_relative_to(root) and target.is_file():
+            wanted.append(rel)
+            continue
+        message = (
+            f"licence file `{f.value}` does not exist"
+            if target.is_relative_to(root)
+            else f"licence file `{f.value}` lies outside the checked tree"
+        )
+        fix = (
+            "add the file or fix the path"
+            if target.is_relative_to(root)
+            else "ship the licence file inside the package"
+        )
+        ctx.findings.append(
+            make("missing-file", Severity.ERROR, pkg.manifest, f.line, message, fix, pkg.name)
+        )
+    return wanted
+
+
+def collect_shipped(ctx: Context, state: PackageState) -> None:
+    """Find and identify the package's licence files: declared ones, LICENSE*, LICENSES/.
+
+    A package ships only the files inside its folder (wheels, crates and npm tarballs alike),
+    plus a Cargo ``license-file`` outside it, which ``cargo package`` copies in. A crate with
+    ``publish = false`` is never uploaded: it reaches users only inside its repository, so the
+    licence texts of its enclosing folders count for it as :attr:`PackageState.inherited`.
+    """
+    pkg = state.package
+    wanted = [*_globbed(ctx, pkg), *_named(ctx, pkg)]
     if not pkg.licence_globs:  # an explicit license-files list is the whole truth (PEP 639)
         wanted += ctx.tree.licence_files_in(pkg.folder)
     reuse = f"{pkg.folder}/LICENSES/" if pkg.folder else "LICENSES/"
@@ -132,6 +129,8 @@ def collect_shipped(ctx: Context, state: PackageState) -> None:
         identified = ctx.identify(rel)
         if identified is not None:
             state.shipped[rel] = identified
+    if pkg.kind == "cargo" and not pkg.published:
+        state.inherited = dict(ctx.enclosing_texts(pkg.folder))
 
 
 def _check_custom(ctx: Context, state: PackageState, key: str) -> None:
@@ -139,6 +138,8 @@ def _check_custom(ctx: Context, state: PackageState, key: str) -> None:
     pkg = state.package
     line = pkg.expression.line if pkg.expression else 1
     exact = [rel for rel, i in state.shipped.items() if i.custom.licence_id == terms.id]
+    if not exact and terms.id in state.notices():
+        return  # the repository's text, which an unpublished crate ships
     for rel in exact:
         left = state.shipped[rel].custom.placeholders_left
         if left:
@@ -254,7 +255,7 @@ def check_texts(ctx: Context, state: PackageState) -> None:
                     Severity.ERROR,
                     rel,
                     1,
-                    f"ships a {i.licence} text that `{state.parsed.text}` does not declare",
+                    f"ships the {i.licence} text, which `{state.parsed.text}` does not declare",
                     f"add {i.licence} to {pkg.manifest} or remove the file",
                     pkg.name,
                 )
@@ -262,25 +263,27 @@ def check_texts(ctx: Context, state: PackageState) -> None:
 
 
 def _missing_fix(ctx: Context, pkg: Package, key: str) -> str:
-    """Point to the text in a parent folder when there is one: packages (wheels, crates,
+    """Point to the text in an enclosing folder when there is one: packages (wheels, crates,
     npm tarballs) ship only files inside their own folder."""
     listed = " and list it in license-files" if pkg.licence_globs else ""
     if not safe_id(key):
         return f"give the licence a valid id and add its text beside {pkg.manifest}{listed}"
-    parts = pkg.folder.split("/") if pkg.folder else []
-    for depth in range(len(parts) - 1, -1, -1):
-        for rel in ctx.tree.licence_files_in("/".join(parts[:depth])):
-            found = ctx.identify(rel)
-            if found and found.licence and matches(found.licence, key):
-                return (
-                    f"copy {rel} into {pkg.folder}/ (a package ships only the files inside "
-                    f"its folder){listed}"
-                )
+    for rel, found in ctx.enclosing_texts(pkg.folder):
+        if found.licence and matches(found.licence, key):
+            how = (
+                "copy or link"  # cargo package copies a link's target into the crate
+                if pkg.kind == "cargo"
+                else "copy"
+            )
+            return (
+                f"{how} {rel} into {pkg.folder}/ (a package ships only the files inside "
+                f"its folder){listed}"
+            )
     return f"add LICENSE-{key} with the {key} text beside {pkg.manifest}{listed}"
 
 
 def _spdx_shipped(state: PackageState, key: str) -> bool:
-    for rel, i in state.shipped.items():
+    for rel, i in [*state.shipped.items(), *state.inherited.items()]:
         name = rel.rpartition("/")[2].lower()
         if (i.licence and matches(i.licence, key)) or key.lower() in name:
             return True
