@@ -7,6 +7,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wg_license.expressions import fix_aliases
 from wg_license.terms import digest, identify, load_terms, normalise, terms_by_id
 
 IDS = [
@@ -82,3 +83,11 @@ def test_normalise_is_idempotent_and_never_fails(text):
     once = normalise(text)
     assert normalise(once) == once
     assert identify(text).licence_id is None
+
+
+@pytest.mark.parametrize("terms", load_terms(), ids=lambda t: t.id)
+def test_every_listed_alias_is_corrected_to_its_id(terms):
+    assert terms.aliases
+    assert {alias: fix_aliases(alias) for alias in terms.aliases} == dict.fromkeys(
+        terms.aliases, terms.id
+    )

@@ -53,8 +53,8 @@ class Dist:
 def read_headers(path: Path) -> dict[str, list[str]]:
     """Core-metadata headers (RFC 822 style), without the body: only they are needed.
 
-    Parsing METADATA with the email package costs milliseconds per file; this reads up to the
-    first blank line.
+    The email package would parse the whole METADATA file, description included; the headers
+    end at the first blank line, and this reads only them.
     """
     headers: dict[str, list[str]] = {}
     last: list[str] | None = None

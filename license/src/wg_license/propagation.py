@@ -17,8 +17,8 @@ _HEADER = re.compile(r'^(\[\[[\w."-]+\]\]|\[[\w."-]+\])[ \t]*(#.*)?$')
 def scan_lock(text: str) -> dict[str, set[str]] | None:
     """Dependency edges of a uv.lock or Cargo.lock, read line by line.
 
-    tomllib takes ~100 ms on a real uv.lock (it parses every wheel hash); the edges need only
-    each ``[[package]]``'s ``name`` and ``dependencies``. Returns None when a table header looks
+    A TOML parse of a lock file parses every wheel hash; the edges need only each
+    ``[[package]]``'s ``name`` and ``dependencies``. Returns None when a table header looks
     malformed, so that the caller parses the file fully and reports the error with its line.
     """
     graph: dict[str, set[str]] = {}

@@ -63,35 +63,23 @@ def _extracted(root: Path, states: list[PackageState], refs: set[str]) -> list[A
     return infos
 
 
-def build_document(report: Report) -> Any:
-    """An spdx-tools Document of a check's report: one package per workspace member,
-    LicenseRefs extracted."""
+def _packages(report: Report) -> tuple[list[Any], set[str]]:
+    """One spdx-tools Package per workspace member, and the LicenseRefs their licences name."""
     from license_expression import get_spdx_licensing
-    from spdx_tools.spdx.model import (
-        Actor,
-        ActorType,
-        CreationInfo,
-        Document,
-        Package,
-        Relationship,
-        RelationshipType,
-        SpdxNoAssertion,
-    )
+    from spdx_tools.spdx.model import Package, SpdxNoAssertion
 
-    root = report.root
     licensing = get_spdx_licensing()
     taken: set[str] = set()
-    packages, relationships, refs = [], [], set()
+    packages, refs = [], set()
     for state in report.packages:
         pkg = state.package
         declared: Any = SpdxNoAssertion()
         if state.parsed is not None:
             declared = licensing.parse(state.parsed.text)
             refs |= {k for k in state.keys if k.startswith("LicenseRef-")}
-        spdx_id = _spdx_id(pkg.name, taken)
         packages.append(
             Package(
-                spdx_id=spdx_id,
+                spdx_id=_spdx_id(pkg.name, taken),
                 name=pkg.name,
                 download_location=SpdxNoAssertion(),
                 files_analyzed=False,
@@ -101,16 +89,17 @@ def build_document(report: Report) -> Any:
                 source_info=f"declared in {pkg.manifest}",
             )
         )
-        relationships.append(Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id))
-    info = CreationInfo(
-        spdx_version="SPDX-2.3",
-        spdx_id="SPDXRef-DOCUMENT",
-        name=f"{root.resolve().name}-sbom",
-        document_namespace=f"https://spdx.org/spdxdocs/wg-license/{uuid.uuid4()}",
-        creators=[Actor(ActorType.TOOL, "wg-license")],
-        created=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
-    )
-    # Workspace members that depend on each other (from their metadata) say so.
+    return packages, refs
+
+
+def _relationships(report: Report, packages: list[Any]) -> list[Any]:
+    """The document describes every package; members that depend on each other (from their
+    metadata) say so."""
+    from spdx_tools.spdx.model import Relationship, RelationshipType
+
+    relationships = [
+        Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, p.spdx_id) for p in packages
+    ]
     ids = {
         normalise_name(s.package.name): p.spdx_id
         for s, p in zip(report.packages, packages, strict=True)
@@ -120,11 +109,28 @@ def build_document(report: Report) -> Any:
             relationships.append(
                 Relationship(package.spdx_id, RelationshipType.DEPENDS_ON, ids[dep])
             )
+    return relationships
+
+
+def build_document(report: Report) -> Any:
+    """An spdx-tools Document of a check's report: one package per workspace member,
+    LicenseRefs extracted."""
+    from spdx_tools.spdx.model import Actor, ActorType, CreationInfo, Document
+
+    packages, refs = _packages(report)
+    info = CreationInfo(
+        spdx_version="SPDX-2.3",
+        spdx_id="SPDXRef-DOCUMENT",
+        name=f"{report.root.resolve().name}-sbom",
+        document_namespace=f"https://spdx.org/spdxdocs/wg-license/{uuid.uuid4()}",
+        creators=[Actor(ActorType.TOOL, "wg-license")],
+        created=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
+    )
     return Document(
         info,
         packages=packages,
-        relationships=relationships,
-        extracted_licensing_info=_extracted(root, report.packages, refs),
+        relationships=_relationships(report, packages),
+        extracted_licensing_info=_extracted(report.root, report.packages, refs),
     )
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 #: Markdown emphasis and heading marks that do not change the meaning of a licence text.
 _EMPHASIS = re.compile(r"(\*+|(?<!\w)_+|_+(?!\w)|^#+\s*)", re.MULTILINE)
@@ -47,12 +46,6 @@ class LicenceTerms:
     restrictions: tuple[str, ...]
     variable_sections: tuple[tuple[str, str], ...] = ()
     source: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def requires_notice(self) -> bool:
-        """Whether the licence makes its notice travel with source, binaries or artifacts."""
-        return any(self.obligations.values())
 
 
 @dataclass(frozen=True)
@@ -118,7 +111,7 @@ def digest(text: str, variable_sections: tuple[tuple[str, str], ...] = ()) -> st
 def _load_one(path: Path) -> LicenceTerms:
     import yaml
 
-    # The C safe loader (libyaml) is about ten times faster; both refuse arbitrary objects.
+    # The C safe loader (libyaml) when it is built; both refuse arbitrary objects.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)

@@ -388,67 +388,60 @@ def _and(expression: str, extra: list[str]) -> str:
     return " AND ".join([base, *extra])
 
 
+def _reuse_finding(ctx: Context, rel: str, used: set[str]) -> Finding | None:
+    """What is wrong with one ``LICENSES/`` file, or None."""
+    stem = rel.rpartition("/")[2].rsplit(".", 1)[0]
+    exception = spdx_exceptions().get(stem.lower())
+    if exception is not None:
+        if exception.lower() in used:
+            return None
+        return make(
+            "licenses-dir",
+            Severity.WARNING,
+            rel,
+            1,
+            f"no declaration or header uses {exception}",
+            "remove the file, or use the exception with WITH",
+        )
+    try:
+        parsed = resolve(stem, ctx.policy.licence_refs).parsed
+    except DeclarationError as problem:
+        fix = (
+            f"rename it to LICENSES/{problem.fix}.txt"
+            if not problem.advice and safe_id(problem.fix)
+            else "name it after its SPDX id, e.g. LICENSES/MIT.txt"
+        )
+        message = f"`{stem}` is not a licence id: {problem.message}"
+        return make("licenses-dir", Severity.ERROR, rel, 1, message, fix)
+    (key,) = parsed.keys or {stem}
+    found = ctx.identify(rel)
+    shown = found.custom.licence_id or found.licence if found else None
+    if shown and not matches(shown, key):
+        return make(
+            "licenses-dir",
+            Severity.ERROR,
+            rel,
+            1,
+            f"file is named {key} but holds the {shown} text",
+            f"rename it to LICENSES/{shown}.txt or replace its text",
+        )
+    if key.lower() in used:
+        return None
+    return make(
+        "licenses-dir",
+        Severity.WARNING,
+        rel,
+        1,
+        f"no declaration or header uses {key}",
+        "remove the file, or declare the licence where it applies",
+    )
+
+
 def check_reuse_dir(ctx: Context) -> None:
     """Files in ``LICENSES/`` are named ``<licence id>.<ext>`` (REUSE), hold that licence's
     text, and are used by some declaration or header."""
     used = _used_ids(ctx)
     for rel in ctx.tree.reuse_licences:
-        stem = rel.rpartition("/")[2].rsplit(".", 1)[0]
-        exception = spdx_exceptions().get(stem.lower())
-        if exception is not None:
-            if exception.lower() not in used:
-                ctx.findings.append(
-                    make(
-                        "licenses-dir",
-                        Severity.WARNING,
-                        rel,
-                        1,
-                        f"no declaration or header uses {exception}",
-                        "remove the file, or use the exception with WITH",
-                    )
-                )
-            continue
-        try:
-            parsed = resolve(stem, ctx.policy.licence_refs).parsed
-        except DeclarationError as problem:
-            fix = (
-                f"rename it to LICENSES/{problem.fix}.txt"
-                if not problem.advice and safe_id(problem.fix)
-                else "name it after its SPDX id, e.g. LICENSES/MIT.txt"
-            )
-            ctx.findings.append(
-                make(
-                    "licenses-dir",
-                    Severity.ERROR,
-                    rel,
-                    1,
-                    f"`{stem}` is not a licence id: {problem.message}",
-                    fix,
-                )
-            )
-            continue
-        (key,) = parsed.keys or {stem}
-        found = ctx.identify(rel)
-        shown = found.custom.licence_id or found.licence if found else None
-        if shown and not matches(shown, key):
-            ctx.findings.append(
-                make(
-                    "licenses-dir",
-                    Severity.ERROR,
-                    rel,
-                    1,
-                    f"file is named {key} but holds the {shown} text",
-                    f"rename it to LICENSES/{shown}.txt or replace its text",
-                )
-            )
-        elif key.lower() not in used:
-            ctx.findings.append(
-                make(
-                    "licenses-dir",
-                    Severity.WARNING,
-                    rel,
-                    1,
-                    f"no declaration or header uses {key}",
-                    "remove the file, or declare the licence where it applies",
-                )
-            )
+        finding = _reuse_finding(ctx, rel, used)
+        if finding is not None:
+            ctx.findings.append(finding)
