@@ -37,9 +37,7 @@ def test_value_returning_functions_are_not_silently_constant() -> None:
 
 
 def test_uncovered_array_function_is_reported() -> None:
-    with pytest.raises(
-        ad.UnsupportedOperationError, match=r"the eigenvectors of np\.linalg\.eig \(as in JAX"
-    ):
+    with pytest.raises(ad.UnsupportedOperationError, match=r"np\.linalg\.eig has no derivative"):
         ad.grad(lambda x: np.sum(np.abs(np.linalg.eig(x)[1])))(np.eye(2) + np.tri(2))
 
 

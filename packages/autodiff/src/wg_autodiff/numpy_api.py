@@ -303,8 +303,12 @@ nondiff_call_p = Primitive("nondiff_call", _call_impl, nondiff=True)
 
 
 def _nondiff(fn: Any) -> Any:
+    """A function whose result is a constant (integer, boolean or piecewise constant values):
+    it runs on the plain values under the tracers."""
+
     def apply(*args: Any, **kwargs: Any) -> Any:
         kw = tuple(sorted((k, bottom(v)) for k, v in kwargs.items()))
         return nondiff_call_p.bind(*args, fn=fn, kwargs=kw)
 
+    apply.constant = True  # type: ignore[attr-defined]
     return apply

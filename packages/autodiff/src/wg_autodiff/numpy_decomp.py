@@ -75,16 +75,6 @@ def eigvals(a: Any) -> Any:
     return rd.eigvals_p.bind(a)
 
 
-def eig(a: Any) -> Any:
-    """Eigenvalues are differentiable; eigenvectors raise when a derivative reaches them."""
-    return EigResult((rd.eigvals_p.bind(a), rd.eig_vectors_p.bind(a)))
-
-
-class EigResult(tuple):
-    eigenvalues = property(lambda self: self[0])
-    eigenvectors = property(lambda self: self[1])
-
-
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._NoValue) -> Any:
     if rtol is not np._NoValue:
         rcond = rtol
@@ -230,7 +220,6 @@ LINALG: dict[Any, Any] = {
     np.linalg.svd: svd,
     np.linalg.svdvals: svdvals,
     np.linalg.qr: qr,
-    np.linalg.eig: eig,
     np.linalg.eigvals: eigvals,
     np.linalg.pinv: pinv,
     np.linalg.norm: norm,

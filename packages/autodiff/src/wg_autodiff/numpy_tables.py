@@ -15,6 +15,7 @@ from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import Tracer, alias
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_decomp import LINALG
+from wg_autodiff.numpy_extra import EXTRA_FUNCTIONS, EXTRA_UFUNCS
 from wg_autodiff.numpy_fft import FFT
 from wg_autodiff.numpy_linalg import (
     dot,
@@ -140,6 +141,40 @@ for _f in (
     np.array_equal,
     np.count_nonzero,
     np.result_type,
+    np.argpartition,
+    np.argwhere,
+    np.flatnonzero,
+    np.lexsort,
+    np.nanargmax,
+    np.nanargmin,
+    np.digitize,
+    np.ravel_multi_index,
+    np.unravel_index,
+    np.tril_indices_from,
+    np.triu_indices_from,
+    np.diag_indices_from,
+    np.ix_,
+    np.iscomplex,
+    np.isreal,
+    np.isneginf,
+    np.isposinf,
+    np.array_equiv,
+    np.can_cast,
+    np.common_type,
+    np.min_scalar_type,
+    np.packbits,
+    np.unpackbits,
+    np.isin,
+    np.is_busday,
+    np.busday_count,
+    np.busday_offset,
+    np.datetime_as_string,
+    np.einsum_path,
+    np.array2string,
+    np.array_repr,
+    np.array_str,
+    np.linalg.matrix_rank,
+    np.fix,
     np.searchsorted,
     np.iscomplexobj,
     np.isrealobj,
@@ -149,10 +184,17 @@ for _f in (
     FUNCTIONS[_f] = api._nondiff(_f)
 
 FUNCTIONS.update(GATHERS)
+FUNCTIONS.update(EXTRA_FUNCTIONS)
 FUNCTIONS.update(LINALG)
 FUNCTIONS.update(FFT)
 FUNCTIONS.update(
     {
+        np.astype: lambda x, dtype, **kw: x.astype(dtype) if type(x) is Tracer else x,
+        np.linalg.diagonal: lambda x, offset=0: api.diagonal(x, offset, -2, -1),
+        np.linalg.trace: lambda x, offset=0, dtype=None: api.trace(x, offset, -2, -1),
+        np.linalg.matmul: matmul,
+        np.linalg.outer: outer,
+        np.linalg.tensordot: tensordot,
         np.moveaxis: api.moveaxis,
         np.select: nm.select,
         np.linspace: nm.linspace,
@@ -266,3 +308,20 @@ for _name in (
 ):
     UFUNCS[getattr(np, _name)] = getattr(ar, _name + "_p").bind
 UFUNCS[np.rint] = ar.rint_p.bind
+UFUNCS.update(EXTRA_UFUNCS)
+for _u in (
+    np.heaviside,
+    np.spacing,
+    np.signbit,
+    np.isnat,
+    np.bitwise_and,
+    np.bitwise_or,
+    np.bitwise_xor,
+    np.bitwise_count,
+    np.bitwise_invert,
+    np.bitwise_left_shift,
+    np.bitwise_right_shift,
+    np.gcd,
+    np.lcm,
+):
+    UFUNCS[_u] = api._nondiff(_u)

@@ -276,18 +276,6 @@ def _eig_vectors(a: Any) -> Any:
 deftransposed(eigvals_p, _eigvals_jvp)
 
 
-def _no_eigenvector_rule(*args: Any) -> Any:
-    raise unsupported(
-        "the eigenvectors of np.linalg.eig (as in JAX; np.linalg.eigvals or eig's eigenvalues "
-        "are differentiable, and np.linalg.eigh covers symmetric/Hermitian matrices)"
-    )
-
-
-eig_vectors_p = Primitive("eig_vectors", lambda a: np.linalg.eig(a)[1])
-vjp_rules[eig_vectors_p] = _no_eigenvector_rule
-jvp_rules[eig_vectors_p] = _no_eigenvector_rule
-
-
 def _pinv_impl(a: Any, rcond: Any, hermitian: bool) -> Any:
     return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
 

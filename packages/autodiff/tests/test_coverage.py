@@ -1,0 +1,78 @@
+"""Conformance over NumPy's public API: every callable a tracer can meet is covered by a rule
+that the spec table checks against finite differences, a constant, or listed as having no
+derivative; the README's coverage table is the one the registry gives."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from wg_autodiff import coverage
+from wg_autodiff import numpy_tables as tables
+
+sys.path.insert(0, str(Path(__file__).parent))
+import test_rules
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_no_numpy_callable_is_missing() -> None:
+    missing = sorted(n for n, k in coverage.classify().items() if k == "missing")
+    assert missing == []
+
+
+def test_no_derivative_list_names_only_numpy_callables_without_rules() -> None:
+    cats = coverage.classify()
+    assert {n: cats.get(n) for n in coverage.NO_DERIVATIVE} == dict.fromkeys(
+        coverage.NO_DERIVATIVE, "no derivative"
+    )
+
+
+def test_readme_coverage_table_is_up_to_date() -> None:
+    text = README.read_text()
+    start, end = "<!-- coverage:start -->\n", "<!-- coverage:end -->"
+    section = text[text.index(start) + len(start) : text.index(end)]
+    assert section == coverage.coverage_table(), (
+        "README.md's coverage table is out of date: replace it with the output of "
+        "`python -m wg_autodiff.coverage`"
+    )
+
+
+class _Recording(dict):  # type: ignore[type-arg]
+    def __init__(self, table: dict[Any, Any], seen: set[Any]) -> None:
+        super().__init__(table)
+        self.seen = seen
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            self.seen.add(key)
+        return super().get(key, default)
+
+
+def _draw(spec: Any, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    def one(shape: tuple[int, ...]) -> np.ndarray:
+        n = int(np.prod(shape)) * (2 if spec.complex else 1)
+        v = test_rules._spread(spec, rng.uniform(spec.lo, spec.hi, n))
+        return test_rules._from_parts(v, spec.complex).reshape(shape)
+
+    return tuple(one(s) for s in spec.shapes)
+
+
+def test_every_covered_callable_is_checked_against_finite_differences(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    categories = coverage.classify()
+    seen: set[Any] = set()
+    monkeypatch.setattr(tables, "FUNCTIONS", _Recording(tables.FUNCTIONS, seen))
+    monkeypatch.setattr(tables, "UFUNCS", _Recording(tables.UFUNCS, seen))
+    for spec in test_rules.SPECS:
+        rng = np.random.default_rng(3)
+        test_rules.check_first_order(spec.fn, _draw(spec, rng), rng)
+    callables = coverage.public_callables()
+    unchecked = sorted(
+        n for n, k in categories.items() if k == "covered" and callables[n] not in seen
+    )
+    assert unchecked == [], " ".join(unchecked)
