@@ -5,7 +5,8 @@ integer ones) the function is traced once into a :class:`~wg_autodiff.staging.Pr
 program is simplified (algebraic rewrites such as ``log(exp(x)) -> x``, a fused logsumexp,
 common-subexpression and dead-code elimination, constant folding), differentiated, the joint
 forward-and-backward program is simplified again and lowered to generated Python source
-(:mod:`wg_autodiff.replay`), which later calls run.
+(:mod:`wg_autodiff.replay`), which later calls run. With ``backend="numba"`` its elementwise
+groups are first fused into numba kernels (:mod:`wg_autodiff.lowering`).
 
 Branches that depend on traced values are recorded as guards. A replay whose inputs take another
 branch raises internally and the function is traced again for them (up to
@@ -25,9 +26,42 @@ from wg_autodiff.namespace import is_float_dtype
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
 from wg_autodiff.replay import Compiled
 from wg_autodiff.simplify import simplify
-from wg_autodiff.staging import GuardError, stage
+from wg_autodiff.staging import GuardError, Program, stage
 
 MAX_PROGRAMS = 8
+BACKENDS = ("numpy", "numba")
+
+
+def check_backend(backend: str) -> None:
+    """Raise :class:`~wg_autodiff.errors.InputError` unless ``backend`` can run here.
+
+    Examples
+    --------
+    >>> check_backend("numpy")
+    """
+    from wg_autodiff.errors import InputError, user_location
+
+    if backend not in BACKENDS:
+        raise InputError(
+            f"backend={backend!r} is not one of {', '.join(map(repr, BACKENDS))} (at "
+            f"{user_location()}); pass backend='numpy' or backend='numba'"
+        )
+    if backend == "numba":
+        from wg_autodiff.lowering import available
+
+        if not available():
+            raise InputError(
+                f"backend='numba' needs numba, which is not installed (at {user_location()}); "
+                "install it (pip install numba) or pass backend='numpy'"
+            )
+
+
+def _lowered(prog: Program, backend: str) -> Compiled:
+    if backend == "numba":
+        from wg_autodiff.lowering import lower
+
+        prog = lower(prog)
+    return Compiled(prog)
 
 
 def _is_dynamic(x: Any) -> bool:
@@ -57,6 +91,7 @@ def build(
     kwargs: dict[str, Any],
     nums: tuple[int, ...],
     has_aux: bool,
+    backend: str = "numpy",
 ) -> Compiled:
     """Trace, simplify, differentiate, simplify again, lower."""
     from wg_autodiff.transforms import _scalar_seed, vjp
@@ -83,7 +118,7 @@ def build(
         return (out, res[2] if has_aux else None, list(grads))
 
     dyn_args = tuple(leaves[i] for i in dyn_pos)
-    return Compiled(simplify(stage(joint, dyn_args, lambda x: True)))
+    return _lowered(simplify(stage(joint, dyn_args, lambda x: True)), backend)
 
 
 def _arg_index_of_leaves(args: tuple[Any, ...]) -> list[int]:
@@ -94,12 +129,13 @@ def _arg_index_of_leaves(args: tuple[Any, ...]) -> list[int]:
 
 
 def compiled_value_and_grad(
-    f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool
+    f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool, backend: str = "numpy"
 ) -> Callable[..., Any]:
     """The ``optimize=True`` variant of :func:`wg_autodiff.value_and_grad`."""
     from wg_autodiff.core import Tracer
     from wg_autodiff.transforms import _argnums, _check_any_active, value_and_grad
 
+    check_backend(backend)
     cache: dict[Any, list[Compiled]] = {}
     eager = value_and_grad(f, argnums, has_aux)
 
@@ -120,7 +156,7 @@ def compiled_value_and_grad(
                 continue
         if len(progs) >= MAX_PROGRAMS:
             return eager(*args, **kwargs)
-        prog = build(f, args, kwargs, nums, has_aux)
+        prog = build(f, args, kwargs, nums, has_aux, backend)
         progs.append(prog)
         return _assemble(prog(dyn), args, nums, argnums, has_aux)
 
@@ -147,8 +183,9 @@ def _assemble(
     return ((out, aux), g) if has_aux else (out, g)
 
 
-def compile_fn(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Trace ``f`` once per input signature, simplify, and replay the generated program.
+def compile_fn(f: Callable[..., Any], backend: str = "numpy") -> Callable[..., Any]:
+    """Trace ``f`` once per input signature, simplify, and replay the generated program
+    (``backend="numba"`` fuses its elementwise groups into numba kernels first).
 
     Any transform can sit inside (``compile_fn(lambda x, v: hvp(f, (x,), (v,)))`` stages the
     whole Hessian-vector product). Guards re-trace when a traced branch changes; called on
@@ -163,6 +200,7 @@ def compile_fn(f: Callable[..., Any]) -> Callable[..., Any]:
     """
     from wg_autodiff.core import Tracer
 
+    check_backend(backend)
     cache: dict[Any, list[Compiled]] = {}
 
     @functools.wraps(f)
@@ -179,7 +217,7 @@ def compile_fn(f: Callable[..., Any]) -> Callable[..., Any]:
                 continue
         if len(progs) >= MAX_PROGRAMS:
             return f(*args, **kwargs)
-        prog = Compiled(simplify(stage(lambda *a: f(*a, **kwargs), args, _is_dynamic)))
+        prog = _lowered(simplify(stage(lambda *a: f(*a, **kwargs), args, _is_dynamic)), backend)
         progs.append(prog)
         return prog(dyn)
 

@@ -168,6 +168,7 @@ def value_and_grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     optimize: bool = False,
+    backend: str = "numpy",
 ) -> Callable[..., Any]:
     """Like :func:`grad`, but the function returns ``(value, gradient)``.
 
@@ -180,7 +181,12 @@ def value_and_grad(
     if optimize:
         from wg_autodiff.optimize import compiled_value_and_grad
 
-        return compiled_value_and_grad(f, argnums, has_aux)
+        return compiled_value_and_grad(f, argnums, has_aux, backend)
+    if backend != "numpy":
+        raise InputError(
+            f"backend={backend!r} applies to the optimising mode (at {user_location()}); "
+            "pass optimize=True as well, or drop backend="
+        )
 
     @functools.wraps(f)
     def vg(*args: Any, **kwargs: Any) -> Any:
@@ -219,12 +225,14 @@ def grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     optimize: bool = False,
+    backend: str = "numpy",
 ) -> Callable[..., Any]:
     """Gradient of a scalar function with respect to the arguments named by ``argnums``.
 
     Only those arguments are active: everything computed from the others alone is a constant
     that costs no tape and no adjoint work. ``optimize=True`` traces once per input signature,
-    simplifies the trace and replays it (see :mod:`wg_autodiff.optimize`).
+    simplifies the trace and replays it (see :mod:`wg_autodiff.optimize`); with it,
+    ``backend="numba"`` fuses elementwise chains into numba kernels (:mod:`wg_autodiff.lowering`).
 
     Examples
     --------
@@ -234,7 +242,7 @@ def grad(
     >>> grad(grad(lambda x: x ** 3))(2.0)
     12.0
     """
-    vg = value_and_grad(f, argnums, has_aux, optimize)
+    vg = value_and_grad(f, argnums, has_aux, optimize, backend)
 
     @functools.wraps(f)
     def g(*args: Any, **kwargs: Any) -> Any:

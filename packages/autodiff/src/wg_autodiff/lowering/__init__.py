@@ -1,0 +1,218 @@
+"""The numba backend of the optimising mode (``backend="numba"``).
+
+:func:`lower` rewrites a simplified program: each maximal group of elementwise equations over
+one shape (and the sums and maxima that consume it) becomes one equation whose implementation
+is a fused numba loop with no temporaries; every other equation (matmul, indexing, reshapes,
+primitives without a lowering) stays as it was, and :class:`wg_autodiff.replay.Compiled` replays
+the result as usual. A group numba cannot compile runs on the NumPy replay, and the primitive
+that failed is reported once at debug level on the ``wg_autodiff.lowering`` logger.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff.core import Primitive
+from wg_autodiff.lowering.codegen import REDUCTIONS, TEMPLATES, KernelSource, dtype_source
+from wg_autodiff.lowering.fusion import Group, group_inputs, group_stores, partition
+from wg_autodiff.lowering.kernel_cache import load_kernel
+from wg_autodiff.staging import Const, Eqn, Program, Var
+
+logger = logging.getLogger("wg_autodiff.lowering")
+
+_FAILED: set[Primitive] = set()
+"""Primitives whose kernels numba did not compile in this process (reported once each)."""
+
+
+def available() -> bool:
+    """Whether numba is installed.
+
+    Examples
+    --------
+    >>> available() in (True, False)
+    True
+    """
+    return importlib.util.find_spec("numba") is not None
+
+
+def lowered_primitives() -> list[str]:
+    """Names of the primitives that lower into fused kernels.
+
+    Examples
+    --------
+    >>> {"add", "exp", "power", "sum", "where"} <= set(lowered_primitives())
+    True
+    """
+    from wg_autodiff.rules_arith import power_p
+
+    return sorted(p.name for p in (*TEMPLATES, power_p, *REDUCTIONS))
+
+
+def lower(prog: Program) -> Program:
+    """``prog`` with its fusable groups replaced by fused numba kernels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wg_autodiff.staging import make_trace
+    >>> prog = make_trace(lambda x: x @ x)(np.ones((2, 2)))
+    >>> [e.prim.name for e in lower(prog).eqns]
+    ['matmul']
+    """
+    for _ in range(len(TEMPLATES) + len(REDUCTIONS) + 2):
+        eqns = _lower_once(prog)
+        if eqns is not None:
+            _report_replayed(prog, eqns)
+            return Program(prog.inputs, eqns, prog.outputs, prog.out_def)
+    return prog
+
+
+def fused_kernels(prog: Program) -> list[Any]:
+    """The numba dispatchers of a lowered program's fused equations (for their ``stats``)."""
+    return [e.prim.impl.kernel for e in prog.eqns if hasattr(e.prim.impl, "kernel")]
+
+
+def _lower_once(prog: Program) -> list[Eqn] | None:
+    """The lowered equations, or None when a primitive was found not to compile (it is then
+    in ``_FAILED`` and the caller partitions again without it)."""
+    consumers: dict[int, set[int]] = {}
+    for e in prog.eqns:
+        for i in e.ins:
+            if type(i) is Var:
+                consumers.setdefault(i.id, set()).add(e.out.id)
+    outputs = {o.id for o in prog.outputs if type(o) is Var}
+    new_id = itertools.count(1 + max((e.out.id for e in prog.eqns), default=0))
+
+    def used_outside(vid: int, g: Group) -> bool:
+        return vid in outputs or bool(consumers.get(vid, set()) - g.values - g.reduced)
+
+    eqns: list[Eqn] = []
+    for item in partition(prog, _FAILED):
+        if type(item) is Eqn:
+            eqns.append(item)
+        elif len(item.members) < 2:
+            eqns.extend(item.members)
+        else:
+            try:
+                eqns.extend(_fused(item, used_outside, lambda: next(new_id)))
+            except Exception as exc:  # numba raises many unrelated types; all mean "replay it"
+                if _find_culprits(item):
+                    return None
+                _report(", ".join(sorted({e.prim.name for e in item.members})), exc)
+                eqns.extend(item.members)
+    return eqns
+
+
+def _fused(
+    g: Group, used_outside: Callable[[int, Group], bool], new_id: Callable[[], int]
+) -> list[Eqn]:
+    inputs = group_inputs(g)
+    source = KernelSource(g.shape, g.members, inputs, group_stores(g, used_outside))
+    run = _wrapper(load_kernel(source.source()), inputs, source.outputs)
+    run(*(_example(i) for i in inputs))
+    ins = [i if type(i) is Var else Const(np.ascontiguousarray(i.value)) for i in inputs]
+    prim = Primitive(f"fused[{','.join(e.prim.name for e in g.members)}]", run)
+    if len(source.outputs) == 1:
+        return [Eqn(prim, ins, {}, source.outputs[0])]
+    packed = Var(new_id(), 0.0)
+    packed.numpy = False
+    eqns = [Eqn(prim, ins, {}, packed)]
+    eqns += [Eqn(_project(k), [packed], {}, v) for k, v in enumerate(source.outputs)]
+    return eqns
+
+
+def _wrapper(kernel: Any, inputs: list[Any], outputs: list[Var]) -> Any:
+    """A Python function that hands the kernel contiguous arrays and scalars, and returns
+    NumPy scalars (not Python floats) for whole-array reductions, as the replay does."""
+    names = [f"a{k}" for k in range(len(inputs))]
+    args = [
+        f"{n}[()]" if type(i) is Var and not i.shape else n
+        for n, i in zip(names, inputs, strict=True)
+    ]
+    if len(outputs) == 1:
+        v = outputs[0]
+        result = "r" if v.shape else f"{dtype_source(v.dtype)}(r)"
+    else:
+        items = [
+            f"r[{k}]" if v.shape else f"{dtype_source(v.dtype)}(r[{k}])"
+            for k, v in enumerate(outputs)
+        ]
+        result = f"({', '.join(items)},)"
+    source = (
+        f"def run({', '.join(names)}):\n    r = kernel({', '.join(args)})\n    return {result}\n"
+    )
+    namespace: dict[str, Any] = {"kernel": kernel, "asc": np.ascontiguousarray, "np": np}
+    exec(compile(source, "<wg_autodiff fused kernel>", "exec"), namespace)
+    run = namespace["run"]
+    run.kernel = kernel
+    return run
+
+
+def _example(i: Any) -> Any:
+    if type(i) is Const:
+        return i.value
+    dtype = np.dtype(i.dtype)
+    return dtype.type(1) if not i.shape else np.ones(i.shape, dtype=dtype)
+
+
+_PROJECTIONS: dict[int, Primitive] = {}
+
+
+def _project(k: int) -> Primitive:
+    import operator
+
+    if k not in _PROJECTIONS:
+        _PROJECTIONS[k] = Primitive(f"fused_output[{k}]", operator.itemgetter(k))
+    return _PROJECTIONS[k]
+
+
+def _find_culprits(g: Group) -> bool:
+    """Compile each primitive of a failed group alone; those that fail join ``_FAILED``."""
+    found = False
+    first: dict[Primitive, Eqn] = {}
+    for e in g.members:
+        first.setdefault(e.prim, e)
+    for prim, e in first.items():
+        alone = Group(e.out.shape if prim not in REDUCTIONS else e.ins[0].shape)
+        alone.add(e)
+        try:
+            _fused(alone, lambda vid, g: True, lambda: -1)
+        except Exception as exc:  # numba raises many unrelated types; all mean "replay it"
+            _FAILED.add(prim)
+            _report(prim.name, exc)
+            found = True
+    return found
+
+
+_REPORTED: set[str] = set()
+
+
+def _report(what: str, exc: BaseException) -> None:
+    if what in _REPORTED:
+        return
+    _REPORTED.add(what)
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    logger.debug(
+        "numba could not compile %s (%s: %s); these equations run on the NumPy replay",
+        what,
+        type(exc).__name__,
+        first_line,
+    )
+
+
+def _report_replayed(prog: Program, eqns: list[Eqn]) -> None:
+    fused = sum(1 for e in eqns if e.prim.name.startswith("fused["))
+    plain = sorted({e.prim.name for e in eqns if not e.prim.name.startswith("fused")})
+    logger.debug(
+        "%d fused kernels; %d of %d equations run on the NumPy replay (%s)",
+        fused,
+        sum(1 for e in eqns if not e.prim.name.startswith("fused")),
+        len(prog.eqns),
+        ", ".join(plain),
+    )

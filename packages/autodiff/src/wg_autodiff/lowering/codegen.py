@@ -1,0 +1,219 @@
+"""Source of one fused numba kernel: a loop nest over the group's shape, one scalar local per
+elementwise equation, stores only for the values needed outside the group, accumulators for
+the reductions that consume it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from wg_autodiff.core import Primitive
+from wg_autodiff.rules_arith import (
+    add_p,
+    divide_p,
+    equal_p,
+    greater_equal_p,
+    greater_p,
+    less_equal_p,
+    less_p,
+    maximum_p,
+    minimum_p,
+    multiply_p,
+    negative_p,
+    not_equal_p,
+    power_p,
+    subtract_p,
+    sum_p,
+    where_p,
+)
+from wg_autodiff.rules_array import amax_p
+from wg_autodiff.staging import Eqn, Var
+
+
+def _templates() -> dict[Primitive, str]:
+    from wg_autodiff import rules_unary as ru
+
+    table = {
+        add_p: "({0} + {1})",
+        subtract_p: "({0} - {1})",
+        multiply_p: "({0} * {1})",
+        divide_p: "({0} / {1})",
+        negative_p: "(-{0})",
+        ru.square_p: "({0} * {0})",
+        ru.abs_p: "abs({0})",
+        ru.sigmoid_p: "(1.0 / (1.0 + np.exp(-{0})))",
+        # NaN-propagating, as np.maximum / np.minimum
+        maximum_p: "({0} if ({0} >= {1} or {0} != {0}) else {1})",
+        minimum_p: "({0} if ({0} <= {1} or {0} != {0}) else {1})",
+        where_p: "({1} if {0} else {2})",
+        greater_p: "({0} > {1})",
+        greater_equal_p: "({0} >= {1})",
+        less_p: "({0} < {1})",
+        less_equal_p: "({0} <= {1})",
+        equal_p: "({0} == {1})",
+        not_equal_p: "({0} != {1})",
+    }
+    for name in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "arctan"):
+        table[getattr(ru, f"{name}_p")] = f"np.{name}({{0}})"
+    return table
+
+
+TEMPLATES: dict[Primitive, str] = _templates()
+"""Elementwise primitives that lower, as expressions of their operands' source."""
+
+COMPARISONS = frozenset({greater_p, greater_equal_p, less_p, less_equal_p, equal_p, not_equal_p})
+REDUCTIONS = {sum_p: "sum", amax_p: "max"}
+"""Reductions that lower when they consume a value of a fused group."""
+
+_DTYPES = {"float64": "np.float64", "float32": "np.float32", "bool": "np.bool_"}
+
+
+def dtype_source(dtype: Any) -> str:
+    return _DTYPES[str(np.dtype(dtype))]
+
+
+def literal(value: Any, dtype: Any) -> str:
+    """A scalar constant as source, converted to ``dtype`` as NumPy's weak scalars are."""
+    if isinstance(value, bool | np.bool_):
+        return repr(bool(value))
+    v = float(value)
+    if math.isnan(v):
+        text = "np.nan"
+    elif math.isinf(v):
+        text = "np.inf" if v > 0 else "-np.inf"
+    else:
+        text = repr(v)
+    return f"{dtype_source(dtype)}({text})"
+
+
+def reduced_axes(e: Eqn) -> tuple[int, ...]:
+    axis = e.params.get("axis")
+    ndim = len(e.ins[0].shape)
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+
+def slot_key(i: Any) -> Any:
+    return ("v", i.id) if type(i) is Var else ("c", id(i))
+
+
+class KernelSource:
+    """Builds the kernel source of a group of equations over ``shape``.
+
+    ``inputs`` are the group's external values (Vars and array constants), ``stores`` the ids
+    of values written out; the kernel returns the stored arrays, then the reductions, in the
+    order of ``outputs``.
+    """
+
+    def __init__(
+        self, shape: tuple[int, ...], members: list[Eqn], inputs: list[Any], stores: list[int]
+    ) -> None:
+        self.shape = shape
+        self.members = members
+        self.inputs = inputs
+        self.stores = stores
+        self.local = {e.out.id for e in members if e.prim not in REDUCTIONS}
+        self.outputs: list[Var] = [e.out for e in members if e.out.id in set(stores)]
+        self.outputs += [e.out for e in members if e.prim in REDUCTIONS]
+
+    def index(self, shape: tuple[int, ...]) -> str:
+        rank = len(self.shape)
+        items = []
+        for j, n in enumerate(shape):
+            axis = rank - len(shape) + j
+            items.append("0" if n == 1 and self.shape[axis] != 1 else f"i{axis}")
+        return ", ".join(items)
+
+    def ref(self, i: Any, dtype: Any, slot: dict[Any, int]) -> str:
+        if type(i) is Var and i.id in self.local:
+            return f"t{i.id}"
+        if type(i) is Var or (isinstance(i.value, np.ndarray) and i.value.ndim):
+            k = slot[slot_key(i)]
+            shape = i.shape if type(i) is Var else i.value.shape
+            return f"x{k}" if not shape else f"x{k}[{self.index(shape)}]"
+        if isinstance(i.value, np.ndarray):
+            return literal(i.value[()], dtype)
+        return literal(i.value, dtype)
+
+    def source(self) -> str:
+        slot = {slot_key(i): k for k, i in enumerate(self.inputs)}
+        rank = len(self.shape)
+        lines = [f"def kernel({', '.join(f'x{k}' for k in range(len(self.inputs)))}):"]
+        body: list[str] = []
+        for e in self.members:
+            body.extend(self._statement(e, slot))
+        for e in self.members:
+            lines.extend(self._allocate(e))
+        for axis in range(rank):
+            lines.append(f"{'    ' * (axis + 1)}for i{axis} in range({self.shape[axis]}):")
+        lines.extend(f"{'    ' * (rank + 1)}{line}" for line in body)
+        results = [self._result(v) for v in self.outputs]
+        joined = results[0] if len(results) == 1 else f"({', '.join(results)},)"
+        lines.append(f"    return {joined}")
+        return "\n".join(lines) + "\n"
+
+    def _statement(self, e: Eqn, slot: dict[Any, int]) -> list[str]:
+        if e.prim in REDUCTIONS:
+            value = self.ref(e.ins[0], e.ins[0].dtype, slot)
+            acc = self._accumulator(e)
+            if REDUCTIONS[e.prim] == "sum":
+                return [f"{acc} += {value}"]
+            return [f"v = {value}", f"a = {acc}", f"{acc} = a if (a >= v or a != a) else v"]
+        operand_dtype = e.out.dtype
+        if e.prim in COMPARISONS:
+            operand_dtype = next((i.dtype for i in e.ins if type(i) is Var), np.float64)
+        args = [self.ref(i, operand_dtype, slot) for i in e.ins]
+        if e.prim is power_p:
+            expr = _power(args[0], e.ins[1].value, e.out.dtype)
+        else:
+            expr = TEMPLATES[e.prim].format(*args)
+        lines = [f"t{e.out.id} = {dtype_source(e.out.dtype)}({expr})"]
+        if e.out.id in self.stores:
+            lines.append(f"o{e.out.id}[{self.index(self.shape)}] = t{e.out.id}")
+        return lines
+
+    def _accumulator(self, e: Eqn) -> str:
+        axes = reduced_axes(e)
+        if len(axes) == len(self.shape) and not e.params.get("keepdims"):
+            return f"s{e.out.id}"
+        keep = e.params.get("keepdims")
+        items = [
+            "0" if a in axes else f"i{a}" for a in range(len(self.shape)) if keep or a not in axes
+        ]
+        return f"r{e.out.id}[{', '.join(items)}]"
+
+    def _allocate(self, e: Eqn) -> list[str]:
+        dt = dtype_source(e.out.dtype)
+        if e.prim in REDUCTIONS:
+            start = "0.0" if REDUCTIONS[e.prim] == "sum" else "-np.inf"
+            acc = self._accumulator(e)
+            if acc.startswith("s"):
+                # accumulate in float64 whatever the dtype: a float32 running sum drifts
+                return [f"    {acc} = np.float64({start})"]
+            return [f"    r{e.out.id} = np.full({e.out.shape}, {start}, dtype=np.float64)"]
+        if e.out.id in self.stores:
+            return [f"    o{e.out.id} = np.empty({self.shape}, dtype={dt})"]
+        return []
+
+    def _result(self, v: Var) -> str:
+        if v.id in self.local:
+            return f"o{v.id}"
+        dt = dtype_source(v.dtype)
+        if not v.shape:
+            return f"s{v.id}"
+        return f"r{v.id}" if dt == "np.float64" else f"r{v.id}.astype({dt})"
+
+
+def _power(base: str, exponent: Any, dtype: Any) -> str:
+    y = float(exponent)
+    if y == 1.0:
+        return base
+    if y == 2.0:
+        return f"({base} * {base})"
+    if y == 0.5:
+        return f"np.sqrt({base})"
+    return f"({base} ** {literal(y, dtype)})"

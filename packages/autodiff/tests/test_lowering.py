@@ -1,0 +1,266 @@
+"""The numba backend (issue 17): fused kernels equal the NumPy replay, are cached on disk,
+and anything that does not lower (or does not compile) runs on the replay."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import wg_autodiff as ad
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wg_autodiff import adbench as adb
+from wg_autodiff import adbench_io, lowering
+from wg_autodiff.errors import InputError
+from wg_autodiff.rules_unary import tanh_p
+from wg_io.corpus import corpus_dir
+
+pytest.importorskip("numba")
+
+RNG = np.random.default_rng(17)
+X = RNG.uniform(0.1, 1.0, (3, 4))
+Y = RNG.uniform(0.1, 1.0, (3, 4))
+ROW = RNG.uniform(0.1, 1.0, (4,))
+CORPUS = corpus_dir() / "adbench"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every kernel of this module is written under a temporary folder, never ~/.cache."""
+    path = tmp_path_factory.mktemp("kernels")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WG_AUTODIFF_CACHE", str(path))
+        yield path
+
+
+def rho(a: Any, b: Any) -> float:
+    """Normwise relative difference: a fused sum adds in another order than NumPy's pairwise
+    one, so an entry that cancels to near zero may differ by more, relative to itself."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b), initial=0.0) / max(np.max(np.abs(b), initial=0.0), 1e-300))
+
+
+def fused_names(f: Callable[..., Any]) -> list[str]:
+    progs = [p for variants in f.cache.values() for p in variants]  # type: ignore[attr-defined]
+    return [e.prim.name for p in progs for e in p.prog.eqns if e.prim.name.startswith("fused[")]
+
+
+# each case: (primitive that must be inside a fused kernel, function of (x, y, row))
+CASES: dict[str, tuple[str, Callable[..., Any]]] = {
+    "add": ("add", lambda x, y, r: (x + y) * 2.0),
+    "subtract": ("subtract", lambda x, y, r: (x - y) * 3.0),
+    "multiply": ("multiply", lambda x, y, r: x * y + 1.0),
+    "divide": ("divide", lambda x, y, r: x / y - 1.0),
+    "negative": ("negative", lambda x, y, r: -(x * y)),
+    "exp": ("exp", lambda x, y, r: np.exp(x) * y),
+    "log": ("log", lambda x, y, r: np.log(x) * y),
+    "log1p": ("log1p", lambda x, y, r: np.log1p(x) * y),
+    "expm1": ("expm1", lambda x, y, r: np.expm1(x) * y),
+    "sqrt": ("sqrt", lambda x, y, r: np.sqrt(x) * y),
+    "sin": ("sin", lambda x, y, r: np.sin(x) * y),
+    "cos": ("cos", lambda x, y, r: np.cos(x) * y),
+    "tan": ("tan", lambda x, y, r: np.tan(x) * y),
+    "tanh": ("tanh", lambda x, y, r: np.tanh(x) * y),
+    "arctan": ("arctan", lambda x, y, r: np.arctan(x) * y),
+    "square": ("square", lambda x, y, r: np.square(x) + y),
+    "abs": ("abs", lambda x, y, r: np.abs(x - 0.5) * y),
+    "sigmoid": ("sigmoid", lambda x, y, r: 1.0 / (1.0 + np.exp(-x)) * y),
+    "power": ("power", lambda x, y, r: x**3.0 * y),
+    "power-half": ("power", lambda x, y, r: x**0.5 * y),
+    "maximum": ("maximum", lambda x, y, r: np.maximum(x, y) * 2.0),
+    "minimum": ("minimum", lambda x, y, r: np.minimum(x, r) * 2.0),
+    "where-greater": ("greater", lambda x, y, r: np.where(x > y, x, y) * 2.0),
+    "where-less_equal": ("less_equal", lambda x, y, r: np.where(x <= 0.5, x, 0.0) * y),
+    "broadcast-row": ("multiply", lambda x, y, r: np.exp(x * r) - y),
+    "sum-axis": ("sum", lambda x, y, r: np.sum(np.exp(x) * y, axis=0)),
+    "sum-keepdims": ("sum", lambda x, y, r: np.sum(x * y, axis=1, keepdims=True)),
+    "sum-all": ("sum", lambda x, y, r: np.sum(np.tanh(x) * y)),
+    "max-axis": ("max", lambda x, y, r: np.max(x * y, axis=1)),
+    "max-all": ("max", lambda x, y, r: np.max(x - y)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_primitive_lowers_and_equals_the_replay(name: str) -> None:
+    prim, f = CASES[name]
+    fast = ad.compile(f, backend="numba")
+    got = fast(X, Y, ROW)
+    want = ad.compile(f)(X, Y, ROW)
+    assert rho(got, want) <= 1e-12
+    assert type(got) is type(want)
+    assert any(prim in n[len("fused[") : -1].split(",") for n in fused_names(fast))
+
+
+def logistic(w: Any, x: Any, y: Any) -> Any:
+    p = 1.0 / (1.0 + np.exp(-(x @ w)))
+    return -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
+def mlp(w1: Any, w2: Any, x: Any) -> Any:
+    h = np.tanh(x @ w1)
+    z = h @ w2
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m), axis=1)) + m[:, 0]) + 0.1 * np.sum(w1 * w1)
+
+
+def relu_net(w: Any, x: Any) -> Any:
+    h = np.maximum(x @ w, 0.0)
+    return np.sum(np.where(h > 1.0, h * h, np.sqrt(h + 1.0)))
+
+
+PROGRAMS = {
+    "logistic": (logistic, (RNG.standard_normal(4), RNG.standard_normal((30, 4)), RNG.random(30))),
+    "mlp": (mlp, (RNG.standard_normal((4, 8)), RNG.standard_normal((8, 3)), RNG.random((20, 4)))),
+    "relu": (relu_net, (RNG.standard_normal((4, 6)), RNG.standard_normal((25, 4)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_value_and_gradient_of_small_programs_equal_the_replay(name: str) -> None:
+    f, args = PROGRAMS[name]
+    fast = ad.value_and_grad(f, optimize=True, backend="numba")
+    value, g = fast(*args)
+    want_value, want_g = ad.value_and_grad(f, optimize=True)(*args)
+    assert rho(value, want_value) <= 1e-12
+    assert rho(g, want_g) <= 1e-12
+    assert fused_names(fast)
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    drop=st.integers(0, 3),
+    dtype=st.sampled_from([np.float64, np.float32]),
+)
+def test_broadcast_chains_of_any_shape_equal_numpy(shape: list[int], drop: int, dtype: Any) -> None:
+    rng = np.random.default_rng(len(shape))
+    x = rng.uniform(0.1, 2.0, shape).astype(dtype)
+    small = rng.uniform(0.1, 2.0, shape[min(drop, len(shape) - 1) :]).astype(dtype)
+
+    def f(x: Any, s: Any) -> Any:
+        return np.sum(np.exp(-x * s) + np.sqrt(x) / s, axis=-1)
+
+    got = ad.compile(f, backend="numba")(x, small)
+    want = f(x, small)
+    assert got.dtype == want.dtype
+    assert rho(got, want) <= (1e-12 if dtype is np.float64 else 1e-5)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"ADBench corpus not found at {CORPUS}")
+def test_gmm_value_and_gradient_equal_the_replay() -> None:
+    alphas, means, icf, x, gamma, m = adbench_io.read_gmm(CORPUS / "gmm" / "1k" / "gmm_d10_K5.txt")
+
+    def f(a: Any, mu: Any, q: Any) -> Any:
+        return adb.gmm_objective(a, mu, q, x, gamma, m)
+
+    fast = ad.value_and_grad(f, (0, 1, 2), optimize=True, backend="numba")
+    value, grads = fast(alphas, means, icf)
+    want_value, want_grads = ad.value_and_grad(f, (0, 1, 2), optimize=True)(alphas, means, icf)
+    assert rho(value, want_value) <= 1e-12
+    for got, want in zip(grads, want_grads, strict=True):
+        assert rho(got, want) <= 1e-12
+    assert len(fused_names(fast)) >= 5
+
+
+@pytest.fixture
+def fresh_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lowering, "_FAILED", set())
+    monkeypatch.setattr(lowering, "_REPORTED", set())
+
+
+@pytest.mark.usefixtures("fresh_reports")
+def test_a_compile_failure_is_reported_once_and_the_answer_is_right(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(lowering.TEMPLATES, tanh_p, "np.linalg.inv({0})")
+
+    def f(x: Any, y: Any) -> Any:
+        return np.sum(np.tanh(x) * y + np.exp(y) * 2.0)
+
+    caplog.set_level(logging.DEBUG, logger="wg_autodiff.lowering")
+    fast = ad.compile(f, backend="numba")
+    assert rho(fast(X, Y), f(X, Y)) <= 1e-12
+    assert rho(fast(X[:2], Y[:2]), f(X[:2], Y[:2])) <= 1e-12
+    failures = [r.getMessage() for r in caplog.records if "could not compile" in r.getMessage()]
+    assert len(failures) == 1
+    assert failures[0].startswith("numba could not compile tanh (TypingError: ")
+    assert failures[0].endswith("; these equations run on the NumPy replay")
+    assert not any("tanh" in n for n in fused_names(fast))
+    assert any("exp" in n for n in fused_names(fast))
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        (X.astype(complex) * (1 + 1j), Y.astype(complex)),
+        (X.astype(np.float16), Y.astype(np.float16)),
+    ],
+    ids=["complex", "float16"],
+)
+def test_unsupported_dtypes_run_on_the_replay(
+    x: Any, y: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def f(x: Any, y: Any) -> Any:
+        return np.exp(x) * y + 2.0
+
+    caplog.set_level(logging.DEBUG, logger="wg_autodiff.lowering")
+    fast = ad.compile(f, backend="numba")
+    got, want = fast(x, y), f(x, y)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-12 if got.dtype != np.float16 else 0)
+    assert fused_names(fast) == []
+    assert any(r.getMessage().startswith("0 fused kernels; ") for r in caplog.records)
+
+
+def test_an_unknown_backend_is_refused_with_the_fix() -> None:
+    with pytest.raises(InputError) as info:
+        ad.grad(np.sum, optimize=True, backend="cuda")
+    assert str(info.value).startswith("backend='cuda' is not one of 'numpy', 'numba' (at ")
+    assert str(info.value).endswith("); pass backend='numpy' or backend='numba'")
+
+
+def test_a_backend_without_optimize_is_refused_with_the_fix() -> None:
+    with pytest.raises(InputError) as info:
+        ad.grad(np.sum, backend="numba")
+    assert str(info.value).startswith("backend='numba' applies to the optimising mode (at ")
+    assert str(info.value).endswith("); pass optimize=True as well, or drop backend=")
+
+
+CHILD = textwrap.dedent(
+    """
+    import numpy as np
+    import wg_autodiff as ad
+    from wg_autodiff.lowering import fused_kernels
+
+    f = ad.value_and_grad(lambda x: np.sum(np.tanh(x * 2.0) ** 2.0), optimize=True,
+                          backend="numba")
+    f(np.linspace(0.0, 1.0, 7))
+    kernels = [k for progs in f.cache.values() for p in progs for k in fused_kernels(p.prog)]
+    hits = sum(sum(k.stats.cache_hits.values()) for k in kernels)
+    misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)
+    print(len(kernels), hits, misses)
+    """
+)
+
+
+def test_a_new_process_loads_kernels_instead_of_compiling(tmp_path: Path) -> None:
+    env = {**os.environ, "WG_AUTODIFF_CACHE": str(tmp_path)}
+
+    def child() -> list[int]:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr
+        return [int(n) for n in done.stdout.split()]
+
+    kernels, hits, misses = child()
+    assert (kernels >= 1, hits, misses >= kernels) == (True, 0, True)
+    assert child() == [kernels, misses, 0]
