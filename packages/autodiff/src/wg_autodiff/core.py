@@ -271,7 +271,10 @@ class ReverseTrace:
                     c = per_arg[argnum](g, node.ans, *node.vals, **node.params)
                 else:
                     c = vjp_rules[node.prim](argnum, g, node.ans, node.vals, node.params)
-                if type(c) is not np.ndarray or c.dtype.kind == "c":
+                tc = type(c)
+                if (tc is np.ndarray and c.dtype.kind == "c") or (
+                    tc is not np.ndarray and tc is not float and tc is not np.float64
+                ):
                     c = _real_if_real(c, parent.ans)
                 parent.ct = c if parent.ct is None else add(parent.ct, c)
             if release:

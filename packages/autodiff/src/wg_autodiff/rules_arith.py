@@ -256,7 +256,8 @@ def _safe_log(x: Any) -> Any:
 
 def _power_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
     """``g * y * x ** (y - 1)``, and 0 where ``y == 0`` (``x ** 0`` is constant, even at 0)."""
-    if type(y) is not Tracer and np.all(np.asarray(y) != 0):
+    ty = type(y)
+    if ((ty is float or ty is int) and y != 0) or (ty is not Tracer and np.all(np.asarray(y) != 0)):
         return mul(g, mul(y, power_p.bind(x, subtract_p.bind(y, 1))))
     zero = equal_p.bind(y, 0)
     y_safe = where_p.bind(zero, 1.0, y)
