@@ -154,3 +154,19 @@ def test_temporary_of_a_killed_writer_is_swept_by_the_next_write(tmp_path: Path)
 def test_write_json_replaces_non_finite_numbers(tmp_path: Path) -> None:
     write_json(tmp_path / "r.json", {"a": float("nan"), "b": [float("inf"), 1.5]})
     assert (tmp_path / "r.json").read_text() == '{\n "a": null,\n "b": [\n  null,\n  1.5\n ]\n}\n'
+
+
+def test_a_folder_that_takes_no_new_files_says_so() -> None:
+    with pytest.raises(
+        OutputError, match=r"^cannot write /proc/wg-out: .*\(this folder takes no new"
+    ):
+        write_text("/proc/wg-out", "x")
+
+
+def test_exclusive_write_never_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "meeting_00003.md"
+    write_text(target, "first", exclusive=True)
+    with pytest.raises(OutputError, match="it exists already"):
+        write_text(target, "second", exclusive=True)
+    assert target.read_text() == "first"
+    assert leftovers(tmp_path) == []

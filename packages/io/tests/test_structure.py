@@ -82,3 +82,26 @@ def test_stdout_closed_pipe_is_quiet() -> None:
         text=True,
     )
     assert done.stderr == ""
+
+
+def test_billion_laughs_under_the_alias_limit_is_refused_quickly() -> None:
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(InputError, match="expand to more than 100000 values"):
+        load_yaml("\n".join(lines), "wg.yaml")
+
+
+def test_yaml_that_refers_to_itself_is_refused() -> None:
+    with pytest.raises(InputError, match="refers to itself"):
+        load_yaml("a: &a [1, *a]", "wg.yaml")
+
+
+def test_impossible_date_in_yaml_is_an_input_error() -> None:
+    with pytest.raises(InputError, match=r"wg\.yaml: invalid value: day is out of range"):
+        load_yaml("first: 2021-02-30", "wg.yaml")
+
+
+def test_deep_flow_yaml_is_refused_before_parsing() -> None:
+    with pytest.raises(InputError, match="nested more than 200 levels"):
+        load_yaml("a: " + "[" * 5000 + "]" * 5000, "wg.yaml")

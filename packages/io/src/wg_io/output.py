@@ -195,13 +195,19 @@ def _open_temporary(real: Path) -> tuple[int, str]:
 
 @contextmanager
 def open_output(
-    path: PathLike, *, inputs: Iterable[PathLike] = (), make_parents: bool = False
+    path: PathLike,
+    *,
+    inputs: Iterable[PathLike] = (),
+    make_parents: bool = False,
+    exclusive: bool = False,
 ) -> Iterator[BinaryIO]:
     """Yield a binary file to write ``path`` through, under the output-path policy (the module's).
 
     On success the file is synced and published; on any exception, ``KeyboardInterrupt``
     included, nothing is published, no temporary file is left, and OS errors become
-    :class:`OutputError` naming ``path``.
+    :class:`OutputError` naming ``path``. With ``exclusive``, an existing file is never replaced,
+    not even one created while this file was being written (it is published with a hard link,
+    which fails if the name exists).
 
     Examples
     --------
@@ -213,6 +219,8 @@ def open_output(
     'hello'
     """
     target = resolve_target(path, inputs=inputs, make_parents=make_parents)
+    if exclusive and (target.direct or target.real.exists()):
+        raise OutputError(target.given, "it exists already", "choose another path or remove it")
     if target.direct:
         try:
             with open(target.real, "wb") as out:
@@ -224,14 +232,24 @@ def open_output(
     try:
         fd, tmp = _open_temporary(target.real)
     except OSError as exc:
-        raise OutputError(target.given, *describe_os_error(exc)) from None
+        problem, hint = describe_os_error(exc)
+        if exc.errno == errno.ENOENT:
+            # The folder exists (resolve_target checked), yet takes no new file: /proc, /sys.
+            hint = "this folder takes no new files (a special file system?): choose another"
+        raise OutputError(target.given, problem, hint) from None
     try:
         with os.fdopen(fd, "wb", closefd=False) as handle:
             yield handle
             handle.flush()
         os.fsync(fd)
         os.fchmod(fd, target.mode)
-        os.replace(tmp, target.real)
+        if exclusive:
+            os.link(tmp, target.real)
+        else:
+            os.replace(tmp, target.real)
+    except FileExistsError:
+        problem, hint = "it exists already", "choose another path or remove it"
+        raise OutputError(target.given, problem, hint) from None
     except OSError as exc:
         raise OutputError(target.given, *describe_os_error(exc)) from None
     finally:
@@ -261,10 +279,16 @@ def write_bytes(
 
 
 def write_text(
-    path: PathLike, text: str, *, inputs: Iterable[PathLike] = (), make_parents: bool = False
+    path: PathLike,
+    text: str,
+    *,
+    inputs: Iterable[PathLike] = (),
+    make_parents: bool = False,
+    exclusive: bool = False,
 ) -> None:
-    """Write UTF-8 ``text`` to ``path`` under the output-path policy."""
-    write_bytes(path, text.encode("utf-8"), inputs=inputs, make_parents=make_parents)
+    """Write UTF-8 ``text`` to ``path`` under the output-path policy (``open_output``'s options)."""
+    with open_output(path, inputs=inputs, make_parents=make_parents, exclusive=exclusive) as out:
+        out.write(text.encode("utf-8"))
 
 
 def write_json(

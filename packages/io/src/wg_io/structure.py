@@ -17,6 +17,8 @@ from typing import Any
 MAX_DEPTH = 200
 #: Most alias references a YAML document may make (configuration files use a handful).
 MAX_YAML_ALIASES = 100
+#: Most values a YAML document may stand for once its aliases are expanded.
+MAX_YAML_VALUES = 100_000
 
 
 class InputError(Exception):
@@ -30,10 +32,53 @@ class InputError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
-def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """Return how deeply ``value``'s lists and dicts nest, counting at most ``limit + 1`` levels.
+class _Shape:
+    """Depth and expanded size of a document whose containers may be shared (YAML aliases)."""
 
-    Iterative, so it cannot itself exhaust the stack.
+    def __init__(self, value: Any, limit: int) -> None:
+        self.limit = limit
+        self.depth, self.size = self._measure(value)
+
+    @staticmethod
+    def _children(item: Any) -> list[Any]:
+        if isinstance(item, dict):
+            return [*item.keys(), *item.values()]
+        return list(item) if isinstance(item, list | tuple) else []
+
+    def _measure(self, value: Any) -> tuple[int, int]:
+        # Post-order walk with a memo by identity: a container shared by aliases is measured once,
+        # so a "billion laughs" document costs its written size, not its expanded one.
+        done: dict[int, tuple[int, int]] = {}
+        open_ids: set[int] = set()
+        stack: list[tuple[Any, bool]] = [(value, False)]
+        while stack:
+            item, children_done = stack.pop()
+            key = id(item)
+            if not isinstance(item, dict | list | tuple) or key in done:
+                continue
+            kids = self._children(item)
+            if children_done:
+                open_ids.discard(key)
+                measured = [done.get(id(k), (0, 1)) for k in kids]
+                depth = 1 + max((d for d, _ in measured), default=0)
+                size = 1 + sum(n for _, n in measured)
+                done[key] = (depth, size)
+                if depth > self.limit:
+                    return depth, size
+                continue
+            if key in open_ids:
+                raise ValueError("the document refers to itself")
+            open_ids.add(key)
+            stack.append((item, True))
+            stack.extend((kid, False) for kid in kids if id(kid) not in done)
+        return done.get(id(value), (0, 1))
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """Return how deeply ``value``'s lists and dicts nest (exact up to ``limit + 1`` levels).
+
+    Iterative, so it cannot itself exhaust the stack, and linear in the written size of a
+    document whose containers are shared (YAML aliases).
 
     Examples
     --------
@@ -42,18 +87,7 @@ def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
     >>> nesting_depth(5)
     0
     """
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list | tuple):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth) for child in children)
-    return deepest
+    return _Shape(value, limit).depth
 
 
 def _too_deep(path: str | os.PathLike[str]) -> InputError:
@@ -149,6 +183,8 @@ def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:
                     )
             return super().compose_node(parent, index)
 
+    if _flow_depth(text) > MAX_DEPTH:
+        raise _too_deep(path)
     try:
         value = yaml.load(text, Loader=_BoundedLoader)
     except RecursionError:
@@ -157,7 +193,42 @@ def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(path, f"invalid YAML: {problem}", line) from None
-    if nesting_depth(value) > MAX_DEPTH:
+        hint = "check the indentation, quoting and colons on that line"
+        raise InputError(path, f"invalid YAML: {problem} ({hint})", line) from None
+    except ValueError as exc:
+        # PyYAML's constructors raise plain ValueError, e.g. for the date 2021-02-30.
+        raise InputError(path, f"invalid value: {exc}") from None
+    try:
+        shape = _Shape(value, MAX_DEPTH)
+    except ValueError as exc:
+        raise InputError(path, f"{exc}; write the values out") from None
+    if shape.depth > MAX_DEPTH:
         raise _too_deep(path)
+    if shape.size > MAX_YAML_VALUES:
+        raise InputError(path, f"its aliases expand to more than {MAX_YAML_VALUES} values")
     return value
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest ``[``/``{`` nesting outside quotes: refused before PyYAML recurses through it.
+
+    Examples
+    --------
+    >>> _flow_depth("a: [1, {b: '[['}]")
+    2
+    """
+    depth = deepest = 0
+    quote = ""
+    for char in text:
+        if char == "\n":
+            quote = ""  # a quote left open by a plain scalar (don't) ends with its line
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
