@@ -276,3 +276,21 @@ def test_cli_annotates_the_member_that_ships_no_text(write, lic):
     assert result.exit_code == 2, result.output
     assert "file=algorithms/a/Cargo.toml,line=4" in result.output
     assert "copy or link LICENSE into algorithms/a/" in result.output
+
+
+def test_the_root_reuse_folder_does_not_ship_with_a_published_member(write, lic):
+    root = write(
+        {
+            "Cargo.toml": WORKSPACE,
+            "LICENSES/MIT.txt": lic.MIT,
+            "algorithms/public/Cargo.toml": crate("public", 'license = "MIT"'),
+            "algorithms/private/Cargo.toml": crate("private", 'license = "MIT"', "publish = false"),
+        }
+    )
+    assert [(f.package, f.rule, f.fix) for f in check(root).findings] == [
+        (
+            "public",
+            "missing-file",
+            "copy or link LICENSES/MIT.txt into algorithms/public/ as LICENSE-MIT",
+        ),
+    ]

@@ -120,10 +120,12 @@ def collect_shipped(ctx: Context, state: PackageState) -> None:
     if not pkg.licence_globs:  # an explicit license-files list is the whole truth (PEP 639)
         wanted += ctx.tree.licence_files_in(pkg.folder)
     reuse = f"{pkg.folder}/LICENSES/" if pkg.folder else "LICENSES/"
+    # The root's REUSE folder covers the repository, but not a published crate in a subfolder.
+    shared = pkg.folder and not (pkg.kind == "cargo" and pkg.published)
     wanted += [
         p
         for p in ctx.tree.reuse_licences
-        if p.startswith(reuse) or (p.startswith("LICENSES/") and pkg.folder)
+        if p.startswith(reuse) or (shared and p.startswith("LICENSES/"))
     ]
     for rel in dict.fromkeys(wanted):
         identified = ctx.identify(rel)
@@ -279,6 +281,9 @@ def _missing_fix(ctx: Context, pkg: Package, key: str) -> str:
                 f"{how} {rel} into {pkg.folder}/ (a package ships only the files inside "
                 f"its folder){listed}"
             )
+    for rel in ctx.tree.reuse_licences:
+        if rel.startswith("LICENSES/") and rel[9:].rsplit(".", 1)[0].lower() == key.lower():
+            return f"copy or link {rel} into {pkg.folder}/ as LICENSE-{key}"
     return f"add LICENSE-{key} with the {key} text beside {pkg.manifest}{listed}"
 
 

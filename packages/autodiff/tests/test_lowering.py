@@ -188,13 +188,14 @@ def test_a_compile_failure_is_reported_once_and_the_answer_is_right(
     caplog.set_level(logging.DEBUG, logger="wg_autodiff.lowering")
     fast = ad.compile(f, backend="numba")
     assert rho(fast(X, Y), f(X, Y)) <= 1e-12
+    assert rho(fast(X, Y), f(X, Y)) <= 1e-12
+    # a new signature is lowered without the primitive that failed
     assert rho(fast(X[:2], Y[:2]), f(X[:2], Y[:2])) <= 1e-12
     failures = [r.getMessage() for r in caplog.records if "could not compile" in r.getMessage()]
     assert len(failures) == 1
     assert failures[0].startswith("numba could not compile tanh (TypingError: ")
     assert failures[0].endswith("; these equations run on the NumPy replay")
-    assert not any("tanh" in n for n in fused_names(fast))
-    assert any("exp" in n for n in fused_names(fast))
+    assert "fused[multiply,exp,multiply,add,sum]" in fused_names(fast)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff.core import Primitive
-from wg_autodiff.lowering.codegen import REDUCTIONS, TEMPLATES, KernelSource, dtype_source
+from wg_autodiff.lowering.codegen import REDUCTIONS, TEMPLATES, KernelSource, dtype_source, slot_key
 from wg_autodiff.lowering.fusion import Group, group_inputs, group_stores, partition
 from wg_autodiff.lowering.kernel_cache import load_kernel
 from wg_autodiff.staging import Const, Eqn, Program, Var
@@ -65,12 +65,9 @@ def lower(prog: Program) -> Program:
     >>> [e.prim.name for e in lower(prog).eqns]
     ['matmul']
     """
-    for _ in range(len(TEMPLATES) + len(REDUCTIONS) + 2):
-        eqns = _lower_once(prog)
-        if eqns is not None:
-            _report_replayed(prog, eqns)
-            return Program(prog.inputs, eqns, prog.outputs, prog.out_def)
-    return prog
+    eqns = _lower_eqns(prog)
+    _report_replayed(prog, eqns)
+    return Program(prog.inputs, eqns, prog.outputs, prog.out_def)
 
 
 def fused_kernels(prog: Program) -> list[Any]:
@@ -78,9 +75,7 @@ def fused_kernels(prog: Program) -> list[Any]:
     return [e.prim.impl.kernel for e in prog.eqns if hasattr(e.prim.impl, "kernel")]
 
 
-def _lower_once(prog: Program) -> list[Eqn] | None:
-    """The lowered equations, or None when a primitive was found not to compile (it is then
-    in ``_FAILED`` and the caller partitions again without it)."""
+def _lower_eqns(prog: Program) -> list[Eqn]:
     consumers: dict[int, set[int]] = {}
     for e in prog.eqns:
         for i in e.ins:
@@ -101,9 +96,7 @@ def _lower_once(prog: Program) -> list[Eqn] | None:
         else:
             try:
                 eqns.extend(_fused(item, used_outside, lambda: next(new_id)))
-            except Exception as exc:  # numba raises many unrelated types; all mean "replay it"
-                if _find_culprits(item):
-                    return None
+            except Exception as exc:  # an unwritable cache folder, an import error: replay it
                 _report(", ".join(sorted({e.prim.name for e in item.members})), exc)
                 eqns.extend(item.members)
     return eqns
@@ -114,8 +107,9 @@ def _fused(
 ) -> list[Eqn]:
     inputs = group_inputs(g)
     source = KernelSource(g.shape, g.members, inputs, group_stores(g, used_outside))
-    run = _wrapper(load_kernel(source.source()), inputs, source.outputs)
-    run(*(_example(i) for i in inputs))
+    run = _wrapper(
+        load_kernel(source.source()), inputs, source.outputs, _Fallback(g, inputs, source.outputs)
+    )
     ins = [i if type(i) is Var else Const(np.ascontiguousarray(i.value)) for i in inputs]
     prim = Primitive(f"fused[{','.join(e.prim.name for e in g.members)}]", run)
     if len(source.outputs) == 1:
@@ -127,9 +121,34 @@ def _fused(
     return eqns
 
 
-def _wrapper(kernel: Any, inputs: list[Any], outputs: list[Var]) -> Any:
-    """A Python function that hands the kernel contiguous arrays and scalars, and returns
-    NumPy scalars (not Python floats) for whole-array reductions, as the replay does."""
+class _Fallback:
+    """The group's equations on the NumPy replay, for a kernel that numba could not compile
+    (numba compiles at the first call, for the layouts the arrays really have)."""
+
+    def __init__(self, g: Group, inputs: list[Any], outputs: list[Var]) -> None:
+        self.group = g
+        self.inputs = inputs
+        self.outputs = outputs
+        self.broken = False
+
+    def __call__(self, exc: BaseException | None, *args: Any) -> Any:
+        from wg_autodiff.replay import lowered
+
+        if not self.broken:
+            self.broken = True
+            if not _find_culprits(self.group):
+                _report(", ".join(sorted({e.prim.name for e in self.group.members})), exc)
+        env = {slot_key(i): x for i, x in zip(self.inputs, args, strict=True)}
+        for e in self.group.members:
+            vals = [env.get(slot_key(i), getattr(i, "value", None)) for i in e.ins]
+            env[slot_key(e.out)] = lowered(e)(*vals)
+        results = tuple(env[slot_key(v)] for v in self.outputs)
+        return results[0] if len(results) == 1 else results
+
+
+def _wrapper(kernel: Any, inputs: list[Any], outputs: list[Var], fallback: _Fallback) -> Any:
+    """A Python function that hands the kernel its arrays and scalars, and returns NumPy
+    scalars (not Python floats) for whole-array reductions, as the replay does."""
     names = [f"a{k}" for k in range(len(inputs))]
     args = [
         f"{n}[()]" if type(i) is Var and not i.shape else n
@@ -144,10 +163,20 @@ def _wrapper(kernel: Any, inputs: list[Any], outputs: list[Var]) -> Any:
             for k, v in enumerate(outputs)
         ]
         result = f"({', '.join(items)},)"
-    source = (
-        f"def run({', '.join(names)}):\n    r = kernel({', '.join(args)})\n    return {result}\n"
+    params = ", ".join(names)
+    source = "\n".join(
+        [
+            f"def run({params}):",
+            "    if fallback.broken:",
+            f"        return fallback(None, {params})",
+            "    try:",
+            f"        r = kernel({', '.join(args)})",
+            "    except Exception as exc:",
+            f"        return fallback(exc, {params})",
+            f"    return {result}",
+        ]
     )
-    namespace: dict[str, Any] = {"kernel": kernel, "asc": np.ascontiguousarray, "np": np}
+    namespace: dict[str, Any] = {"kernel": kernel, "fallback": fallback, "np": np}
     exec(compile(source, "<wg_autodiff fused kernel>", "exec"), namespace)
     run = namespace["run"]
     run.kernel = kernel
@@ -181,8 +210,11 @@ def _find_culprits(g: Group) -> bool:
     for prim, e in first.items():
         alone = Group(e.out.shape if prim not in REDUCTIONS else e.ins[0].shape)
         alone.add(e)
+        inputs = group_inputs(alone)
+        stores = [] if prim in REDUCTIONS else [e.out.id]
+        source = KernelSource(alone.shape, alone.members, inputs, stores)
         try:
-            _fused(alone, lambda vid, g: True, lambda: -1)
+            load_kernel(source.source())(*(_example(i) for i in inputs))
         except Exception as exc:  # numba raises many unrelated types; all mean "replay it"
             _FAILED.add(prim)
             _report(prim.name, exc)
@@ -193,7 +225,7 @@ def _find_culprits(g: Group) -> bool:
 _REPORTED: set[str] = set()
 
 
-def _report(what: str, exc: BaseException) -> None:
+def _report(what: str, exc: BaseException | None) -> None:
     if what in _REPORTED:
         return
     _REPORTED.add(what)
