@@ -109,7 +109,18 @@ def online() -> None:
 @click.option(
     "--namespace_map", help="FW-style map file 'letter,namespace' per line; undeclared = error."
 )
-@click.option("--vwcompat", is_flag=True, help="Reproduce VW --adaptive logistic predictions.")
+@click.option(
+    "--vwcompat", is_flag=True, help="Train as `vw --loss_function logistic` with the same flags."
+)
+@click.option("--sgd", is_flag=True, help="--vwcompat: VW's plain SGD switch.")
+@click.option("--adaptive", is_flag=True, help="--vwcompat: VW's adaptive (AdaGrad) updates.")
+@click.option("--normalized", is_flag=True, help="--vwcompat: VW's normalized updates.")
+@click.option("--invariant", is_flag=True, help="--vwcompat: VW's importance-invariant updates.")
+@click.option("--initial_t", type=float, help="--vwcompat: VW's starting example counter.")
+@click.option("--l1", type=float, default=0.0, show_default=True, help="--vwcompat: VW's L1.")
+@click.option("--holdout_off", is_flag=True, help="--vwcompat: no holdout with --passes.")
+@click.option("--holdout_period", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--early_terminate", type=click.IntRange(1), default=3, show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=1, help="Hogwild training threads.")
 @click.option(
     "--skip-bad-lines", "--skip_bad_lines", is_flag=True, help="Skip and count bad lines."
@@ -145,6 +156,7 @@ def train(**kw: Any) -> None:
     cache = kw["cache_file"] or (f"{kw['data']}.cache" if kw["cache"] else None)
     if cache == "-.cache":
         raise click.UsageError("-c with -d - needs --cache_file PATH")
+    vw = _vw_flags(kw, opts)
     options = _run(Options, **opts)
     sources = [kw["data"], cache, kw["namespace_map"]]
     _check_outputs([kw["model_out"]], sources)  # -f may be -i: it is read whole first, as in VW
@@ -165,6 +177,33 @@ def train(**kw: Any) -> None:
         predictions=kw["predictions"],
         progress=_stderr(kw["quiet"]),
         overrides=_given(opts),
+        vw=vw,
+    )
+
+
+VW_ONLY = ("sgd", "adaptive", "normalized", "invariant", "initial_t", "l1", "holdout_off",
+           "holdout_period", "early_terminate")  # fmt: skip
+
+
+def _vw_flags(kw: dict[str, Any], opts: dict[str, Any]) -> Any:
+    """VW's gd flags for --vwcompat (``-l`` left to VW's default when not typed); moves --l2
+    out of ``opts``, since VW applies it its own way."""
+    from wg_online.vw_learner import VWFlags
+
+    ctx = click.get_current_context()
+    typed = {k for k in kw if (src := ctx.get_parameter_source(k)) and src.name == "COMMANDLINE"}
+    if not kw["vwcompat"]:
+        stray = [k for k in VW_ONLY if k in typed]
+        if stray:
+            raise click.UsageError(f"--{stray[0]} is a VW flag: it needs --vwcompat")
+        return None
+    opts["l2"] = 0.0
+    return _run(
+        VWFlags,
+        **{k: kw[k] for k in VW_ONLY},
+        learning_rate=kw["learning_rate"] if "learning_rate" in typed else None,
+        power_t=kw["power_t"],
+        l2=kw["l2"],
     )
 
 

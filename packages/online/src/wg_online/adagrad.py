@@ -222,7 +222,9 @@ def _train_loop(
         else:
             loss_sum += imp * np.log1p(np.float32(1.0) / ez)
         weight_sum += imp
-        if not learn:
+        # VW's loss gate: no step once the float32 loss is exactly 0 (the squared gradient
+        # then underflows, a fresh feature's AdaGrad rate would be 1/sqrt(0) = inf)
+        if not learn or np.float32(1.0) + np.float32(1.0) / ez == np.float32(1.0):
             continue
         d = -y / (np.float32(1.0) + ez)
         gsq = imp * d * d

@@ -19,6 +19,19 @@ M32 = np.uint64(0xFFFFFFFF)
 _POW10 = np.array([10.0**i for i in range(23)])
 
 
+def _vw_pow10_table() -> np.ndarray:
+    """VW's float32 powers of ten, 1e-37..1e37, each from the last by one float ``*10``/``/10``
+    (not correctly rounded: VW's number parser multiplies by these)."""
+    up, down = [np.float32(1.0)], [np.float32(1.0)]
+    for _ in range(37):
+        up.append(np.float32(up[-1] * np.float32(10.0)))
+        down.append(np.float32(down[-1] / np.float32(10.0)))
+    return np.array(down[:0:-1] + up, np.float32)
+
+
+VW_POW10 = _vw_pow10_table()
+
+
 @nb.njit(cache=True, _nrt=False)
 def rotl(x, r):
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & M32
@@ -144,6 +157,55 @@ def scan_number(buf, s, e):
     v = v * _POW10[exp10] if exp10 >= 0 else v / _POW10[-exp10]
     r = np.float32(-v if neg else v)
     return np.isfinite(r), r
+
+
+@nb.njit(cache=True, inline="always")
+def scan_number_vw(buf, s, e):
+    """(ok, float32 value) as Vowpal Wabbit's own parser computes it (``--vwcompat``).
+
+    VW accumulates the digits in float32 (``acc = fl(fl(acc * 10) + d)``, at most 35 after the
+    point) and multiplies once by :data:`VW_POW10`, which is not correctly rounded: ``0.001`` is
+    0.00099999993. Syntax outside that path (``+``, ``e+3``, no digits, far exponents) takes
+    VW's fallback, a correctly rounded ``strtof``: :func:`scan_number`.
+    """
+    i, neg = s, False
+    if i < e and buf[i] == 45:
+        neg, i = True, i + 1
+    acc, digits, ndec = np.float32(0.0), 0, 0
+    while i < e and 48 <= buf[i] <= 57:
+        acc = np.float32(np.float32(acc * np.float32(10.0)) + np.float32(buf[i] - 48))
+        digits, i = digits + 1, i + 1
+    if i < e and buf[i] == 46:
+        i += 1
+        while i < e and 48 <= buf[i] <= 57:
+            if ndec < 35:
+                acc = np.float32(np.float32(acc * np.float32(10.0)) + np.float32(buf[i] - 48))
+                ndec += 1
+            digits, i = digits + 1, i + 1
+    exp10 = 0
+    if i < e and (buf[i] == 69 or buf[i] == 101):
+        i += 1
+        eneg = i < e and buf[i] == 45
+        i += 1 if eneg else 0
+        if i == e or not 48 <= buf[i] <= 57:
+            return scan_number(buf, s, e)
+        while i < e and 48 <= buf[i] <= 57 and exp10 < 1000:
+            exp10, i = exp10 * 10 + (buf[i] - 48), i + 1
+        exp10 = -exp10 if eneg else exp10
+    power = exp10 - ndec
+    if i != e or digits == 0 or power < -37 or power > 37:
+        return scan_number(buf, s, e)
+    r = acc * VW_POW10[power + 37]
+    r = -r if neg else r
+    return np.isfinite(r), r
+
+
+@nb.njit(cache=True, inline="always")
+def scan_any(buf, s, e, vw):
+    """:func:`scan_number_vw` when ``vw``, else the correctly rounded :func:`scan_number`."""
+    if vw:
+        return scan_number_vw(buf, s, e)
+    return scan_number(buf, s, e)
 
 
 @nb.njit(cache=True, _nrt=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wg_online.bytescan import M32, byte_at, hash_token, is_space, murmur, scan_number
+from wg_online.bytescan import M32, byte_at, hash_token, is_space, murmur, scan_any
 from wg_online.lean_numba import nb
 
 BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED_NS = (
@@ -25,7 +25,7 @@ BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED
 
 
 @nb.njit(cache=True, inline="always")
-def _parse_label_section(buf, s, bar, out, starts, ends):
+def _parse_label_section(buf, s, bar, out, starts, ends, vw):
     """Fill out = [label, importance, tag_start, tag_end]; return an error code or 0."""
     ntok = 0
     i = s
@@ -50,12 +50,12 @@ def _parse_label_section(buf, s, bar, out, starts, ends):
     if ntok > 2:
         return TOO_MANY_TOKENS
     if ntok >= 1:
-        ok, v = scan_number(buf, starts[0], ends[0])
-        if not ok or not (v == 1.0 or v == -1.0 or v == 0.0):
+        ok, v = scan_any(buf, starts[0], ends[0], vw)
+        if not ok or not (vw or v == 1.0 or v == -1.0 or v == 0.0):  # VW: any label
             return BAD_LABEL
         out[0] = v
     if ntok == 2:
-        ok, v = scan_number(buf, starts[1], ends[1])
+        ok, v = scan_any(buf, starts[1], ends[1], vw)
         if not ok or v < 0:
             return BAD_IMPORTANCE
         out[1] = v
@@ -83,7 +83,7 @@ def _namespace_hash(buf, s, e, cache):
 
 
 @nb.njit(cache=True, inline="always")
-def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters):
+def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters, vw):
     """Parse namespaces from the first bar to e; return (error code, new feature count)."""
     i = bar
     while i < e:
@@ -106,7 +106,7 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
                         return UNDECLARED_NS, f
                     ns_char = map_letters[pos]
             if colon != -1:
-                ok, weight = scan_number(buf, colon + 1, j)
+                ok, weight = scan_any(buf, colon + 1, j, vw)
                 if not ok:
                     return BAD_NS_WEIGHT, f
             i = j
@@ -128,7 +128,7 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
             name_end = j if colon == -1 else colon
             v = np.float32(1.0)
             if colon != -1:
-                ok, v = scan_number(buf, colon + 1, j)
+                ok, v = scan_any(buf, colon + 1, j, vw)
                 if not ok:
                     return BAD_VALUE, f
             v = np.float32(v * weight)
@@ -181,7 +181,7 @@ def _token_end(buf, i):
 
 
 @nb.njit(cache=True, inline="always")
-def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters):
+def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters, vw):
     """One pass over the features of a line from its first bar (``buf`` ends with a newline).
 
     Returns (status, position of the newline, new feature count). Status 0: parsed exactly as
@@ -233,7 +233,7 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters):
                 while not (c == 32 or c == 9 or c == 124 or c == 10 or c == 13):
                     j += 1
                     c = byte_at(buf, j)
-                ok, v = scan_number(buf, name_end + 1, j)
+                ok, v = scan_any(buf, name_end + 1, j, vw)
                 if not ok or c == 13:
                     return 1, i, f
             if v != 0:
@@ -304,6 +304,7 @@ def _parse_lines(
     starts,
     ends,
     ns_cache,
+    vw,
 ):
     """The line loop of :func:`parse_block`, into its arrays: (examples, bad lines, features).
 
@@ -319,7 +320,7 @@ def _parse_lines(
             lab, bar = _fast_label(buf, pos)
             if bar >= 0:
                 code, end, f_new = _fast_features(
-                    buf, bar, f, idx, val, ns, ns_cache, map_hashes, map_letters
+                    buf, bar, f, idx, val, ns, ns_cache, map_hashes, map_letters, vw
                 )
                 if code == 0:
                     labels[n_ex], imps[n_ex], tags[n_ex, 0], tags[n_ex, 1] = lab, 1.0, -1, -1
@@ -351,11 +352,11 @@ def _parse_lines(
                 head[0], head[1], head[2], head[3] = -1.0, 1.0, -1.0, -1.0  # "-1 "
                 code = 0
             else:
-                code = _parse_label_section(buf, s, bar, head, starts, ends)
+                code = _parse_label_section(buf, s, bar, head, starts, ends, vw)
             f_new = f
             if code == 0:
                 code, f_new = _parse_features(
-                    buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters
+                    buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters, vw
                 )
             if code != 0:
                 bad_lines[n_bad], bad_codes[n_bad] = line, code
@@ -390,6 +391,7 @@ def parse_into(
     ns,
     bad_lines,
     bad_codes,
+    vw_numbers=False,
 ):
     """:func:`parse_block` into the caller's arrays, reused from block to block.
 
@@ -425,13 +427,16 @@ def parse_into(
         np.empty(4, np.int64),
         np.empty(4, np.int64),
         np.full((256, 3), -1, np.int64),
+        vw_numbers,
     )
     return n_lines, n_ex, n_bad, f
 
 
 @nb.njit(cache=True, nogil=True)
-def parse_block(buf, skip_bad, map_hashes, map_letters):
+def parse_block(buf, skip_bad, map_hashes, map_letters, vw_numbers=False):
     """Parse whole lines of ``buf`` (uint8). Blank lines are skipped.
+
+    ``vw_numbers``: numbers as VW's own parser rounds them (``--vwcompat``), else correctly.
 
     Returns (labels, importances, tags[n, 2], offsets[n + 1], idx, val, ns, line_of_example,
     bad_lines, bad_codes); with skip_bad False parsing stops at the first bad line.
@@ -450,7 +455,7 @@ def parse_block(buf, skip_bad, map_hashes, map_letters):
     bad_codes = np.empty(n_lines, np.int64)
     _, n_ex, n_bad, f = parse_into(
         buf, skip_bad, map_hashes, map_letters, labels, imps, tags, offsets, lines, idx, val, ns,
-        bad_lines, bad_codes,
+        bad_lines, bad_codes, vw_numbers,
     )  # fmt: skip
     return (
         labels[:n_ex],

@@ -17,6 +17,7 @@ from wg_io.output import write_bytes
 from wg_online.model import Model, Options
 from wg_online.model_file import check_compatible, load_model, save_model
 from wg_online.parsing import Parsed, iter_file, read_cache, write_cache
+from wg_online.vw_learner import PassRunner, VWFlags, VWLearner, iter_vw_file
 
 HEADER = (
     "average  since         example        example        current        current  current\n"
@@ -140,8 +141,12 @@ def train(
     predictions: str | Path | None = None,
     progress: TextIO | None = None,
     overrides: dict | None = None,
+    vw: VWFlags | None = None,
 ) -> RunStats:
     """Train on a VW text file and write the model (nothing is written if any line is bad).
+
+    With ``vw`` (``--vwcompat``) training is Vowpal Wabbit's own learner with those flags
+    (:mod:`wg_online.vw_learner`): same predictions as ``vw --loss_function logistic``.
 
     Examples
     --------
@@ -155,6 +160,10 @@ def train(
     """
     if passes > 1 and str(data) == "-" and cache is None:
         raise ValueError("several passes over standard input need a cache: add -c")
+    if vw is not None:
+        vw.check(options, threads, initial)
+        return _train_vw(data, model_out, options, vw, passes, skip_bad_lines, save_resume,
+                         predictions, progress)  # fmt: skip
     if initial is not None:
         model = load_model(initial)
         check_compatible(model, overrides or {}, initial)
@@ -167,7 +176,13 @@ def train(
         for block in _blocks(data, cache, skip_bad_lines, False, model.options.namespace_map):
             prog.stats.skipped += block.skipped
             preds_out.append(prog.feed(model, block, True, threads))
+            _check_finite(preds_out[-1], block, data, prog.stats.examples)
     prog.stats.seconds = time.perf_counter() - begin
+    if not (np.isfinite(model.w).all() and np.isfinite(model.v).all()):
+        raise ValueError(
+            f"{data}: training made weights infinite or NaN (learning rate "
+            f"{model.options.learning_rate:g}); lower -l. No model was written"
+        )
     sources = [p for p in (data, cache) if p is not None and str(p) != "-"]
     if predictions is not None:
         preds_all = np.concatenate(preds_out) if preds_out else np.empty(0, np.float32)
@@ -175,6 +190,59 @@ def train(
         _write_predictions(predictions, preds_all, None, read)
     if model_out is not None:  # -f may be the -i model (read whole, replaced atomically, as VW)
         save_model(model, model_out, save_resume, inputs=sources)
+    if progress:
+        print(prog.stats.summary(), file=progress)
+    return prog.stats
+
+
+def _check_finite(preds: np.ndarray, block: Parsed, data: str | Path, seen: int) -> None:
+    """Stop at the first example whose prediction is NaN (its weights are not finite)."""
+    bad = np.flatnonzero(np.isnan(preds))
+    if len(bad):
+        k = int(bad[0])
+        number = seen - len(preds) + k + 1
+        raise ValueError(
+            f"{data}: example {number} (from line {block.first_line + k} on) has a NaN "
+            "prediction: training made its weights infinite or NaN; lower -l. "
+            "No model was written"
+        )
+
+
+def _train_vw(
+    data: str | Path,
+    model_out: str | Path | None,
+    options: Options,
+    flags: VWFlags,
+    passes: int,
+    skip_bad_lines: bool,
+    save_resume: bool,
+    predictions: str | Path | None,
+    progress: TextIO | None,
+) -> RunStats:
+    """``--vwcompat``: VW's learner, holdout and early stopping; progressive probabilities."""
+    learner = VWLearner(options, flags)
+    runner = PassRunner(learner, passes, str(data))
+    prog = Progress(progress, options.noconstant)
+    begin = time.perf_counter()
+    preds_out: list[np.ndarray] = []
+    kept: list[tuple[Parsed, np.ndarray]] | None = [] if passes > 1 else None
+    for done in range(passes):
+        blocks = iter_vw_file(data, skip_bad_lines) if not done else kept or []
+        for block, lines in blocks:
+            if kept is not None and not done:
+                kept.append((block, lines))
+            prog.stats.skipped += block.skipped if not done else 0
+            runner.start_block(lines)
+            preds_out.append(prog.feed(runner, block, True, 1))
+        if runner.end_pass():
+            break
+    prog.stats.seconds = time.perf_counter() - begin
+    sources = [data] if str(data) != "-" else []
+    if predictions is not None:
+        preds_all = np.concatenate(preds_out) if preds_out else np.empty(0, np.float32)
+        _write_predictions(predictions, preds_all, None, sources)
+    if model_out is not None:
+        save_model(learner.to_model(), model_out, save_resume, inputs=sources)
     if progress:
         print(prog.stats.summary(), file=progress)
     return prog.stats

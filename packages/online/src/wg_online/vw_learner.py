@@ -11,12 +11,14 @@ defaults, and refuses what it cannot reproduce exactly. :class:`VWLearner` holds
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from wg_online.model import Model, Options, OptionsError, _interaction_rows
-from wg_online.parsing import Parsed
+from wg_online.parsing import Parsed, map_arrays
 
 DEFAULT_ETA = 0.5
 SGD_ETA = 10.0
@@ -31,7 +33,7 @@ class VWFlags:
     >>> VWFlags().mode, VWFlags().eta
     ((True, True, True), 0.5)
     >>> VWFlags(sgd=True).mode, VWFlags(sgd=True).eta
-    ((False, False, False), 7.071067810058594)
+    ((False, False, False), 10.0)
     >>> VWFlags(normalized=True).eta
     10.0
     """
@@ -87,7 +89,9 @@ class VWFlags:
             eta = DEFAULT_ETA if adaptive and normalized else SGD_ETA
         eta32 = np.float32(eta)
         if not (adaptive or normalized):
-            eta32 = np.float32(eta32 * np.float32(powf(float(np.float32(self.start_t)), self.power_t)))
+            eta32 = np.float32(
+                eta32 * np.float32(powf(float(np.float32(self.start_t)), self.power_t))
+            )
         return float(eta32)
 
     def check(self, options: Options, threads: int, initial: object) -> None:
@@ -198,10 +202,62 @@ class VWLearner:
 
     def copy_state(self) -> tuple[np.ndarray, ...]:
         """The arrays that make up the state (for the best pass under early stopping)."""
-        return self.w.copy(), self.G.copy(), self.gs.copy()
+        return self.w.copy(), self.G.copy(), self.N.copy(), self.gs.copy()
 
     def restore_state(self, saved: tuple[np.ndarray, ...]) -> None:
-        self.w[:], self.G[:], self.gs[:] = saved
+        """Go back to a state from :meth:`copy_state`."""
+        self.w[:], self.G[:], self.N[:], self.gs[:] = saved
+
+
+def parse_vw(
+    block: bytes | memoryview,
+    source: str = "<input>",
+    first_line: int = 1,
+    skip_bad_lines: bool = False,
+) -> tuple[Parsed, np.ndarray]:
+    """Parse whole lines as VW reads them: (examples, line number of each example).
+
+    Numbers take VW's rounding and any finite label is accepted (VW's logistic loss reads a
+    label between -1 and 1 as a soft target). A bad line raises a
+    :class:`~wg_online.vw_format.VWFormatError` naming file:line, unless skipped.
+
+    Examples
+    --------
+    >>> parsed, lines = parse_vw(b"0.5 | a:0.001\\n\\n-1 | b\\n")
+    >>> parsed.labels.tolist(), parsed.val.tolist()[0], lines.tolist()
+    ([0.5, -1.0], 0.0009999999310821295, [1, 3])
+    """
+    from wg_online.kernels import parse_block
+    from wg_online.vw_format import VWFormatError, parse_line
+
+    buf = np.frombuffer(block, np.uint8)
+    buf.flags.writeable = False
+    mh, ml = map_arrays(())
+    labels, imps, _, offsets, idx, val, ns, lines, bad, _ = parse_block(
+        buf, skip_bad_lines, mh, ml, True
+    )
+    if len(bad) and not skip_bad_lines:
+        lineno = first_line + int(bad[0])
+        text = bytes(block).split(b"\n")[int(bad[0])]
+        parse_line(text, source, lineno)  # raises, saying what is wrong
+        raise VWFormatError(source, lineno, "line rejected", text.decode(errors="replace"),
+                            "Please report this line as a wg_online bug")  # fmt: skip
+    parsed = Parsed(labels, imps, offsets, idx, val, ns, [], first_line, len(bad))
+    return parsed, lines + first_line
+
+
+def iter_vw_file(
+    path: str | Path, skip_bad_lines: bool = False
+) -> Iterator[tuple[Parsed, np.ndarray]]:
+    """:func:`parse_vw` over a data file (plain, gzip, zstd, ``-``), block by block."""
+    from wg_online.kernels import count_newlines
+    from wg_online.vw_format import open_binary, read_blocks
+
+    first = 1
+    with open_binary(path) as stream:
+        for block in read_blocks(stream):
+            yield parse_vw(block, str(path), first, skip_bad_lines)
+            first += int(count_newlines(np.frombuffer(block, np.uint8)))
 
 
 def logistic(margins: np.ndarray) -> np.ndarray:
@@ -209,9 +265,65 @@ def logistic(margins: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> logistic(np.array([0.0, 0.235351726], np.float32)).round(6).tolist()
+    >>> [round(float(p), 6) for p in logistic(np.array([0.0, 0.235351726], np.float32))]
     [0.5, 0.558568]
     """
     from wg_online.vw_step import link_logistic
 
     return link_logistic(np.asarray(margins, np.float32))
+
+
+class PassRunner:
+    """Feeds blocks to a :class:`VWLearner` with VW's holdout and pass rules.
+
+    Holdout is on when there is more than one pass and ``--holdout_off`` is not given: the
+    example at 1-based position ``n`` of every pass with ``n % holdout_period == 0`` is
+    predicted and never learned. :meth:`run` has the signature of
+    :meth:`wg_online.model.Model.run` so that :class:`wg_online.training.Progress` can drive it.
+    """
+
+    def __init__(self, learner: VWLearner, passes: int, source: str) -> None:
+        self.learner, self.source = learner, source
+        self.holdout_on = passes > 1 and not learner.flags.holdout_off
+        self.position, self.hold_loss, self.hold_weight = 0, 0.0, 0.0
+        self.lines = np.empty(0, np.int64)
+        self.cursor = 0
+        self.best_loss, self.no_win, self.best_state = np.inf, 0, learner.copy_state()
+
+    def start_block(self, lines: np.ndarray) -> None:
+        self.lines, self.cursor = lines, 0
+
+    def run(self, data: Parsed, learn: bool, threads: int = 1) -> tuple[np.ndarray, float, float]:
+        """Probabilities (VW's logistic link), loss and weight of the non-holdout examples."""
+        n, period = len(data), self.learner.flags.holdout_period
+        pos = self.position + 1 + np.arange(n)
+        holdout = (pos % period == 0) if self.holdout_on else np.zeros(n, np.bool_)
+        margins, sums, bad = self.learner.run(data, holdout)
+        if bad >= 0:
+            line = int(self.lines[self.cursor + bad]) if len(self.lines) else bad + 1
+            raise ValueError(
+                f"{self.source}:{line}: the update of this example made a weight infinite or "
+                f"NaN (learning rate {self.learner.flags.eta:g}); lower -l or scale the feature "
+                "values down. No model was written"
+            )
+        self.position += n
+        self.cursor += n
+        self.hold_loss += float(sums[2])
+        self.hold_weight += float(sums[3])
+        return logistic(margins), float(sums[0]), float(sums[1])
+
+    def end_pass(self) -> bool:
+        """VW's end of a pass: track the best holdout loss; True when training must stop."""
+        loss = np.float32(self.hold_loss / self.hold_weight) if self.hold_weight else None
+        self.position, self.hold_loss, self.hold_weight = 0, 0.0, 0.0
+        if loss is None:
+            return False
+        if loss < self.best_loss:
+            self.best_loss, self.no_win = float(loss), 0
+            self.best_state = self.learner.copy_state()
+            return False
+        self.no_win += 1
+        if self.no_win >= self.learner.flags.early_terminate:
+            self.learner.restore_state(self.best_state)  # VW keeps the best pass's model files
+            return True
+        return False

@@ -172,10 +172,7 @@ def _sensitivity(k, gi, gx, w, G, N, R, q, imp, gs, hp, fl):
                         rho = F(ax / N[i])
                         w[i] = F(w[i] * _powf(F(rho * rho), pt_m1))
                 N[i] = ax
-            if np.isinf(x2):
-                nx = F(nx + F(1.0))
-            else:
-                nx = F(nx + F(x2 / F(N[i] * N[i])))
+            nx = F(nx + F(1.0)) if np.isinf(x2) else F(nx + F(x2 / F(N[i] * N[i])))
         r = F(1.0)
         if adaptive:
             r = F(F(1.0) / np.sqrt(G[i])) if sqrt_path else _powf(G[i], neg_pt)
@@ -312,7 +309,9 @@ def vw_block(
     sums = np.zeros(4)
     l1_on = hp[L1] > 0
     for i in range(n):
-        k = _gather(offsets[i], offsets[i + 1], idx, val, ns, active, mask, pairs, add_constant, gi, gx, gg)
+        k = _gather(
+            offsets[i], offsets[i + 1], idx, val, ns, active, mask, pairs, add_constant, gi, gx, gg
+        )
         p = _predict(k, gi, gx, w, gs, l1_on)
         preds[i] = p
         imp = F(imps[i])
