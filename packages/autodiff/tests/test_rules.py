@@ -42,6 +42,8 @@ class Spec:
     generic: bool = False
 
 
+_TALL4 = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+_SPREAD = np.diag([0.0, 2.0, 4.0])  # eigenvalues well apart: no near-repeated ones
 _TALL = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]])  # distinct singular values near 2 and 1
 
 
@@ -393,19 +395,19 @@ SPECS = [
     # linear algebra
     Spec(
         "eigh",
-        lambda a: np.linalg.eigh(_spd(a))[0] + np.abs(np.linalg.eigh(_spd(a))[1][0]),
+        lambda a: np.linalg.eigh(a + _SPREAD)[0] + np.abs(np.linalg.eigh(a + _SPREAD)[1][0]),
         ((3, 3),),
-        -1.0,
-        1.0,
+        -0.3,
+        0.3,
         prims=("eigh",),
         generic=True,
     ),
     Spec(
         "eigvalsh_upper",
-        lambda a: np.linalg.eigvalsh(a, UPLO="U"),
+        lambda a: np.linalg.eigvalsh(a + _SPREAD, UPLO="U"),
         ((3, 3),),
-        -1.0,
-        1.0,
+        -0.3,
+        0.3,
         generic=True,
     ),
     Spec(
@@ -458,10 +460,10 @@ SPECS = [
     ),
     Spec(
         "lstsq",
-        lambda a, b: np.linalg.lstsq(a, b)[0] + np.linalg.lstsq(a, b)[1],
+        lambda a, b: np.linalg.lstsq(a + _TALL4, b)[0] + np.linalg.lstsq(a + _TALL4, b)[1],
         ((4, 2), (4,)),
-        -1.0,
-        1.0,
+        -0.3,
+        0.3,
         generic=True,
     ),
     Spec(
