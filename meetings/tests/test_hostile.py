@@ -315,13 +315,13 @@ def test_yaml_that_expands_is_refused(tmp_path: Path, text: str, message: str) -
     [
         (
             ("first: 2027-03-10", "first: 2021-02-30"),
-            "10: schedule.first: 2021-02-30 is not a day of the calendar "
-            "(day is out of range for month); fix the date",
+            "10: schedule.first: 2021-02-30 is not a valid value "
+            "(day is out of range for month); fix it",
         ),
         (
             ("cancelled: [2027-04-07]", "cancelled: [2027-13-07]"),
-            "12: schedule.cancelled[0]: 2027-13-07 is not a day of the calendar "
-            "(month must be in 1..12); fix the date",
+            "12: schedule.cancelled[0]: 2027-13-07 is not a valid value "
+            "(month must be in 1..12); fix it",
         ),
         (
             ("first: 2027-03-10", "first: 2027-03-10 17:00:00"),

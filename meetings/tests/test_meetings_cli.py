@@ -57,7 +57,10 @@ def test_new_bad_input(group: Path, tmp_path: Path) -> None:
     bad.write_text("group: [x\n", encoding="utf-8")
     code, output = _run("--config", bad, "new")
     assert code == 1
-    assert output == f"Error: {bad}:2: invalid YAML: expected ',' or ']', but got '<stream end>'\n"
+    assert output == (
+        f"Error: {bad}:2: invalid YAML: expected ',' or ']', but got '<stream end>'"
+        " (check the indentation, quoting and colons on that line)\n"
+    )
     assert list((group.parent / "notes").iterdir()) == []
 
 

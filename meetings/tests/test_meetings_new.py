@@ -91,7 +91,11 @@ def test_agenda_yaml(group: Path, tmp_path: Path) -> None:
             "agenda.yaml:2: [0].link: 'ftp://x' is not an http(s) URL",
         ),
         ("- owner: Ada\n", "agenda.yaml:1: [0].title: is required"),
-        ("- [a\n", "agenda.yaml:2: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+        (
+            "- [a\n",
+            "agenda.yaml:2: invalid YAML: expected ',' or ']', but got '<stream end>' "
+            "(check the indentation, quoting and colons on that line)",
+        ),
     ],
 )
 def test_bad_agenda(group: Path, tmp_path: Path, text: str, message: str) -> None:

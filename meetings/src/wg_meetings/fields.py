@@ -18,8 +18,6 @@ from wg_meetings.errors import MeetingsError, read_text
 
 #: Largest YAML file read: PyYAML parses some 40 KiB a second in pure Python.
 MAX_YAML_BYTES = 64 * 1024
-#: Most values a YAML file may expand to through its aliases (wg.yaml holds about 40).
-MAX_VALUES = 10_000
 #: The last day a meeting may be on: the schedule steps up to a year past a meeting, and
 #: Python's calendar ends in 9999.
 LAST_DAY = dt.date(8999, 12, 31)
@@ -135,85 +133,6 @@ def _walk(root: yaml.Node) -> Iterator[tuple[str, int, yaml.Node]]:
                 stack.append((f"{name}[{number}]", value.start_mark.line + 1, value))
 
 
-def _flow_too_deep(text: str, path: Path) -> MeetingsError | None:
-    """An error when ``[`` and ``{`` nest deeper than wg_io's limit anywhere in ``text``.
-
-    PyYAML takes seconds to refuse thousands of nested brackets; counting them is instant, and
-    a quoted bracket only ever adds to the count, so real files stay far below the limit.
-    """
-    depth = 0
-    for line, row in enumerate(text.split("\n"), start=1):
-        for char in row:
-            depth += char in "[{"
-            depth -= char in "]}" and depth > 0
-            if depth > structure.MAX_DEPTH:
-                problem = (
-                    f"nested more than {structure.MAX_DEPTH} levels deep; flatten the document"
-                )
-                return MeetingsError(problem, path, line)
-    return None
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [child for pair in node.value for child in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _too_many_values(root: yaml.Node, path: Path) -> MeetingsError | None:
-    """An error when aliases expand the document past :data:`MAX_VALUES` values or refer to a
-    value that contains them, else None.
-
-    wg_io bounds the number of aliases, but ten aliases of aliases nine levels deep (the
-    "billion laughs") stay under any useful count while expanding to a billion values, and
-    anything that walks the loaded data as a tree then never ends. Sizes are summed over the
-    composed node graph, each shared node once, so this costs the size of the text.
-    """
-    size: dict[int, int] = {}
-    entered: set[int] = set()  # those not yet sized are the path from the root: a cycle
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in size:
-            continue
-        children = _children(node)
-        if not ready:
-            if id(node) in entered:
-                problem = "an alias refers to a value that contains it; write the values out"
-                return MeetingsError(problem, path, node.start_mark.line + 1)
-            entered.add(id(node))
-            stack.append((node, True))
-            stack.extend((child, False) for child in children if id(child) not in size)
-            continue
-        size[id(node)] = 1 + sum(size[id(child)] for child in children)
-        if size[id(node)] > MAX_VALUES:
-            return MeetingsError(
-                f"aliases expand this file to more than {MAX_VALUES} values; write the values out",
-                path,
-                node.start_mark.line + 1,
-            )
-    return None
-
-
-def _impossible_day(root: yaml.Node | None, path: Path) -> MeetingsError:
-    """The error for the first ``YYYY-MM-DD`` scalar that is no day of the calendar."""
-    constructor = yaml.constructor.SafeConstructor()
-    for name, line, node in [] if root is None else _walk(root):
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                constructor.construct_yaml_timestamp(node)
-            except ValueError as exc:
-                where = f"{name}: " if name else ""
-                return MeetingsError(
-                    f"{where}{node.value} is not a day of the calendar ({exc}); fix the date",
-                    path,
-                    line,
-                )
-    return MeetingsError("a value cannot be read; check the dates and numbers", path)
-
-
 def load_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     """Parse a YAML file; return the data and the line of every key (``"a.b[0].c"``).
 
@@ -227,30 +146,17 @@ def load_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     ...         load_yaml(p)
     ...     except MeetingsError as exc:
     ...         print(exc.line, exc.problem)
-    2 b[0]: 2021-02-30 is not a day of the calendar (day is out of range for month); fix the date
+    2 b[0]: 2021-02-30 is not a valid value (day is out of range for month); fix it
     """
     text = read_text(path, MAX_YAML_BYTES)
-    deep = _flow_too_deep(text, path)
-    if deep is not None:
-        raise deep
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, RecursionError):
-        root = None  # wg_io says what is wrong with the text
-    too_many = None if root is None else _too_many_values(root, path)
-    if too_many is not None:
-        raise too_many
     try:
         data = structure.load_yaml(text, path)
     except structure.InputError as exc:
         raise MeetingsError(exc.problem, path, exc.line or 0) from None
-    except ValueError:
-        # PyYAML builds YYYY-MM-DD scalars with datetime.date, which refuses days that do not
-        # exist (2021-02-30) without saying where; the composed nodes say where.
-        raise _impossible_day(root, path) from None
-    if root is None:
+    if data is None:
         return data, {}
+    # The text is valid and bounded (wg_io checked it): composing it again for lines is safe.
     lines: dict[str, int] = {}
-    for name, line, _ in _walk(root):
+    for name, line, _ in _walk(yaml.compose(text, Loader=yaml.SafeLoader)):
         lines.setdefault(name, line)
     return data, lines

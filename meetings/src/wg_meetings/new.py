@@ -144,7 +144,8 @@ def write_new(notes: NewNotes) -> None:
     """
     if os.path.lexists(notes.path):
         raise MeetingsError("already exists; it is never overwritten (edit it instead)", notes.path)
-    write_text(notes.path, notes.text, make_parents=True)
+    # exclusive: a file that appears between the check and the write is not replaced either.
+    write_text(notes.path, notes.text, make_parents=True, exclusive=True)
 
 
 def load_agenda(path: Path) -> tuple[Item, ...]:

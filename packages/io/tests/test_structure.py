@@ -88,17 +88,24 @@ def test_billion_laughs_under_the_alias_limit_is_refused_quickly() -> None:
     lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
-    with pytest.raises(InputError, match="expand to more than 100000 values"):
+    with pytest.raises(
+        InputError, match=r"wg\.yaml:\d+: aliases expand this file to more than 10000 values"
+    ):
         load_yaml("\n".join(lines), "wg.yaml")
 
 
 def test_yaml_that_refers_to_itself_is_refused() -> None:
-    with pytest.raises(InputError, match="refers to itself"):
+    with pytest.raises(
+        InputError, match=r"wg\.yaml:1: an alias refers to a value that contains it"
+    ):
         load_yaml("a: &a [1, *a]", "wg.yaml")
 
 
 def test_impossible_date_in_yaml_is_an_input_error() -> None:
-    with pytest.raises(InputError, match=r"wg\.yaml: invalid value: day is out of range"):
+    with pytest.raises(
+        InputError,
+        match=r"wg\.yaml:1: first: 2021-02-30 is not a valid value \(day is out of range",
+    ):
         load_yaml("first: 2021-02-30", "wg.yaml")
 
 

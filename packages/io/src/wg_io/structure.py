@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
 #: Deepest nesting accepted in any document we read; far beyond what a real manifest uses.
@@ -18,7 +19,7 @@ MAX_DEPTH = 200
 #: Most alias references a YAML document may make (configuration files use a handful).
 MAX_YAML_ALIASES = 100
 #: Most values a YAML document may stand for once its aliases are expanded.
-MAX_YAML_VALUES = 100_000
+MAX_YAML_VALUES = 10_000
 
 
 class InputError(Exception):
@@ -32,53 +33,10 @@ class InputError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
-class _Shape:
-    """Depth and expanded size of a document whose containers may be shared (YAML aliases)."""
-
-    def __init__(self, value: Any, limit: int) -> None:
-        self.limit = limit
-        self.depth, self.size = self._measure(value)
-
-    @staticmethod
-    def _children(item: Any) -> list[Any]:
-        if isinstance(item, dict):
-            return [*item.keys(), *item.values()]
-        return list(item) if isinstance(item, list | tuple) else []
-
-    def _measure(self, value: Any) -> tuple[int, int]:
-        # Post-order walk with a memo by identity: a container shared by aliases is measured once,
-        # so a "billion laughs" document costs its written size, not its expanded one.
-        done: dict[int, tuple[int, int]] = {}
-        open_ids: set[int] = set()
-        stack: list[tuple[Any, bool]] = [(value, False)]
-        while stack:
-            item, children_done = stack.pop()
-            key = id(item)
-            if not isinstance(item, dict | list | tuple) or key in done:
-                continue
-            kids = self._children(item)
-            if children_done:
-                open_ids.discard(key)
-                measured = [done.get(id(k), (0, 1)) for k in kids]
-                depth = 1 + max((d for d, _ in measured), default=0)
-                size = 1 + sum(n for _, n in measured)
-                done[key] = (depth, size)
-                if depth > self.limit:
-                    return depth, size
-                continue
-            if key in open_ids:
-                raise ValueError("the document refers to itself")
-            open_ids.add(key)
-            stack.append((item, True))
-            stack.extend((kid, False) for kid in kids if id(kid) not in done)
-        return done.get(id(value), (0, 1))
-
-
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
-    """Return how deeply ``value``'s lists and dicts nest (exact up to ``limit + 1`` levels).
+    """Return how deeply ``value``'s lists and dicts nest, counting at most ``limit + 1`` levels.
 
-    Iterative, so it cannot itself exhaust the stack, and linear in the written size of a
-    document whose containers are shared (YAML aliases).
+    Iterative, so it cannot itself exhaust the stack.
 
     Examples
     --------
@@ -87,7 +45,18 @@ def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
     >>> nesting_depth(5)
     0
     """
-    return _Shape(value, limit).depth
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth) for child in children)
+    return deepest
 
 
 def _too_deep(path: str | os.PathLike[str]) -> InputError:
@@ -152,41 +121,39 @@ def load_toml(text: str, path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:
-    """Parse YAML safely: no Python objects, at most ``MAX_YAML_ALIASES`` aliases, bounded depth.
+    """Parse YAML safely: no Python objects, bounded aliases, expansion, depth; errors at a line.
+
+    The document is composed first; its node graph (where an alias shares the node it names) is
+    measured before anything is built, so a "billion laughs" file costs the size of its text.
 
     Examples
     --------
     >>> load_yaml("a: [1, 2]", "x.yaml")
     {'a': [1, 2]}
-    >>> pairs = zip("abcdefghij", "bcdefghijk")
-    >>> bomb = "a: &a [x, x]\\n" + "".join(f"{c}: &{c} [*{p}, *{p}]\\n" for p, c in pairs)
-    >>> bomb = bomb + "".join(f"z{i}: *k\\n" for i in range(100))
-    >>> load_yaml(bomb, "wg.yaml")
+    >>> load_yaml("a: &a [1, *a]", "wg.yaml")
     Traceback (most recent call last):
     ...
-    wg_io.structure.InputError: wg.yaml:92: more than 100 YAML aliases; write the values out
+    wg_io.structure.InputError: wg.yaml:1: an alias refers to a value that contains it; \
+write the values out
     """
     import yaml
 
-    class _BoundedLoader(yaml.SafeLoader):
-        aliases = 0
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                self.aliases += 1
-                if self.aliases > MAX_YAML_ALIASES:
-                    mark = self.peek_event().start_mark
-                    raise InputError(
-                        path,
-                        f"more than {MAX_YAML_ALIASES} YAML aliases; write the values out",
-                        mark.line + 1,
-                    )
-            return super().compose_node(parent, index)
-
-    if _flow_depth(text) > MAX_DEPTH:
-        raise _too_deep(path)
+    deep_line = _flow_depth_line(text)
+    if deep_line:
+        raise InputError(
+            path, f"nested more than {MAX_DEPTH} levels deep; flatten the document", deep_line
+        )
+    loader = _bounded_loader(yaml, path)(text)
     try:
-        value = yaml.load(text, Loader=_BoundedLoader)
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_graph(root, path)
+        try:
+            return loader.construct_document(root)
+        except ValueError as exc:
+            # PyYAML's constructors raise plain ValueError, e.g. for the date 2021-02-30.
+            raise _invalid_scalar(yaml, root, path, exc) from None
     except RecursionError:
         raise _too_deep(path) from None
     except yaml.YAMLError as exc:
@@ -195,32 +162,117 @@ def load_yaml(text: str, path: str | os.PathLike[str]) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         hint = "check the indentation, quoting and colons on that line"
         raise InputError(path, f"invalid YAML: {problem} ({hint})", line) from None
-    except ValueError as exc:
-        # PyYAML's constructors raise plain ValueError, e.g. for the date 2021-02-30.
-        raise InputError(path, f"invalid value: {exc}") from None
-    try:
-        shape = _Shape(value, MAX_DEPTH)
-    except ValueError as exc:
-        raise InputError(path, f"{exc}; write the values out") from None
-    if shape.depth > MAX_DEPTH:
-        raise _too_deep(path)
-    if shape.size > MAX_YAML_VALUES:
-        raise InputError(path, f"its aliases expand to more than {MAX_YAML_VALUES} values")
-    return value
+    finally:
+        loader.dispose()
 
 
-def _flow_depth(text: str) -> int:
-    """Deepest ``[``/``{`` nesting outside quotes: refused before PyYAML recurses through it.
+def _bounded_loader(yaml: Any, path: str | os.PathLike[str]) -> Any:
+    class BoundedLoader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_YAML_ALIASES:
+                    line = self.peek_event().start_mark.line + 1
+                    problem = f"more than {MAX_YAML_ALIASES} YAML aliases; write the values out"
+                    raise InputError(path, problem, line)
+            return super().compose_node(parent, index)
+
+    return BoundedLoader
+
+
+def _node_children(node: Any) -> list[Any]:
+    value = node.value
+    if isinstance(value, list):
+        return [child for item in value for child in (item if isinstance(item, tuple) else (item,))]
+    return []
+
+
+def _check_graph(root: Any, path: str | os.PathLike[str]) -> None:
+    """Refuse a composed YAML graph that nests too deeply, expands too far or contains itself."""
+    measured: dict[int, tuple[int, int]] = {}  # id -> (depth, expanded size)
+    entered: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in measured:
+            continue
+        children = _node_children(node)
+        line = node.start_mark.line + 1
+        if not ready:
+            if id(node) in entered:
+                problem = "an alias refers to a value that contains it; write the values out"
+                raise InputError(path, problem, line)
+            entered.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in measured)
+            continue
+        sizes = [measured[id(child)] for child in children]
+        depth = (1 if children or isinstance(node.value, list) else 0) + max(
+            (d for d, _ in sizes), default=0
+        )
+        size = 1 + sum(n for _, n in sizes)
+        measured[id(node)] = (depth, size)
+        if depth > MAX_DEPTH:
+            raise InputError(path, f"nested more than {MAX_DEPTH} levels deep; flatten it", line)
+        if size > MAX_YAML_VALUES:
+            problem = f"aliases expand this file to more than {MAX_YAML_VALUES} values"
+            problem += "; write the values out"
+            raise InputError(path, problem, line)
+
+
+def _named_nodes(yaml: Any, root: Any) -> Iterator[tuple[str, Any]]:
+    """Every node under ``root`` once, with its key path (``schedule.cancelled[0]``)."""
+    seen: set[int] = set()
+    stack: list[tuple[str, Any]] = [("", root)]
+    while stack:
+        name, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield name, node
+        prefix = f"{name}." if name else ""
+        if isinstance(node, yaml.MappingNode):
+            for key, value in reversed(node.value):
+                stack.append((f"{prefix}{key.value}", value))
+                stack.append((f"{prefix}{key.value}", key))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((f"{name}[{n}]", v) for n, v in reversed(list(enumerate(node.value))))
+
+
+def _invalid_scalar(
+    yaml: Any, root: Any, path: str | os.PathLike[str], exc: ValueError
+) -> InputError:
+    """The error naming the first scalar PyYAML cannot build (an impossible date), at its line."""
+    constructor = yaml.constructor.SafeConstructor()
+    for name, node in _named_nodes(yaml, root):
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                constructor.construct_object(node)
+            except ValueError as found:
+                where = f"{name}: " if name else ""
+                problem = f"{where}{node.value} is not a valid value ({found}); fix it"
+                return InputError(path, problem, node.start_mark.line + 1)
+    return InputError(path, f"a value cannot be built ({exc}); check the dates and numbers")
+
+
+def _flow_depth_line(text: str) -> int:
+    """The line where ``[``/``{`` first nest deeper than ``MAX_DEPTH`` outside quotes, else 0.
+
+    PyYAML recurses once per level and takes seconds to refuse thousands of brackets.
 
     Examples
     --------
-    >>> _flow_depth("a: [1, {b: '[['}]")
-    2
+    >>> _flow_depth_line("a: [1, {b: '[['}]"), _flow_depth_line("[" * 201)
+    (0, 1)
     """
-    depth = deepest = 0
+    depth = 0
+    line = 1
     quote = ""
     for char in text:
         if char == "\n":
+            line += 1
             quote = ""  # a quote left open by a plain scalar (don't) ends with its line
         elif quote:
             quote = "" if char == quote else quote
@@ -228,7 +280,8 @@ def _flow_depth(text: str) -> int:
             quote = char
         elif char in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return line
         elif char in "]}":
             depth = max(depth - 1, 0)
-    return deepest
+    return 0
