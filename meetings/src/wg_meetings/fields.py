@@ -157,6 +157,7 @@ def load_yaml(path: Path) -> tuple[Any, dict[str, int]]:
         return data, {}
     # The text is valid and bounded (wg_io checked it): composing it again for lines is safe.
     lines: dict[str, int] = {}
-    for name, line, _ in _walk(yaml.compose(text, Loader=yaml.SafeLoader)):
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    for name, line, _ in [] if root is None else _walk(root):
         lines.setdefault(name, line)
     return data, lines
