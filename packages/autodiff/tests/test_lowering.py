@@ -99,6 +99,24 @@ def test_each_primitive_lowers_and_equals_the_replay(name: str) -> None:
     assert any(prim in n[len("fused[") : -1].split(",") for n in fused_names(fast))
 
 
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x, y: np.max(np.maximum(x, y) * 2.0, axis=1),
+        lambda x, y: np.sum(np.minimum(x, y) - 1.0, axis=0),
+        lambda x, y: np.where(x > y, x, y) * np.exp(y),
+        lambda x, y: np.max(x * y),
+    ],
+    ids=["maximum-max", "minimum-sum", "where-greater", "max-all"],
+)
+def test_nan_and_infinity_propagate_as_in_numpy(f: Callable[..., Any]) -> None:
+    x = X.copy()
+    x[0, 1], x[1, 2], x[2, 0] = np.nan, np.inf, -np.inf
+    y = Y.copy()
+    y[0, 3] = np.nan
+    np.testing.assert_array_equal(ad.compile(f, backend="numba")(x, y), f(x, y))
+
+
 def logistic(w: Any, x: Any, y: Any) -> Any:
     p = 1.0 / (1.0 + np.exp(-(x @ w)))
     return -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))

@@ -71,11 +71,24 @@ _DTYPES = {"float64": "np.float64", "float32": "np.float32", "bool": "np.bool_"}
 
 
 def dtype_source(dtype: Any) -> str:
+    """The kernel's spelling of ``dtype``.
+
+    Examples
+    --------
+    >>> dtype_source(np.float32)
+    'np.float32'
+    """
     return _DTYPES[str(np.dtype(dtype))]
 
 
 def literal(value: Any, dtype: Any) -> str:
-    """A scalar constant as source, converted to ``dtype`` as NumPy's weak scalars are."""
+    """A scalar constant as source, converted to ``dtype`` as NumPy's weak scalars are.
+
+    Examples
+    --------
+    >>> literal(2, np.float32), literal(float("-inf"), np.float64), literal(True, np.bool_)
+    ('np.float32(2.0)', 'np.float64(-np.inf)', 'True')
+    """
     if isinstance(value, bool | np.bool_):
         return repr(bool(value))
     v = float(value)
@@ -89,6 +102,7 @@ def literal(value: Any, dtype: Any) -> str:
 
 
 def reduced_axes(e: Eqn) -> tuple[int, ...]:
+    """The axes a ``sum`` / ``max`` equation reduces, non-negative and sorted."""
     axis = e.params.get("axis")
     ndim = len(e.ins[0].shape)
     if axis is None:

@@ -64,6 +64,7 @@ def elementwise(e: Eqn, failed: set[Primitive]) -> bool:
 
 
 def reduction(e: Eqn, failed: set[Primitive]) -> bool:
+    """Whether ``e`` is a sum or maximum that may close a fused group."""
     if e.prim not in REDUCTIONS or e.prim in failed or type(e.ins[0]) is not Var:
         return False
     extra = set(e.params) - {"axis", "keepdims"}
@@ -72,7 +73,16 @@ def reduction(e: Eqn, failed: set[Primitive]) -> bool:
 
 def partition(prog: Program, failed: set[Primitive]) -> list[Eqn | Group]:
     """The program's equations in an order where each :class:`Group` stands where its first
-    value is needed outside it (or at the end), and every other equation as it was."""
+    value is needed outside it (or at the end), and every other equation as it was.
+
+    Examples
+    --------
+    >>> from wg_autodiff.staging import make_trace
+    >>> prog = make_trace(lambda x: np.sum(np.exp(x @ x) * 2.0, axis=0))(np.ones((2, 2)))
+    >>> [[e.prim.name for e in i.members] if type(i) is Group else i.prim.name
+    ...  for i in partition(prog, set())]
+    ['matmul', ['exp', 'multiply', 'sum']]
+    """
     items: list[Eqn | Group] = []
     open_groups: dict[tuple[int, ...], Group] = {}
     owner: dict[int, Group] = {}
@@ -119,7 +129,8 @@ def _target(
 
 
 def group_inputs(g: Group) -> list[Any]:
-    """The group's external operands that the kernel reads from arrays (in first-use order)."""
+    """The group's external operands that the kernel reads (Vars and array constants, in the
+    order of first use)."""
     seen: set[Any] = set()
     inputs = []
     for e in g.members:
@@ -135,4 +146,5 @@ def group_inputs(g: Group) -> list[Any]:
 
 
 def group_stores(g: Group, used_outside: Callable[[int, Group], bool]) -> list[int]:
+    """Ids of the group's elementwise values that are needed outside it (stored as arrays)."""
     return [e.out.id for e in g.members if e.out.id in g.values and used_outside(e.out.id, g)]
