@@ -191,3 +191,13 @@ def test_writes_into_np_zeros_say_how_to_rewrite() -> None:
 
     with pytest.raises(ad.TracerConversionError, match=r"np\.zeros_like\(x\) of a traced x"):
         ad.grad(f)(np.ones(2))
+
+
+def test_clip_of_a_python_float_under_optimize() -> None:
+    # the mask of a comparison with a Python float had no dtype to convert to while staging
+    x = np.array([0.5, 2.0, -3.0])
+    g = ad.grad(lambda x: np.sum(np.clip(x, -1.0, 1.0) ** 2), optimize=True)
+    np.testing.assert_array_equal(g(x), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(
+        ad.grad(lambda v: np.maximum(v, 0.0) * 2.0, optimize=True)(3.0), 2.0
+    )

@@ -193,7 +193,8 @@ def mask_as(mask: Any, like: Any) -> Any:
     while type(like) is Tracer:
         like = like._value
     if type(mask) is Tracer:
-        return convert_p.bind(mask, dtype=like.dtype)
+        dtype = getattr(like, "dtype", None)
+        return convert_p.bind(mask, dtype=np.result_type(like) if dtype is None else dtype)
     xp = namespace(mask)
     if xp is np:
         return np.asarray(mask).astype(getattr(like, "dtype", np.float64))

@@ -269,7 +269,10 @@ def _eigvals_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]
 
 def _eig_vectors(a: Any) -> Any:
     if type(a) is Tracer:
-        raise unsupported("second derivatives of np.linalg.eigvals / eig")
+        raise unsupported(
+            "np.linalg.eigvals (and np.roots) in a second derivative or under optimize=True "
+            "(their rule is first order)"
+        )
     return np.linalg.eig(a)[1].astype(np.result_type(a, 1j))
 
 
