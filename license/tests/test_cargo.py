@@ -9,10 +9,15 @@ unlicensed crate in a subfolder); see the table in license/README.md."""
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wg_license.cargo import read_cargo
 from wg_license.check import run_check
 
 from wg.cli import main
@@ -152,11 +157,37 @@ def test_inheriting_what_the_workspace_does_not_define(write, lic):
             "error",
             "algorithms/a/Cargo.toml",
             4,
-            "`license.workspace = true` but [workspace.package] of Cargo.toml has no string "
-            "`license`",
+            "`license.workspace = true` but [workspace.package] of Cargo.toml has no `license` "
+            "(a non-empty string)",
             'add `license = "..."` to [workspace.package] of Cargo.toml',
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            '""',
+            "`license-file.workspace = true` but [workspace.package] of Cargo.toml has no "
+            "`license-file` (a non-empty string)",
+        ),
+        ('"/etc/passwd"', "licence file `/etc/passwd` lies outside the checked tree"),
+        ('"../LICENSE"', "licence file `../../../LICENSE` lies outside the checked tree"),
+    ],
+)
+def test_inherited_licence_file_that_is_empty_or_outside(write, lic, value, message):
+    root = write(
+        {
+            "ws/Cargo.toml": WORKSPACE + f"[workspace.package]\nlicense-file = {value}\n",
+            "ws/algorithms/a/Cargo.toml": crate("a", "license-file.workspace = true"),
+            "LICENSE": lic.MIT,
+        }
+    )
+    ((path, line, found_message),) = [
+        (f.path, f.line, f.message) for f in check(root / "ws").findings
+    ]
+    assert (path, line, found_message) == ("algorithms/a/Cargo.toml", 4, message)
 
 
 @pytest.mark.parametrize("publish", ["publish = false", "publish = []"])
@@ -294,3 +325,60 @@ def test_the_root_reuse_folder_does_not_ship_with_a_published_member(write, lic)
             "copy or link LICENSES/MIT.txt into algorithms/public/ as LICENSE-MIT",
         ),
     ]
+
+
+printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8)
+paths = st.sampled_from(["", " ", "/etc/passwd", "LICENSE", "../LICENSE"])
+scalars = st.one_of(
+    st.booleans(), st.integers(-5, 5), printable, paths, st.just({"workspace": True})
+)
+values = st.one_of(
+    scalars, st.lists(scalars, max_size=3), st.dictionaries(printable, scalars, max_size=2)
+)
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)  # a JSON string or integer is a TOML one
+
+
+def toml_table(header: str, fields: dict) -> str:
+    return f"[{header}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in fields.items())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(["license", "license-file", "publish"]), values),
+    st.dictionaries(st.sampled_from(["license", "license-file", "publish"]), values),
+)
+def test_cargo_fields_of_any_type_are_read_or_reported(tmp_path_factory, member, workspace):
+    root = tmp_path_factory.mktemp("cargo")
+    (root / "m").mkdir()
+    (root / "Cargo.toml").write_text(
+        "[workspace]\n" + toml_table("workspace.package", workspace), encoding="utf-8"
+    )
+    (root / "m" / "Cargo.toml").write_text(toml_table("package", member), encoding="utf-8")
+    findings = []
+    pkg = read_cargo(root, "m/Cargo.toml", findings)
+    assert pkg is not None
+    assert {f.rule for f in findings} <= {"field-type", "missing-declaration"}
+    inherited = {k: workspace.get(k) for k, v in member.items() if v == {"workspace": True}}
+    licence = inherited["license"] if "license" in inherited else member.get("license")
+    if "license" in inherited and not (isinstance(licence, str) and licence.strip()):
+        licence = None  # an empty inherited value is no declaration
+    if isinstance(licence, str):
+        assert pkg.expression is not None
+        assert pkg.expression.value == licence
+    else:
+        assert pkg.expression is None
+        assert ("license" not in member) or pkg.bad_licence
+    file = inherited.get("license-file")
+    if isinstance(file, str) and file.strip():
+        assert pkg.licence_files[0].value == posixpath.join("..", file)  # the crate is m/
+    publish = inherited["publish"] if "publish" in inherited else member.get("publish", True)
+    assert pkg.published == (publish if isinstance(publish, bool) else publish != [])

@@ -79,14 +79,14 @@ def _inherited(
 ) -> tuple[str, int] | None:
     """``[workspace.package] <key>`` and its line, or None after a finding at the member."""
     value = workspace.package_field(key) if workspace else None
-    if isinstance(value, str) and workspace is not None:
+    if isinstance(value, str) and value.strip() and workspace is not None:
         line = line_of(workspace.text, rf"^\s*{key}\s*=", "[workspace.package]")
         return value, line
     if workspace is None:
         problem = "no enclosing Cargo.toml has a [workspace] table"
         fix = f'write `{key} = "..."` in the package, or add it to a [workspace] root above it'
     else:
-        problem = f"[workspace.package] of {workspace.manifest} has no string `{key}`"
+        problem = f"[workspace.package] of {workspace.manifest} has no `{key}` (a non-empty string)"
         fix = f'add `{key} = "..."` to [workspace.package] of {workspace.manifest}'
     fields.findings.append(
         make(
@@ -132,8 +132,10 @@ def _licence_file(pkg: Package, value: Any, fields: Fields, workspace: Workspace
         return
     inherited = _inherited(pkg, fields, workspace, "license-file")
     if inherited is not None and workspace is not None:
-        path = posixpath.join(workspace.folder, inherited[0])
-        pkg.licence_files.append(Located(posixpath.relpath(path, pkg.folder or "."), line))
+        value = inherited[0]
+        up = [".."] * (len(pkg.folder.split("/")) if pkg.folder else 0)
+        path = value if posixpath.isabs(value) else posixpath.join(*up, workspace.folder, value)
+        pkg.licence_files.append(Located(path, line))
 
 
 def _published(value: Any, fields: Fields, workspace: Workspace | None) -> bool:

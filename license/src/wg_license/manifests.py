@@ -59,6 +59,8 @@ class Package:
         >>> Package("c", "cargo", "a/Cargo.toml", "a").path("../LICENSE")
         'LICENSE'
         """
+        if posixpath.isabs(name):
+            return name  # outside the checked tree: reported, never read
         return posixpath.normpath(f"{self.folder}/{name}" if self.folder else name)
 
 
