@@ -103,6 +103,9 @@ class _Shared:
     gives ``_jax_problem(jax)`` -> (function returning the output dict, its host arguments).
     """
 
+    #: Eager JAX compiles every operation in a fresh cell process (seconds a cell): full runs only.
+    full_only: ClassVar[tuple[str, ...]] = ("jax",)
+
     oracle = "autograd"
     requires: ClassVar[dict[str, Any]] = AUTOGRAD
     device = "cpu"
@@ -199,6 +202,7 @@ class GmmGradient(_GmmBase):
     """GMM (Wishart prior) n=1000: full gradient vs the objective (ADBench sizes)."""
 
     reference = "objective"
+    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     targets: ClassVar[list[dict[str, Any]]] = [
         {"params": None, "ours": "wg_optimized", "peer": "jax_jit", "max_ratio": 1.0}
     ]
@@ -220,6 +224,7 @@ class GmmGradientDevice(_GmmBase):
     """GMM n=1000 on cpu or cuda (CuPy for wg, CUDA tensors for torch); gated against wg_cpu."""
 
     reference = "objective"
+    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
     oracle = "wg_cpu"
     requires: ClassVar[dict[str, Any]] = {"torch": WITH_TORCH["torch"], **JAXES}
@@ -271,6 +276,7 @@ class GmmHvp(_Shared):
     params: ClassVar[list[Any]] = [["d10_K5"]]
     param_names: ClassVar[list[Any]] = ["instance"]
     reference = "objective"
+    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     tolerance = 1e-8
 
     def setup(self, device: str, instance: str) -> None:
@@ -325,6 +331,7 @@ class BaJacobian(_Shared):
     param_names: ClassVar[list[Any]] = ["instance"]
     quick_params: ClassVar[list[Any]] = [["ba1_n49_m7776_p31843"]]
     reference = "objective"
+    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     targets: ClassVar[list[dict[str, Any]]] = [
         {"params": None, "ours": "wg", "peer": "jax_jit", "max_ratio": 1.2}
     ]
@@ -402,6 +409,7 @@ class LstmGradient(_Shared):
     param_names: ClassVar[list[Any]] = ["instance"]
     quick_params: ClassVar[list[Any]] = [["l2_c32"]]
     reference = "objective"
+    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     targets: ClassVar[list[dict[str, Any]]] = [
         {"params": None, "ours": "wg_optimized", "peer": "jax_jit", "max_ratio": 1.2}
     ]
@@ -481,6 +489,7 @@ class Chain200(_Shared):
     params: ClassVar[list[Any]] = [[10]]
     param_names: ClassVar[list[Any]] = ["n"]
     reference = "objective"
+    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     tolerance = 1e-10
     requires: ClassVar[dict[str, Any]] = WITH_TORCH
 

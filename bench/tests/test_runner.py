@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from wg_bench import schema
-from wg_bench.discovery import discover
+from wg_bench.discovery import SuiteError, benchmark_from_class, discover
 from wg_bench.plan import Settings, Task, build_cells, interleave
 from wg_bench.protocol import CellResult, CellSpec
 from wg_bench.runner import RunError, history_root, run
@@ -122,6 +122,31 @@ def test_order_is_interleaved_and_oracle_first(toy_dir, tmp_path) -> None:
     impls = ["numpy", "missing", "python", "wrong"]
     assert order == [(0, i) for i in impls] + [(1, i) for i in reversed(impls)]
     assert all(t.spec.samples == 2 for t in tasks)
+
+
+def test_full_only_implementations_are_left_out_of_quick_runs(toy_dir) -> None:
+    suites = discover(toy_dir, ["toy.Sum"])
+    bench = suites[0].benchmarks[0]
+    suites[0].benchmarks[0] = replace(bench, full_only=("python",))
+    quick = {c.implementation for c in build_cells(suites, "cpu", True)}
+    full = {c.implementation for c in build_cells(suites, "cpu", False)}
+    asked = {c.implementation for c in build_cells(suites, "cpu", True, ["python"])}
+    assert "python" not in quick
+    assert "python" in full
+    assert asked == {"numpy", "python"}
+
+
+def test_full_only_must_name_a_timed_implementation() -> None:
+    class B:
+        reference = "a"
+        tolerance = 0
+        full_only = ("a",)
+
+        def impl_a(self) -> int:
+            return 1
+
+    with pytest.raises(SuiteError, match=r"full_only names 'a', which is not an implementation"):
+        benchmark_from_class("t", Path(__file__), B)
 
 
 def test_impl_filter_keeps_the_reference(toy_dir) -> None:

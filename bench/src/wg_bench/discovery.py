@@ -58,6 +58,7 @@ class Benchmark:
     timer: str = "wall"  # or "cpu": process CPU time of all threads (asv's ``timer`` attribute)
     targets: tuple[Target, ...] = ()  # declared speed targets (see wg_bench.targets)
     baselines: tuple[str, ...] = ()  # neither ours nor peers: never the headline's peer
+    full_only: tuple[str, ...] = ()  # implementations left out of --quick runs
 
     @property
     def qualname(self) -> str:
@@ -152,7 +153,8 @@ def load_module(path: Path) -> types.ModuleType:
 
 def _where(exc: BaseException, path: Path) -> str:
     if isinstance(exc, SyntaxError) and exc.lineno:
-        return f"{path}:{exc.lineno}: SyntaxError: {exc.msg}"
+        # the broken file may be a module the suite imports, not the suite itself
+        return f"{exc.filename or path}:{exc.lineno}: {type(exc).__name__}: {exc.msg}"
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
     where = f"{path}:{frames[-1].lineno}" if frames else str(path)
     return f"{where}: {type(exc).__name__}: {exc}"
@@ -264,6 +266,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         raise SuiteError(f"{where}: timer must be one of {', '.join(TIMERS)}, got {timer!r}")
     requires = _requires(cls, where)
     targets, baselines = _targets(cls, where, impls, dict(zip(names, params, strict=True)))
+    full_only = _full_only(cls, where, impls, (reference, oracle))
     doc = inspect.getdoc(cls) or ""
     return Benchmark(
         suite=suite,
@@ -284,6 +287,7 @@ def benchmark_from_class(suite: str, path: Path, cls: type) -> Benchmark:
         timer=timer,
         targets=targets,
         baselines=baselines,
+        full_only=full_only,
     )
 
 
@@ -314,6 +318,23 @@ def _targets(
                 parse_baselines(getattr(cls, "baselines", None), impls))  # fmt: skip
     except TargetError as exc:
         raise SuiteError(f"{where}: {exc}") from None
+
+
+def _full_only(
+    cls: type, where: str, impls: Sequence[str], needed: tuple[str, str]
+) -> tuple[str, ...]:
+    """``full_only``: implementations a ``--quick`` run leaves out (never the reference/oracle)."""
+    raw = getattr(cls, "full_only", ())
+    if isinstance(raw, str) or not isinstance(raw, list | tuple):
+        raise SuiteError(f"{where}: full_only must be a tuple of implementation names, got {raw!r}")
+    for name in raw:
+        if name not in impls or name in needed:
+            choices = ", ".join(i for i in impls if i not in needed)
+            raise SuiteError(
+                f"{where}: full_only names {name!r}, which is not an implementation other than "
+                f"the reference and oracle; choose from {choices}"
+            )
+    return tuple(raw)
 
 
 def _requires(cls: type, where: str) -> dict[str, tuple[str, str]]:

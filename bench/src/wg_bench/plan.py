@@ -59,6 +59,7 @@ class CellPlan:
     implementation: str
     device: str
     skip: str | None = None
+    side: str = ""  # "current" or "rev" in a run --against a revision; "" otherwise
 
     @property
     def params(self) -> dict[str, Any]:
@@ -108,6 +109,8 @@ def build_cells(
             for index in bench.param_grid(quick):
                 for impl in bench.implementations:
                     if wanted and impl not in wanted and impl != bench.reference:
+                        continue
+                    if quick and impl in bench.full_only and impl not in wanted:
                         continue
                     skip = None
                     if device not in bench.devices:
