@@ -30,6 +30,7 @@ X = RNG.uniform(0.1, 1.0, (3, 4))
 Y = RNG.uniform(0.1, 1.0, (3, 4))
 ROW = RNG.uniform(0.1, 1.0, (4,))
 CORPUS = corpus_dir() / "adbench"
+MIN_ELEMENTS = lowering.MIN_ELEMENTS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -39,6 +40,12 @@ def kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WG_AUTODIFF_CACHE", str(path))
         yield path
+
+
+@pytest.fixture(autouse=True)
+def fuse_small_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' arrays are small; groups over them fuse unless a test says otherwise."""
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", 1)
 
 
 def rho(a: Any, b: Any) -> float:
@@ -173,7 +180,8 @@ def test_broadcast_chains_of_any_shape_equal_numpy(shape: list[int], drop: int, 
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"ADBench corpus not found at {CORPUS}")
-def test_gmm_value_and_gradient_equal_the_replay() -> None:
+def test_gmm_value_and_gradient_equal_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", MIN_ELEMENTS)
     alphas, means, icf, x, gamma, m = adbench_io.read_gmm(CORPUS / "gmm" / "1k" / "gmm_d10_K5.txt")
 
     def f(a: Any, mu: Any, q: Any) -> Any:
@@ -185,7 +193,18 @@ def test_gmm_value_and_gradient_equal_the_replay() -> None:
     assert rho(value, want_value) <= 1e-12
     for got, want in zip(grads, want_grads, strict=True):
         assert rho(got, want) <= 1e-12
-    assert len(fused_names(fast)) >= 5
+    assert len(fused_names(fast)) >= 4
+
+
+def test_groups_over_few_elements_stay_on_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", X.size + 1)
+    fast = ad.compile(lambda x, y: np.exp(x) * y, backend="numba")
+    assert rho(fast(X, Y), np.exp(X) * Y) == 0.0
+    assert fused_names(fast) == []
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", X.size)
+    fast = ad.compile(lambda x, y: np.exp(x) * y, backend="numba")
+    fast(X, Y)
+    assert fused_names(fast) == ["fused[exp,multiply]"]
 
 
 @pytest.fixture
@@ -261,7 +280,7 @@ CHILD = textwrap.dedent(
 
     f = ad.value_and_grad(lambda x: np.sum(np.tanh(x * 2.0) ** 2.0), optimize=True,
                           backend="numba")
-    f(np.linspace(0.0, 1.0, 7))
+    f(np.linspace(0.0, 1.0, 5000))
     kernels = [k for progs in f.cache.values() for p in progs for k in fused_kernels(p.prog)]
     hits = sum(sum(k.stats.cache_hits.values()) for k in kernels)
     misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,10 @@ from wg_autodiff.lowering.kernel_cache import load_kernel
 from wg_autodiff.staging import Const, Eqn, Program, Var
 
 logger = logging.getLogger("wg_autodiff.lowering")
+
+MIN_ELEMENTS = 1024
+"""Groups over fewer elements stay on the replay: there a kernel call costs about what the few
+NumPy calls it replaces cost, and every kernel costs a compile on first use."""
 
 _FAILED: set[Primitive] = set()
 """Primitives whose kernels numba did not compile in this process (reported once each)."""
@@ -91,7 +96,7 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
     for item in partition(prog, _FAILED):
         if type(item) is Eqn:
             eqns.append(item)
-        elif len(item.members) < 2:
+        elif len(item.members) < 2 or math.prod(item.shape) < MIN_ELEMENTS:
             eqns.extend(item.members)
         else:
             try:
