@@ -68,7 +68,23 @@ def run_task(spec: CellSpec, timeout: float, env: dict[str, str]) -> CellResult:
     return result.replace(oracle=spec.oracle)
 
 
+def cell_env(spec: CellSpec, env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the spec's ``python_path`` folders first on ``PYTHONPATH``.
+
+    Examples
+    --------
+    >>> spec = CellSpec("s.py", "B", (), "wg", "np", "np", python_path=("/rev/src",))
+    >>> cell_env(spec, {"PYTHONPATH": "/x"})["PYTHONPATH"]
+    '/rev/src:/x'
+    """
+    if not spec.python_path:
+        return env
+    path = [*spec.python_path, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+    return {**env, "PYTHONPATH": os.pathsep.join(path)}
+
+
 def _run_child(spec: CellSpec, timeout: float, env: dict[str, str]) -> CellResult:
+    env = cell_env(spec, env)
     with tempfile.TemporaryDirectory(prefix="wg-bench-cell-") as tmp:
         spec_path, result_path, log_path = (Path(tmp) / n for n in ("spec.json", "out.json", "log"))
         spec_path.write_text(spec.to_json())

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from wg_io.output import OutputError
@@ -110,17 +111,43 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
               help="GiB of address space per cell; beyond it the cell is an error.")  # fmt: skip
 @click.option("--details", is_flag=True, help="Also print one wide table per benchmark: "
               "median, IQR, ratio to the reference, first call, memory, metrics.")  # fmt: skip
+@click.option("--against", "against_rev", metavar="REV", help="A/B: run every cell also at git "
+              "revision REV (a temporary worktree), interleaved; print only the significant "
+              "changes; exit 1 on a slowdown.")  # fmt: skip
+@click.option(
+    "--against-suites",
+    type=click.Choice(["current", "rev"]),
+    default="current",
+    show_default=True,
+    help="With --against: whose suite files both sides run.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="With --against: significance level of the Mann-Whitney U test.",
+)
+@click.option(
+    "--min-effect",
+    type=click.FloatRange(min=0),
+    default=0.10,
+    show_default=True,
+    help="With --against: smallest relative change that counts (0.10 = 10%).",
+)
 def run_command(
     patterns: tuple[str, ...], impls: tuple[str, ...], device: str, timer: str | None,
     quick: bool, json_path: Path | None, suites_option: str | None, threads: int,
     samples: int | None, rounds: int | None, min_time: float | None, timeout: float | None,
     history_option: str | None, no_history: bool, executor: str, scheduler: str | None,
-    max_memory: float | None, details: bool,
+    max_memory: float | None, details: bool, against_rev: str | None, against_suites: str,
+    alpha: float, min_effect: float,
 ) -> None:  # fmt: skip
     """Run benchmarks (default: the autodiff, convnet and online suites).
 
     PATTERNS select suites by name or benchmarks by `suite.Benchmark` glob or substring.
-    Exits with status 1 when a cell is `mismatch` or `error`.
+    Exits with status 1 when a cell is `mismatch` or `error`; with --against REV, when a cell
+    got significantly slower than at REV or broke.
     """
     if executor == "dask" and not scheduler:
         raise click.UsageError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
@@ -128,7 +155,13 @@ def run_command(
         settings = Settings.for_run(quick, samples=samples, rounds=rounds, min_time=min_time,
                                     threads=threads, device=device, timeout=timeout,
                                     max_memory=max_memory, timer=timer)  # fmt: skip
-        suites = discover(suites_dir(suites_option), patterns)
+        root = suites_dir(suites_option)
+        if against_rev is not None:
+            _check_against(json_path, history_option, executor)
+            _against(_console(), against_rev, root, patterns, settings, impls,
+                     against_suites == "rev", (alpha, min_effect))  # fmt: skip
+            return
+        suites = discover(root, patterns)
     except (SuiteError, PlanError) as exc:
         raise click.UsageError(str(exc)) from exc
     console = _console()
@@ -138,6 +171,70 @@ def run_command(
     documents = outcome.state.documents()
     _print_results(console, documents, details)
     _finish(console, outcome, documents)
+
+
+def _check_against(json_path: Path | None, history: str | None, executor: str) -> None:
+    if json_path is not None or history is not None:
+        raise click.UsageError(
+            "--against writes no results files: drop --json/--history, or run each side on its "
+            "own and use `wg bench compare OLD NEW`"
+        )
+    if executor != "local":
+        raise click.UsageError("--against runs on this machine only: drop --executor dask")
+
+
+def _against(console: Console, rev: str, root: Path, patterns: tuple[str, ...],
+             settings: Settings, impls: tuple[str, ...], rev_suites: bool,
+             test: tuple[float, float]) -> None:  # fmt: skip
+    """``run --against REV``: measure both sides, then print only the significant changes."""
+    from wg_bench.against import SIGNIFICANT, AgainstError, run_against
+
+    progress, on_plan, on_done = _progress(console, "local")
+    try:
+        outcome = run_against(rev, root, patterns, settings, implementations=impls,
+                              rev_suites=rev_suites, on_plan=on_plan, on_done=on_done,
+                              command=_command_line())  # fmt: skip
+    except AgainstError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+    for note in outcome.notes:
+        console.print(f"[yellow]note: {note}[/]")
+    old, new = outcome.documents()
+    for doc, side in ((old, outcome.sides["rev"]), (new, outcome.sides["current"])):
+        _print_problems(console, doc, side.label)
+    if outcome.interrupted:
+        console.print(f"[yellow]interrupted by {outcome.signal or 'SIGINT'}: nothing compared[/]")
+        raise SystemExit(128 + signal.Signals[outcome.signal or "SIGINT"])
+    rows = outcome.changes(*test)
+    shown = [r for r in rows if r.verdict in SIGNIFICANT]
+    title = f"changes: the working tree / {outcome.sides['rev'].label}"
+    if shown:
+        console.print(compare_table(shown, title=title))
+    unjudged = sum(r.verdict not in (*SIGNIFICANT, "same") for r in rows)
+    console.print(f"{len(rows)} cell(s) compared: {len(shown)} significant change(s), "
+                  f"{unjudged} not compared (skipped or failed on a side)")  # fmt: skip
+    failing = comparing.failed(rows)
+    if failing:
+        raise click.ClickException(
+            f"{len(failing)} cell(s) got significantly slower than at {rev} (by >= "
+            f"{test[1]:.0%}, p < {test[0]:g}) or broke"
+        )
+
+
+def _print_problems(console: Console, doc: dict[str, Any], side: str) -> None:
+    """Each distinct reason a side's cells were skipped or failed, once, with a count."""
+    reasons: dict[tuple[str, str], int] = {}
+    for c in doc["results"]:
+        if c["status"] != "ok":
+            key = (c["status"], c["reason"])
+            reasons[key] = reasons.get(key, 0) + 1
+    for (status, reason), count in reasons.items():
+        style = "yellow" if status == "skipped" else "bold red"
+        console.print(Text.assemble((f"{status} ", style), f"{count} cell(s) at {side}: {reason}"))
 
 
 def _print_results(console: Console, documents: dict[str, Any], details: bool) -> None:
@@ -155,9 +252,8 @@ def _print_results(console: Console, documents: dict[str, Any], details: bool) -
         console.print(headline_table(doc["headline"]), width=min(console.width, HEADLINE_WIDTH))
 
 
-def _run_with_progress(console: Console, suites: Any, settings: Settings, impls: Any,
-                       json_path: Path | None, history: Path | None, executor: str,
-                       scheduler: str | None) -> Any:  # fmt: skip
+def _progress(console: Console, executor: str) -> tuple[Progress, Any, Any]:
+    """A progress bar and the run's ``on_plan`` / ``on_done`` callbacks that drive it."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
     # the bar starts once the plan exists and the outputs were checked, so an early error is
@@ -168,7 +264,7 @@ def _run_with_progress(console: Console, suites: Any, settings: Settings, impls:
 
     def on_plan(tasks: list[Any], cells: list[Any]) -> None:
         queue.extend(tasks)
-        first = tasks[0].cell.label() if tasks and executor == "local" else "running"
+        first = _task_label(tasks[0]) if tasks and executor == "local" else "running"
         progress.start()
         progress.start_task(bar)
         progress.update(bar, total=len(tasks), description=first)
@@ -176,11 +272,24 @@ def _run_with_progress(console: Console, suites: Any, settings: Settings, impls:
     def on_done(task: Any, result: CellResult) -> None:
         # the local executor runs the queue in order: show the cell that starts now
         done = int(progress.tasks[bar].completed) + 1
-        label = f"{task.cell.label()}: {result.status}"
+        label = f"{_task_label(task)}: {result.status}"
         if executor == "local" and done < len(queue):
-            label = queue[done].cell.label()
+            label = _task_label(queue[done])
         progress.update(bar, advance=1, description=label)
 
+    return progress, on_plan, on_done
+
+
+def _task_label(task: Any) -> str:
+    side = {"rev": " at REV", "current": " now"}.get(task.cell.side, "")
+    # a label holds "[cpu]", which rich would take for markup
+    return escape(f"{task.cell.label()}{side}")
+
+
+def _run_with_progress(console: Console, suites: Any, settings: Settings, impls: Any,
+                       json_path: Path | None, history: Path | None, executor: str,
+                       scheduler: str | None) -> Any:  # fmt: skip
+    progress, on_plan, on_done = _progress(console, executor)
     execute = None
     if executor == "dask":
         from wg_bench.cluster import dask_executor

@@ -42,6 +42,7 @@ class CellSpec:
     oracle_requires: Requirement | None = None
     reference_requires: Requirement | None = None
     oracle_cache: str | None = None  # file prefix of the group's cached oracle output
+    python_path: tuple[str, ...] = ()  # folders put first on the cell's PYTHONPATH (--against)
 
     def to_json(self) -> str:
         """The spec as the JSON text the worker reads.
@@ -59,6 +60,7 @@ class CellSpec:
         """The spec :meth:`to_json` wrote."""
         data = json.loads(text)
         data["param_index"] = tuple(data["param_index"])
+        data["python_path"] = tuple(data.get("python_path") or ())
         for key in ("requires", "oracle_requires", "reference_requires"):
             data[key] = _requirement(data.get(key))
         return cls(**data)

@@ -14,6 +14,7 @@ import statistics
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -307,24 +308,23 @@ def run(
             if on_done is not None:
                 on_done(task, result)
 
-        interrupted = _execute(executor, tasks, env, done, state, on_done, stop)
+        if executor is None:
+            executor = partial(local_executor, skip=lambda task: _settled(state, task, on_done))
+        interrupted = execute_tasks(executor, tasks, env, done, stop)
         state.finished, state.complete = _now(), not interrupted
         paths = write_documents(state, json_path, history)
     return RunOutcome(state, paths, interrupted or stop.signum is not None, stop.name)
 
 
-def _execute(executor: Callable[[list[Task], dict[str, str], Callback], None] | None,
-             tasks: list[Task], env: dict[str, str], done: Callback, state: RunState,
-             on_done: Callback | None, stop: Interruption) -> bool:  # fmt: skip
+def execute_tasks(executor: Callable[[list[Task], dict[str, str], Callback], None],
+                  tasks: list[Task], env: dict[str, str], done: Callback,
+                  stop: Interruption) -> bool:  # fmt: skip
     """Run the tasks; True when a stop signal or Ctrl-C ended them early."""
     stop.armed = True
     if stop.signum is not None:  # stopped while planning: start no cell
         return True
     try:
-        if executor is None:
-            local_executor(tasks, env, done, skip=lambda task: _settled(state, task, on_done))
-        else:
-            executor(tasks, env, done)
+        executor(tasks, env, done)
     except KeyboardInterrupt:
         return True
     finally:

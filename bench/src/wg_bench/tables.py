@@ -176,10 +176,11 @@ def list_table(suites: Iterable[Suite]) -> Table:
 VERDICT_STYLE = {"slower": "bold red", "broken": "bold red", "faster": "green", "fixed": "green"}
 
 
-def compare_table(rows: Iterable[Row], relative: bool = False) -> Table:
+def compare_table(rows: Iterable[Row], relative: bool = False, title: str | None = None) -> Table:
     """``wg bench compare``'s table: old and new medians (times, or multiples of the reference
     with ``relative``), their ratio, the p-value and the verdict."""
-    title = "changes (new / old" + (", each relative to its reference)" if relative else ")")
+    if title is None:
+        title = "changes (new / old" + (", each relative to its reference)" if relative else ")")
     table = Table(title=title, title_justify="left")
     show = (lambda v: "-" if v is None else f"{v:.3g}x") if relative else format_seconds
     for column in ("benchmark", "params", "impl", "device", "old", "new", "ratio", "p", "verdict"):
