@@ -235,6 +235,22 @@ def test_a_compile_failure_is_reported_once_and_the_answer_is_right(
     assert "fused[multiply,exp,multiply,add,sum]" in fused_names(fast)
 
 
+@pytest.mark.usefixtures("fresh_reports")
+def test_an_unwritable_cache_folder_runs_on_the_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("WG_AUTODIFF_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(lowering.kernel_cache, "_LOADED", {})
+    caplog.set_level(logging.DEBUG, logger="wg_autodiff.lowering")
+    fast = ad.compile(lambda x, y: np.sum(np.exp(x) * y, axis=1), backend="numba")
+    assert rho(fast(X, Y), np.sum(np.exp(X) * Y, axis=1)) <= 1e-12
+    assert fused_names(fast) == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum(m.endswith("; fused groups run on the NumPy replay") for m in messages) == 1
+
+
 @pytest.mark.parametrize(
     ("x", "y"),
     [

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from wg_io.output import OutputError
 
 from wg_autodiff.core import Primitive
 from wg_autodiff.lowering.codegen import REDUCTIONS, TEMPLATES, KernelSource, dtype_source, slot_key
@@ -101,7 +102,12 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
         else:
             try:
                 eqns.extend(_fused(item, used_outside, lambda: next(new_id)))
-            except Exception as exc:  # an unwritable cache folder, an import error: replay it
+            except OutputError as exc:
+                if "cache" not in _REPORTED:
+                    _REPORTED.add("cache")
+                    logger.debug("%s; fused groups run on the NumPy replay", exc)
+                eqns.extend(item.members)
+            except Exception as exc:  # an import error of a kernel module: replay it
                 _report(", ".join(sorted({e.prim.name for e in item.members})), exc)
                 eqns.extend(item.members)
     return eqns
