@@ -392,3 +392,21 @@ def _quick_params(
                 f"but {extra!r} is not in {list(values)!r}"
             )
     return tuple(tuple(p) for p in quick)
+
+
+def suite_module(name: str, directory: str | os.PathLike[str] | None = None) -> types.ModuleType:
+    """The imported module of suite ``name`` (from :func:`suites_dir`), for developer scripts
+    (root ``tools/``) that drive a benchmark class by hand; never load a suite by file path.
+
+    Examples
+    --------
+    >>> suite_module("no_such_suite", "/tmp")
+    Traceback (most recent call last):
+    ...
+    wg_bench.discovery.SuiteError: no suite 'no_such_suite' in /tmp; `wg bench list` shows them
+    """
+    folder = suites_dir(directory)
+    path = folder / f"{name}.py"
+    if name.startswith("_") or "/" in name or not path.is_file():
+        raise SuiteError(f"no suite {name!r} in {folder}; `wg bench list` shows them")
+    return load_module(path.resolve())

@@ -5,7 +5,7 @@ measures the tracemalloc peak of one step (NumPy reports its buffers to tracemal
 batch sizes, fits the per-sample slope between the two largest, and prints the batch-independent
 remainder ``peak - slope * batch``: the scratch the issue bounds by 64 MiB.
 
-Usage: python packages/convnet/tools/step_memory.py [batch ...]
+Usage: python tools/convnet_step_memory.py [batch ...]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ model-file reader behaves on a damaged file when it raises ModelFileError (or th
 change the model).
 
 Usage (from the repository root; as root, the read-only mount and device cases also run):
-    python packages/convnet/tools/hostile_survey.py REV [NAME]
+    python tools/convnet_hostile_survey.py REV [NAME]
 
 NAME runs only the cases whose name contains it (and skips the reader). Device cases write
 private devices made with mknod in a temporary folder, never /dev's own: the revision's code may
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ["convnet", "train", "--dataset", "lines", "--epochs", "1", "--batch-size", "256",
          "--quiet"]  # fmt: skip
 

@@ -3,7 +3,7 @@ switches.
 
 Compares y, dx, dW and db in float32 on the GPU with float64 on the CPU (ADBench rho) under torch's
 defaults, TF32 off, fp32_precision "ieee", deterministic algorithms and cuDNN disabled. Needs a CUDA
-build of torch; run by bench/tools/device_run.sh (lane gpu2).
+build of torch; run by tools/device_run.sh (lane gpu2).
 """
 
 import numpy as np

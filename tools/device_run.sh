@@ -2,13 +2,14 @@
 # Every GPU check of the workspace, and CPU timings on the idle cores of the same machine, in one call:
 # for a lent GPU machine with no package index (see the closing notes of issues 3, 4 and 6).
 #
-#   bench/tools/device_run.sh GROUP...     e.g.  bench/tools/device_run.sh online,gpu2,convcpu threads
+#   tools/device_run.sh GROUP...     e.g.  tools/device_run.sh online,gpu2,convcpu threads
 #
 # A GROUP is lanes separated by commas; the lanes of a group run at the same time, each pinned
-# (taskset) to two physical cores of its own, and the groups run one after the other. Lanes: gpu (the
-# three gpu_check scripts), gpu2 (convnet gpu_check, the cuDNN precision probe, the convnet suite on
-# cuda), threads (training step on 1 and 2 threads), online (online suite vs VW), convcpu (convnet
-# suite on the CPU). Results land in $OUT (default /tmp/out): JSON per lane and all.log.
+# (taskset) to two physical cores of its own, and the groups run one after the other. Lanes: gpu
+# (the convnet and autodiff GPU checks, then tools/device_check.sh), gpu2 (convnet GPU check, the
+# cuDNN precision probe, the convnet suite on cuda), threads (training step on 1 and 2 threads),
+# online (online suite vs VW), convcpu (convnet suite on the CPU). Results land in $OUT (default
+# /tmp/out): JSON per lane and all.log.
 # Wheels of missing packages may sit in .whl/ (installed into /tmp/site); PY picks the interpreter.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
@@ -23,7 +24,7 @@ if [ -d .whl ] && [ -z "${NOWHEELS:-}" ]; then
         --target /tmp/site .whl/*.whl || { echo "wheel install failed"; exit 3; }
     export PYTHONPATH=/tmp/site
 fi
-members="$root/src:$root/bench/src:$root/packages/autodiff/src:$root/packages/convnet/src"
+members="$root/src:$root/bench/src:$root/packages/io/src:$root/packages/autodiff/src:$root/packages/convnet/src"
 members="$members:$root/packages/online/src:$root/license/src:$root/meetings/src"
 export PYTHONPATH="$members${PYTHONPATH:+:$PYTHONPATH}"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -38,22 +39,22 @@ bench() { $PY -m wg_bench run --no-history --suites "$root/bench/suites" "$@"; }
 
 lane_gpu() {
     echo "== convnet gpu_check (cupy)"
-    PYTHON=$PY timeout 150 bash packages/convnet/gpu_check.sh --backend cupy; echo "exit $?"
+    PYTHON=$PY timeout 150 bash tools/convnet_gpu_check.sh --backend cupy; echo "exit $?"
     echo "== convnet gpu_check (torch-cuda)"
-    PYTHON=$PY timeout 150 bash packages/convnet/gpu_check.sh --backend torch; echo "exit $?"
+    PYTHON=$PY timeout 150 bash tools/convnet_gpu_check.sh --backend torch; echo "exit $?"
     echo "== autodiff gpu_check"
     PYTHON=$PY timeout 150 bash packages/autodiff/gpu_check.sh "$root/.whl"; echo "exit $?"
-    echo "== wg bench cuda (bench/gpu_check.sh)"
-    PYTHON=$PY WG_WHEELS="$root/.whl" WG_GPU_CHECK_SECONDS=${GPU_BENCH_SECONDS:-240} \
-        bash bench/gpu_check.sh "$work/bench"; echo "exit $?"
-    cp "$work/bench/gpu-quick.json" "$OUT/bench-cuda.json" 2>/dev/null
+    echo "== wg bench cuda (tools/device_check.sh)"
+    PYTHON=$PY bash tools/device_check.sh "$work/bench" ${GPU_BENCH_SECONDS:-240}
+    echo "exit $?"
+    cp "$work/bench/bench-cuda.json" "$OUT/bench-cuda.json" 2>/dev/null
 }
 lane_threads() {
     echo "== convnet training step, 1 and 2 threads (wg bench --threads)"
     bench convnet.TrainingStep --threads 1 --samples 10 --rounds 3 --json "$OUT/step-t1.json"
     bench convnet.TrainingStep --threads 2 --samples 10 --rounds 3 --json "$OUT/step-t2.json"
-    echo "== tools/thread_scaling.py 30"
-    timeout 120 $PY packages/convnet/tools/thread_scaling.py 30
+    echo "== tools/convnet_thread_scaling.py 30"
+    timeout 120 $PY tools/convnet_thread_scaling.py 30
 }
 lane_online() {
     echo "== online TextToModel + FfmTextToModel (the suite's timer: process CPU time)"
@@ -63,9 +64,9 @@ lane_online() {
 }
 lane_gpu2() {
     echo "== convnet gpu_check (cupy)"
-    PYTHON=$PY timeout 150 bash packages/convnet/gpu_check.sh --backend cupy; echo "exit $?"
+    PYTHON=$PY timeout 150 bash tools/convnet_gpu_check.sh --backend cupy; echo "exit $?"
     echo "== torch cuda conv2d precision"
-    timeout 100 $PY bench/tools/cudnn_conv_precision.py
+    timeout 100 $PY tools/cudnn_conv_precision.py
     echo "== wg bench convnet --device cuda --quick"
     timeout 200 $PY -m wg_bench run --no-history --suites "$root/bench/suites" convnet \
         --device cuda --quick --json "$OUT/convnet-cuda.json"

@@ -5,7 +5,8 @@ weights on NumPy and on CuPy (or torch-CUDA arrays through array-api-compat), ch
 first step's loss and gradients agree within 1e-4 (ADBench rho), and prints the median step time
 of each. Exit status 0 when they agree, 1 when they do not, 2 when no GPU backend is available.
 
-Usage: python gpu_check.py [--backend auto|cupy|torch] [--device cuda|cpu] [--steps 20]
+Usage: python tools/convnet_gpu_check.py [--backend auto|cupy|torch] [--device cuda|cpu]
+       [--steps 20]
 (``--backend torch --device cpu`` is a dry run of the same code path on a machine without a GPU.)
 """
 

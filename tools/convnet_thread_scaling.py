@@ -18,8 +18,8 @@ region). It ignores the GIL and memory bandwidth, so it is an upper bound, not a
 
 Usage (from the repository root):
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \\
-        python packages/convnet/tools/thread_scaling.py [rounds]
-    python packages/convnet/tools/thread_scaling.py control [rounds]   # the control alone: which
+        python tools/convnet_thread_scaling.py [rounds]
+    python tools/convnet_thread_scaling.py control [rounds]   # the control alone: which
         # two CPUs of a machine (taskset -c A,B) behave as two whole cores
 """
 
@@ -28,13 +28,10 @@ from __future__ import annotations
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import wg_convnet.parallel as parallel
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from torch_timing import load_suite
+from wg_bench.discovery import suite_module
 
 
 class Control:
@@ -74,7 +71,7 @@ def main() -> None:
         control_only(int(sys.argv[2]) if len(sys.argv) > 2 else 40)
         return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    suite = load_suite()
+    suite = suite_module("convnet")
     benches = {}
     for threads in (1, 2):
         bench = suite.TrainingStep()
