@@ -104,8 +104,9 @@ def _worktrees(repo: Path) -> int:
     return sum(line.startswith("worktree ") for line in listing)
 
 
-def test_a_slower_working_tree_is_reported_and_fails(repo: Path, temp: Path) -> None:
-    result = wg(repo, "speed", "--against", "HEAD~1", *OPTIONS)
+@pytest.mark.parametrize("suites", ["current", "rev"])
+def test_a_slower_working_tree_is_reported_and_fails(repo: Path, temp: Path, suites: str) -> None:
+    result = wg(repo, "speed", "--against", "HEAD~1", "--against-suites", suites, *OPTIONS)
     assert result.exit_code == 1, result.output
     rev = _git(repo, "rev-parse", "HEAD~1").strip()[:10]
     lines = [line for line in result.output.splitlines() if "│ speed.Work" in line]
@@ -148,6 +149,39 @@ def test_a_revision_whose_library_does_not_import_skips_its_cells(repo: Path, te
     assert "lib/src/toylib/__init__.py:1: SyntaxError: " in text
     assert "Traceback" not in result.output
     assert "2 cell(s) compared: 0 significant change(s), 2 not compared" in text
+    assert _worktrees(repo) == 1
+    assert list(temp.iterdir()) == []
+
+
+def test_a_library_the_revision_lacks_is_not_taken_from_today(
+    repo: Path, temp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At HEAD~1 the library is no workspace member; an installed copy of today's (here: on
+    PYTHONPATH) would be imported in its place, so the revision's cells are skipped."""
+    _commit(repo, {"pyproject.toml": PYPROJECT.replace('["lib"]', "[]")}, "no members")
+    _commit(repo, {"pyproject.toml": PYPROJECT}, "lib is a member again")
+    monkeypatch.setenv("PYTHONPATH", str(repo / "lib" / "src"))
+    result = wg(repo, "speed", "--against", "HEAD~1", *OPTIONS)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (
+        f"the suite does not load: toylib was imported from {repo}/lib/src/toylib/__init__.py, "
+        "not from HEAD~1 ("
+    ) in text
+    assert "skipped 2 cell(s) at HEAD~1 (" in text
+    assert _worktrees(repo) == 1
+
+
+def test_revision_suites_that_do_not_exist(repo: Path, temp: Path) -> None:
+    _git(repo, "mv", "suites", "benchmarks")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "rename")
+    _git(repo, "mv", "benchmarks", "suites")
+    result = wg(repo, "speed", "--against", "HEAD", "--against-suites", "rev")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: --against-suites rev: HEAD has no suites folder; use the working tree's suites "
+        "(--against-suites current)"
+    )
     assert _worktrees(repo) == 1
     assert list(temp.iterdir()) == []
 

@@ -7,9 +7,10 @@ its side's workspace member ``src`` folders first on ``PYTHONPATH``, so the revi
 import the revision's libraries, while the measuring instrument (:data:`HARNESS`: ``wg_bench``
 and ``wg_io``, which it writes through) stays today's on both sides. Before any cell runs, a
 probe process per side loads the selected suite files with that side's path and checks where
-each member package is imported from: a suite that does not load at the revision (a library
-that does not import there, a name the suite needs that the revision lacks) skips that side's
-cells with the reason, and so does a member that resolves to another folder than the side's.
+the member packages they import come from: a suite that does not load at the revision (a
+library that does not import there, a name the suite needs that the revision lacks) skips that
+side's cells with the reason, and so does a member package imported from outside the side's
+folders (the revision lacks it, or an installed copy shadows it).
 
 Both sides' cells run interleaved, each in a fresh process, in the rounds of
 :func:`wg_bench.plan.interleave` (the same implementation of both sides back to back, the order
@@ -51,21 +52,16 @@ SIGNIFICANT = ("slower", "faster", "broken", "fixed")
 SUITES_CHOICES = ("current", "rev")
 PROBE_TIMEOUT = 600.0
 
-# runs in a side's environment: which suites load there, and where each member package is from
+# runs in a side's environment: which suites load there, and where the member packages they
+# imported (of either side) came from
 _PROBE = """
-import importlib.util, json, sys
+import json, sys
 from pathlib import Path
 from wg_bench.discovery import load_suite
-suites, packages = json.loads(sys.argv[1])
-origin = {}
-for name in packages:
-    try:
-        spec = importlib.util.find_spec(name)
-    except Exception as exc:
-        spec = None
-    origin[name] = spec.origin if spec is not None else None
+suites, names = json.loads(sys.argv[1])
 errors = {path: load_suite(Path(path)).error for path in suites}
-print(json.dumps({"errors": errors, "origins": origin}))
+loaded = {n: getattr(sys.modules[n], "__file__", None) for n in names if n in sys.modules}
+print(json.dumps({"errors": errors, "origins": loaded}))
 """
 
 
@@ -203,15 +199,17 @@ def checkout(repo: Path, sha: str) -> Iterator[Path]:
         _git(repo, "worktree", "prune")
 
 
-def probe(side: Side, suite_paths: Sequence[Path], env: dict[str, str]) -> dict[Path, str]:
+def probe(side: Side, suite_paths: Sequence[Path], names: Sequence[str],
+          env: dict[str, str]) -> dict[Path, str]:  # fmt: skip
     """Why each suite's cells cannot run on ``side`` ({suite file: reason}; empty: all can).
 
-    A suite that does not load with the side's path, or a member package that resolves outside
-    the side's folders (the revision's code would not be what runs), gives a reason.
+    A suite that does not load with the side's path gives its load error. So does a member
+    package of either side (``names``) that the suites imported from outside the side's own
+    folders (the revision lacks it, or an installed copy shadows it): the cells would time
+    another revision's code than the side's.
     """
-    names = packages(side.python_path)
     path = os.pathsep.join([*side.python_path, *filter(None, [env.get("PYTHONPATH")])])
-    argument = json.dumps([[str(p) for p in suite_paths], names])
+    argument = json.dumps([[str(p) for p in suite_paths], list(names)])
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, argument], env={**env, "PYTHONPATH": path},
         capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False,
@@ -221,15 +219,14 @@ def probe(side: Side, suite_paths: Sequence[Path], env: dict[str, str]) -> dict[
         return dict.fromkeys(suite_paths, reason)
     found = json.loads(done.stdout.strip().splitlines()[-1])
     strays = [
-        f"{name} imports from {origin}, not from {side.label}'s sources"
+        f"{name} was imported from {origin}, not from {side.label}'s sources"
         for name, origin in found["origins"].items()
-        if origin is None or not any(origin.startswith(f"{s}{os.sep}") for s in side.python_path)
+        if not any(str(origin).startswith(f"{s}{os.sep}") for s in side.python_path)
     ]
     reasons = {}
     for suite in suite_paths:
-        error = found["errors"].get(str(suite))
-        if error or strays:
-            detail = error or "; ".join(strays)
+        detail = found["errors"].get(str(suite)) or "; ".join(strays)
+        if detail:
             reasons[suite] = f"at {side.label} the suite does not load: {detail}"
     return reasons
 
@@ -308,6 +305,11 @@ def run_against(
             "current": Side("current", "the working tree", tuple(map(str, member_sources(repo)))),
         }
         folder = tree / suites_root.resolve().relative_to(repo) if rev_suites else suites_root
+        if not folder.is_dir():
+            raise AgainstError(
+                f"--against-suites rev: {rev} has no {suites_root.resolve().relative_to(repo)} "
+                "folder; use the working tree's suites (--against-suites current)"
+            )
         with _importing(sides["rev" if rev_suites else "current"].python_path):
             suites = discover(folder, patterns)
         cells = build_cells(suites, settings.device, settings.quick, implementations)
@@ -316,7 +318,8 @@ def run_against(
             raise RunError(broken or "the selected suites hold no benchmark; `wg bench list` "
                            "shows them")  # fmt: skip
         paths = sorted({c.bench.path for c in cells})
-        skips = {name: probe(side, paths, full_env) for name, side in sides.items()}
+        names = sorted({n for side in sides.values() for n in packages(side.python_path)})
+        skips = {name: probe(side, paths, names, full_env) for name, side in sides.items()}
         sided = _sided_cells(cells, skips)
         outcome = _outcome(repo, rev, sha, sides, suites, sided, settings, env, command)
         with tempfile.TemporaryDirectory(prefix="wg-bench-run-") as cache:
