@@ -172,6 +172,19 @@ def test_a_library_the_revision_lacks_is_not_taken_from_today(
     assert _worktrees(repo) == 1
 
 
+def test_a_revision_with_a_broken_pyproject(repo: Path, temp: Path) -> None:
+    _commit(repo, {"pyproject.toml": "[tool.uv.workspace]\nmembers = [\n"}, "broken toml")
+    sha = _git(repo, "rev-parse", "HEAD").strip()[:10]
+    result = wg(repo, "speed", "--against", "HEAD")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"Error: --against: cannot read the workspace members: HEAD ({sha}):pyproject.toml: "
+        "invalid TOML: Invalid value (at end of document)"
+    )
+    assert _worktrees(repo) == 1
+    assert list(temp.iterdir()) == []
+
+
 def test_revision_suites_that_do_not_exist(repo: Path, temp: Path) -> None:
     _git(repo, "mv", "suites", "benchmarks")
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "rename")

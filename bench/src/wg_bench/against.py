@@ -38,7 +38,7 @@ from typing import Any
 from wg_io.structure import InputError, load_toml
 
 from wg_bench import compare as comparing
-from wg_bench.discovery import discover
+from wg_bench.discovery import Suite, discover
 from wg_bench.interruption import stop_signals
 from wg_bench.machine import fingerprint, thread_env
 from wg_bench.plan import CellPlan, Settings, Task, build_cells, interleave
@@ -137,11 +137,12 @@ def resolve(repo: Path, rev: str) -> str:
     return done.stdout.strip()
 
 
-def member_sources(root: Path) -> list[Path]:
+def member_sources(root: Path, name: str | None = None) -> list[Path]:
     """The ``src`` folders of the uv workspace at ``root``, the harness's excluded.
 
     The root project's ``src`` and each ``[tool.uv.workspace] members`` entry (globs allowed) of
-    ``root/pyproject.toml`` that has one.
+    ``root/pyproject.toml`` that has one; ``name`` is how messages call that file (a temporary
+    checkout's path means nothing to the user).
 
     Examples
     --------
@@ -152,13 +153,13 @@ def member_sources(root: Path) -> list[Path]:
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:
-            data = load_toml(pyproject.read_text(encoding="utf-8"), pyproject)
+            data = load_toml(pyproject.read_text(encoding="utf-8"), name or pyproject)
         except (InputError, OSError, UnicodeDecodeError) as exc:
             raise AgainstError(f"--against: cannot read the workspace members: {exc}") from None
         members = data.get("tool", {}).get("uv", {}).get("workspace", {}).get("members", [])
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise AgainstError(
-                f"{pyproject}: [tool.uv.workspace] members must be a list of folder globs"
+                f"{name or pyproject}: [tool.uv.workspace] members must be a list of folder globs"
             )
         folders += [f for pattern in members for f in sorted(root.glob(pattern))]
     sources = [f / "src" for f in folders if (f / "src").is_dir()]
@@ -299,19 +300,10 @@ def run_against(
     sha = resolve(repo, rev)
     env = thread_env(settings.threads)
     full_env = {**os.environ, **env}
+    label = f"{rev} ({sha[:10]})"
     with stop_signals() as stop, checkout(repo, sha) as tree:
-        sides = {
-            "rev": Side("rev", f"{rev} ({sha[:10]})", tuple(map(str, member_sources(tree)))),
-            "current": Side("current", "the working tree", tuple(map(str, member_sources(repo)))),
-        }
-        folder = tree / suites_root.resolve().relative_to(repo) if rev_suites else suites_root
-        if not folder.is_dir():
-            raise AgainstError(
-                f"--against-suites rev: {rev} has no {suites_root.resolve().relative_to(repo)} "
-                "folder; use the working tree's suites (--against-suites current)"
-            )
-        with _importing(sides["rev" if rev_suites else "current"].python_path):
-            suites = discover(folder, patterns)
+        sides = _sides(repo, tree, label)
+        suites = _suites(sides, repo, tree, suites_root, patterns, rev if rev_suites else None)
         cells = build_cells(suites, settings.device, settings.quick, implementations)
         if not cells:
             broken = "; ".join(str(s.error) for s in suites if s.error)
@@ -331,6 +323,29 @@ def run_against(
     outcome.signal = stop.name
     outcome.interrupted = outcome.interrupted or stop.signum is not None
     return outcome
+
+
+def _sides(repo: Path, tree: Path, label: str) -> dict[str, Side]:
+    """The revision's side (the checkout at ``tree``) and the working tree's."""
+    rev = tuple(map(str, member_sources(tree, f"{label}:pyproject.toml")))
+    current = tuple(map(str, member_sources(repo)))
+    return {"rev": Side("rev", label, rev), "current": Side("current", "the working tree", current)}
+
+
+def _suites(sides: dict[str, Side], repo: Path, tree: Path, suites_root: Path,
+            patterns: Sequence[str], rev: str | None) -> list[Suite]:  # fmt: skip
+    """The selected suites: the working tree's, or with ``rev`` the revision's copy of them."""
+    folder = suites_root
+    if rev is not None:
+        relative = suites_root.resolve().relative_to(repo.resolve())
+        folder = tree / relative
+        if not folder.is_dir():
+            raise AgainstError(
+                f"--against-suites rev: {rev} has no {relative} folder; use the working tree's "
+                "suites (--against-suites current)"
+            )
+    with _importing(sides["current" if rev is None else "rev"].python_path):
+        return discover(folder, patterns)
 
 
 def _outcome(repo: Path, rev: str, sha: str, sides: dict[str, Side], suites: Any,
