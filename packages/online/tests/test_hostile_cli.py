@@ -195,7 +195,7 @@ def test_poll_must_be_a_positive_finite_number(model: Path) -> None:
         ),
         (
             lambda h: h["options"].update(bit_precision=1.5),
-            "bad options in header: -b/--bit_precision 1.5: expected a int",
+            "bad options in header: -b/--bit_precision 1.5: expected an int",
         ),
         (
             lambda h: h["options"].update(learning_rate=float("nan")),

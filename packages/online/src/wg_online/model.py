@@ -143,6 +143,10 @@ def _flag(name: str) -> str:
     return FLAGS.get(name, name)
 
 
+def _article(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def _check_types(options: Options) -> None:
     """Each option has its field's type: an int for ints (not a bool), a number for floats,
     a string of strings for tuples (model headers and library callers can pass anything)."""
@@ -159,7 +163,7 @@ def _check_types(options: Options) -> None:
         if not ok:
             raise OptionsError(
                 f"{_flag(f.name)} {value!r}: expected "
-                f"{'a tuple of strings' if kind is tuple else 'a ' + kind.__name__}"
+                f"{'a tuple of strings' if kind is tuple else _article(kind.__name__)}"
             )
 
 
