@@ -14,6 +14,8 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wg_online.datagen import ctr
 from wg_online.model import Options, OptionsError
 from wg_online.model_file import load_model
@@ -328,3 +330,26 @@ def test_non_finite_weights_stop_training(tmp_path) -> None:
         assert where in result.output
         assert "No model was written" in result.output
         assert not model.exists()
+
+
+# within float32's range: VW's fallback gives inf where our parser refuses the line
+_NUMBER = r"-?[0-9]{1,8}(\.[0-9]{0,12})?([eE]-?[0-2]?[0-9])?"
+
+
+@pytest.fixture(scope="module")
+def parse_workspace():
+    ws = vowpalwabbit.Workspace("--quiet")
+    yield {"vw": ws}  # wrapped: hypothesis calls setup_example() on a first argument having one
+    ws.finish()
+
+
+@settings(max_examples=300, deadline=None)
+@given(token=st.from_regex(_NUMBER, fullmatch=True))
+def test_numbers_round_as_vw_parses_them(parse_workspace, token: str) -> None:
+    line = f"1 |f x:{token} y"
+    ws = parse_workspace["vw"]
+    ex = ws.parse(line)
+    want = [np.float32(ex.feature_weight(0, i)) for i in range(ex.num_features_in(0))]
+    ws.finish_example(ex)
+    parsed, _ = parse_vw(line.encode() + b"\n")
+    assert parsed.val.tolist() == [float(v) for v in want]

@@ -20,13 +20,13 @@ _POW10 = np.array([10.0**i for i in range(23)])
 
 
 def _vw_pow10_table() -> np.ndarray:
-    """VW's float32 powers of ten, 1e-37..1e37, each from the last by one float ``*10``/``/10``
+    """VW's float32 powers of ten, 1e-37..1e38, each from the last by one float ``*10``/``/10``
     (not correctly rounded: VW's number parser multiplies by these)."""
     up, down = [np.float32(1.0)], [np.float32(1.0)]
-    for _ in range(37):
+    for _ in range(38):
         up.append(np.float32(up[-1] * np.float32(10.0)))
         down.append(np.float32(down[-1] / np.float32(10.0)))
-    return np.array(down[:0:-1] + up, np.float32)
+    return np.array(down[37:0:-1] + up, np.float32)
 
 
 VW_POW10 = _vw_pow10_table()
@@ -165,8 +165,8 @@ def scan_number_vw(buf, s, e):
 
     VW accumulates the digits in float32 (``acc = fl(fl(acc * 10) + d)``, at most 35 after the
     point) and multiplies once by :data:`VW_POW10`, which is not correctly rounded: ``0.001`` is
-    0.00099999993. Syntax outside that path (``+``, ``e+3``, no digits, far exponents) takes
-    VW's fallback, a correctly rounded ``strtof``: :func:`scan_number`.
+    0.00099999993; a power of ten below the table gives 0. Syntax outside that path (``+``,
+    ``e+3``, no digits) takes VW's fallback, a correctly rounded ``strtof``: :func:`scan_number`.
     """
     i, neg = s, False
     if i < e and buf[i] == 45:
@@ -190,11 +190,13 @@ def scan_number_vw(buf, s, e):
         if i == e or not 48 <= buf[i] <= 57:
             return scan_number(buf, s, e)
         while i < e and 48 <= buf[i] <= 57 and exp10 < 1000:
-            exp10, i = exp10 * 10 + (buf[i] - 48), i + 1
+            exp10, i = exp10 * 10 + (np.int64(buf[i]) - 48), i + 1
         exp10 = -exp10 if eneg else exp10
     power = exp10 - ndec
-    if i != e or digits == 0 or power < -37 or power > 37:
+    if i != e or digits == 0 or power > 38:
         return scan_number(buf, s, e)
+    if power < -37:  # below VW's table: the value is 0 (a feature is then dropped)
+        return True, np.float32(0.0)
     r = acc * VW_POW10[power + 37]
     r = -r if neg else r
     return np.isfinite(r), r
