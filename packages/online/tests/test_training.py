@@ -246,3 +246,18 @@ def test_warm_up_tells_when_it_compiles(monkeypatch) -> None:
     quick = io.StringIO()
     training.warm_up(quick, after=5.0)
     assert quick.getvalue() == ""
+
+
+@pytest.mark.corpus
+def test_large_learning_rate_keeps_weights_finite(vw_corpus, tmp_path) -> None:
+    # -l 10 on rcv1 once wrote a model whose every prediction was NaN: a confidently right
+    # example's squared gradient underflowed to 0, so a fresh feature's rate was inf.
+    # VW's loss gate (no step once the float32 loss is 0) never takes that step.
+    model = tmp_path / "m.wgm"
+    train(vw_corpus / "rcv1_small.dat", model, Options(learning_rate=10.0))
+    assert np.isfinite(load_model(model).w).all()
+    preds = tmp_path / "p.txt"
+    predict(model, vw_corpus / "rcv1_small.dat", preds)
+    values = np.loadtxt(preds)
+    assert values.shape == (1000,)
+    assert np.isfinite(values).all()

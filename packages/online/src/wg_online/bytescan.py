@@ -190,7 +190,7 @@ def scan_number_vw(buf, s, e):
         if i == e or not 48 <= buf[i] <= 57:
             return scan_number(buf, s, e)
         while i < e and 48 <= buf[i] <= 57 and exp10 < 1000:
-            exp10, i = exp10 * 10 + (np.int64(buf[i]) - 48), i + 1
+            exp10, i = exp10 * 10 + (int(buf[i]) - 48), i + 1
         exp10 = -exp10 if eneg else exp10
     power = exp10 - ndec
     if i != e or digits == 0 or power > 38:
