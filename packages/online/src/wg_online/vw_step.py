@@ -41,7 +41,15 @@ ADAPTIVE, NORMALIZED, INVARIANT, LEARN = range(4)
 
 @nb.njit(cache=True, inline="always")
 def wexpmx(z):
-    """VW's approximation of ``W(e**z) - z`` (Lambert W), in float64 rounded to float32."""
+    """VW's approximation of ``W(e**z) - z`` (Lambert W), in float64 rounded to float32.
+
+    Examples
+    --------
+    The default mode's first update of the research note's worked example (section 9):
+
+    >>> float(wexpmx(np.float32(2.7320509)))
+    -0.7060551643371582
+    """
     z = np.float64(z)
     if z >= 1.0:
         w0 = 0.86 * z + 0.01
@@ -341,7 +349,14 @@ def vw_block(
 
 @nb.njit(cache=True)
 def synced(w, gs, l1_on):
-    """VW's weights as ``-t -i`` loads them: ``fl(trunc(w, gravity) * contraction)``."""
+    """VW's weights as ``-t -i`` loads them: ``fl(trunc(w, gravity) * contraction)``.
+
+    Examples
+    --------
+    >>> gs = np.array([0, 0, 0, 1, 0.5, 0.25, 0, 0, -50, 50])
+    >>> synced(np.array([1.0, -0.2, -2.0], np.float32), gs, True).tolist()
+    [0.375, 0.0, -0.875]
+    """
     out = w.copy()
     g2 = gs.copy()
     _sync(out, g2, l1_on)
@@ -350,7 +365,13 @@ def synced(w, gs, l1_on):
 
 @nb.njit(cache=True)
 def link_logistic(p):
-    """``fl(1 / fl(1 + expf(-p)))`` per margin (VW's ``--link logistic``)."""
+    """``fl(1 / fl(1 + expf(-p)))`` per margin (VW's ``--link logistic``).
+
+    Examples
+    --------
+    >>> [round(float(p), 6) for p in link_logistic(np.array([0.0, 0.927806914], np.float32))]
+    [0.5, 0.71663]
+    """
     out = np.empty(p.shape[0], np.float32)
     for i in range(p.shape[0]):
         out[i] = F(F(1.0) / F(F(1.0) + _expf(F(-p[i]))))
