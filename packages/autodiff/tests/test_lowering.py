@@ -3,6 +3,7 @@ and anything that does not lower (or does not compile) runs on the replay."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import subprocess
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from wg_autodiff import adbench as adb
 from wg_autodiff import adbench_io, lowering
 from wg_autodiff.errors import InputError
+from wg_autodiff.pytree import tree_flatten
 from wg_autodiff.rules_unary import tanh_p
 from wg_io.corpus import corpus_dir
 
@@ -122,6 +124,64 @@ def test_nan_and_infinity_propagate_as_in_numpy(f: Callable[..., Any]) -> None:
     y = Y.copy()
     y[0, 3] = np.nan
     np.testing.assert_array_equal(ad.compile(f, backend="numba")(x, y), f(x, y))
+
+
+def _spec_table() -> list[Any]:
+    """The primitive spec table of test_rules.py (one table for every backend's checks)."""
+    path = Path(__file__).with_name("test_rules.py")
+    module_spec = importlib.util.spec_from_file_location("wg_autodiff_rule_specs", path)
+    assert module_spec is not None
+    assert module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_spec.name] = module  # dataclasses look their module up there
+    module_spec.loader.exec_module(module)
+    return list(module.SPECS)
+
+
+SPECS = _spec_table()
+
+
+def _spec_args(spec: Any) -> tuple[Any, ...]:
+    rng = np.random.default_rng(3)
+    args = []
+    for shape in spec.shapes:
+        x = rng.uniform(spec.lo, spec.hi, shape)
+        if spec.complex:
+            x = x + 1j * rng.uniform(spec.lo, spec.hi, shape)
+        args.append(x)
+    return tuple(args)
+
+
+def _leaf_rho(got: Any, want: Any) -> float:
+    got_leaves, want_leaves = tree_flatten(got)[0], tree_flatten(want)[0]
+    assert len(got_leaves) == len(want_leaves)
+    worst = 0.0
+    for a, b in zip(got_leaves, want_leaves, strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        assert (a.shape, a.dtype) == (b.shape, b.dtype)
+        scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-300)
+        worst = max(worst, float(np.max(np.abs(a - b), initial=0.0)) / scale)
+    return worst
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_the_spec_table_runs_the_same_on_both_backends(spec: Any) -> None:
+    """Primal and pullback of every spec, staged together: numba's answer is the replay's,
+    and what the replay cannot run, numba cannot either (coverage never shrinks)."""
+    args = _spec_args(spec)
+    ct = np.random.default_rng(4).standard_normal(np.shape(spec.fn(*args)))
+
+    def joint(*xs: Any) -> Any:
+        out, pullback = ad.vjp(spec.fn, *xs)
+        return out, pullback(ct.astype(np.result_type(out)))
+
+    try:
+        want = ad.compile(joint)(*args)
+    except Exception as exc:  # the replay's own limits: numba must meet the same
+        with pytest.raises(type(exc)):
+            ad.compile(joint, backend="numba")(*args)
+        return
+    assert _leaf_rho(ad.compile(joint, backend="numba")(*args), want) <= 1e-12
 
 
 def logistic(w: Any, x: Any, y: Any) -> Any:
