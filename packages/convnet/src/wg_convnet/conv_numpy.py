@@ -31,22 +31,19 @@ from typing import Any
 import numpy as np
 
 from wg_convnet import convolution
-from wg_convnet.convolution import chunk_size
+from wg_convnet.convolution import chunk_size, tap
 
 #: im2col chunk budget of the fast path: columns small enough to stay in cache between the
-#: im2col writes and the GEMM that reads them (measured: 1-2 MiB is ~10% faster than 16 MiB on
-#: the 32x13x13 -> 64 benchmark); 2.5 MiB makes that benchmark's chunks 16 samples, whole
-#: groups of 4 of the input gradient (:data:`INPUT_GRAD_BYTES`), not 13 (4+4+4+1): 1-2.5%
-#: faster than 2 MiB on an AMD EPYC and on an AVX-512 Xeon, 2.5-3.3% on the training step
-#: there; never above :data:`wg_convnet.convolution.SCRATCH_BYTES`
+#: im2col writes and the GEMM that reads them, and a chunk that splits into whole groups of
+#: :data:`INPUT_GRAD_BYTES` (uneven groups leave one short GEMM per chunk); never above
+#: :data:`wg_convnet.convolution.SCRATCH_BYTES`
 CHUNK_BYTES = 5 * 2**19
 #: from this many input channels on, the input gradient is computed channels-last, one GEMM of C
 #: columns per kernel offset (:func:`_input_grad_nhwc`); with fewer channels those GEMMs are too
-#: narrow for BLAS (C=4: ~30 GFLOP/s) and the channel-major GEMM + col2im is faster
+#: narrow for BLAS to reach its throughput, and the channel-major GEMM + col2im wins
 NHWC_MIN_CHANNELS = 16
 #: budget of the per-kernel-offset GEMM results of the channels-last input gradient: small
-#: enough to stay in a 1 MiB L2 cache until col2im adds them up (measured on the 32x13x13 -> 64
-#: benchmark: groups of 4 samples (545 KiB) 4.0 ms, of 13 samples 4.6 ms)
+#: enough to stay in a 1 MiB L2 cache until col2im adds them up
 INPUT_GRAD_BYTES = 640 * 2**10
 
 
@@ -111,7 +108,7 @@ def im2col_chunk(
         windows = _windows_stride1(xt, kernel, out_hw, dilation)
     else:
         sc, sn, sh, sw = xt.strides
-        # all K*K windows as one read-only view, copied in one call (~8% faster than one per offset)
+        # all K*K windows as one read-only view, copied in one call: one loop in C, not K*K
         windows = np.lib.stride_tricks.as_strided(
             xt,
             shape=(c, kernel, kernel, n, oh, ow),
@@ -130,8 +127,7 @@ def _windows_stride1(
     Made of a copy of ``xt`` shifted by each kernel column, (C, K, n, HP, OW): the window of
     kernel offset (i, j) is then OH whole rows of the j-th shift, so that im2col copies runs of
     OH*OW numbers instead of OW, and only the K*HP*OW numbers per channel and sample of the shifts
-    move in runs of OW (not the K*K*OH*OW of the columns). im2col on the 32x13x13 -> 64
-    benchmark: 1.06 ms as one copy of all windows, 0.75-0.78 ms in these two.
+    move in runs of OW (not the K*K*OH*OW of the columns); long runs copy faster than short ones.
     """
     c, n, hp, _ = xt.shape
     oh, ow = out_hw
@@ -183,8 +179,8 @@ def weight_grad_chunk(cols: np.ndarray, rows: np.ndarray, dwt: np.ndarray) -> No
     """``dwt += cols @ rows``: the transposed weight gradient (C*K*K, F) of one chunk.
 
     ``cols`` (C*K*K, n*OH*OW) are the chunk's im2col columns, ``rows`` its output gradient as
-    :func:`dy_rows`. This orientation multiplies two row-major operands without a transpose, which
-    OpenBLAS runs ~20% faster than ``dY @ cols.T`` (3.1 vs 3.9 ms on the 32x13x13 -> 64 benchmark).
+    :func:`dy_rows`. This orientation multiplies two row-major operands without a transpose,
+    which BLAS runs faster than ``dY @ cols.T``.
     """
     dwt += np.matmul(cols, rows)
 
@@ -242,7 +238,7 @@ def _input_grad_nhwc(
     (n, OH, OW, C) of every output position; col2im adds it, shifted by the offset, into an
     NHWC image. With channels innermost every ``+=`` runs over whole rows of OW*C numbers
     (stride 1), and no GEMM column is spent on padding (the channel-major fold widens the output
-    gradient to the padded grid, ~40% more GEMM work on the 32x13x13 -> 64 benchmark). Runs over
+    gradient to the padded grid, so its GEMM also multiplies the border). Runs over
     groups of samples whose GEMM results fit :data:`INPUT_GRAD_BYTES`.
     """
     n, c = dx.shape[:2]
@@ -272,11 +268,10 @@ def _input_grad_group(
     kh, kw = taps.shape[:2]
     parts = np.matmul(rows, taps).reshape(kh, kw, n, oh, ow, c)
     image = np.zeros((n, h + 2 * p, wd + 2 * p, c), dtype=parts.dtype)
-    r_span, c_span = stride * (oh - 1) + 1, stride * (ow - 1) + 1
     for i in range(kh):
         for j in range(kw):
-            r0, c0 = i * dilation, j * dilation
-            image[:, r0 : r0 + r_span : stride, c0 : c0 + c_span : stride] += parts[i, j]
+            rows_, cols = tap(i, j, out_hw, stride, dilation)
+            image[:, rows_, cols] += parts[i, j]
     dx[...] = image[:, p : p + h, p : p + wd].transpose(0, 3, 1, 2)
 
 
@@ -288,11 +283,10 @@ def _fold_strided(
     c = w2.shape[1] // kernel**2
     dcols = np.matmul(w2.T, _dy_columns(dy)).reshape(c, kernel, kernel, n, oh, ow)
     dxt = np.zeros((c, n, *hw), dtype=dcols.dtype)
-    r_span, c_span = stride * (oh - 1) + 1, stride * (ow - 1) + 1
     for i in range(kernel):
         for j in range(kernel):
-            r0, c0 = i * dilation, j * dilation
-            dxt[:, :, r0 : r0 + r_span : stride, c0 : c0 + c_span : stride] += dcols[:, i, j]
+            rows, cols = tap(i, j, (oh, ow), stride, dilation)
+            dxt[:, :, rows, cols] += dcols[:, i, j]
     return dxt
 
 

@@ -80,13 +80,29 @@ def pad2d(x: Array, padding: int, value: float = 0.0) -> Array:
     return xp.concat([rows, x, rows], axis=2)
 
 
-def window(x: Array, i: int, j: int, out_hw: tuple[int, int], stride: int, dilation: int) -> Array:
-    """The strided view ``x[:, :, i*d + s*oh, j*d + s*ow]`` for all output positions (oh, ow)."""
+def tap(i: int, j: int, out_hw: tuple[int, int], stride: int, dilation: int) -> tuple[slice, slice]:
+    """Row and column slices of the padded input that kernel offset (i, j) reads.
+
+    Output position (oh, ow) reads input row ``i*dilation + stride*oh`` and column
+    ``j*dilation + stride*ow``; im2col gathers through these slices and col2im adds back
+    through the same ones, so both stay each other's adjoint.
+
+    Examples
+    --------
+    >>> tap(1, 2, (3, 2), 2, 1)
+    (slice(1, 6, 2), slice(2, 5, 2))
+    """
     oh, ow = out_hw
     r0, c0 = i * dilation, j * dilation
-    return x[
-        :, :, r0 : r0 + stride * (oh - 1) + 1 : stride, c0 : c0 + stride * (ow - 1) + 1 : stride
-    ]
+    return slice(r0, r0 + stride * (oh - 1) + 1, stride), slice(
+        c0, c0 + stride * (ow - 1) + 1, stride
+    )
+
+
+def window(x: Array, i: int, j: int, out_hw: tuple[int, int], stride: int, dilation: int) -> Array:
+    """The strided view ``x[:, :, i*d + s*oh, j*d + s*ow]`` for all output positions (oh, ow)."""
+    rows, cols = tap(i, j, out_hw, stride, dilation)
+    return x[:, :, rows, cols]
 
 
 def im2col(
@@ -137,13 +153,10 @@ def col2im(
     oh, ow = out_hw
     cols6 = xp.reshape(cols, (n, c, kh, kw, oh, ow))
     out = xp.zeros(padded_shape, dtype=cols.dtype, device=device(cols))
-    r_span, c_span = stride * (oh - 1) + 1, stride * (ow - 1) + 1
     for i in range(kh):
         for j in range(kw):
-            r0, c0 = i * dilation, j * dilation
-            out[:, :, r0 : r0 + r_span : stride, c0 : c0 + c_span : stride] += cols6[
-                :, :, i, j, :, :
-            ]
+            rows, cols_ = tap(i, j, out_hw, stride, dilation)
+            out[:, :, rows, cols_] += cols6[:, :, i, j, :, :]
     return out
 
 
@@ -194,11 +207,8 @@ def col2im_cm(
     oh, ow = out_hw
     cols6 = xp.reshape(cols, (c, kh, kw, n, oh, ow))
     out = xp.zeros((c, n, h, w), dtype=cols.dtype, device=device(cols))
-    r_span, c_span = stride * (oh - 1) + 1, stride * (ow - 1) + 1
     for i in range(kh):
         for j in range(kw):
-            r0, c0 = i * dilation, j * dilation
-            target = (slice(None), slice(None), slice(r0, r0 + r_span, stride),
-                      slice(c0, c0 + c_span, stride))  # fmt: skip
-            out[target] += cols6[:, i, j, :, :, :]
+            rows, cols_ = tap(i, j, out_hw, stride, dilation)
+            out[:, :, rows, cols_] += cols6[:, i, j, :, :, :]
     return xp.permute_dims(out, (1, 0, 2, 3))
