@@ -133,32 +133,29 @@ def _carried(ctx: Context, rel: str, licence_id: str) -> bool:
     )
 
 
+def _config_error(ctx: Context, message: str, fix: str) -> None:
+    """A ``config`` error at the [tool.wg.license] table that declares the artifact folders."""
+    ctx.findings.append(
+        make("config", Severity.ERROR, ctx.policy.source, ctx.policy.line, message, fix)
+    )
+
+
 def _folder_artifacts(ctx: Context) -> list[tuple[str, str | None]]:
     found = []
     for folder, licence in ctx.policy.artifact_folders:
         base = ctx.root / folder
         if not base.is_dir():
-            ctx.findings.append(
-                make(
-                    "config",
-                    Severity.ERROR,
-                    ctx.policy.source,
-                    ctx.policy.line,
-                    f"artifact folder `{folder}` does not exist",
-                    "fix `artifact-folders` in [tool.wg.license]",
-                )
+            _config_error(
+                ctx,
+                f"artifact folder `{folder}` does not exist",
+                "fix `artifact-folders` in [tool.wg.license]",
             )
             continue
         if licence is not None and licence.lower() not in ctx.custom:
-            ctx.findings.append(
-                make(
-                    "config",
-                    Severity.ERROR,
-                    ctx.policy.source,
-                    ctx.policy.line,
-                    f"artifact folder `{folder}`: unknown licence `{licence}`",
-                    "use a LicenseRef- id from license/terms/ (wg license terms)",
-                )
+            _config_error(
+                ctx,
+                f"artifact folder `{folder}`: unknown licence `{licence}`",
+                "use a LicenseRef- id from license/terms/ (wg license terms)",
             )
             continue
         for dirpath, _, files in os.walk(base):
