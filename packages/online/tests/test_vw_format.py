@@ -128,9 +128,23 @@ def test_numbers(text: str, value: float) -> None:
     assert parse_bytes(f"1 | x:{text}\n".encode()).val.tolist() == [np.float32(value)]
 
 
-@pytest.mark.parametrize("text", ["", ".", "1x", "e5", "1e", "nan", "inf", "1e999", "--1"])
+@pytest.mark.parametrize(
+    "text",
+    ["", ".", "1x", "e5", "1e", "nan", "inf", "1e999", "--1", "1E40", "-3.5e38", "1e" + "9" * 5000],
+)
 def test_bad_numbers(text: str) -> None:
+    # beyond float32's range: None, with no NumPy overflow warning (an error under pytest)
     assert parse_number(text.encode()) is None
+    with pytest.raises(VWFormatError, match=r"^d\.vw:1: bad feature"):
+        parse_bytes(f"1 | x:{text}\n".encode(), "d.vw")
+
+
+@pytest.mark.parametrize("text", ["1e-" + "9" * 5000, "1e-50", "0e" + "9" * 5000])
+def test_long_and_tiny_exponents_give_zero(text: str) -> None:
+    assert parse_number(text.encode()) == 0.0
+    # the compiled parser drops a zero-valued feature, as it drops x:0
+    assert parse_bytes(f"1 | x:{text} y\n".encode()).val.tolist() == [1.0]
+    assert parse_bytes(b"1 | x:0 y\n").val.tolist() == [1.0]
 
 
 def test_tags_labels_and_importance() -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from wg_online.datagen import ctr
 from wg_online.model import Options, OptionsError
 from wg_online.model_file import load_model
+from wg_online.vw_format import VWFormatError
 from wg_online.vw_learner import VWFlags, VWLearner, parse_vw
 
 from wg.cli import main
@@ -126,6 +127,13 @@ def test_vw_number_rounding() -> None:
         1000.0,
         0.09999999403953552,
     ]
+
+
+@pytest.mark.parametrize("token", ["1E40", "-1e39", "1e" + "9" * 5000])
+def test_out_of_range_numbers_are_one_line_errors(token: str) -> None:
+    with pytest.raises(VWFormatError) as info:
+        parse_vw(f"1 | a\n1 | a x:{token}\n".encode(), "d.vw", 7)
+    assert str(info.value).startswith(f"d.vw:8: bad feature 'x:{token}'")
 
 
 def test_invalid_flags_explain_themselves() -> None:

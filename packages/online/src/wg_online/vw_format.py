@@ -77,7 +77,7 @@ def parse_number(token: bytes) -> float | None:
     if not whole and not frac:
         return None
     digits = (whole + frac).lstrip(b"0")
-    exp10 = (int(exp) if exp else 0) - len(frac)
+    exp10 = _exponent(exp) - len(frac)
     if len(digits) > _MAX_DIGITS:
         exp10 += len(digits) - _MAX_DIGITS
         digits = digits[:_MAX_DIGITS]
@@ -88,8 +88,25 @@ def parse_number(token: bytes) -> float | None:
     while exp10 < -22:
         value, exp10 = value / 1e22, exp10 + 22
     value = value * 10.0**exp10 if exp10 >= 0 else value / 10.0 ** (-exp10)
-    result = float(np.float32(-value if sign == b"-" else value))
+    with np.errstate(over="ignore"):  # beyond float32's range is inf: not a number here
+        result = float(np.float32(-value if sign == b"-" else value))
     return result if np.isfinite(result) else None
+
+
+def _exponent(exp: bytes | None) -> int:
+    """The exponent's value, saturated as the compiled parser saturates it (a long exponent
+    would exceed Python's limit on the digits of an int conversion).
+
+    Examples
+    --------
+    >>> _exponent(b"-05"), _exponent(None), _exponent(b"9" * 5000)
+    (-5, 0, 10000000)
+    """
+    if not exp:
+        return 0
+    sign, digits = (-1, exp[1:]) if exp[:1] == b"-" else (1, exp.lstrip(b"+"))
+    digits = digits.lstrip(b"0") or b"0"
+    return sign * (10_000_000 if len(digits) > 7 else int(digits))
 
 
 def _fail(source: str, lineno: int, what: str, text: str, fix: str) -> VWFormatError:
