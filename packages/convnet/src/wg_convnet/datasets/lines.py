@@ -59,6 +59,21 @@ def make_lines(
         raise ValueError(f"unknown target {target!r}; use 'orientation' or 'edges'")
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 3, size=n)
+    mask = _line_masks(rng, label, size)
+    X = mask + rng.normal(0.0, noise, size=mask.shape).astype(np.float32) if noise else mask
+    X = X[:, None, :, :].astype(np.float32)
+    if target == "edges":
+        return X, mask[:, None, :, :]
+    return X, label.astype(np.int64)
+
+
+def _line_masks(rng: np.random.Generator, label: np.ndarray, size: int) -> np.ndarray:
+    """The (n, size, size) float32 masks of one random segment per image, oriented by ``label``.
+
+    Draws every image's segment from ``rng`` (length, start, row, direction, offset), whatever
+    its label, so that the images of a seed do not depend on one another's labels.
+    """
+    n = label.shape[0]
     length = rng.integers(size // 2, size + 1, size=n)
     start = (rng.random(n) * (size - length + 1)).astype(np.int64)
     row = rng.integers(0, size, size=n)
@@ -74,11 +89,6 @@ def make_lines(
         col(flip), col(offset + length - 1 + start) - ys, ys - col(start) + col(offset)
     )
     diagonal = (xs == diag_x) & along_y
-    mask = np.where(
+    return np.where(
         col(label) == 0, horizontal, np.where(col(label) == 1, vertical, diagonal)
     ).astype(np.float32)
-    X = mask + rng.normal(0.0, noise, size=mask.shape).astype(np.float32) if noise else mask
-    X = X[:, None, :, :].astype(np.float32)
-    if target == "edges":
-        return X, mask[:, None, :, :]
-    return X, label.astype(np.int64)
