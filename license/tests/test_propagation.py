@@ -147,7 +147,8 @@ def _dist(site, name, version, headers, files=None):
         (folder / rel).write_text(content)
 
 
-def test_dependencies_against_the_allow_list(write, lic, tmp_path):
+def _allow_list_tree(write, lic, tmp_path):
+    """An app whose site has allowed, denied, clarified and excused dependencies."""
     site = tmp_path / "site"
     _dist(site, "good", "1", ["License-Expression: MIT OR GPL-3.0-only", "Requires-Dist: deep"])
     _dist(site, "deep", "2", ["License: GPL-3.0-only"])
@@ -183,6 +184,11 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
             "LICENSE": lic.MIT,
         }
     )
+    return root, site, config
+
+
+def test_dependencies_against_the_allow_list(write, lic, tmp_path):
+    root, site, _ = _allow_list_tree(write, lic, tmp_path)
     report = run_check(root, site_paths=[str(site)])
     messages = sorted(f.message for f in report.findings)
     assert messages == [
@@ -191,6 +197,10 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
         "does not permit",
     ]
     assert report.exit_code == 16
+
+
+def test_clarification_of_a_changed_file_is_stale(write, lic, tmp_path):
+    root, site, _ = _allow_list_tree(write, lic, tmp_path)
     (site / "legacy-1.dist-info/licenses/LICENSE").write_text("changed")
     stale = [
         f
@@ -199,6 +209,11 @@ def test_dependencies_against_the_allow_list(write, lic, tmp_path):
     ]
     assert len(stale) == 1
     assert stale[0].path == "pyproject.toml"
+
+
+def test_a_second_clarification_of_the_same_name_matches_the_changed_file(write, lic, tmp_path):
+    root, site, config = _allow_list_tree(write, lic, tmp_path)
+    (site / "legacy-1.dist-info/licenses/LICENSE").write_text("changed")
     # A second entry for the same name (e.g. another Python's build) makes it valid again.
     changed = hashlib.sha256(b"changed").hexdigest()
     again = config.replace(
