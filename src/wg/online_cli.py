@@ -156,7 +156,7 @@ def train(**kw: Any) -> None:
     cache = kw["cache_file"] or (f"{kw['data']}.cache" if kw["cache"] else None)
     if cache == "-.cache":
         raise click.UsageError("-c with -d - needs --cache_file PATH")
-    vw = _vw_flags(kw, opts)
+    vw = _vw_flags(kw)
     options = _run(Options, **opts)
     sources = [kw["data"], cache, kw["namespace_map"]]
     _check_outputs([kw["model_out"]], sources)  # -f may be -i: it is read whole first, as in VW
@@ -181,14 +181,9 @@ def train(**kw: Any) -> None:
     )
 
 
-VW_ONLY = ("sgd", "adaptive", "normalized", "invariant", "initial_t", "l1", "holdout_off",
-           "holdout_period", "early_terminate")  # fmt: skip
-
-
-def _vw_flags(kw: dict[str, Any], opts: dict[str, Any]) -> Any:
-    """VW's gd flags for --vwcompat (``-l`` left to VW's default when not typed); moves --l2
-    out of ``opts``, since VW applies it its own way."""
-    from wg_online.vw_learner import VWFlags
+def _vw_flags(kw: dict[str, Any]) -> Any:
+    """VW's gd flags for --vwcompat (``-l`` left to VW's default when not typed)."""
+    from wg_online.vw_learner import VW_ONLY, VWFlags
 
     ctx = click.get_current_context()
     typed = {k for k in kw if (src := ctx.get_parameter_source(k)) and src.name == "COMMANDLINE"}
@@ -197,7 +192,6 @@ def _vw_flags(kw: dict[str, Any], opts: dict[str, Any]) -> Any:
         if stray:
             raise click.UsageError(f"--{stray[0]} is a VW flag: it needs --vwcompat")
         return None
-    opts["l2"] = 0.0
     return _run(
         VWFlags,
         **{k: kw[k] for k in VW_ONLY},

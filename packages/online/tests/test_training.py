@@ -62,8 +62,11 @@ def test_bad_options_explain_themselves() -> None:
         Options(interactions=("a",))
     with pytest.raises(OptionsError, match="--ffm_k needs"):
         Options(ffm_k=4)
-    with pytest.raises(OptionsError, match="drop --l2"):
-        Options(vwcompat=True, l2=0.1)
+    with pytest.raises(
+        OptionsError, match=r"^--ffm_k with --vwcompat: VW has no FFM; drop --ffm_k$"
+    ):
+        Options(vwcompat=True, ffm_k=2, ffm_fields=("a",))
+    assert Options(vwcompat=True, l2=0.1).l2 == 0.1  # as `wg online train --vwcompat --l2 0.1`
     with pytest.raises(OptionsError, match="out of range"):
         Options(bit_precision=40)
     with pytest.raises(RuntimeError, match="not fitted"):

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wg_online.datagen import ctr
+from wg_online.learner import OnlineLearner
 from wg_online.model import Options, OptionsError
 from wg_online.model_file import load_model
 from wg_online.vw_format import VWFormatError
@@ -312,7 +313,10 @@ def test_cli_defaults_are_vws(tmp_path) -> None:
         (["--sgd"], "Error: --sgd is a VW flag: it needs --vwcompat"),
         (["--vwcompat", "--threads", "2"], "Error: --threads 2 with --vwcompat: VW's updates"),
         (["--vwcompat", "--invariant", "-q", "ab"], "Error: --invariant without --adaptive"),
-        (["--vwcompat", "--ffm_k", "2", "--ffm_field", "a"], "drop --l2 and --ffm_k"),
+        (
+            ["--vwcompat", "--ffm_k", "2", "--ffm_field", "a"],
+            "Error: --ffm_k with --vwcompat: VW has no FFM; drop --ffm_k\n",
+        ),
         (["--vwcompat", "--l1", "-1"], "Error: --l1 -1.0 --l2 0.0: use values >= 0"),
     ],
 )
@@ -361,3 +365,68 @@ def test_numbers_round_as_vw_parses_them(parse_workspace, token: str) -> None:
     ws.finish_example(ex)
     parsed, _ = parse_vw(line.encode() + b"\n")
     assert parsed.val.tolist() == [float(v) for v in want]
+
+
+# --- the estimator: OnlineLearner(vwcompat=True) is the same learner as the CLI's ----------
+
+
+@pytest.mark.parametrize(
+    ("args", "params"),
+    [
+        ([], {}),
+        (["--passes", "3", "--l2", "1e-4"], {"l2": 1e-4}),
+        (
+            ["--passes", "4", "--sgd", "--holdout_period", "4", "-l", "2"],
+            {"sgd": True, "holdout_period": 4, "learning_rate": 2.0},
+        ),
+        (
+            ["--adaptive", "--l1", "1e-5", "-q", "ab", "--noconstant"],
+            {"adaptive": True, "l1": 1e-5, "interactions": ["ab"], "noconstant": True},
+        ),
+    ],
+)
+def test_estimator_trains_as_the_cli(tmp_path, args: list[str], params: dict) -> None:
+    data, model, preds = tmp_path / "d.vw", tmp_path / "m.wgm", tmp_path / "p.txt"
+    text = ctr_text(300)
+    data.write_bytes(text)
+    cli = ["online", "train", "--vwcompat", "-d", str(data), "-f", str(model), "--quiet"]
+    result = CliRunner().invoke(main, [*cli, *args])
+    assert result.exit_code == 0, result.output
+    passes = int(args[args.index("--passes") + 1]) if "--passes" in args else 1
+    clf = OnlineLearner(vwcompat=True, passes=passes, **params).fit(text.decode().splitlines())
+    saved = load_model(model)
+    np.testing.assert_array_equal(clf.weights_, saved.w)
+    assert clf.model_.options == saved.options
+    test = ctr(60, seed=9).text
+    (tmp_path / "t.vw").write_bytes(test)
+    result = CliRunner().invoke(
+        main,
+        ["online", "predict", "-i", str(model), "-d", str(tmp_path / "t.vw"), "-p", str(preds)],
+    )
+    assert result.exit_code == 0, result.output
+    got = clf.predict_proba(test.decode().splitlines())[:, 1]
+    np.testing.assert_allclose(got, np.loadtxt(preds), atol=1e-6, rtol=0)
+
+
+def test_estimator_partial_fit_goes_on_from_vws_state() -> None:
+    lines = ctr_text(200).decode().splitlines()
+    whole = OnlineLearner(vwcompat=True).fit(lines)
+    halves = OnlineLearner(vwcompat=True).partial_fit(lines[:77]).partial_fit(lines[77:])
+    np.testing.assert_array_equal(whole.weights_, halves.weights_)
+    assert np.count_nonzero(whole.weights_) > 100
+
+
+def test_estimator_refuses_what_vwcompat_cannot_do(tmp_path) -> None:
+    lines = ["1 | a", "-1 | b"]
+    with pytest.raises(OptionsError, match=r"^sgd is a VW flag: it needs vwcompat=True$"):
+        OnlineLearner(sgd=True).fit(lines)
+    with pytest.raises(OptionsError, match=r"^--threads 2 with --vwcompat"):
+        OnlineLearner(vwcompat=True, threads=2).fit(lines)
+    with pytest.raises(OptionsError, match=r"^VW flags \{'l1': 'x'\}"):
+        OnlineLearner(vwcompat=True, l1="x").fit(lines)
+    OnlineLearner(vwcompat=True).fit(lines).save(tmp_path / "m.wgm")
+    loaded = OnlineLearner.load(tmp_path / "m.wgm")
+    with pytest.raises(OptionsError, match=r"^partial_fit on a loaded vwcompat model: a model"):
+        loaded.partial_fit(lines)
+    with pytest.raises(VWFormatError, match=r"^<lines>:2: bad feature 'x:1e40'"):
+        OnlineLearner(vwcompat=True).fit(["1 | a", "1 | x:1e40"])

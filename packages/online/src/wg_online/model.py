@@ -83,11 +83,8 @@ class Options:
                 f"the FFM table would hold {ffm_geometry(self)[2]} weights (at most "
                 f"{MAX_FFM_WEIGHTS}): lower --ffm_bit_precision, --ffm_k or the fields"
             )
-        if self.vwcompat and (self.l2 > 0 or self.ffm_k > 0):
-            raise OptionsError(
-                "--vwcompat reproduces VW's --adaptive logistic regression; "
-                "drop --l2 and --ffm_k to use it"
-            )
+        if self.vwcompat and self.ffm_k > 0:
+            raise OptionsError("--ffm_k with --vwcompat: VW has no FFM; drop --ffm_k")
 
     def to_json(self) -> dict[str, Any]:
         """The options as JSON-ready values."""

@@ -22,6 +22,9 @@ from wg_online.parsing import Parsed, map_arrays
 
 DEFAULT_ETA = 0.5
 SGD_ETA = 10.0
+#: VWFlags fields that only ``--vwcompat`` takes (the rest are wg options too).
+VW_ONLY = ("sgd", "adaptive", "normalized", "invariant", "initial_t", "l1", "holdout_off",
+           "holdout_period", "early_terminate")  # fmt: skip
 
 
 @dataclass(frozen=True)
