@@ -201,3 +201,17 @@ def test_clip_of_a_python_float_under_optimize() -> None:
     np.testing.assert_array_equal(
         ad.grad(lambda v: np.maximum(v, 0.0) * 2.0, optimize=True)(3.0), 2.0
     )
+
+
+def test_real_values_meeting_made_complex_values_get_real_gradients(jnp: Any) -> None:
+    import jax
+
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+
+    def f(x: Any, xp: Any) -> Any:
+        spectrum = xp.fft.fft(x) * x  # a real value meets one made complex by fft
+        return xp.sum(xp.abs(spectrum) ** 2 + xp.real(x.astype(complex) * 1j * spectrum))
+
+    got = ad.grad(lambda x: f(x, np))(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, np.asarray(jax.grad(lambda x: f(x, jnp))(x)), rtol=1e-12)

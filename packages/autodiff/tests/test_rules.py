@@ -546,10 +546,10 @@ SPECS = [
     Spec(
         "extrema_names",
         lambda x, y: (
-            np.fmax(x, y)
-            + np.fmin(x, y) * np.maximum(x, 0.0)
-            + np.minimum(y, 0.0)
-            + np.clip(x, 0.2, 0.8)
+            np.fmax(x, y + 0.0123)
+            + np.fmin(x, y - 0.0123) * np.maximum(x, 0.0123)
+            + np.minimum(y, -0.0123)
+            + np.clip(x, -5.0, 5.0)
         ),
         ((4,), (4,)),
         -1.0,

@@ -34,6 +34,8 @@ cotangent and the argument are NumPy arrays of the same shape and no other trace
 
 _levels = itertools.count(1)
 
+_REAL_SCALARS = (float, int, np.floating, np.integer, np.bool_)
+
 
 class Primitive:
     """An operation with an implementation and (optionally) derivative rules.
@@ -191,9 +193,14 @@ class ReverseTrace:
     def __init__(self) -> None:
         self.level = next(_levels)
         self.tape: list[Node] = []
+        # whether a complex value entered the trace (a complex input or constant, or a value
+        # made complex: mark_complex): only then can a pullback reach a real value as complex
+        self.complex = False
 
     def new_input(self, value: Any) -> Tracer:
         t = Tracer(self, value)
+        if is_complex(value):
+            self.complex = True
         node = Node(None, (), None, value, ())
         self.tape.append(node)
         t._node = node
@@ -213,6 +220,13 @@ class ReverseTrace:
             else:
                 if type(a) is Tracer:
                     lower = True
+                    if not self.complex and is_complex(a):
+                        self.complex = True
+                elif type(a) is np.ndarray:
+                    if a.dtype.kind == "c":
+                        self.complex = True
+                elif not isinstance(a, _REAL_SCALARS) and is_complex(a):
+                    self.complex = True
                 vals.append(a)
         if lower:
             out = prim.bind(*vals, **params)
@@ -251,11 +265,13 @@ class ReverseTrace:
         ``release`` drops each node's values once its rule has run (single-use pullbacks), so
         large intermediates are freed during the backward pass instead of at its end.
         """
+        from wg_autodiff.rules_arith import add as add_cotangents
+
+        complex_seen = self.complex or any(is_complex(g) for g in cts)
         for o, g in zip(outs, cts, strict=True):
             if type(o) is Tracer and o._trace is self and g is not None:
                 node = o._node
                 node.ct = g if node.ct is None else add_cotangents(node.ct, g)
-        add = add_cotangents
         for node in reversed(self.tape):
             g = node.ct
             if g is None or node.prim is None:
@@ -271,12 +287,9 @@ class ReverseTrace:
                     c = per_arg[argnum](g, node.ans, *node.vals, **node.params)
                 else:
                     c = vjp_rules[node.prim](argnum, g, node.ans, node.vals, node.params)
-                tc = type(c)
-                if (tc is np.ndarray and c.dtype.kind == "c") or (
-                    tc is not np.ndarray and tc is not float and tc is not np.float64
-                ):
+                if complex_seen:
                     c = _real_if_real(c, parent.ans)
-                parent.ct = c if parent.ct is None else add(parent.ct, c)
+                parent.ct = c if parent.ct is None else add_cotangents(parent.ct, c)
             if release:
                 node.vals = node.ans = node.params = None
 
@@ -286,7 +299,18 @@ def is_complex(x: Any) -> bool:
     dtype = getattr(x, "dtype", None)
     if dtype is None:
         return isinstance(x, complex)
-    return "complex" in str(dtype)
+    kind = getattr(dtype, "kind", None)
+    return kind == "c" if kind is not None else "complex" in str(dtype)
+
+
+def mark_complex(*args: Any) -> None:
+    """Tell the reverse traces of ``args`` that a complex value is made from them (by fft,
+    eigvals, astype(complex)): their pullbacks then take the real part for real values."""
+    for a in args:
+        while type(a) is Tracer:
+            if isinstance(a._trace, ReverseTrace):
+                a._trace.complex = True
+            a = a._value
 
 
 def _real_if_real(c: Any, primal: Any) -> Any:
@@ -346,6 +370,10 @@ def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
     rule = vjp_rules[prim]
 
     def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+        # rules_arith defines these primitives with rules from this module: imported on use
+        from wg_autodiff.rules_arith import add as add_cotangents
+        from wg_autodiff.rules_arith import multiply_p, ones_like_scalar, sum_all, zeros_like
+
         out = prim.bind(*primals, **params)
         t_out = None
         for argnum, t in enumerate(tangents):
@@ -363,18 +391,6 @@ def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
         return out, t_out
 
     return jvp
-
-
-def _not_installed(*args: Any) -> Any:
-    raise RuntimeError("wg_autodiff.rules_arith must be imported before differentiating")
-
-
-# Set by wg_autodiff.rules_arith, which defines the primitives these need (no import cycle).
-multiply_p: Primitive = Primitive("multiply", _not_installed)
-add_cotangents: Callable[[Any, Any], Any] = _not_installed
-zeros_like: Callable[[Any], Any] = _not_installed
-sum_all: Callable[[Any], Any] = _not_installed
-ones_like_scalar: Callable[[Any], Any] = _not_installed
 
 
 def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
@@ -419,6 +435,8 @@ def defmultilinear(prim: Primitive) -> None:
     """Forward rule of a primitive linear in each array argument separately (mul, matmul)."""
 
     def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
+        from wg_autodiff.rules_arith import add as add_cotangents
+
         out = prim.bind(*primals, **params)
         t_out = None
         for i, t in enumerate(tangents):

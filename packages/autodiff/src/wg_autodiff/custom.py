@@ -12,6 +12,7 @@ from wg_autodiff.core import (
     Primitive,
     ReverseTrace,
     Tracer,
+    is_complex,
     jvp_rules,
     vjp_rules,
 )
@@ -98,6 +99,8 @@ def record_call(
         trace.tape.append(node)
         t = Tracer(trace, o)
         t._node = node
+        if is_complex(o):
+            trace.complex = True
         boxed.append(t)
     return boxed
 

@@ -11,7 +11,7 @@ from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_decomp as rd
 from wg_autodiff import rules_linalg as rl
 from wg_autodiff import rules_unary as ru
-from wg_autodiff.core import unsupported
+from wg_autodiff.core import mark_complex, unsupported
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import bottom
 from wg_autodiff.rules_array import matmul_p, matrix_transpose
@@ -72,6 +72,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
 
 
 def eigvals(a: Any) -> Any:
+    mark_complex(a)
     return rd.eigvals_p.bind(a)
 
 

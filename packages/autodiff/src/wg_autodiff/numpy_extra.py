@@ -12,7 +12,7 @@ from wg_autodiff import numpy_math as nm
 from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_complex as rc
 from wg_autodiff import rules_unary as ru
-from wg_autodiff.core import Tracer, alias, unsupported
+from wg_autodiff.core import Tracer, alias, mark_complex, unsupported
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import bottom, getitem, ravel, reshape
 from wg_autodiff.numpy_shapes import _gather, _lay_out, _positions
@@ -226,6 +226,7 @@ def roots(p: Any) -> Any:
     companion = api.concatenate([top, np.eye(n - 1, n)], axis=0)
     from wg_autodiff.rules_decomp import eigvals_p
 
+    mark_complex(companion)
     return eigvals_p.bind(companion)
 
 

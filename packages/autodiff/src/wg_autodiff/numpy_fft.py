@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from wg_autodiff.core import mark_complex
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import concatenate, getitem
 from wg_autodiff.numpy_shapes import moving
@@ -42,6 +43,7 @@ def _axes(x: Any, s: Any, axes: Any) -> tuple[list[int], list[int]]:
 def _transform(x: Any, sizes: list[int], axes: list[int], norm: Any, inverse: bool) -> Any:
     for n, a in zip(sizes, axes, strict=True):
         x = _resize(x, n, a)
+    mark_complex(x)
     return fft_p.bind(x, axes=tuple(axes), norm=norm, inverse=inverse)
 
 
@@ -108,6 +110,7 @@ def irfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any =
     if len(axes) > 1:
         x = _transform(x, list(s[:-1]), axes[:-1], norm, True)
     full = _hermitian_full(x, int(s[-1]), axes[-1])
+    mark_complex(full)
     return real(fft_p.bind(full, axes=(axes[-1],), norm=norm, inverse=True))
 
 

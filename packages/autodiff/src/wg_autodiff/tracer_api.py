@@ -11,7 +11,7 @@ from wg_autodiff import rules_arith as ar
 from wg_autodiff import rules_array as ra
 from wg_autodiff import rules_complex as rc
 from wg_autodiff import rules_unary as ru
-from wg_autodiff.core import Tracer, alias, unsupported
+from wg_autodiff.core import Tracer, alias, is_complex, mark_complex, unsupported
 
 
 def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -161,12 +161,14 @@ def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
     import numpy as np
 
     target = np.dtype(dtype)
-    if np.issubdtype(target, np.floating) and np.issubdtype(self.dtype, np.complexfloating):
+    if target.kind == "f" and is_complex(self):
         raise unsupported(
             f"astype({target}) of a complex traced value (it drops the imaginary part; "
             "take np.real(x) or np.abs(x) first)"
         )
-    if np.issubdtype(target, np.inexact):
+    if target.kind in "fc":
+        if target.kind == "c":
+            mark_complex(self)
         return ar.convert_p.bind(self, dtype=target)
     return api.bottom(self).astype(dtype)
 
