@@ -193,6 +193,11 @@ def test_bad_hyperparameters_are_refused() -> None:
         SGD(0.1, nesterov=True)
     with pytest.raises(ValueError, match="Dropout rate"):
         Dropout(1.0)
+    for make in (lambda: Conv2D(1, 1, 3, init="zeros"), lambda: Dense(2, 2, init="zeros")):
+        with pytest.raises(
+            ValueError, match=r"^unknown initialiser 'zeros'; use one of he, glorot$"
+        ):
+            make()
 
 
 # ---------------------------------------------------------------- model file

@@ -38,12 +38,27 @@ def glorot_uniform(
     return rng.uniform(-limit, limit, size=shape)
 
 
+def check_initializer(name: str) -> str:
+    """Return ``name`` when it is one of :data:`INITIALIZERS`, else raise ``ValueError``.
+
+    Examples
+    --------
+    >>> check_initializer("he")
+    'he'
+    >>> check_initializer("zeros")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown initialiser 'zeros'; use one of he, glorot
+    """
+    if name not in INITIALIZERS:
+        raise ValueError(f"unknown initialiser {name!r}; use one of {', '.join(INITIALIZERS)}")
+    return name
+
+
 def initialize(
     name: str, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Draw weights with the initialiser called ``name`` (``"he"`` or ``"glorot"``)."""
-    if name == "he":
+    if check_initializer(name) == "he":
         return he_normal(shape, fan_in, rng)
-    if name == "glorot":
-        return glorot_uniform(shape, fan_in, fan_out, rng)
-    raise ValueError(f"unknown initialiser {name!r}; use one of {', '.join(INITIALIZERS)}")
+    return glorot_uniform(shape, fan_in, fan_out, rng)

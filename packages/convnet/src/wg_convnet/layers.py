@@ -18,7 +18,7 @@ from wg_convnet.convolution import (
     pad2d,
 )
 from wg_convnet.errors import ShapeError
-from wg_convnet.initializers import INITIALIZERS, initialize
+from wg_convnet.initializers import check_initializer, initialize
 from wg_convnet.layer import Array, Layer, check_axis, check_ndim, to_xp
 
 #: im2col columns of a whole batch are kept for backward when they fit in this many bytes;
@@ -68,9 +68,7 @@ class Conv2D(Layer):
         self.stride = _positive("stride", stride)
         self.padding = _positive("padding", padding, 0)
         self.dilation = _positive("dilation", dilation)
-        if init not in INITIALIZERS:
-            raise ValueError(f"unknown initialiser {init!r}; use one of {', '.join(INITIALIZERS)}")
-        self.init = init
+        self.init = check_initializer(init)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -279,9 +277,7 @@ class Dense(Layer):
         super().__init__()
         self.in_features = _positive("in_features", in_features)
         self.out_features = _positive("out_features", out_features)
-        if init not in INITIALIZERS:
-            raise ValueError(f"unknown initialiser {init!r}; use one of {', '.join(INITIALIZERS)}")
-        self.init = init
+        self.init = check_initializer(init)
 
     def config(self) -> dict[str, Any]:
         return {

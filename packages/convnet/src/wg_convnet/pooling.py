@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from wg_convnet.backend import array_namespace, device
-from wg_convnet.convolution import output_size, pad2d, window
+from wg_convnet.convolution import output_size, pad2d, tap, window
 from wg_convnet.errors import ShapeError
 from wg_convnet.layer import Array, Layer, check_ndim
 
@@ -47,10 +47,9 @@ class _Pool2D(Layer):
         xp = array_namespace(parts[0])
         dxpad = xp.zeros(padded_shape, dtype=parts[0].dtype, device=device(parts[0]))
         k, s, p = self.kernel_size, self.stride, self.padding
-        span_r, span_c = s * (out_hw[0] - 1) + 1, s * (out_hw[1] - 1) + 1
         for idx, part in enumerate(parts):
-            i, j = divmod(idx, k)
-            target = (slice(None), slice(None), slice(i, i + span_r, s), slice(j, j + span_c, s))
+            rows, cols = tap(*divmod(idx, k), out_hw, s, 1)
+            target = (slice(None), slice(None), rows, cols)
             if s >= k:  # windows do not overlap: plain stores, no read-modify-write
                 dxpad[target] = part
             else:
