@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from wg_io.corpus import corpus_dir
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("WG_CORPUS", REPO / ".." / "shared" / "corpus"))
-ST_CLAIRE = CORPUS / "st-claire-license"
+ST_CLAIRE = corpus_dir() / "st-claire-license"
 FILES = {
     "LicenseRef-St-Claire-0.1": "st-claire-license-v0.1.md",
     "LicenseRef-St-Claire-0.2": "st-claire-license-v0.2.md",
