@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = r'(?m)^version = "([^"]+)"$'
+#: The workspace's members, as the root pyproject.toml lists them.
+MEMBERS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
 #: Files holding a copy of the version, and the pattern of that copy.
 COPIES = {
-    **dict.fromkeys(sorted(ROOT.glob("*/pyproject.toml")), PYPROJECT),
-    **dict.fromkeys(sorted(ROOT.glob("packages/*/pyproject.toml")), PYPROJECT),
+    **dict.fromkeys((ROOT / member / "pyproject.toml" for member in MEMBERS), PYPROJECT),
     ROOT / "src" / "wg" / "__init__.py": r'(?m)^__version__ = "([^"]+)"$',
     ROOT / "license" / "src" / "wg_license" / "__init__.py": r'(?m)^__version__ = "([^"]+)"$',
 }
