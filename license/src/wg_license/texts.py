@@ -101,9 +101,7 @@ def _named(ctx: Context, pkg: Package) -> list[str]:
             if target.is_relative_to(root)
             else "ship the licence file inside the package"
         )
-        ctx.findings.append(
-            make("missing-file", Severity.ERROR, pkg.manifest, f.line, message, fix, pkg.name)
-        )
+        _missing_file(ctx, pkg, f.line, message, fix)
     return wanted
 
 
@@ -160,17 +158,13 @@ def _check_custom(ctx: Context, state: PackageState, key: str) -> None:
         return
     same_family = [(rel, i) for rel, i in state.shipped.items() if i.custom.title_family]
     if not same_family:
-        ctx.findings.append(
-            make(
-                "missing-file",
-                Severity.ERROR,
-                pkg.manifest,
-                line,
-                f"declares {terms.id} but ships no {terms.name} text",
-                f"add the licence text (placeholders filled) as LICENSE beside {pkg.manifest}"
-                + (" and list it in license-files" if pkg.licence_globs else ""),
-                pkg.name,
-            )
+        _missing_file(
+            ctx,
+            pkg,
+            line,
+            f"declares {terms.id} but ships no {terms.name} text",
+            f"add the licence text (placeholders filled) as LICENSE beside {pkg.manifest}"
+            + (" and list it in license-files" if pkg.licence_globs else ""),
         )
         return
     for rel, i in same_family:
@@ -235,16 +229,12 @@ def check_texts(ctx: Context, state: PackageState) -> None:
         if key.lower() in ctx.custom:
             _check_custom(ctx, state, key)
         elif not _spdx_shipped(state, key):
-            ctx.findings.append(
-                make(
-                    "missing-file",
-                    Severity.ERROR,
-                    pkg.manifest,
-                    line,
-                    f"declares {key} but ships no {key} licence text",
-                    _missing_fix(ctx, pkg, key),
-                    pkg.name,
-                )
+            _missing_file(
+                ctx,
+                pkg,
+                line,
+                f"declares {key} but ships no {key} licence text",
+                _missing_fix(ctx, pkg, key),
             )
     root_reuse = "LICENSES/"
     for rel, i in state.shipped.items():
@@ -262,6 +252,13 @@ def check_texts(ctx: Context, state: PackageState) -> None:
                     pkg.name,
                 )
             )
+
+
+def _missing_file(ctx: Context, pkg: Package, line: int, message: str, fix: str) -> None:
+    """A ``missing-file`` error on the package's manifest: a declared licence has no text."""
+    ctx.findings.append(
+        make("missing-file", Severity.ERROR, pkg.manifest, line, message, fix, pkg.name)
+    )
 
 
 def _missing_fix(ctx: Context, pkg: Package, key: str) -> str:
