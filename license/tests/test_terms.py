@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wg_license.expressions import fix_aliases
-from wg_license.terms import digest, identify, load_terms, normalise, terms_by_id
+from wg_license.terms import TermsError, digest, identify, load_terms, normalise, terms_by_id
 
 IDS = [
     "LicenseRef-St-Claire-0.1",
@@ -90,4 +90,36 @@ def test_every_listed_alias_is_corrected_to_its_id(terms):
     assert terms.aliases
     assert {alias: fix_aliases(alias) for alias in terms.aliases} == dict.fromkeys(
         terms.aliases, terms.id
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "id: [unclosed\n",
+            "bad.yaml:2: invalid YAML: expected ',' or ']', but got '<stream end>' (check the "
+            "indentation, quoting and colons on that line)",
+        ),
+        ("- a list\n", "bad.yaml:1: licence terms must be a YAML mapping"),
+        ("id: x\n", "bad.yaml:1: missing key(s) name, family, version, sha256, title; see "
+                    "st-claire-0.3.yaml"),
+    ],
+)  # fmt: skip
+def test_malformed_terms_file_names_its_line(tmp_path, text, message):
+    (tmp_path / "bad.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(TermsError) as info:
+        load_terms(tmp_path)
+    assert str(info.value) == f"{tmp_path}/{message}"
+
+
+def test_terms_file_with_an_alias_bomb_is_refused_at_its_size(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(TermsError) as info:
+        load_terms(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}/bomb.yaml:4: aliases expand this file to more than 10000 values; "
+        "write the values out"
     )

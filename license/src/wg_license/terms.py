@@ -109,14 +109,14 @@ def digest(text: str, variable_sections: tuple[tuple[str, str], ...] = ()) -> st
 
 
 def _load_one(path: Path) -> LicenceTerms:
-    import yaml
+    from wg_io.structure import InputError, load_yaml
 
-    # The C safe loader (libyaml) when it is built; both refuse arbitrary objects.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = load_yaml(path.read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError) as exc:
         raise TermsError(f"{path}: cannot read licence terms: {exc}") from exc
+    except InputError as exc:
+        raise TermsError(str(exc)) from None
     if not isinstance(data, dict):
         raise TermsError(f"{path}:1: licence terms must be a YAML mapping")
     missing = [
