@@ -221,6 +221,14 @@ SPECS = [
     Spec(
         "cholesky", lambda a: np.linalg.cholesky(_spd(a)), ((3, 3),), -1.0, 1.0, prims=("cholesky",)
     ),
+    Spec(
+        "cholesky_complex",
+        lambda a: np.linalg.cholesky(a @ np.conj(a).T + 3.0 * np.eye(3)),
+        ((3, 3),),
+        -1.0,
+        1.0,
+        complex=True,
+    ),
     Spec("norm", lambda x: np.linalg.norm(x), ((2, 3),), 0.5, 2.0),
     Spec("norm_1", lambda x: np.linalg.norm(x, ord=1, axis=1), ((2, 3),), 0.5, 2.0),
     Spec("conj", lambda z: np.conj(z) * z, ((3,),), complex=True, prims=("conj",)),

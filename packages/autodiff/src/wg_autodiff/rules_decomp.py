@@ -21,6 +21,7 @@ from wg_autodiff.core import (
     is_complex,
     jvp_rules,
     unsupported,
+    vjp_per_arg,
     vjp_rules,
 )
 from wg_autodiff.namespace import shape_of
@@ -37,12 +38,13 @@ from wg_autodiff.rules_arith import (
 )
 from wg_autodiff.rules_array import concatenate_p, getitem_p, matmul_p, matrix_transpose
 from wg_autodiff.rules_complex import conj, real, real_p
-from wg_autodiff.rules_linalg import solve_p
+from wg_autodiff.rules_linalg import cholesky_p, solve_p
 
 
-def deftransposed(prim: Primitive, jvp: Any) -> None:
+def deftransposed(prim: Primitive, jvp: Any, complex_only: bool = False) -> None:
     """Forward rule ``jvp(primals, tangents, params, ans) -> tangent_out`` (linear in the
-    tangents); the reverse rule pulls back through it."""
+    tangents); the reverse rule pulls back through it (``complex_only``: for complex inputs,
+    the primitive's reverse rule stays for real ones)."""
 
     def forward(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
         ans = prim.bind(*primals, **params)
@@ -58,7 +60,19 @@ def deftransposed(prim: Primitive, jvp: Any) -> None:
         return zeros_like(vals[argnum]) if ct is None else ct
 
     jvp_rules[prim] = forward
-    vjp_rules[prim] = reverse
+    previous = vjp_rules.get(prim)
+    if complex_only and previous is not None:
+        # the existing reverse rule serves real inputs (it is cheaper); complex ones transpose
+        real_rule = previous
+
+        def either(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
+            rule = reverse if is_complex(vals[argnum]) else real_rule
+            return rule(argnum, g, ans, vals, params)
+
+        vjp_rules[prim] = either
+        vjp_per_arg.pop(prim, None)
+    else:
+        vjp_rules[prim] = reverse
 
 
 # ----------------------------------------------------------------- packing
@@ -253,6 +267,24 @@ def _qr_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any], ans
 
 
 deftransposed(qr_p, _qr_jvp)
+
+
+# ----------------------------------------------------------------- cholesky of complex matrices
+
+
+def _cholesky_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any], ans: Any) -> Any:
+    """``L phi(L^-1 S L^-H)`` of the Hermitian part ``S`` of the tangent (Murray 2016; JAX
+    symmetrises the input the same way, as the real rule does)."""
+    (a,), (t,) = primals, tangents
+    s = mul(add(t, _h(t)), 0.5)
+    x = solve_p.bind(ans, s)
+    y = _h(solve_p.bind(ans, _h(x)))
+    n = shape_of(a)[-1]
+    weights = np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+    return _mm(ans, mul(y, weights))
+
+
+deftransposed(cholesky_p, _cholesky_jvp, complex_only=True)
 
 
 # ----------------------------------------------------------------- eigvals, pinv
