@@ -193,6 +193,14 @@ def test_bad_hyperparameters_are_refused() -> None:
         SGD(0.1, nesterov=True)
     with pytest.raises(ValueError, match="Dropout rate"):
         Dropout(1.0)
+    for make, message in [
+        (lambda: MaxPool2D(True), "kernel_size must be an integer >= 1, got True"),
+        (lambda: AvgPool2D(2, stride=0), "stride must be an integer >= 1, got 0"),
+        (lambda: BatchNorm2D(True), "num_features must be an integer >= 1, got True"),
+        (lambda: Sequential([ReLU()], threads=0), "threads must be an integer >= 1, got 0"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{message}$"):
+            make()
     for make in (lambda: Conv2D(1, 1, 3, init="zeros"), lambda: Dense(2, 2, init="zeros")):
         with pytest.raises(
             ValueError, match=r"^unknown initialiser 'zeros'; use one of he, glorot$"

@@ -61,6 +61,23 @@ class Layer:
             ) from None
 
 
+def check_int(name: str, value: int, minimum: int = 1) -> int:
+    """Return ``value`` when it is an integer (not a bool) >= ``minimum``, else raise ValueError.
+
+    Examples
+    --------
+    >>> check_int("stride", 2)
+    2
+    >>> check_int("kernel_size", True)
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel_size must be an integer >= 1, got True
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
 def check_ndim(layer: Layer, x: Array, ndim: int, layout: str) -> None:
     """Raise ShapeError unless ``x`` has ``ndim`` axes, naming the layer and the layout it wants."""
     if len(x.shape) != ndim:

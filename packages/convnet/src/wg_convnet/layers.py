@@ -19,7 +19,7 @@ from wg_convnet.convolution import (
 )
 from wg_convnet.errors import ShapeError
 from wg_convnet.initializers import check_initializer, initialize
-from wg_convnet.layer import Array, Layer, check_axis, check_ndim, to_xp
+from wg_convnet.layer import Array, Layer, check_axis, check_int, check_ndim, to_xp
 
 #: im2col columns of a whole batch are kept for backward when they fit in this many bytes;
 #: larger batches recompute them chunk by chunk, so scratch memory stays bounded.
@@ -29,12 +29,6 @@ CACHE_BYTES = 16 * 2**20
 CHANNEL_MAJOR_MIN_K = 32
 #: channel-major convolutions of plain NumPy arrays take :mod:`wg_convnet.conv_numpy`'s buffers
 NUMPY_FAST_PATH = True
-
-
-def _positive(name: str, value: int, minimum: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class Conv2D(Layer):
@@ -62,12 +56,12 @@ class Conv2D(Layer):
         init: str = "he",
     ) -> None:
         super().__init__()
-        self.in_channels = _positive("in_channels", in_channels)
-        self.out_channels = _positive("out_channels", out_channels)
-        self.kernel_size = _positive("kernel_size", kernel_size)
-        self.stride = _positive("stride", stride)
-        self.padding = _positive("padding", padding, 0)
-        self.dilation = _positive("dilation", dilation)
+        self.in_channels = check_int("in_channels", in_channels)
+        self.out_channels = check_int("out_channels", out_channels)
+        self.kernel_size = check_int("kernel_size", kernel_size)
+        self.stride = check_int("stride", stride)
+        self.padding = check_int("padding", padding, 0)
+        self.dilation = check_int("dilation", dilation)
         self.init = check_initializer(init)
 
     def config(self) -> dict[str, Any]:
@@ -275,8 +269,8 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int, init: str = "glorot") -> None:
         super().__init__()
-        self.in_features = _positive("in_features", in_features)
-        self.out_features = _positive("out_features", out_features)
+        self.in_features = check_int("in_features", in_features)
+        self.out_features = check_int("out_features", out_features)
         self.init = check_initializer(init)
 
     def config(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from wg_convnet import parallel
 from wg_convnet.activations import Softmax, softmax
 from wg_convnet.backend import array_namespace, device
 from wg_convnet.errors import DivergenceError, ShapeError
-from wg_convnet.layer import Array, Layer
+from wg_convnet.layer import Array, Layer, check_int
 from wg_convnet.layers import Conv2D, Dropout
 from wg_convnet.losses import LOSSES, mean_squared_error, softmax_cross_entropy
 from wg_convnet.optimizers import SGD, Optimizer
@@ -75,9 +75,7 @@ class Sequential:
 
     @threads.setter
     def threads(self, threads: int) -> None:
-        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-            raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
-        self._threads = threads
+        self._threads = check_int("threads", threads)
 
     # ------------------------------------------------------------------ forward / backward
     def _train_layers(self) -> list[Layer]:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from wg_convnet.backend import array_namespace
-from wg_convnet.layer import Array, Layer, check_axis, check_ndim, to_xp
+from wg_convnet.layer import Array, Layer, check_axis, check_int, check_ndim, to_xp
 
 _AXES = (0, 2, 3)
 
@@ -30,9 +30,7 @@ class BatchNorm2D(Layer):
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
-        if not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"num_features must be an integer >= 1, got {num_features!r}")
-        self.num_features = num_features
+        self.num_features = check_int("num_features", num_features)
         self.momentum = float(momentum)
         self.eps = float(eps)
 

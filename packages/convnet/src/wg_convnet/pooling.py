@@ -11,18 +11,14 @@ from typing import Any
 from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import output_size, pad2d, tap, window
 from wg_convnet.errors import ShapeError
-from wg_convnet.layer import Array, Layer, check_ndim
+from wg_convnet.layer import Array, Layer, check_int, check_ndim
 
 
 class _Pool2D(Layer):
     def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0) -> None:
         super().__init__()
-        if not isinstance(kernel_size, int) or kernel_size < 1:
-            raise ValueError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        if not isinstance(self.stride, int) or self.stride < 1:
-            raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
+        self.kernel_size = check_int("kernel_size", kernel_size)
+        self.stride = kernel_size if stride is None else check_int("stride", stride)
         if not isinstance(padding, int) or not 0 <= padding <= kernel_size // 2:
             raise ValueError(
                 f"padding must be an integer in [0, kernel_size // 2], got {padding!r}"
