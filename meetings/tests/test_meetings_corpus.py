@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from wg_meetings.check import check_dir
@@ -14,7 +13,6 @@ from wg_meetings.report import compare, read_expected
 
 pytestmark = pytest.mark.corpus
 EXPECTED = Path(__file__).parent / "data" / "rust_ml_corpus_findings.txt"
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 def test_every_file_parses_with_its_number(corpus: Path) -> None:
