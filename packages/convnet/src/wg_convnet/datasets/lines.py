@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-CLASSES = ("horizontal", "vertical", "diagonal")
-
 
 def make_lines(
     n: int,
