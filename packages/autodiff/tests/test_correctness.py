@@ -215,3 +215,15 @@ def test_real_values_meeting_made_complex_values_get_real_gradients(jnp: Any) ->
     got = ad.grad(lambda x: f(x, np))(x)
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, np.asarray(jax.grad(lambda x: f(x, jnp))(x)), rtol=1e-12)
+
+
+def test_more_ndarray_methods_follow_the_derivative() -> None:
+    def f(x: Any) -> Any:
+        y = x.copy()
+        y.sort()
+        _, r = divmod(x + 5.0, 0.7071)
+        return y.cumprod() * x.repeat(2)[::2] + x.compress([True, False, True, True]).sum() + r
+
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    ad.check_grads(f, (x,), order=2)
+    np.testing.assert_allclose(ad.jacrev(f)(x), ad.jacfwd(f)(x), rtol=1e-12)

@@ -131,6 +131,10 @@ def _install() -> None:
         ("trace", api.trace),
     ):
         setattr(T, name, _method(fn))
+    for name in ("cumprod", "repeat", "round", "compress", "searchsorted", "argpartition"):
+        setattr(T, name, _table_method(name))
+    T.sort = _sort_in_place
+    T.__divmod__ = lambda self, other: tables.UFUNCS[__import__("numpy").divmod](self, other)
     T.T = property(lambda self: api.transpose(self))
     T.mT = property(lambda self: ra.matrix_transpose(self))
     T.copy = lambda self, *a, **k: alias(self)
@@ -149,6 +153,25 @@ def _mul(self: Tracer, other: Any) -> Any:
     if type(other) is Tracer:
         return ar.multiply_p.bind(self, other)
     return self._trace.process(ar.multiply_p, (self, other), {})
+
+
+def _table_method(name: str) -> Any:
+    """``x.name(...)`` as ``np.name(x, ...)``; ``compress`` takes the condition first."""
+    import numpy as np
+
+    fn = tables.FUNCTIONS[getattr(np, name)]
+    if name == "compress":
+        return lambda self, condition, *args, **kwargs: fn(condition, self, *args, **kwargs)
+    return _method(fn)
+
+
+def _sort_in_place(self: Tracer, axis: int = -1, kind: Any = None, order: Any = None) -> None:
+    """``x.sort()`` rebinds ``x`` to its sorted values, as ``x[i] = v`` does."""
+    import numpy as np
+
+    from wg_autodiff.numpy_extra import _rebind
+
+    _rebind(self, tables.FUNCTIONS[np.sort](self, axis, kind, order), "ndarray.sort")
 
 
 def _bottom_method(name: str) -> Any:
