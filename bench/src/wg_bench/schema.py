@@ -221,7 +221,7 @@ def load(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SchemaError(f"{path}: cannot read the results file: {exc.strerror}") from exc
     try:
-        document = load_json(data, path)
+        document = load_json(data, path, non_finite=True)  # checked per sample below
     except InputError as exc:
         where = f"{exc.path}:{exc.line}" if exc.line else exc.path
         problem = exc.problem.split(";", 1)[0]  # wg_io's own fix suits a config file, not ours

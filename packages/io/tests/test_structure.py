@@ -112,3 +112,10 @@ def test_impossible_date_in_yaml_is_an_input_error() -> None:
 def test_deep_flow_yaml_is_refused_before_parsing() -> None:
     with pytest.raises(InputError, match="nested more than 200 levels"):
         load_yaml("a: " + "[" * 5000 + "]" * 5000, "wg.yaml")
+
+
+def test_json_refuses_nan_and_infinity() -> None:
+    with pytest.raises(InputError, match=r"^m\.json: NaN is not JSON \(write a number or null\)$"):
+        load_json('{"a": NaN}', "m.json")
+    with pytest.raises(InputError, match="-Infinity is not JSON"):
+        load_json("[-Infinity]", "m.json")

@@ -63,8 +63,11 @@ def _too_deep(path: str | os.PathLike[str]) -> InputError:
     return InputError(path, f"nested more than {MAX_DEPTH} levels deep; flatten the document")
 
 
-def load_json(text: str | bytes, path: str | os.PathLike[str]) -> Any:
+def load_json(text: str | bytes, path: str | os.PathLike[str], *, non_finite: bool = False) -> Any:
     """Parse JSON read from ``path``; bad JSON or nesting beyond ``MAX_DEPTH`` is an InputError.
+
+    ``NaN`` and ``Infinity`` (not JSON, but Python writes them) are refused unless
+    ``non_finite``, for a caller that checks its numbers itself and says more about where.
 
     Examples
     --------
@@ -76,7 +79,12 @@ def load_json(text: str | bytes, path: str | os.PathLike[str]) -> Any:
     wg_io.structure.InputError: deep.json: nested more than 200 levels deep; flatten the document
     """
     try:
-        value = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+        value = json.loads(
+            text.decode("utf-8") if isinstance(text, bytes) else text,
+            parse_constant=float if non_finite else _no_constant,
+        )
+    except _NonFiniteError as exc:
+        raise InputError(path, f"{exc.args[0]} is not JSON (write a number or null)") from None
     except RecursionError:
         raise _too_deep(path) from None
     except UnicodeDecodeError as exc:
@@ -88,6 +96,15 @@ def load_json(text: str | bytes, path: str | os.PathLike[str]) -> Any:
     if nesting_depth(value) > MAX_DEPTH:
         raise _too_deep(path)
     return value
+
+
+class _NonFiniteError(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which JSON forbids and no file of ours holds.
+    raise _NonFiniteError(name)
 
 
 def load_toml(text: str, path: str | os.PathLike[str]) -> dict[str, Any]:
