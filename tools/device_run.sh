@@ -43,7 +43,7 @@ lane_gpu() {
     echo "== convnet gpu_check (torch-cuda)"
     PYTHON=$PY timeout 150 bash tools/convnet_gpu_check.sh --backend torch; echo "exit $?"
     echo "== autodiff gpu_check"
-    PYTHON=$PY timeout 150 bash packages/autodiff/gpu_check.sh "$root/.whl"; echo "exit $?"
+    PYTHON=$PY timeout 150 bash tools/autodiff_gpu_check.sh "$root/.whl"; echo "exit $?"
     echo "== wg bench cuda (tools/device_check.sh)"
     PYTHON=$PY bash tools/device_check.sh "$work/bench" ${GPU_BENCH_SECONDS:-240}
     echo "exit $?"

@@ -4,13 +4,13 @@
 # rho <= 1e-10 in float64. Prints both median times. Needs an NVIDIA GPU; no package index:
 # CuPy (and, when missing, NumPy / array-api-compat / fastrlock) install from local wheel files.
 #
-#   packages/autodiff/gpu_check.sh [WHEEL_DIR]      (default: $WG_WHEELS, else ../shared/wheels)
+#   tools/autodiff_gpu_check.sh [WHEEL_DIR]      (default: $WG_WHEELS, else ../shared/wheels)
 #
 # Exit status: 0 agree, 1 disagree, 2 cannot run (no GPU, missing wheels). Finishes in < 5 min.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
 WHEELS="${1:-${WG_WHEELS:-$ROOT/../shared/wheels}}"
 if [ -n "${PYTHON:-}" ]; then
     PY="$PYTHON"
