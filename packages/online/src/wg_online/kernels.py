@@ -9,10 +9,17 @@ which dominated the per-line cost.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
+from wg_online import bytescan
 from wg_online.bytescan import M32, byte_at, hash_token, is_space, murmur, scan_any
-from wg_online.lean_numba import nb
+from wg_online.lean_numba import njit_keyed
+
+#: ``nb.njit(cache=True, ...)`` for this module: its kernels compile bytescan's primitives into
+#: themselves, and numba's cache would not notice an edit of bytescan.py on its own.
+_njit = partial(njit_keyed, bytescan)
 
 BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED_NS = (
     2,
@@ -24,7 +31,7 @@ BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED
 )
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _parse_label_section(buf, s, bar, out, starts, ends, vw):
     """Fill out = [label, importance, tag_start, tag_end]; return an error code or 0."""
     ntok = 0
@@ -62,7 +69,7 @@ def _parse_label_section(buf, s, bar, out, starts, ends, vw):
     return 0
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _namespace_hash(buf, s, e, cache):
     """Namespace names repeat on every line: remember the last one per first byte."""
     c = buf[s]
@@ -82,7 +89,7 @@ def _namespace_hash(buf, s, e, cache):
     return h
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_letters, vw):
     """Parse namespaces from the first bar to e; return (error code, new feature count)."""
     i = bar
@@ -151,13 +158,13 @@ _STOP[[9, 10, 13, 32, 58, 124]] = True
 _ONES, _HIGH = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _below(x, c):
     """The high bit of every byte of ``x`` that is below ``c`` (<= 128); no borrow between bytes."""
     return ~((x | _HIGH) - _ONES * np.uint64(c)) & ~x & _HIGH
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _token_end(buf, i):
     """The first index from ``i`` holding a byte <= 32, ':' or '|', eight bytes at a time.
 
@@ -180,7 +187,7 @@ def _token_end(buf, i):
     return i
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters, vw):
     """One pass over the features of a line from its first bar (``buf`` ends with a newline).
 
@@ -248,7 +255,7 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters, v
             i = j
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _fast_label(buf, s):
     """(label, position of the first bar) of a line ``1 |``, ``0 |``, ``-1 |`` or ``|``; else -1.
 
@@ -269,7 +276,7 @@ def _fast_label(buf, s):
     return np.float32(0.0), -1
 
 
-@nb.njit(cache=True, nogil=True)
+@_njit(nogil=True)
 def count_newlines(buf):
     """The number of newline bytes in ``buf`` (uint8), without holding the GIL.
 
@@ -284,7 +291,7 @@ def count_newlines(buf):
     return n
 
 
-@nb.njit(cache=True, nogil=True, _nrt=False)
+@_njit(nogil=True, _nrt=False)
 def _parse_lines(
     buf,
     skip_bad,
@@ -375,7 +382,7 @@ def _parse_lines(
     return n_ex, n_bad, f
 
 
-@nb.njit(cache=True, nogil=True)
+@_njit(nogil=True)
 def parse_into(
     buf,
     skip_bad,
@@ -432,7 +439,7 @@ def parse_into(
     return n_lines, n_ex, n_bad, f
 
 
-@nb.njit(cache=True, nogil=True)
+@_njit(nogil=True)
 def parse_block(buf, skip_bad, map_hashes, map_letters, vw_numbers=False):
     """Parse whole lines of ``buf`` (uint8). Blank lines are skipped.
 

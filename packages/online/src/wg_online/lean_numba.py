@@ -14,6 +14,9 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 _REFUSED = ("scipy.linalg", "coverage")
@@ -51,3 +54,43 @@ def import_numba() -> Any:
 
 
 nb = import_numba()
+
+
+def njit_keyed(*modules: ModuleType, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``nb.njit(cache=True, **options)`` whose on-disk cache is also keyed on ``modules``.
+
+    numba checks a cached function against its own file only (that file's time stamp and the
+    function's bytecode), so a kernel compiled together with functions of another module would
+    load stale machine code after that module changed. Each cache entry's key here also holds
+    the XXH3 digest of the modules' sources: an edit there compiles afresh.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wg_online.kernels import count_newlines  # keyed on bytescan.py
+    >>> int(count_newlines(np.frombuffer(b"a\\nb\\n", np.uint8)))
+    2
+    >>> type(count_newlines._cache).__name__
+    'KeyedCache'
+    """
+    from wg_io.checksum import digest
+
+    key = digest(Path(str(m.__file__)).read_bytes() for m in modules)
+
+    def wrap(func: Callable[..., Any]) -> Any:
+        dispatcher = nb.njit(cache=True, **options)(func)
+        dispatcher._cache = _keyed_cache(dispatcher.py_func, key)
+        return dispatcher
+
+    return wrap
+
+
+def _keyed_cache(py_func: Callable[..., Any], key: str) -> Any:
+    """numba's cache of ``py_func`` with ``key`` added to the key of every entry."""
+    from numba.core.caching import FunctionCache
+
+    class KeyedCache(FunctionCache):
+        def _index_key(self, sig: Any, codegen: Any) -> tuple[Any, ...]:
+            return (*super()._index_key(sig, codegen), key)
+
+    return KeyedCache(py_func)
