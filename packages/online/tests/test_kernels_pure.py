@@ -31,19 +31,48 @@ def _identity_njit(*args, **kwargs):
 
 
 def load_pure(name: str) -> types.ModuleType:
-    """Execute ``wg_online/<name>.py`` with ``numba.njit`` replaced by the identity."""
-    fake = types.ModuleType("numba")
-    fake.njit = _identity_njit  # type: ignore[attr-defined]
+    """Execute ``wg_online/<name>.py`` with numba's ``njit`` replaced by the identity.
+
+    The kernels take numba from :mod:`wg_online.lean_numba`, so that module is the one faked,
+    and ``kernels`` gets a pure :mod:`wg_online.bytescan` too. (A real compile of these copies
+    would also write cache entries for a module that numba cannot import in a later process,
+    which then fails with "No module named '<dynamic>'".)
+    """
+    fake = types.ModuleType("wg_online.lean_numba")
+    fake.nb = types.SimpleNamespace(njit=_identity_njit)  # type: ignore[attr-defined]
+    fake.njit_keyed = lambda *modules, **options: _identity_njit  # type: ignore[attr-defined]
+    names = ("wg_online.lean_numba", "wg_online.bytescan")
+    saved = {key: sys.modules.get(key) for key in names}
+    sys.modules["wg_online.lean_numba"] = fake
+    try:
+        sys.modules["wg_online.bytescan"] = _exec_source("bytescan")
+        return _exec_source(name)
+    finally:
+        for key, module in saved.items():
+            if module is None:
+                sys.modules.pop(key, None)
+            else:
+                sys.modules[key] = module
+
+
+def _exec_source(name: str) -> types.ModuleType:
     path = Path(wg_online.__file__).parent / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_pure_{name}", path)
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    saved = sys.modules.get("numba")
-    sys.modules["numba"] = fake
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules["numba"] = saved
+    spec.loader.exec_module(module)
     return module
+
+
+@pytest.mark.parametrize(
+    ("name", "kernel"), [("kernels", "parse_block"), ("adagrad", "train_block")]
+)
+def test_pure_kernels_are_plain_python(name: str, kernel: str) -> None:
+    pure = load_pure(name)
+    assert isinstance(getattr(pure, kernel), types.FunctionType)
+    if name == "kernels":
+        assert isinstance(pure.murmur, types.FunctionType)
 
 
 TEXT = (
