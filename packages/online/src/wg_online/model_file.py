@@ -230,7 +230,7 @@ def read_header(
     """
     version, raw, total = _read_preamble(path, verify)
     try:
-        header = load_json(raw, path)
+        header = load_json(raw, path, non_finite=True)  # Options names a NaN's flag and range
     except InputError as exc:
         raise _fail(path, f"the model header is truncated or corrupt ({exc.problem})") from None
     _check_schema(header, path)
