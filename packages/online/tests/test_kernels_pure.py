@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wg_online
-from wg_online.adagrad import train_block
+from wg_online.adagrad import Examples, train_block
 from wg_online.datagen import ctr
 from wg_online.kernels import parse_block
 from wg_online.model import Model, Options
@@ -126,18 +126,8 @@ def test_train_block_pure_equals_compiled(options: dict) -> None:
     for kernel in (pure.train_block, train_block):
         model = Model.new(Options(bit_precision=12, **options))
         preds = np.empty(len(data), np.float32)
-        o = model.options
-        loss, weight = kernel(
-            data.labels,
-            data.importances,
-            data.offsets,
-            data.idx,
-            data.val,
-            data.ns,
-            *model._state_args(),
-            np.array([1, int(o.vwcompat)]),
-            preds,
-        )
+        ex = Examples(data.labels, data.importances, data.offsets, data.idx, data.val, data.ns)
+        loss, weight = kernel(ex, *model.kernel_state(learn=True), preds)
         results.append((preds, model.w, model.v, loss, weight))
     (p1, w1, v1, l1, n1), (p2, w2, v2, l2, n2) = results
     np.testing.assert_allclose(p1, p2, atol=1e-6)
@@ -145,3 +135,20 @@ def test_train_block_pure_equals_compiled(options: dict) -> None:
     np.testing.assert_allclose(v1, v2, atol=1e-5)
     assert n1 == n2 == 60
     assert l1 == pytest.approx(l2, rel=1e-5)
+
+
+def test_kernel_state_has_one_type_whatever_the_options() -> None:
+    # every build of the named tuples must give numba the same types, or it compiles again
+    from numba import typeof
+
+    types_seen = set()
+    for options in (
+        {},
+        {"learning_rate": 1, "power_t": 0, "noconstant": True},
+        {"ffm_k": 2, "ffm_fields": ("a", "b"), "ffm_layout": "blocks"},
+        {"vwcompat": True, "interactions": ("abc",)},
+    ):
+        model = Model.new(Options(bit_precision=10, **options))
+        for learn in (True, False, 1):
+            types_seen.add(typeof(model.kernel_state(learn=learn)))  # type: ignore[arg-type]
+    assert len(types_seen) == 1

@@ -7,9 +7,64 @@ with AdaGrad in VW's ``--adaptive`` order. Helpers are inlined (see :mod:`wg_onl
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from wg_online.lean_numba import nb
+
+
+class Examples(NamedTuple):
+    """Parsed examples: features ``offsets[i]:offsets[i+1]`` of ``idx``/``val``/``ns`` are
+    example ``i``'s (see :class:`wg_online.parsing.Parsed`)."""
+
+    labels: np.ndarray  # float32, NaN for unlabelled
+    imps: np.ndarray  # float32 importance weights
+    offsets: np.ndarray  # int64, one more than there are examples
+    idx: np.ndarray  # uint64 feature hashes
+    val: np.ndarray  # float32 feature values
+    ns: np.ndarray  # uint8 namespace letters
+
+
+class ModelArrays(NamedTuple):
+    """A model's tables and learned arrays (built by :meth:`wg_online.model.Model.kernel_state`)."""
+
+    active: np.ndarray  # bool per namespace letter: --keep/--ignore
+    pairs: np.ndarray  # int64 rows (a, b, -1) or (a, b, c): the interactions
+    w: np.ndarray  # float32 logistic-regression weights
+    acc: np.ndarray  # float32 AdaGrad sums of w
+    field_of: np.ndarray  # int64 FFM field per namespace letter, -1 for none
+    v: np.ndarray  # float32 FFM weights
+    vacc: np.ndarray  # float32 AdaGrad sums of v
+
+
+class Hyper(NamedTuple):
+    """Scalars of one run; every field has one type whoever builds it, so numba compiles once."""
+
+    add_constant: bool
+    mask: np.uint64  # 2 ** bit_precision - 1
+    nf: int  # FFM fields
+    kk: int  # FFM k
+    fmask: int  # FFM hash mask and block stride (see ``ffm_geometry``)
+    fstride: int
+    eta: np.float32
+    power_t: np.float32
+    l2: np.float32
+    ffm_eta: np.float32
+    learn: bool
+    compat: bool  # --vwcompat's labels: passed on as they are
+
+
+class Scratch(NamedTuple):
+    """Per-example buffers, sized by :func:`train_block` for its longest example."""
+
+    gi: np.ndarray  # uint64 linear and interaction weight indices
+    gx: np.ndarray  # float32 their values
+    fb: np.ndarray  # int64 FFM block starts
+    fi: np.ndarray  # int64 FFM fields
+    fx: np.ndarray  # float32 FFM values
+    grad: np.ndarray  # float32 FFM gradient blocks
+    seen: np.ndarray  # int64 last example per FFM field
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -146,49 +201,16 @@ def _ffm_update(m, nf, kk, v, vacc, fb, fi, fx, g, eta, power_t, grad):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
-def _train_loop(
-    labels,
-    imps,
-    offsets,
-    idx,
-    val,
-    ns,
-    active,
-    pairs,
-    add_constant,
-    w,
-    acc,
-    mask,
-    field_of,
-    nf,
-    kk,
-    fmask,
-    fstride,
-    v,
-    vacc,
-    hyper,
-    flags,
-    preds,
-    gi,
-    gx,
-    fb,
-    fi,
-    fx,
-    grad,
-    seen,
-):
+def _train_loop(ex, arr, hp, preds, scratch):
     """The example loop of :func:`train_block` with its scratch arrays.
 
     Compiled without numba's reference counting (``_nrt=False``): the FFM slices otherwise
     paid an atomic increment and decrement each, per pair of features and example.
     """
-    eta, power_t, l2, ffm_eta = (
-        np.float32(hyper[0]),
-        np.float32(hyper[1]),
-        np.float32(hyper[2]),
-        np.float32(hyper[3]),
-    )
-    learn, compat = flags[0] != 0, flags[1] != 0
+    labels, imps, offsets, idx, val, ns = ex
+    active, pairs, w, acc, field_of, v, vacc = arr
+    add_constant, mask, nf, kk, fmask, fstride, eta, power_t, l2, ffm_eta, learn, compat = hp
+    gi, gx, fb, fi, fx, grad, seen = scratch
     n = labels.shape[0]
     x2min = np.float32(1.084202e-19) * np.float32(1.084202e-19)
     loss_sum, weight_sum, loss_prod = 0.0, 0.0, 1.0
@@ -254,65 +276,22 @@ def _train_loop(
 
 
 @nb.njit(cache=True, nogil=True)
-def train_block(
-    labels,
-    imps,
-    offsets,
-    idx,
-    val,
-    ns,
-    active,
-    pairs,
-    add_constant,
-    w,
-    acc,
-    mask,
-    field_of,
-    nf,
-    kk,
-    fmask,
-    fstride,
-    v,
-    vacc,
-    hyper,
-    flags,
-    preds,
-):
-    """Predict every example (probability into ``preds``) and learn from labelled ones.
+def train_block(ex, arr, hp, preds):
+    """Predict every example (probability into ``preds``) and learn from labelled ones when
+    ``hp.learn``: :class:`Examples`, :class:`ModelArrays`, :class:`Hyper`.
 
-    hyper = [eta, power_t, l2, ffm_eta]; flags = [learn, vwcompat]. AdaGrad in VW's order:
-    accumulate squared gradients of all features first, then step with acc ** -power_t.
-    Returns (summed importance-weighted logistic loss, summed importance of labelled examples).
+    AdaGrad in VW's order: accumulate squared gradients of all features first, then step with
+    acc ** -power_t. Returns (summed importance-weighted logistic loss, summed importance of
+    labelled examples).
     """
+    offsets, pairs, nf, kk = ex.offsets, arr.pairs, hp.nf, hp.kk
     mx = 1
-    for i in range(labels.shape[0]):
+    for i in range(ex.labels.shape[0]):
         mx = max(mx, offsets[i + 1] - offsets[i])
     cap = mx + 1
     for q in range(pairs.shape[0]):  # at most C(mx + 1, 2) pairs, C(mx + 2, 3) triples
         cap += mx * (mx + 1) // 2 if pairs[q, 2] < 0 else mx * (mx + 1) * (mx + 2) // 6
-    return _train_loop(
-        labels,
-        imps,
-        offsets,
-        idx,
-        val,
-        ns,
-        active,
-        pairs,
-        add_constant,
-        w,
-        acc,
-        mask,
-        field_of,
-        nf,
-        kk,
-        fmask,
-        fstride,
-        v,
-        vacc,
-        hyper,
-        flags,
-        preds,
+    scratch = Scratch(
         np.empty(cap, np.uint64),
         np.empty(cap, np.float32),
         np.empty(mx, np.int64),
@@ -321,3 +300,4 @@ def train_block(
         np.empty(max(1, mx * nf * kk), np.float32),
         np.full(max(1, nf), -1, np.int64),
     )
+    return _train_loop(ex, arr, hp, preds, scratch)

@@ -272,12 +272,8 @@ class Model:
             field_of = np.full(256, -1, np.int64)
             for i, chars in enumerate(o.ffm_fields):
                 field_of[[ord(c) for c in chars]] = i
-            hyper = np.array([o.learning_rate, o.power_t, o.l2, o.ffm_learning_rate])
             self._tables.update(
-                active=active,
-                pairs=_interaction_rows(o.interactions),
-                field_of=field_of,
-                hyper=hyper,
+                active=active, pairs=_interaction_rows(o.interactions), field_of=field_of
             )
         return self._tables
 
@@ -294,36 +290,35 @@ class Model:
 
         The arrays are those of :func:`wg_online.kernels.parse_block` for one example.
         """
-        kernel, *args = self._tables.get("predict_args") or self._predict_args()
+        from wg_online.adagrad import Examples, train_block
+
+        state = self._tables.get("predict_state") or self.kernel_state(learn=False)
+        self._tables["predict_state"] = state
         preds = np.empty(1, np.float32)
-        kernel(labels, imps, offsets, idx, val, ns, *args, preds)
+        train_block(Examples(labels, imps, offsets, idx, val, ns), *state, preds)
         return float(preds[0])
 
-    def _state_args(self) -> tuple[Any, ...]:
-        """The model's arguments to ``train_block``: tables, weights, masks, hyperparameters."""
+    def kernel_state(self, learn: bool) -> tuple[Any, Any]:
+        """The model's arguments to ``train_block``: its arrays and the run's scalars.
+
+        Examples
+        --------
+        >>> arrays, hyper = Model.new(Options(bit_precision=4)).kernel_state(learn=True)
+        >>> arrays.w.shape, int(hyper.mask), hyper.learn, type(hyper.eta).__name__
+        ((16,), 15, True, 'float32')
+        """
+        from wg_online.adagrad import Hyper, ModelArrays
+
         t, o = self.tables(), self.options
-        return (
-            t["active"],
-            t["pairs"],
-            not o.noconstant,
-            self.w,
-            self.acc,
-            np.uint64((1 << o.bit_precision) - 1),
-            t["field_of"],
-            len(o.ffm_fields),
-            o.ffm_k,
-            *ffm_geometry(o)[:2],
-            self.v,
-            self.vacc,
-            t["hyper"],
-        )
-
-    def _predict_args(self) -> tuple[Any, ...]:
-        from wg_online.adagrad import train_block
-
-        args = (train_block, *self._state_args(), np.array([0, int(self.options.vwcompat)]))
-        self._tables["predict_args"] = args
-        return args
+        fmask, fstride, _ = ffm_geometry(o)
+        arrays = ModelArrays(t["active"], t["pairs"], self.w, self.acc, t["field_of"], self.v,
+                             self.vacc)  # fmt: skip
+        f32 = np.float32
+        hyper = Hyper(not o.noconstant, np.uint64((1 << o.bit_precision) - 1),
+                      len(o.ffm_fields), o.ffm_k, fmask, fstride, f32(o.learning_rate),
+                      f32(o.power_t), f32(o.l2), f32(o.ffm_learning_rate), bool(learn),
+                      o.vwcompat)  # fmt: skip
+        return arrays, hyper
 
     def run(self, data: Parsed, learn: bool, threads: int = 1) -> tuple[np.ndarray, float, float]:
         """Predict (and learn from) parsed examples: (probabilities, loss sum, weight sum).
@@ -331,25 +326,17 @@ class Model:
         With ``threads > 1`` the examples are split into contiguous chunks trained at the same
         time on the shared weights without locks (hogwild).
         """
-        from wg_online.adagrad import train_block
+        from wg_online.adagrad import Examples, train_block
 
-        state = self._state_args()
+        state = self.kernel_state(learn)
         preds = np.empty(len(data.labels), np.float32)
-        flags = np.array([int(learn), int(self.options.vwcompat)])
 
         def work(lo: int, hi: int) -> tuple[float, float]:
             off = data.offsets[lo : hi + 1]
-            res = train_block(
-                data.labels[lo:hi],
-                data.importances[lo:hi],
-                off - off[0],
-                data.idx[off[0] : off[-1]],
-                data.val[off[0] : off[-1]],
-                data.ns[off[0] : off[-1]],
-                *state,
-                flags,
-                preds[lo:hi],
-            )
+            f = slice(off[0], off[-1])
+            ex = Examples(data.labels[lo:hi], data.importances[lo:hi], off - off[0],
+                          data.idx[f], data.val[f], data.ns[f])  # fmt: skip
+            res = train_block(ex, *state, preds[lo:hi])
             return float(res[0]), float(res[1])
 
         n = len(data.labels)
