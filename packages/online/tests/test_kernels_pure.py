@@ -106,7 +106,7 @@ def test_parse_block_pure_with_namespace_map() -> None:
     got, want = pure.parse_block(buf, True, *ns_map), parse_block(buf, True, *ns_map)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert got[-1].tolist() == [pure.UNDECLARED_NS]
+    assert got[-1].tolist() == [pure.ParseError.UNDECLARED_NS]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ which dominated the per-line cost.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from functools import partial
 
 import numpy as np
@@ -17,18 +18,28 @@ from wg_online import bytescan
 from wg_online.bytescan import M32, byte_at, hash_token, is_space, murmur, scan_any
 from wg_online.lean_numba import njit_keyed
 
+# The bytes the parser looks for (numba freezes module-level ints as constants). The hot loops
+# keep explicit == chains (noqa: SIM109): a tuple's `in` is a loop in numba's IR.
+TAB, NEWLINE, CR, SPACE, QUOTE, MINUS, COLON, BAR = 9, 10, 13, 32, 39, 45, 58, 124
+DIGIT_0, DIGIT_1, DIGIT_9 = 48, 49, 57
+#: _fast_features's answer for a line that is not plain: the general path parses it.
+NOT_PLAIN = 1
+
 #: ``nb.njit(cache=True, ...)`` for this module: its kernels compile bytescan's primitives into
 #: themselves, and numba's cache would not notice an edit of bytescan.py on its own.
 _njit = partial(njit_keyed, bytescan)
 
-BAD_LABEL, BAD_IMPORTANCE, BAD_VALUE, BAD_NS_WEIGHT, TOO_MANY_TOKENS, UNDECLARED_NS = (
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-)
+
+class ParseError(IntEnum):
+    """Why the compiled parser refused a line (its ``bad_codes``; 0 is no error). The reference
+    parser, :func:`wg_online.vw_format.parse_line`, then says it in words with file:line."""
+
+    BAD_LABEL = 2
+    BAD_IMPORTANCE = 3
+    BAD_VALUE = 4
+    BAD_NS_WEIGHT = 5
+    TOO_MANY_TOKENS = 6
+    UNDECLARED_NS = 7
 
 
 @_njit(inline="always")
@@ -45,26 +56,26 @@ def _parse_label_section(buf, s, bar, out, starts, ends, vw):
         while j < bar and not is_space(buf[j]):
             j += 1
         if ntok == 4:
-            return TOO_MANY_TOKENS
+            return ParseError.TOO_MANY_TOKENS
         starts[ntok], ends[ntok] = i, j
         ntok += 1
         i = j
     out[0], out[1], out[2], out[3] = np.nan, 1.0, -1.0, -1.0
-    if ntok > 0 and (not is_space(buf[bar - 1]) or buf[starts[ntok - 1]] == 39):
+    if ntok > 0 and (not is_space(buf[bar - 1]) or buf[starts[ntok - 1]] == QUOTE):
         ntok -= 1
-        ts = starts[ntok] + (1 if buf[starts[ntok]] == 39 else 0)
+        ts = starts[ntok] + (1 if buf[starts[ntok]] == QUOTE else 0)
         out[2], out[3] = ts, ends[ntok]
     if ntok > 2:
-        return TOO_MANY_TOKENS
+        return ParseError.TOO_MANY_TOKENS
     if ntok >= 1:
         ok, v = scan_any(buf, starts[0], ends[0], vw)
         if not ok or not (vw or v == 1.0 or v == -1.0 or v == 0.0):  # VW: any label
-            return BAD_LABEL
+            return ParseError.BAD_LABEL
         out[0] = v
     if ntok == 2:
         ok, v = scan_any(buf, starts[1], ends[1], vw)
         if not ok or v < 0:
-            return BAD_IMPORTANCE
+            return ParseError.BAD_IMPORTANCE
         out[1] = v
     return 0
 
@@ -96,11 +107,11 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
     while i < e:
         i += 1  # skip the bar
         ns_char, ns_hash, weight = np.uint8(32), np.uint64(0), np.float32(1.0)
-        if i < e and not is_space(buf[i]) and buf[i] != 124:
+        if i < e and not is_space(buf[i]) and buf[i] != BAR:
             j = i
             colon = -1
-            while j < e and not is_space(buf[j]) and buf[j] != 124:
-                if buf[j] == 58 and colon == -1:
+            while j < e and not is_space(buf[j]) and buf[j] != BAR:
+                if buf[j] == COLON and colon == -1:
                     colon = j
                 j += 1
             name_end = j if colon == -1 else colon
@@ -110,26 +121,26 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
                 if map_hashes.shape[0] > 0:  # FW-style namespace map: declared names only
                     pos = np.searchsorted(map_hashes, ns_hash)
                     if pos == map_hashes.shape[0] or map_hashes[pos] != ns_hash:
-                        return UNDECLARED_NS, f
+                        return ParseError.UNDECLARED_NS, f
                     ns_char = map_letters[pos]
             if colon != -1:
                 ok, weight = scan_any(buf, colon + 1, j, vw)
                 if not ok:
-                    return BAD_NS_WEIGHT, f
+                    return ParseError.BAD_NS_WEIGHT, f
             i = j
         anon = np.uint64(0)
-        while i < e and buf[i] != 124:
+        while i < e and buf[i] != BAR:
             if is_space(buf[i]):
                 i += 1
                 continue
             j = i
             colon = -1
             digits = True  # VW hashes digit-only names as numbers: note it in the same pass
-            while j < e and not is_space(buf[j]) and buf[j] != 124:
+            while j < e and not is_space(buf[j]) and buf[j] != BAR:
                 c = buf[j]
-                if c == 58 and colon == -1:
+                if c == COLON and colon == -1:
                     colon = j
-                elif colon == -1 and (c < 48 or c > 57):
+                elif colon == -1 and (c < DIGIT_0 or c > DIGIT_9):
                     digits = False
                 j += 1
             name_end = j if colon == -1 else colon
@@ -137,7 +148,7 @@ def _parse_features(buf, bar, e, f, idx, val, ns, ns_cache, map_hashes, map_lett
             if colon != -1:
                 ok, v = scan_any(buf, colon + 1, j, vw)
                 if not ok:
-                    return BAD_VALUE, f
+                    return ParseError.BAD_VALUE, f
             v = np.float32(v * weight)
             if v != 0:
                 if name_end == i:
@@ -182,7 +193,7 @@ def _token_end(buf, i):
             low = m & (~m + np.uint64(1))
             return i + np.int64((((low >> np.uint64(7)) - np.uint64(1)) & _ONES) % np.uint64(255))
         i += 8
-    while byte_at(buf, i) > 32 and byte_at(buf, i) != 58 and byte_at(buf, i) != 124:
+    while byte_at(buf, i) > SPACE and byte_at(buf, i) != COLON and byte_at(buf, i) != BAR:
         i += 1
     return i
 
@@ -204,45 +215,45 @@ def _fast_features(buf, i, f, idx, val, ns, ns_cache, map_hashes, map_letters, v
             j = i + 1
             while not _STOP[byte_at(buf, j)]:
                 j += 1
-            if byte_at(buf, j) == 58 or byte_at(buf, j) == 13:
-                return 1, i, f
+            if byte_at(buf, j) == COLON or byte_at(buf, j) == CR:
+                return NOT_PLAIN, i, f
             ns_char = c
             ns_hash = _namespace_hash(buf, i, j, ns_cache)
             if map_hashes.shape[0] > 0:
                 pos = np.searchsorted(map_hashes, ns_hash)
                 if pos == map_hashes.shape[0] or map_hashes[pos] != ns_hash:
-                    return 1, i, f
+                    return NOT_PLAIN, i, f
                 ns_char = map_letters[pos]
             i = j
-        elif c == 58 or c == 13:
-            return 1, i, f
+        elif c == COLON or c == CR:  # noqa: SIM109
+            return NOT_PLAIN, i, f
         anon = np.uint64(0)
         while True:
             c = byte_at(buf, i)
-            if c == 32 or c == 9:
+            if c == SPACE or c == TAB:  # noqa: SIM109
                 i += 1
                 continue
-            if c == 10:
+            if c == NEWLINE:
                 return 0, i, f
-            if c == 124:
+            if c == BAR:
                 break
-            if c == 13:
-                return 1, i, f
+            if c == CR:
+                return NOT_PLAIN, i, f
             j = _token_end(buf, i)
             c = byte_at(buf, j)
-            if c < 32 and c != 9 and c != 10 and c != 13:
-                return 1, i, f
+            if c < SPACE and c != TAB and c != NEWLINE and c != CR:
+                return NOT_PLAIN, i, f
             name_end = j
             v = np.float32(1.0)
-            if byte_at(buf, j) == 58:
+            if byte_at(buf, j) == COLON:
                 j += 1
                 c = byte_at(buf, j)
-                while not (c == 32 or c == 9 or c == 124 or c == 10 or c == 13):
+                while not (c == SPACE or c == TAB or c == BAR or c == NEWLINE or c == CR):  # noqa: SIM109
                     j += 1
                     c = byte_at(buf, j)
                 ok, v = scan_any(buf, name_end + 1, j, vw)
-                if not ok or c == 13:
-                    return 1, i, f
+                if not ok or c == CR:
+                    return NOT_PLAIN, i, f
             if v != 0:
                 if name_end == i:
                     h = ns_hash + anon
@@ -262,15 +273,19 @@ def _fast_label(buf, s):
     ``buf`` ends with a newline and ``buf[s]`` is not one, so every index read exists.
     """
     c = byte_at(buf, s)
-    if c == 124:
+    if c == BAR:
         return np.float32(np.nan), s
-    if (c == 49 or c == 48) and byte_at(buf, s + 1) == 32 and byte_at(buf, s + 2) == 124:
+    if (
+        (c == DIGIT_1 or c == DIGIT_0)  # noqa: SIM109
+        and byte_at(buf, s + 1) == SPACE
+        and byte_at(buf, s + 2) == BAR
+    ):
         return np.float32(c - 48), s + 2
     if (
-        c == 45
-        and byte_at(buf, s + 1) == 49
-        and byte_at(buf, s + 2) == 32
-        and byte_at(buf, s + 3) == 124
+        c == MINUS
+        and byte_at(buf, s + 1) == DIGIT_1
+        and byte_at(buf, s + 2) == SPACE
+        and byte_at(buf, s + 3) == BAR
     ):
         return np.float32(-1.0), s + 3
     return np.float32(0.0), -1
@@ -287,7 +302,7 @@ def count_newlines(buf):
     """
     n = 0
     for i in range(buf.shape[0]):
-        n += buf[i] == 10
+        n += buf[i] == NEWLINE
     return n
 
 
@@ -321,9 +336,9 @@ def _parse_lines(
     """
     n = buf.shape[0]
     n_ex, n_bad, f, pos, line = 0, 0, 0, 0, 0
-    fast = n > 0 and buf[n - 1] == 10
+    fast = n > 0 and buf[n - 1] == NEWLINE
     while pos < n:
-        if fast and buf[pos] != 10:
+        if fast and buf[pos] != NEWLINE:
             lab, bar = _fast_label(buf, pos)
             if bar >= 0:
                 code, end, f_new = _fast_features(
@@ -339,9 +354,9 @@ def _parse_lines(
                     line += 1
                     continue
         end = pos
-        while end < n and buf[end] != 10:
+        while end < n and buf[end] != NEWLINE:
             end += 1
-        e = end - 1 if end > pos and buf[end - 1] == 13 else end
+        e = end - 1 if end > pos and buf[end - 1] == CR else end
         s = pos
         blank = True
         for k in range(s, e):
@@ -350,12 +365,12 @@ def _parse_lines(
                 break
         if not blank:
             bar = s
-            while bar < e and buf[bar] != 124:
+            while bar < e and buf[bar] != BAR:
                 bar += 1
-            if bar - s == 2 and buf[s + 1] == 32 and (buf[s] == 49 or buf[s] == 48):
-                head[0], head[1], head[2], head[3] = buf[s] - 48, 1.0, -1.0, -1.0  # "1 ", "0 "
+            if bar - s == 2 and buf[s + 1] == SPACE and (buf[s] == DIGIT_1 or buf[s] == DIGIT_0):
+                head[0], head[1], head[2], head[3] = buf[s] - DIGIT_0, 1.0, -1.0, -1.0  # "1 ", "0 "
                 code = 0
-            elif bar - s == 3 and buf[s] == 45 and buf[s + 1] == 49 and buf[s + 2] == 32:
+            elif bar - s == 3 and buf[s] == MINUS and buf[s + 1] == DIGIT_1 and buf[s + 2] == SPACE:
                 head[0], head[1], head[2], head[3] = -1.0, 1.0, -1.0, -1.0  # "-1 "
                 code = 0
             else:
