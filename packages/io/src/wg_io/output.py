@@ -228,25 +228,12 @@ def open_output(
         except OSError as exc:
             raise OutputError(target.given, *describe_os_error(exc)) from None
         return
-    assert target.mode is not None
-    try:
-        fd, tmp = _open_temporary(target.real)
-    except OSError as exc:
-        problem, hint = describe_os_error(exc)
-        if exc.errno == errno.ENOENT:
-            # The folder exists (resolve_target checked), yet takes no new file: /proc, /sys.
-            hint = "this folder takes no new files (a special file system?): choose another"
-        raise OutputError(target.given, problem, hint) from None
+    fd, tmp = _temporary_for(target)
     try:
         with os.fdopen(fd, "wb", closefd=False) as handle:
             yield handle
             handle.flush()
-        os.fsync(fd)
-        os.fchmod(fd, target.mode)
-        if exclusive:
-            os.link(tmp, target.real)
-        else:
-            os.replace(tmp, target.real)
+        _publish(fd, tmp, target, exclusive)
     except FileExistsError:
         problem, hint = "it exists already", "choose another path or remove it"
         raise OutputError(target.given, problem, hint) from None
@@ -256,6 +243,28 @@ def open_output(
         os.close(fd)
         with suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _temporary_for(target: Target) -> tuple[int, str]:
+    try:
+        return _open_temporary(target.real)
+    except OSError as exc:
+        problem, hint = describe_os_error(exc)
+        if exc.errno == errno.ENOENT:
+            # The folder exists (resolve_target checked), yet takes no new file: /proc, /sys.
+            hint = "this folder takes no new files (a special file system?): choose another"
+        raise OutputError(target.given, problem, hint) from None
+
+
+def _publish(fd: int, tmp: str, target: Target, exclusive: bool) -> None:
+    """Sync the finished temporary file, give it its mode and put it at the target's name."""
+    assert target.mode is not None
+    os.fsync(fd)
+    os.fchmod(fd, target.mode)
+    if exclusive:
+        os.link(tmp, target.real)  # fails if the name exists, even if it appeared meanwhile
+    else:
+        os.replace(tmp, target.real)
 
 
 def write_bytes(
