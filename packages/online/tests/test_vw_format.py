@@ -283,14 +283,14 @@ def test_runs_hand_their_buffers_to_the_next_run(tmp_path) -> None:
 
 def test_parse_into_asks_for_bigger_arrays() -> None:
     from wg_online.kernels import parse_into
-    from wg_online.parsing import ParseBuffers
+    from wg_online.parsing import ParseBuffers, ParsedBlock
 
     buf = np.frombuffer(b"1 | a b\n\n-1 | c\n", np.uint8)
     small = ParseBuffers()
     small.grow(0, 0)
-    small.arrays = tuple(a[:2] for a in small.arrays)  # room for 2 lines, not 4
+    small.arrays = ParsedBlock(*(a[:2] for a in small.arrays))  # room for 2 lines, not 4
     no_map = (np.zeros(0, np.uint64), np.zeros(0, np.uint8))
-    assert parse_into(buf, False, *no_map, *small.arrays)[:2] == (4, -1)
+    assert parse_into(buf, False, *no_map, small.arrays)[:2] == (4, -1)
     parsed = parse_bytes(bytes(buf), buffers=small)
     assert (parsed.offsets.tolist(), len(small.arrays[0]) >= 4) == ([0, 2, 3], True)
 

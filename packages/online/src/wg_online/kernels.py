@@ -17,6 +17,7 @@ import numpy as np
 from wg_online import bytescan
 from wg_online.bytescan import M32, byte_at, hash_token, is_space, murmur, scan_any
 from wg_online.lean_numba import njit_keyed
+from wg_online.parsing import ParsedBlock
 
 # The bytes the parser looks for (numba freezes module-level ints as constants). The hot loops
 # keep explicit == chains (noqa: SIM109): a tuple's `in` is a loop in numba's IR.
@@ -307,33 +308,14 @@ def count_newlines(buf):
 
 
 @_njit(nogil=True, _nrt=False)
-def _parse_lines(
-    buf,
-    skip_bad,
-    map_hashes,
-    map_letters,
-    labels,
-    imps,
-    tags,
-    offsets,
-    lines,
-    idx,
-    val,
-    ns,
-    bad_lines,
-    bad_codes,
-    head,
-    starts,
-    ends,
-    ns_cache,
-    vw,
-):
+def _parse_lines(buf, skip_bad, map_hashes, map_letters, out, head, starts, ends, ns_cache, vw):
     """The line loop of :func:`parse_block`, into its arrays: (examples, bad lines, features).
 
     Compiled without numba's reference counting (``_nrt=False``; it cannot allocate): each
     inlined helper that takes arrays otherwise pays an atomic increment and decrement per array
     and call, which took about a quarter of the parse time.
     """
+    labels, imps, tags, offsets, idx, val, ns, lines, bad_lines, bad_codes = out
     n = buf.shape[0]
     n_ex, n_bad, f, pos, line = 0, 0, 0, 0, 0
     fast = n > 0 and buf[n - 1] == NEWLINE
@@ -398,53 +380,29 @@ def _parse_lines(
 
 
 @_njit(nogil=True)
-def parse_into(
-    buf,
-    skip_bad,
-    map_hashes,
-    map_letters,
-    labels,
-    imps,
-    tags,
-    offsets,
-    lines,
-    idx,
-    val,
-    ns,
-    bad_lines,
-    bad_codes,
-    vw_numbers=False,
-):
-    """:func:`parse_block` into the caller's arrays, reused from block to block.
+def parse_into(buf, skip_bad, map_hashes, map_letters, out, vw_numbers=False):
+    """:func:`parse_block` into the caller's arrays ``out`` (a :class:`ParsedBlock`), reused
+    from block to block.
 
     Returns (lines in ``buf``, examples, bad lines, features); examples is -1 (and nothing is
     parsed) when the arrays hold fewer than that many lines, or ``idx`` fewer than
     ``len(buf) // 2 + lines`` features.
     """
     n_lines = count_newlines(buf) + 1
-    short = min(labels.shape[0], imps.shape[0], tags.shape[0], lines.shape[0])
+    short = min(out.labels.shape[0], out.imps.shape[0], out.tags.shape[0], out.lines.shape[0])
     if (
-        min(short, bad_lines.shape[0], bad_codes.shape[0]) < n_lines
-        or offsets.shape[0] <= n_lines
-        or min(idx.shape[0], val.shape[0], ns.shape[0]) < buf.shape[0] // 2 + n_lines
+        min(short, out.bad_lines.shape[0], out.bad_codes.shape[0]) < n_lines
+        or out.offsets.shape[0] <= n_lines
+        or min(out.idx.shape[0], out.val.shape[0], out.ns.shape[0]) < buf.shape[0] // 2 + n_lines
     ):
         return n_lines, -1, 0, 0
-    offsets[0] = 0
+    out.offsets[0] = 0
     n_ex, n_bad, f = _parse_lines(
         buf,
         skip_bad,
         map_hashes,
         map_letters,
-        labels,
-        imps,
-        tags,
-        offsets,
-        lines,
-        idx,
-        val,
-        ns,
-        bad_lines,
-        bad_codes,
+        out,
         np.empty(4, np.float64),
         np.empty(4, np.int64),
         np.empty(4, np.int64),
@@ -456,38 +414,35 @@ def parse_into(
 
 @_njit(nogil=True)
 def parse_block(buf, skip_bad, map_hashes, map_letters, vw_numbers=False):
-    """Parse whole lines of ``buf`` (uint8). Blank lines are skipped.
+    """Parse whole lines of ``buf`` (uint8) into a :class:`ParsedBlock`. Blank lines are
+    skipped; with skip_bad False parsing stops at the first bad line.
 
     ``vw_numbers``: numbers as VW's own parser rounds them (``--vwcompat``), else correctly.
-
-    Returns (labels, importances, tags[n, 2], offsets[n + 1], idx, val, ns, line_of_example,
-    bad_lines, bad_codes); with skip_bad False parsing stops at the first bad line.
     """
     n_lines = count_newlines(buf) + 1
     cap = buf.shape[0] // 2 + n_lines
-    labels = np.empty(n_lines, np.float32)
-    imps = np.empty(n_lines, np.float32)
-    tags = np.empty((n_lines, 2), np.int64)
-    offsets = np.zeros(n_lines + 1, np.int64)
-    lines = np.empty(n_lines, np.int64)
-    idx = np.empty(cap, np.uint32)
-    val = np.empty(cap, np.float32)
-    ns = np.empty(cap, np.uint8)
-    bad_lines = np.empty(n_lines, np.int64)
-    bad_codes = np.empty(n_lines, np.int64)
-    _, n_ex, n_bad, f = parse_into(
-        buf, skip_bad, map_hashes, map_letters, labels, imps, tags, offsets, lines, idx, val, ns,
-        bad_lines, bad_codes, vw_numbers,
-    )  # fmt: skip
-    return (
-        labels[:n_ex],
-        imps[:n_ex],
-        tags[:n_ex],
-        offsets[: n_ex + 1],
-        idx[:f],
-        val[:f],
-        ns[:f],
-        lines[:n_ex],
-        bad_lines[:n_bad],
-        bad_codes[:n_bad],
+    out = ParsedBlock(
+        np.empty(n_lines, np.float32),
+        np.empty(n_lines, np.float32),
+        np.empty((n_lines, 2), np.int64),
+        np.zeros(n_lines + 1, np.int64),
+        np.empty(cap, np.uint32),
+        np.empty(cap, np.float32),
+        np.empty(cap, np.uint8),
+        np.empty(n_lines, np.int64),
+        np.empty(n_lines, np.int64),
+        np.empty(n_lines, np.int64),
+    )
+    _, n_ex, n_bad, f = parse_into(buf, skip_bad, map_hashes, map_letters, out, vw_numbers)
+    return ParsedBlock(
+        out.labels[:n_ex],
+        out.imps[:n_ex],
+        out.tags[:n_ex],
+        out.offsets[: n_ex + 1],
+        out.idx[:f],
+        out.val[:f],
+        out.ns[:f],
+        out.lines[:n_ex],
+        out.bad_lines[:n_bad],
+        out.bad_codes[:n_bad],
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from wg_io.checksum import digest
@@ -114,6 +115,22 @@ def map_arrays(namespace_map: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return namespace_map_arrays(namespace_map)
 
 
+class ParsedBlock(NamedTuple):
+    """What the compiled parser writes (:func:`wg_online.kernels.parse_block`): per example,
+    per feature and per bad line; ``lines`` and ``bad_lines`` count from the block's first."""
+
+    labels: np.ndarray  # float32, NaN for unlabelled
+    imps: np.ndarray  # float32 importance weights
+    tags: np.ndarray  # int64 [n, 2]: the tag's byte range in the block, -1 for none
+    offsets: np.ndarray  # int64 [n + 1]: example i's features are offsets[i]:offsets[i+1]
+    idx: np.ndarray  # uint32 feature hashes
+    val: np.ndarray  # float32 feature values
+    ns: np.ndarray  # uint8 namespace letters
+    lines: np.ndarray  # int64 line of each example
+    bad_lines: np.ndarray  # int64
+    bad_codes: np.ndarray  # int64 wg_online.kernels.ParseError values
+
+
 class ParseBuffers:
     """Output arrays that :func:`parse_bytes` fills block after block instead of fresh ones.
 
@@ -123,24 +140,25 @@ class ParseBuffers:
     """
 
     def __init__(self) -> None:
-        self.arrays: tuple[np.ndarray, ...] = ()
+        self.arrays: ParsedBlock | None = None
 
-    def grow(self, n_bytes: int, n_lines: int) -> None:
+    def grow(self, n_bytes: int, n_lines: int) -> ParsedBlock:
         """Room for a block of ``n_bytes`` with ``n_lines`` lines, and a quarter more."""
         n = n_lines + n_lines // 4 + 16
         cap = n_bytes // 2 + n_bytes // 8 + n
-        self.arrays = (
+        self.arrays = ParsedBlock(
             np.empty(n, np.float32),
             np.empty(n, np.float32),
             np.empty((n, 2), np.int64),
             np.empty(n + 1, np.int64),
-            np.empty(n, np.int64),
             np.empty(cap, np.uint32),
             np.empty(cap, np.float32),
             np.empty(cap, np.uint8),
             np.empty(n, np.int64),
             np.empty(n, np.int64),
+            np.empty(n, np.int64),
         )
+        return self.arrays
 
 
 class ScratchPool:
@@ -174,30 +192,28 @@ SCRATCH = ScratchPool()
 
 def _parse_into(
     buf: np.ndarray, skip: bool, ns_map: tuple[str, ...], buffers: ParseBuffers
-) -> tuple[np.ndarray, ...]:
+) -> ParsedBlock:
     from wg_online.kernels import parse_into
 
     map_hashes, map_letters = map_arrays(ns_map)
-    if not buffers.arrays:
-        buffers.grow(len(buf), 0)
+    out = buffers.arrays or buffers.grow(len(buf), 0)
     while True:
-        n_lines, n_ex, n_bad, f = parse_into(buf, skip, map_hashes, map_letters, *buffers.arrays)
+        n_lines, n_ex, n_bad, f = parse_into(buf, skip, map_hashes, map_letters, out)
         if n_ex >= 0:
             break
-        buffers.grow(len(buf), n_lines)
-    labels, imps, tags, offsets, lines, idx, val, ns, bad_lines, bad_codes = buffers.arrays
+        out = buffers.grow(len(buf), n_lines)
     ex, feats = slice(0, n_ex), slice(0, f)
-    return (
-        labels[ex],
-        imps[ex],
-        tags[ex],
-        offsets[: n_ex + 1],
-        idx[feats],
-        val[feats],
-        ns[feats],
-        lines[ex],
-        bad_lines[:n_bad],
-        bad_codes[:n_bad],
+    return ParsedBlock(
+        out.labels[ex],
+        out.imps[ex],
+        out.tags[ex],
+        out.offsets[: n_ex + 1],
+        out.idx[feats],
+        out.val[feats],
+        out.ns[feats],
+        out.lines[ex],
+        out.bad_lines[:n_bad],
+        out.bad_codes[:n_bad],
     )
 
 
