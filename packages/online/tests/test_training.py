@@ -36,13 +36,16 @@ def test_ffm_learns_the_animal_interaction_that_lr_cannot() -> None:
     assert ffm_loss < lr_loss - 0.2
 
 
-def test_hogwild_threads_within_half_percent(ctr_data) -> None:
+def test_hogwild_threads_within_one_percent(ctr_data) -> None:
     tr, te = ctr_data
     losses = []
     for threads in (1, 4):
         clf = OnlineLearner(threads=threads).fit(parse_bytes(tr.text))
         losses.append(logloss(clf.predict_proba(te.text.decode())[:, 1], te.labels))
-    assert abs(losses[1] - losses[0]) / losses[0] < 0.005
+    # Hogwild updates race by design, so the loss moves with the threads' interleaving: on a
+    # loaded 2-core machine 4 threads differed by 0.1-0.5% from one. A lost or doubled update
+    # stream would differ by far more than 1%.
+    assert abs(losses[1] - losses[0]) / losses[0] < 0.01
 
 
 def test_keep_ignore_and_l2() -> None:
