@@ -381,7 +381,10 @@ class PredictOne:
         self.ws = vowpalwabbit.Workspace(f"{VW_LR} --link logistic")
         for line in lines:
             self.ws.learn(line)
-        learner = OnlineLearner(vwcompat=True, bit_precision=18).fit(lines)
+        # The same flags as VW_LR: --adaptive alone, -l 0.5 (VW's defaults differ).
+        learner = OnlineLearner(
+            vwcompat=True, adaptive=True, learning_rate=0.5, bit_precision=18
+        ).fit(lines)
         fd, path = tempfile.mkstemp(suffix=".wgm")
         os.close(fd)
         atexit.register(os.unlink, path)

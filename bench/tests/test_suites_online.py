@@ -90,3 +90,10 @@ def test_predictions_file_is_six_decimals_per_line() -> None:
     raw = SUITE._as_predictions_file([0.25, 1 / 3])
     assert raw.tobytes() == b"0.250000\n0.333333\n"
     np.testing.assert_allclose(SUITE._probabilities(raw), [0.25, 0.333333])
+
+
+def test_predict_one_gives_vws_prediction() -> None:
+    """The serving cell's gate: our --vwcompat model with VW_LR's flags predicts as VW does."""
+    bench = SUITE.PredictOne()
+    bench.setup("cpu", "ctr")
+    assert bench.error(bench.impl_wg(), bench.impl_vw()) <= SUITE.PredictOne.tolerance
