@@ -15,6 +15,7 @@ from typing import Any
 from wg_io.output import write_bytes, write_text
 
 from wg_bench.headline import of_document
+from wg_bench.plots import Point, over_runs, png
 from wg_bench.tables import format_bytes, format_params, format_ratio
 
 Document = dict[str, Any]
@@ -39,17 +40,6 @@ def _label(row: Row) -> str:
     return f"{row['benchmark']}({format_params(row['params'])}){device}"
 
 
-def _png(figure: Any) -> bytes:
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
-
-
 def ratio_plot(rows: Sequence[Row], title: str) -> bytes | None:
     """Ours / fastest peer per row with 95% CI bars (log scale), targets marked ``x``."""
     from matplotlib.figure import Figure
@@ -71,44 +61,23 @@ def ratio_plot(rows: Sequence[Row], title: str) -> bytes | None:
     axes.set_xscale("log")
     axes.set_xlabel("ours / fastest peer (median ratio, 95% CI; x: target; < 1: ours is faster)")
     axes.set_title(title)
-    return _png(figure)
+    return png(figure)
 
 
 def history_plot(documents: Sequence[Document], suite: str) -> bytes | None:
     """The headline ratios of one suite over the runs (oldest first), one line per row."""
-    from matplotlib.figure import Figure
-
-    series: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    series: dict[str, list[Point]] = {}
     for run, doc in enumerate(documents):
         for row in of_document(doc):
             ratio = row["ratio"]
             if row["suite"] == suite and ratio and ratio.get("value") is not None:
-                series.setdefault(_label(row), []).append((run, ratio))
+                value = ratio["value"]
+                low, high = (v or value for v in ratio["ci95"])
+                series.setdefault(_label(row), []).append((run, value, low, high))
     if len(documents) < 2 or not series:
         return None
-    figure = Figure(figsize=(7.0, 3.6))
-    axes = figure.add_subplot()
-    for label, points in sorted(series.items()):
-        xs = [x for x, _ in points]
-        ys = [r["value"] for _, r in points]
-        lows = [r["value"] - (r["ci95"][0] or r["value"]) for _, r in points]
-        highs = [(r["ci95"][1] or r["value"]) - r["value"] for _, r in points]
-        err = [[max(v, 0.0) for v in lows], [max(v, 0.0) for v in highs]]
-        axes.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label)
-    axes.axhline(1.0, color="grey", linewidth=0.8)
-    axes.set_xticks(range(len(documents)), [run_label(d) for d in documents], rotation=20)
-    axes.set_yscale("log")
-    axes.set_ylabel("ours / fastest peer")
-    axes.set_title(f"{suite} over commits")
-    axes.legend(fontsize="x-small")
-    return _png(figure)
-
-
-def run_label(doc: Document) -> str:
-    """``1a2b3c4d+`` (``+``: dirty tree) and the date of a run."""
-    git = doc["machine"].get("git") or {}
-    commit = (git.get("commit") or "no git")[:8]
-    return f"{commit}{'+' if git.get('dirty') else ''}\n{(doc.get('created') or '')[:10]}"
+    return over_runs(documents, series, ylabel="ours / fastest peer",
+                     title=f"{suite} over commits", unity_line=True)  # fmt: skip
 
 
 def machine_lines(doc: Document) -> list[str]:

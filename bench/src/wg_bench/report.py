@@ -18,6 +18,7 @@ from wg_io.output import OutputError, describe_os_error, write_bytes, write_text
 
 from wg_bench.compare import compare
 from wg_bench.page import write_page
+from wg_bench.plots import Point, over_runs, png
 from wg_bench.tables import format_params, format_ratio, format_seconds, status_text
 
 Document = dict[str, Any]
@@ -30,17 +31,6 @@ def _slug(text: str) -> str:
 def _by_benchmark(cells: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     key = lambda c: (c["suite"], c["benchmark"])  # noqa: E731
     return {k: list(g) for k, g in itertools.groupby(sorted(cells, key=key), key=key)}
-
-
-def _png(figure: Any) -> bytes:
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def time_plot(cells: Sequence[dict[str, Any]], title: str) -> bytes | None:
@@ -73,41 +63,22 @@ def time_plot(cells: Sequence[dict[str, Any]], title: str) -> bytes | None:
     axes.set_ylabel("seconds per call (median, 95% CI)")
     axes.set_title(title)
     axes.legend(fontsize="small")
-    return _png(figure)
+    return png(figure)
 
 
 def history_plot(documents: Sequence[Document], suite: str, name: str) -> bytes | None:
     """The median (with CI) of every ok cell of one benchmark over the runs, oldest first."""
-    from matplotlib.figure import Figure
-
-    series: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    series: dict[str, list[Point]] = {}
     for run, doc in enumerate(documents):
         for c in doc["results"]:
             if c["suite"] == suite and c["benchmark"] == name and c["status"] == "ok":
                 label = f"{c['implementation']} ({format_params(c['params'])})"
-                series.setdefault(label, []).append((run, c["seconds"]))
+                s = c["seconds"]
+                series.setdefault(label, []).append((run, s["median"], s["ci95"][0], s["ci95"][1]))
     if not series or len(documents) < 2:
         return None
-    figure = Figure(figsize=(7.0, 3.6))
-    axes = figure.add_subplot()
-    for label, points in sorted(series.items()):
-        xs = [x for x, _ in points]
-        ys = [s["median"] for _, s in points]
-        err = [[s["median"] - s["ci95"][0] for _, s in points],
-               [s["ci95"][1] - s["median"] for _, s in points]]  # fmt: skip
-        axes.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label)
-    axes.set_xticks(range(len(documents)), [_run_label(d) for d in documents], rotation=20)
-    axes.set_yscale("log")
-    axes.set_ylabel("seconds per call")
-    axes.set_title(f"{suite}.{name} over commits")
-    axes.legend(fontsize="x-small")
-    return _png(figure)
-
-
-def _run_label(doc: Document) -> str:
-    git = doc["machine"].get("git") or {}
-    commit = (git.get("commit") or "no git")[:8]
-    return f"{commit}{'+' if git.get('dirty') else ''}\n{doc.get('created', '')[:10]}"
+    return over_runs(documents, series, ylabel="seconds per call",
+                     title=f"{suite}.{name} over commits")  # fmt: skip
 
 
 def markdown_summary(documents: Sequence[Document]) -> str:
