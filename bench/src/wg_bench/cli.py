@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -30,12 +31,37 @@ from wg_bench.tables import (
 )
 
 HEADLINE_WIDTH = 100
+F = TypeVar("F", bound=Callable[..., Any])
 SUITES_HELP = "Folder of suite modules [default: $WG_BENCH_SUITES, else bench/suites]."
 
 
 def _console() -> Console:
     # a terminal's own width; logs and pipes get wide tables instead of rich's default 80 columns
     return Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
+
+
+def _choice(*decls: str, choices: Sequence[str], help: str, default: str | None = None) -> Any:
+    """An option that takes one of ``choices``; its default, when it has one, shows in --help."""
+    return click.option(*decls, type=click.Choice(choices), default=default,
+                        show_default=default is not None, help=help)  # fmt: skip
+
+
+def _significance_options(*, against: bool) -> Callable[[F], F]:
+    """``--alpha`` and ``--min-effect`` of the Mann-Whitney U test, with the same defaults in
+    ``run --against`` and ``compare``; ``against`` words their help for the former."""
+    alpha = "significance level of the Mann-Whitney U test."
+    effect = "smallest relative change that counts (0.10 = 10%)."
+
+    def helped(text: str) -> str:
+        return f"With --against: {text}" if against else text[0].upper() + text[1:]
+
+    def decorate(command: F) -> F:
+        command = click.option("--min-effect", type=click.FloatRange(min=0), default=0.10,
+                               show_default=True, help=helped(effect))(command)  # fmt: skip
+        return click.option("--alpha", type=click.FloatRange(0, 1, min_open=True), default=0.05,
+                            show_default=True, help=helped(alpha))(command)  # fmt: skip
+
+    return decorate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,19 +92,11 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
 @click.argument("patterns", nargs=-1)
 @click.option("--impl", "impls", multiple=True, help="Only this implementation (repeatable); "
               "each benchmark's reference always runs, so ratios stay defined.")  # fmt: skip
-@click.option(
-    "--device",
-    type=click.Choice(["cpu", "cuda"]),
-    default="cpu",
-    show_default=True,
-    help="cuda: synchronised GPU timings (skipped, with why, without a GPU).",
-)
-@click.option(
-    "--timer",
-    type=click.Choice(["wall", "cpu"]),
-    help="Clock of every cpu cell: wall time, or the process CPU time of all its threads (less "
-    "moved by other load on the machine) [default: each benchmark's `timer`, else wall].",
-)
+@_choice("--device", choices=("cpu", "cuda"), default="cpu",
+         help="cuda: synchronised GPU timings (skipped, with why, without a GPU).")  # fmt: skip
+@_choice("--timer", choices=("wall", "cpu"), help="Clock of every cpu cell: wall time, or the "
+         "process CPU time of all its threads (less moved by other load on the machine) "
+         "[default: each benchmark's `timer`, else wall].")  # fmt: skip
 @click.option("--quick", is_flag=True, help="quick_params, 5 samples, 1 round.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results here (schema wg-bench/2).")  # fmt: skip
@@ -99,13 +117,8 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
     help="History folder [default: $WG_BENCH_HISTORY, else ~/.local/share/wg-bench/history].",
 )
 @click.option("--no-history", is_flag=True, help="Do not store the results in the history folder.")
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="dask: cells run on a Dask cluster (--scheduler).",
-)
+@_choice("--executor", choices=("local", "dask"), default="local",
+         help="dask: cells run on a Dask cluster (--scheduler).")  # fmt: skip
 @click.option("--scheduler", help="Dask scheduler address for --executor dask (tcp://host:8786).")
 @click.option("--max-memory", type=click.FloatRange(min=0, min_open=True),
               help="GiB of address space per cell; beyond it the cell is an error.")  # fmt: skip
@@ -114,27 +127,9 @@ def list_command(patterns: tuple[str, ...], suites_option: str | None) -> None:
 @click.option("--against", "against_rev", metavar="REV", help="A/B: run every cell also at git "
               "revision REV (a temporary worktree), interleaved; print only the significant "
               "changes; exit 1 on a slowdown.")  # fmt: skip
-@click.option(
-    "--against-suites",
-    type=click.Choice(["current", "rev"]),
-    default="current",
-    show_default=True,
-    help="With --against: whose suite files both sides run.",
-)
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=0.05,
-    show_default=True,
-    help="With --against: significance level of the Mann-Whitney U test.",
-)
-@click.option(
-    "--min-effect",
-    type=click.FloatRange(min=0),
-    default=0.10,
-    show_default=True,
-    help="With --against: smallest relative change that counts (0.10 = 10%).",
-)
+@_choice("--against-suites", choices=("current", "rev"), default="current",
+         help="With --against: whose suite files both sides run.")  # fmt: skip
+@_significance_options(against=True)
 def run_command(
     patterns: tuple[str, ...], impls: tuple[str, ...], device: str, timer: str | None,
     quick: bool, json_path: Path | None, suites_option: str | None, threads: int,
@@ -342,20 +337,7 @@ def _finish(console: Console, outcome: Any, documents: dict[str, Any]) -> None:
 @bench.command("compare")
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=0.05,
-    show_default=True,
-    help="Significance level of the Mann-Whitney U test.",
-)
-@click.option(
-    "--min-effect",
-    type=click.FloatRange(min=0),
-    default=0.10,
-    show_default=True,
-    help="Smallest relative change that counts (0.10 = 10%).",
-)
+@_significance_options(against=False)
 @click.option("--only-changed", is_flag=True, help="Hide cells whose verdict is 'same'.")
 @click.option("--relative", is_flag=True, help="Compare times relative to each benchmark's "
               "reference in the same run (robust to a busier or faster machine).")  # fmt: skip
