@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from wg_convnet.backend import array_namespace
 from wg_convnet.layer import Array, Layer
 
@@ -40,12 +38,11 @@ class LeakyReLU(Layer):
     array([-0.1,  2. ])
     """
 
+    config_names = ("negative_slope",)
+
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
-
-    def config(self) -> dict[str, Any]:
-        return {"negative_slope": self.negative_slope}
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
         if training:

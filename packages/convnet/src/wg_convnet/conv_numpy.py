@@ -82,8 +82,9 @@ def im2col_chunk(
 ) -> np.ndarray:
     """Columns (C*K*K, n*OH*OW) of an unpadded NCHW chunk ``x``, channel-major.
 
-    Equal to :func:`wg_convnet.convolution.im2col_cm` of the padded chunk. Written into ``out``
-    when given (a buffer of that shape and dtype, reused between calls), else a new array.
+    Equal to :func:`wg_convnet.convolution.im2col` of the padded chunk with ``channel_major``.
+    Written into ``out`` when given (a buffer of that shape and dtype, reused between calls),
+    else a new array.
 
     Examples
     --------
@@ -241,38 +242,22 @@ def _input_grad_nhwc(
     gradient to the padded grid, so its GEMM also multiplies the border). Runs over
     groups of samples whose GEMM results fit :data:`INPUT_GRAD_BYTES`.
     """
-    n, c = dx.shape[:2]
-    oh, ow = out_hw
+    n, c, h, wd = dx.shape
+    (oh, ow), p = out_hw, padding
     kh, kw = w.shape[2:]
     taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # (KH, KW, F, C)
     itemsize = np.result_type(rows, taps).itemsize
     groups = -(-n // chunk_size(n, kh * kw * oh * ow * c * itemsize, budget=INPUT_GRAD_BYTES))
     bounds = [n * g // groups for g in range(groups + 1)]  # 13 samples: 3+3+3+4, not 4+4+4+1
     for n0, n1 in itertools.pairwise(bounds):
-        part_rows = rows[n0 * oh * ow : n1 * oh * ow]
-        _input_grad_group(taps, part_rows, out_hw, stride, padding, dilation, dx[n0:n1])
-
-
-def _input_grad_group(
-    taps: np.ndarray,
-    rows: np.ndarray,
-    out_hw: tuple[int, int],
-    stride: int,
-    padding: int,
-    dilation: int,
-    dx: np.ndarray,
-) -> None:
-    """:func:`_input_grad_nhwc` of one group of samples, ``taps`` the weights as (KH, KW, F, C)."""
-    n, c, h, wd = dx.shape
-    (oh, ow), p = out_hw, padding
-    kh, kw = taps.shape[:2]
-    parts = np.matmul(rows, taps).reshape(kh, kw, n, oh, ow, c)
-    image = np.zeros((n, h + 2 * p, wd + 2 * p, c), dtype=parts.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            rows_, cols = tap(i, j, out_hw, stride, dilation)
-            image[:, rows_, cols] += parts[i, j]
-    dx[...] = image[:, p : p + h, p : p + wd].transpose(0, 3, 1, 2)
+        parts = np.matmul(rows[n0 * oh * ow : n1 * oh * ow], taps)
+        parts = parts.reshape(kh, kw, n1 - n0, oh, ow, c)
+        image = np.zeros((n1 - n0, h + 2 * p, wd + 2 * p, c), dtype=parts.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                rows_, cols = tap(i, j, out_hw, stride, dilation)
+                image[:, rows_, cols] += parts[i, j]
+        dx[n0:n1] = image[:, p : p + h, p : p + wd].transpose(0, 3, 1, 2)
 
 
 def _fold_strided(

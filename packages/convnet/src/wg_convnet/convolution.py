@@ -106,9 +106,19 @@ def window(x: Array, i: int, j: int, out_hw: tuple[int, int], stride: int, dilat
 
 
 def im2col(
-    xpad: Array, kernel: tuple[int, int], out_hw: tuple[int, int], stride: int, dilation: int
+    xpad: Array,
+    kernel: tuple[int, int],
+    out_hw: tuple[int, int],
+    stride: int,
+    dilation: int,
+    *,
+    channel_major: bool = False,
 ) -> Array:
-    """Unfold padded input (N, C, H, W) into columns (N, C*KH*KW, OH*OW).
+    """Unfold padded input (N, C, H, W) into columns (N, C*KH*KW, OH*OW), or with
+    ``channel_major`` into (C*KH*KW, N*OH*OW).
+
+    The channel-major columns of a whole chunk take one GEMM, which BLAS runs faster (and
+    threads better) than one small GEMM per sample when C*KH*KW is large.
 
     Examples
     --------
@@ -119,13 +129,20 @@ def im2col(
            [ 1.,  3.,  9., 11.],
            [ 4.,  6., 12., 14.],
            [ 5.,  7., 13., 15.]])
+    >>> im2col(np.arange(8.0).reshape(2, 1, 2, 2), (1, 1), (2, 2), 1, 1, channel_major=True)
+    array([[0., 1., 2., 3., 4., 5., 6., 7.]])
     """
     xp = array_namespace(xpad)
     n, c = xpad.shape[:2]
     kh, kw = kernel
+    rows = c * kh * kw
+    if channel_major:
+        xt = xp.permute_dims(xpad, (1, 0, 2, 3))
+        views = [window(xt, i, j, out_hw, stride, dilation) for i in range(kh) for j in range(kw)]
+        return xp.reshape(xp.stack(views, axis=1), (rows, n * out_hw[0] * out_hw[1]))
     views = [window(xpad, i, j, out_hw, stride, dilation) for i in range(kh) for j in range(kw)]
     # stack, not writes into a buffer: same cost, and AD tracers can follow it
-    return xp.reshape(xp.stack(views, axis=2), (n, c * kh * kw, out_hw[0] * out_hw[1]))
+    return xp.reshape(xp.stack(views, axis=2), (n, rows, out_hw[0] * out_hw[1]))
 
 
 def col2im(
@@ -135,8 +152,13 @@ def col2im(
     out_hw: tuple[int, int],
     stride: int,
     dilation: int,
+    *,
+    channel_major: bool = False,
 ) -> Array:
-    """Fold columns (N, C*KH*KW, OH*OW) into a padded image, summing overlaps (im2col's adjoint).
+    """Fold columns (N, C*KH*KW, OH*OW), or with ``channel_major`` (C*KH*KW, N*OH*OW), into a
+    padded image (N, C, H, W), summing overlaps: the adjoint of :func:`im2col`.
+
+    The channel-major image is returned as a transposed view of a (C, N, H, W) buffer.
 
     Examples
     --------
@@ -146,57 +168,7 @@ def col2im(
     array([[1., 2., 1.],
            [2., 4., 2.],
            [1., 2., 1.]])
-    """
-    xp = array_namespace(cols)
-    n, c = padded_shape[:2]
-    kh, kw = kernel
-    oh, ow = out_hw
-    cols6 = xp.reshape(cols, (n, c, kh, kw, oh, ow))
-    out = xp.zeros(padded_shape, dtype=cols.dtype, device=device(cols))
-    for i in range(kh):
-        for j in range(kw):
-            rows, cols_ = tap(i, j, out_hw, stride, dilation)
-            out[:, :, rows, cols_] += cols6[:, :, i, j, :, :]
-    return out
-
-
-def im2col_cm(
-    xpad: Array, kernel: tuple[int, int], out_hw: tuple[int, int], stride: int, dilation: int
-) -> Array:
-    """Channel-major im2col: padded (N, C, H, W) -> columns (C*KH*KW, N*OH*OW).
-
-    One GEMM then covers the whole chunk, which BLAS runs faster (and threads better) than one
-    small GEMM per sample when C*KH*KW is large.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.arange(8.0).reshape(2, 1, 2, 2)
-    >>> im2col_cm(x, (1, 1), (2, 2), 1, 1)
-    array([[0., 1., 2., 3., 4., 5., 6., 7.]])
-    """
-    xp = array_namespace(xpad)
-    n, c = xpad.shape[:2]
-    kh, kw = kernel
-    xt = xp.permute_dims(xpad, (1, 0, 2, 3))
-    views = [window(xt, i, j, out_hw, stride, dilation) for i in range(kh) for j in range(kw)]
-    return xp.reshape(xp.stack(views, axis=1), (c * kh * kw, n * out_hw[0] * out_hw[1]))
-
-
-def col2im_cm(
-    cols: Array,
-    padded_shape: tuple[int, int, int, int],
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: int,
-    dilation: int,
-) -> Array:
-    """Adjoint of :func:`im2col_cm`: (C*KH*KW, N*OH*OW) -> padded (N, C, H, W), summing overlaps.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> col2im_cm(np.ones((4, 4)), (1, 1, 3, 3), (2, 2), (2, 2), 1, 1)[0, 0]
+    >>> col2im(np.ones((4, 4)), (1, 1, 3, 3), (2, 2), (2, 2), 1, 1, channel_major=True)[0, 0]
     array([[1., 2., 1.],
            [2., 4., 2.],
            [1., 2., 1.]])
@@ -205,10 +177,14 @@ def col2im_cm(
     n, c, h, w = padded_shape
     kh, kw = kernel
     oh, ow = out_hw
-    cols6 = xp.reshape(cols, (c, kh, kw, n, oh, ow))
-    out = xp.zeros((c, n, h, w), dtype=cols.dtype, device=device(cols))
+    if channel_major:  # (C, KH, KW, N, OH, OW) viewed as (C, N, KH, KW, OH, OW)
+        cols6 = xp.permute_dims(xp.reshape(cols, (c, kh, kw, n, oh, ow)), (0, 3, 1, 2, 4, 5))
+        out = xp.zeros((c, n, h, w), dtype=cols.dtype, device=device(cols))
+    else:
+        cols6 = xp.reshape(cols, (n, c, kh, kw, oh, ow))
+        out = xp.zeros(padded_shape, dtype=cols.dtype, device=device(cols))
     for i in range(kh):
         for j in range(kw):
             rows, cols_ = tap(i, j, out_hw, stride, dilation)
-            out[:, :, rows, cols_] += cols6[:, i, j, :, :, :]
-    return xp.permute_dims(out, (1, 0, 2, 3))
+            out[:, :, rows, cols_] += cols6[:, :, i, j, :, :]
+    return xp.permute_dims(out, (1, 0, 2, 3)) if channel_major else out

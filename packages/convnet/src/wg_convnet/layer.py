@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -44,9 +44,12 @@ class Layer:
         twin.grads = {}
         return twin
 
+    #: names of the constructor arguments, each stored as the attribute of that name
+    config_names: ClassVar[tuple[str, ...]] = ()
+
     def config(self) -> dict[str, Any]:
         """Constructor arguments, enough to rebuild the layer (JSON-serialisable)."""
-        return {}
+        return {name: getattr(self, name) for name in self.config_names}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())

@@ -11,9 +11,7 @@ from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import (
     chunk_size,
     col2im,
-    col2im_cm,
     im2col,
-    im2col_cm,
     output_size,
     pad2d,
 )
@@ -45,6 +43,9 @@ class Conv2D(Layer):
     (2, 4, 8, 8)
     """
 
+    config_names = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+                    "init")  # fmt: skip
+
     def __init__(
         self,
         in_channels: int,
@@ -63,17 +64,6 @@ class Conv2D(Layer):
         self.padding = check_int("padding", padding, 0)
         self.dilation = check_int("dilation", dilation)
         self.init = check_initializer(init)
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "in_channels": self.in_channels,
-            "out_channels": self.out_channels,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "padding": self.padding,
-            "dilation": self.dilation,
-            "init": self.init,
-        }
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         k = self.kernel_size
@@ -155,7 +145,6 @@ class Conv2D(Layer):
         self.grads["b"] = xp.sum(dy, axis=(0, 2, 3))
         dw = xp.zeros(w2.shape, dtype=dy.dtype, device=device(dy))
         parts = []
-        fold = col2im_cm if self._channel_major else col2im
         for idx, n0 in enumerate(range(0, n, self._step)):
             n1 = min(n0 + self._step, n)
             cols = (
@@ -170,11 +159,12 @@ class Conv2D(Layer):
             if input_grad:
                 shape = (n1 - n0, *xpad.shape[1:])
                 dcols = xp.matmul(w2t, dyc)
-                parts.append(fold(dcols, shape, (k, k), (oh, ow), self.stride, self.dilation))
+                parts.append(col2im(dcols, shape, (k, k), (oh, ow), self.stride, self.dilation,
+                                    channel_major=self._channel_major))  # fmt: skip
         self.grads["W"] = xp.reshape(dw, self.params["W"].shape)
         if not input_grad:
             return None
-        # one chunk (the common case): no copy; col2im_cm's result stays channel-major in memory
+        # one chunk (the common case): no copy; the channel-major col2im's result stays so in memory
         dxpad = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
         p, (h, w) = self.padding, self._in_shape[2:]
         return dxpad[:, :, p : p + h, p : p + w] if p else dxpad
@@ -247,8 +237,8 @@ class Conv2D(Layer):
 
     def _im2col(self, xpad: Array, oh: int, ow: int, channel_major: bool) -> Array:
         k = self.kernel_size
-        unfold = im2col_cm if channel_major else im2col
-        return unfold(xpad, (k, k), (oh, ow), self.stride, self.dilation)
+        return im2col(xpad, (k, k), (oh, ow), self.stride, self.dilation,
+                      channel_major=channel_major)  # fmt: skip
 
 
 def _itemsize(x: Array) -> int:
@@ -267,18 +257,13 @@ class Dense(Layer):
     (5, 2)
     """
 
+    config_names = ("in_features", "out_features", "init")
+
     def __init__(self, in_features: int, out_features: int, init: str = "glorot") -> None:
         super().__init__()
         self.in_features = check_int("in_features", in_features)
         self.out_features = check_int("out_features", out_features)
         self.init = check_initializer(init)
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "in_features": self.in_features,
-            "out_features": self.out_features,
-            "init": self.init,
-        }
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
@@ -346,15 +331,14 @@ class Dropout(Layer):
     3.0
     """
 
+    config_names = ("rate",)
+
     def __init__(self, rate: float = 0.5) -> None:
         super().__init__()
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.rng = np.random.default_rng(0)
-
-    def config(self) -> dict[str, Any]:
-        return {"rate": self.rate}
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
         if not training or self.rate == 0.0:

@@ -28,14 +28,13 @@ class BatchNorm2D(Layer):
     (np.True_, [1.0, 1.0])
     """
 
+    config_names = ("num_features", "momentum", "eps")
+
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
         self.num_features = check_int("num_features", num_features)
         self.momentum = float(momentum)
         self.eps = float(eps)
-
-    def config(self) -> dict[str, Any]:
-        return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         c = (self.num_features,)

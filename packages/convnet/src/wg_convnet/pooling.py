@@ -6,8 +6,6 @@ Output sizes follow PyTorch's floor mode; average pooling counts padding zeros (
 
 from __future__ import annotations
 
-from typing import Any
-
 from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import output_size, pad2d, tap, window
 from wg_convnet.errors import ShapeError
@@ -15,6 +13,8 @@ from wg_convnet.layer import Array, Layer, check_int, check_ndim
 
 
 class _Pool2D(Layer):
+    config_names = ("kernel_size", "stride", "padding")
+
     def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0) -> None:
         super().__init__()
         self.kernel_size = check_int("kernel_size", kernel_size)
@@ -24,9 +24,6 @@ class _Pool2D(Layer):
                 f"padding must be an integer in [0, kernel_size // 2], got {padding!r}"
             )
         self.padding = padding
-
-    def config(self) -> dict[str, Any]:
-        return {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
 
     def _geometry(self, x: Array) -> tuple[int, int]:
         check_ndim(self, x, 4, "(N, C, H, W)")
