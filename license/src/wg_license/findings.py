@@ -96,58 +96,68 @@ CHECKS: dict[str, tuple[Family, str]] = {
     ),
 }
 
-#: rule -> (check, one-line description); a rule is one way of failing its check.
+#: check -> {rule: one-line description}; a rule is one way of failing its check.
+_RULES_BY_CHECK: dict[str, dict[str, str]] = {
+    "input-readable": {
+        "bad-input": "a file could not be read or parsed",
+        "field-type": "a manifest field has the wrong type",
+    },
+    "policy-valid": {
+        "config": "[tool.wg.license] configuration problem",
+    },
+    "licence-declared": {
+        "missing-declaration": "package declares no licence",
+        "legacy-metadata": "deprecated licence metadata form",
+    },
+    "expression-valid": {
+        "expression-syntax": "licence expression does not parse",
+        "unknown-id": "licence id is neither SPDX nor a known LicenseRef",
+        "alias": "licence written as an alias of a known id",
+        "id-case": "licence id differs from its canonical spelling in case",
+        "npm-licenseref": "npm does not accept LicenseRef- ids in package.json",
+    },
+    "classifiers-agree": {
+        "classifier": "License :: classifier disagrees with the expression",
+        "osi-classifier": "OSI Approved classifier on a non-OSI licence",
+    },
+    "custom-licence-caveats": {
+        "permissive-alternative": "custom licence under OR with a permissive one",
+        "unstable-licence": "licence calls itself unstable; not acknowledged",
+    },
+    "declared-vs-shipped": {
+        "missing-file": "declared licence has no shipped licence file",
+        "undeclared-file": "shipped licence file is not in the declared expression",
+        "license-files-glob": "license-files glob matches no file",
+        "licenses-dir": "LICENSES/ file name is not a licence id or is unused",
+    },
+    "text-matches-version": {
+        "text-mismatch": "licence text does not hash to a known version",
+        "version-mismatch": "version in the text differs from the id's version",
+        "template-as-standard": "Extended template passed off as the standard licence",
+    },
+    "placeholder-filled": {
+        "placeholders": "<YEAR> / <COPYRIGHT HOLDER> left unfilled",
+    },
+    "headers-agree": {
+        "header-mismatch": "SPDX-License-Identifier header disagrees with the package",
+    },
+    "propagation": {
+        "not-declared": "dependent does not declare the propagating licence",
+        "notice-not-shipped": "dependent does not ship the propagating notice",
+    },
+    "artifact-notice": {
+        "no-notice": "artifact does not carry the licence notice",
+    },
+    "dependency-allowed": {
+        "dependency-denied": "dependency licence is not allowed by the policy",
+        "dependency-unknown": "dependency licence cannot be determined",
+        "clarification-stale": "clarification's pinned file hash changed",
+    },
+}
+
+#: rule -> (check, one-line description), flattened from the table above
 RULES: dict[str, tuple[str, str]] = {
-    "bad-input": ("input-readable", "a file could not be read or parsed"),
-    "field-type": ("input-readable", "a manifest field has the wrong type"),
-    "config": ("policy-valid", "[tool.wg.license] configuration problem"),
-    "missing-declaration": ("licence-declared", "package declares no licence"),
-    "legacy-metadata": ("licence-declared", "deprecated licence metadata form"),
-    "expression-syntax": ("expression-valid", "licence expression does not parse"),
-    "unknown-id": ("expression-valid", "licence id is neither SPDX nor a known LicenseRef"),
-    "alias": ("expression-valid", "licence written as an alias of a known id"),
-    "id-case": ("expression-valid", "licence id differs from its canonical spelling in case"),
-    "npm-licenseref": ("expression-valid", "npm does not accept LicenseRef- ids in package.json"),
-    "classifier": ("classifiers-agree", "License :: classifier disagrees with the expression"),
-    "osi-classifier": ("classifiers-agree", "OSI Approved classifier on a non-OSI licence"),
-    "permissive-alternative": (
-        "custom-licence-caveats",
-        "custom licence under OR with a permissive one",
-    ),
-    "unstable-licence": (
-        "custom-licence-caveats",
-        "licence calls itself unstable; not acknowledged",
-    ),
-    "missing-file": ("declared-vs-shipped", "declared licence has no shipped licence file"),
-    "undeclared-file": (
-        "declared-vs-shipped",
-        "shipped licence file is not in the declared expression",
-    ),
-    "license-files-glob": ("declared-vs-shipped", "license-files glob matches no file"),
-    "licenses-dir": (
-        "declared-vs-shipped",
-        "LICENSES/ file name is not a licence id or is unused",
-    ),
-    "text-mismatch": ("text-matches-version", "licence text does not hash to a known version"),
-    "version-mismatch": (
-        "text-matches-version",
-        "version in the text differs from the id's version",
-    ),
-    "template-as-standard": (
-        "text-matches-version",
-        "Extended template passed off as the standard licence",
-    ),
-    "placeholders": ("placeholder-filled", "<YEAR> / <COPYRIGHT HOLDER> left unfilled"),
-    "header-mismatch": (
-        "headers-agree",
-        "SPDX-License-Identifier header disagrees with the package",
-    ),
-    "not-declared": ("propagation", "dependent does not declare the propagating licence"),
-    "notice-not-shipped": ("propagation", "dependent does not ship the propagating notice"),
-    "no-notice": ("artifact-notice", "artifact does not carry the licence notice"),
-    "dependency-denied": ("dependency-allowed", "dependency licence is not allowed by the policy"),
-    "dependency-unknown": ("dependency-allowed", "dependency licence cannot be determined"),
-    "clarification-stale": ("dependency-allowed", "clarification's pinned file hash changed"),
+    rule: (check, text) for check, rules in _RULES_BY_CHECK.items() for rule, text in rules.items()
 }
 
 
