@@ -17,13 +17,13 @@ from __future__ import annotations
 import atexit
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from wg_bench.outputs import command_output
 
 MIT = (
     "MIT License\n\nCopyright (c) 2026 The Bench Authors\n\nPermission is hereby granted, free of "
@@ -113,10 +113,9 @@ class CheckTree:
 
     def impl_wg_cli(self) -> np.ndarray:
         command = [sys.executable, "-m", "wg", "license", "check", str(self.root)]
-        done = subprocess.run([*command, "--format", "json"], capture_output=True, check=False)
-        if done.returncode >= 32 or not done.stdout:  # 1..31: the findings' bitmask
-            raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr!r}")
-        return np.frombuffer(done.stdout, np.uint8)
+        # exit status 1..31 is the findings' bitmask, not a failure
+        return command_output([*command, "--format", "json"],
+                              lambda done: done.returncode < 32 and bool(done.stdout))  # fmt: skip
 
     def error(self, output: np.ndarray, expected: np.ndarray) -> float:
         """0 when both reports hold the same packages and findings, else 1."""

@@ -10,11 +10,11 @@ child's work). The gate: both report the same findings.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from typing import Any, ClassVar
 
 import numpy as np
+from wg_bench.outputs import command_output
 from wg_io.corpus import corpus_path
 
 NOTES = ("rust-ml-meetings",)
@@ -53,10 +53,7 @@ class CheckCorpus:
 
     def impl_wg_cli(self) -> np.ndarray:
         command = [sys.executable, "-m", "wg", "meetings", "check", str(self.folder), "--json"]
-        done = subprocess.run(command, capture_output=True, check=False)
-        if not done.stdout.lstrip().startswith(b"["):
-            raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr!r}")
-        return np.frombuffer(done.stdout, np.uint8)
+        return command_output(command, lambda done: done.stdout.lstrip().startswith(b"["))
 
     def error(self, output: np.ndarray, expected: np.ndarray) -> float:
         """0 when both report the same findings, else 1."""

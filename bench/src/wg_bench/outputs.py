@@ -8,7 +8,9 @@ through ``np.asarray``.
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -124,3 +126,21 @@ def device_sync() -> None:
     cupy = sys.modules.get("cupy")
     if cupy is not None:
         cupy.cuda.get_current_stream().synchronize()
+
+
+def command_output(
+    command: Sequence[str], succeeded: Callable[[subprocess.CompletedProcess[bytes]], bool]
+) -> np.ndarray:
+    """The standard output of ``command`` as uint8 bytes, for an implementation that times a
+    command line end to end; :class:`RuntimeError` with its exit status and standard error when
+    ``succeeded`` says the run failed.
+
+    Examples
+    --------
+    >>> command_output([sys.executable, "-c", "print('hi')"], lambda done: True).tobytes()
+    b'hi\\n'
+    """
+    done = subprocess.run(list(command), capture_output=True, check=False)
+    if not succeeded(done):
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr!r}")
+    return np.frombuffer(done.stdout, np.uint8)
