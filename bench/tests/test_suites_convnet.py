@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from wg_bench.discovery import load_module, suites_dir
 from wg_bench.outputs import block, rho_error, to_host
+from wg_bench.worker import prepare
 
 pytest.importorskip("jax", reason="JAX is not installed (pip install jax)")
 
@@ -15,10 +16,7 @@ SUITE = load_module(suites_dir() / "convnet.py")
 
 
 def _output(bench: Any, implementation: str) -> Any:
-    hook = getattr(bench, f"setup_{implementation}", None)
-    if hook is not None:
-        hook()
-    return to_host(block(getattr(bench, f"impl_{implementation}")()))
+    return to_host(block(prepare(bench, implementation)()))
 
 
 def test_conv2d_jax_cell_matches_the_numpy_reference() -> None:

@@ -97,11 +97,7 @@ class Cell:
             self.sync = device_sync if spec.device == "cuda" else _nothing
 
     def prepare(self, implementation: str) -> Callable[[], Any]:
-        hook = getattr(self.bench, f"setup_{implementation}", None)
-        if hook is not None:
-            hook()
-        impl: Callable[[], Any] = getattr(self.bench, f"impl_{implementation}")
-        return impl
+        return prepare(self.bench, implementation)
 
     def call(self, impl: Callable[[], Any], clock: Clock) -> tuple[Any, float]:
         self.sync()
@@ -124,6 +120,16 @@ class Cell:
                 impl()
         self.sync()
         return (clock() - start) / loops
+
+
+def prepare(bench: Any, implementation: str) -> Callable[[], Any]:
+    """Run the benchmark's ``setup_<implementation>`` hook when it has one (asv's convention for
+    per-implementation set-up, untimed); return its ``impl_<implementation>``."""
+    hook = getattr(bench, f"setup_{implementation}", None)
+    if hook is not None:
+        hook()
+    impl: Callable[[], Any] = getattr(bench, f"impl_{implementation}")
+    return impl
 
 
 def _nothing() -> None:
