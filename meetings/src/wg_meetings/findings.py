@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,5 @@ class Finding:
         return f"{path}:{self.line}: {self.severity}[{self.code}]: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-        }
+        """Every field by its name, in declaration order."""
+        return asdict(self)
