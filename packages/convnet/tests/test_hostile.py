@@ -349,6 +349,11 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
+def _bad_lr(value: str, why: str) -> tuple[list[str], str]:
+    """(arguments, message) of a refused --lr, whose message always suggests a valid value."""
+    return ["--lr", value], f"Invalid value for '--lr': {why}; give one such as 0.002"
+
+
 def _last_line(output: str) -> str:
     lines = output.rstrip("\n").split("\n")
     return lines[-1]
@@ -357,18 +362,12 @@ def _last_line(output: str) -> str:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--lr", "nan"], "Invalid value for '--lr': nan is not a finite number; give one such "
-                          "as 0.002"),
-        (["--lr", "inf"], "Invalid value for '--lr': inf is not a finite number; give one such "
-                          "as 0.002"),
-        (["--lr", "1e308"], "Invalid value for '--lr': 1e308 is not in the range 0 < x <= 1; "
-                            "give one such as 0.002"),
-        (["--lr", "-1"], "Invalid value for '--lr': -1 is not in the range 0 < x <= 1; give "
-                         "one such as 0.002"),
-        (["--lr", "0"], "Invalid value for '--lr': 0 is not in the range 0 < x <= 1; give one "
-                        "such as 0.002"),
-        (["--lr", "fast"], "Invalid value for '--lr': 'fast' is not a number; give one such as "
-                           "0.002"),
+        _bad_lr("nan", "nan is not a finite number"),
+        _bad_lr("inf", "inf is not a finite number"),
+        _bad_lr("1e308", "1e308 is not in the range 0 < x <= 1"),
+        _bad_lr("-1", "-1 is not in the range 0 < x <= 1"),
+        _bad_lr("0", "0 is not in the range 0 < x <= 1"),
+        _bad_lr("fast", "'fast' is not a number"),
         (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0."),
         (["--seed", "1.5"], "Invalid value for '--seed': '1.5' is not a valid integer range."),
         (["--batch-size", "0"], "Invalid value for '--batch-size': 0 is not in the range x>=1."),
