@@ -145,19 +145,15 @@ CASES = [
         "--save missing folder", ["--save", "nope/m.wgc"], _nothing, _refused("nope/m.wgc", code=1)
     ),
     Case("--save folder", ["--save", "."], _nothing, _refused("'--save'")),
-    Case(
-        "--json ro/r.json",
-        ["--json", "ro/r.json"],
-        _read_only,
-        _refused("ro/r.json", code=1, absent=()),
-        needs_root=True,
-    ),
-    Case(
-        "--save ro/m.wgc",
-        ["--save", "ro/m.wgc"],
-        _read_only,
-        _refused("ro/m.wgc", code=1, absent=()),
-        needs_root=True,
+    *(
+        Case(
+            f"{flag} {path}",
+            [flag, path],
+            _read_only,
+            _refused(path, code=1, absent=()),
+            needs_root=True,
+        )
+        for flag, path in (("--json", "ro/r.json"), ("--save", "ro/m.wgc"))
     ),
     Case("--json full device", ["--json", "full"], _device, _full_kept, needs_root=True),
     Case("stdout > full device", [], _device, _one_line, needs_root=True, stdout_to="full"),
