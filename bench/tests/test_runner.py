@@ -64,18 +64,24 @@ def test_missing_requirement_is_skipped_with_install_hint(toy_run) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("impl", "status", "reason"),
-    [
-        ("raises", "error", "RuntimeError: deliberate failure at "),
-        ("aborts", "error", "crashed with signal SIGABRT"),
-        ("hangs", "error", "timed out after 3 s (the per-cell timeout"),
-        ("killed", "error", "killed by SIGKILL (most likely out of memory"),
-        ("exhausted", "error", "out of memory (MemoryError) cannot allocate 1 TiB"),
-        ("shape", "mismatch", "output['v'] has shape (5,) but the oracle's has (10,)"),
-    ],
-)
-def test_failures_become_results_and_the_run_goes_on(toy_run, impl, status, reason) -> None:
+#: implementation of the toy suite's Failing benchmark -> (status, part of the reason)
+FAILURES = {
+    "raises": ("error", "RuntimeError: deliberate failure at "),
+    "aborts": ("error", "crashed with signal SIGABRT"),
+    "hangs": ("error", "timed out after 3 s (the per-cell timeout"),
+    "killed": ("error", "killed by SIGKILL (most likely out of memory"),
+    "exhausted": ("error", "out of memory (MemoryError) cannot allocate 1 TiB"),
+    "shape": ("mismatch", "output['v'] has shape (5,) but the oracle's has (10,)"),
+}
+
+
+def test_every_failure_mode_of_the_toy_suite_is_checked(toy_run) -> None:
+    assert set(by_impl(toy_run[1], "Failing")) == {"numpy", *FAILURES}
+
+
+@pytest.mark.parametrize("impl", FAILURES)
+def test_failures_become_results_and_the_run_goes_on(toy_run, impl) -> None:
+    status, reason = FAILURES[impl]
     cell = by_impl(toy_run[1], "Failing")[impl]
     assert cell["status"] == status
     assert reason in cell["reason"]
