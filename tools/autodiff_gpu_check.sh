@@ -6,7 +6,8 @@
 #
 #   tools/autodiff_gpu_check.sh [WHEEL_DIR]      (default: $WG_WHEELS, else ../shared/wheels)
 #
-# Exit status: 0 agree, 1 disagree, 2 cannot run (no GPU, missing wheels). Finishes in < 5 min.
+# Exit status: 0 agree, 1 disagree, 2 cannot run (no GPU, missing wheels). The check itself is
+# cut off after 240 s (timeout), so a hung GPU cannot hold a lent machine.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -16,7 +16,8 @@ from wg_convnet.backend import array_namespace, device
 
 Array = Any
 
-#: upper bound on the im2col scratch of one chunk, in bytes (the issue allows 64 MiB in total)
+#: upper bound on the im2col scratch of one chunk, in bytes; a convolution's scratch memory as a
+#: whole stays under 64 MiB
 SCRATCH_BYTES = 16 * 2**20
 
 

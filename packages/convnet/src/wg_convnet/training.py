@@ -36,9 +36,9 @@ def default_model(name: str) -> Sequential:
              Dropout(0.3), Dense(32 * 4 * 4, 64), ReLU(), Dense(64, 10)]
         )  # fmt: skip
     if name in ("mnist", "fashion-mnist"):
-        # Keras' "simple MNIST convnet": 99.19% on MNIST after 12 epochs. The bench suite's
-        # training-step net (16/32 filters, no dropout) overfit there: test accuracy stalled at
-        # 98.7-98.9% from epoch 4 while its training loss kept falling.
+        # Keras' "simple MNIST convnet" (accuracy: packages/convnet/README.md). Not the bench
+        # suite's training-step net (16/32 filters, no dropout): without dropout it overfits
+        # MNIST, its test accuracy stalling while its training loss keeps falling.
         return Sequential(
             [Conv2D(1, 32, 3), ReLU(), MaxPool2D(2), Conv2D(32, 64, 3), ReLU(), MaxPool2D(2),
              Flatten(), Dropout(0.5), Dense(64 * 5 * 5, 10)]
