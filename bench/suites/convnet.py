@@ -14,7 +14,7 @@ per shard), torch ``set_num_threads(N)`` through the same variable.
 
 The NumPy reference is written independently of wg_convnet: convolution as a sum over kernel
 offsets of ``einsum`` contractions, pooling by reshaping into windows. Every implementation must
-match it (ADBench rho <= 1e-4 in float32) before it is timed.
+match it (ADBench's rho within the benchmark's ``tolerance``) before it is timed.
 
 ``--device cuda``: the NumPy reference stays on the CPU (the harness gates on host copies); wg runs
 the same layers through the array API on CuPy arrays (array-api-compat), or on torch CUDA tensors
@@ -194,8 +194,8 @@ class Conv2DForwardBackward:
     params: ClassVar[list[list[Any]]] = [list(CONV_SIZES)]
     param_names: ClassVar[list[str]] = ["shape"]
     reference = "numpy"
-    # dW sums 43,264 float32 products per entry: against a float64 computation the float32
-    # reference and wg reach rho ~5e-5, torch (oneDNN) ~7e-4; 1e-3 still catches any real bug.
+    # dW sums 43,264 float32 products per entry, and each library orders those sums its own
+    # way: the tolerance is float32 rounding of such sums, not 1e-4; a real bug is far above it.
     tolerance = 1e-3
     timeout = 300
     requires: ClassVar[dict[str, tuple[str, str]]] = PEERS
