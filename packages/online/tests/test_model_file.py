@@ -63,6 +63,24 @@ def test_version_2_fixture_still_loads_and_predicts_the_same() -> None:
     assert learner.model_.v.size == 2**5 + 2 * 2
 
 
+def test_version_3_fixture_still_loads_and_predicts_the_same() -> None:
+    # Written by wg_online before deep models (format version 3, checksummed); never regenerate.
+    learner = OnlineLearner.load(FIXTURES / "model_v3.wgm")
+    queries = [
+        "-1 |a a3 |b b2 |c c7 |d d1 |e e4",
+        "1 |a a0 |b b3 |c c1 |d d0 |e e5",
+        "-1 |a a12 |b b7 |c c16 |d d6 |e e0",
+    ]
+    np.testing.assert_allclose(
+        learner.predict_proba(queries)[:, 1],
+        [0.26954153180122375, 0.05106785520911217, 0.7338885068893433],
+        rtol=1e-6,
+    )
+    opts = learner.model_.options
+    assert (opts.interactions, opts.ffm_k, opts.ffm_fields) == (("cd",), 2, ("a", "bc"))
+    assert learner.model_.acc.any() and learner.model_.vacc.any()  # saved with --save_resume
+
+
 def test_ffm_weights_that_do_not_match_the_options_are_refused(tmp_path) -> None:
     path = tmp_path / "m.wgm"
     save_model(Model.new(Options(ffm_k=2, ffm_fields=("a", "b"), ffm_bit_precision=6)), path)
