@@ -78,7 +78,8 @@ def test_version_3_fixture_still_loads_and_predicts_the_same() -> None:
     )
     opts = learner.model_.options
     assert (opts.interactions, opts.ffm_k, opts.ffm_fields) == (("cd",), 2, ("a", "bc"))
-    assert learner.model_.acc.any() and learner.model_.vacc.any()  # saved with --save_resume
+    assert learner.model_.acc.any()  # saved with --save_resume
+    assert learner.model_.vacc.any()
 
 
 def test_ffm_weights_that_do_not_match_the_options_are_refused(tmp_path) -> None:
@@ -99,7 +100,7 @@ def test_layout_magic_version_and_aligned_arrays(tmp_path) -> None:
     save_model(model, path)
     raw = path.read_bytes()
     assert raw[:8] == MAGIC == b"WGONLINE"
-    assert int.from_bytes(raw[8:12], "little") == FORMAT_VERSION == 3
+    assert int.from_bytes(raw[8:12], "little") == FORMAT_VERSION == 4
     assert raw[16:32] == digest([raw[32:]]).encode()
     header, start, _ = read_header(path)
     assert start % 64 == 0
@@ -144,7 +145,7 @@ def test_other_version_and_other_files_are_refused(tmp_path) -> None:
     raw[8:12] = (7).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
     with pytest.raises(
-        ModelFileError, match=r"format version 7; this wg_online reads versions \[1, 2, 3\]"
+        ModelFileError, match=r"format version 7; this wg_online reads versions \[1, 2, 3, 4\]"
     ):
         load_model(path)
     path.write_bytes(b"1 | a\n")
@@ -152,6 +153,20 @@ def test_other_version_and_other_files_are_refused(tmp_path) -> None:
         load_model(path)
     with pytest.raises(ModelFileError, match="cannot read model file"):
         load_model(tmp_path / "missing.wgm")
+
+
+def test_a_reader_of_versions_1_to_3_names_version_4(tmp_path, monkeypatch) -> None:
+    from wg_online import model_file
+
+    path = tmp_path / "m.wgm"
+    save_model(Model.new(Options(bit_precision=4)), path)
+    monkeypatch.setattr(model_file, "SUPPORTED_VERSIONS", (1, 2, 3))
+    with pytest.raises(
+        ModelFileError,
+        match=r"m.wgm: model format version 4; this wg_online reads versions \[1, 2, 3\]; "
+        "upgrade wg_online",
+    ):
+        load_model(path)
 
 
 def test_mismatched_options_are_refused(tmp_path) -> None:

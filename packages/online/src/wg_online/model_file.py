@@ -1,6 +1,6 @@
 """Our versioned model file: magic, version, JSON header, raw little-endian arrays (mmap-able).
 
-Layout (version 3)::
+Layout (version 4; version 3 is the same without the deep model's arrays and graph)::
 
     8 bytes  b"WGONLINE"
     4 bytes  format version, uint32 little-endian
@@ -37,10 +37,10 @@ from wg_io.structure import InputError, load_json
 from wg_online.model import Model, Options, OptionsError, ffm_geometry
 
 MAGIC = b"WGONLINE"
-FORMAT_VERSION = 3
-SUPPORTED_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
 #: Bytes before the JSON header, by format version (version 3 adds the checksum).
-PREAMBLE = {1: 16, 2: 16, 3: 32}
+PREAMBLE = {1: 16, 2: 16, 3: 32, 4: 32}
 #: The JSON header of a real model is a few kB; a larger one is damage, not a model.
 MAX_HEADER_BYTES = 1 << 20
 ARRAY_NAMES = ("w", "acc", "v", "vacc")
@@ -84,7 +84,8 @@ def _body(model: Model, save_resume: bool) -> tuple[bytes, list[bytes | memoryvi
         "arrays": entries,
     }
     raw = json.dumps(header, sort_keys=True).encode()
-    chunks: list[bytes | memoryview] = [b"\0" * (_align(PREAMBLE[3] + len(raw)) - 32 - len(raw))]
+    pad = _align(PREAMBLE[FORMAT_VERSION] + len(raw)) - PREAMBLE[FORMAT_VERSION] - len(raw)
+    chunks: list[bytes | memoryview] = [b"\0" * pad]
     position = 0
     for entry, arr in zip(entries, arrays, strict=True):
         chunks.append(b"\0" * (entry["offset"] - position))
