@@ -10,7 +10,10 @@ Against JAX (issue 17; ``targets``, read by the headline table): wg's optimised 
 
 Every benchmark has a ``jax`` cell (eager) and a ``jax_jit`` cell (the same function under
 ``jax.jit``; its compile is the first call), in float64 on the benchmark's devices, gated
-against the oracle like the others; ``_jax.py`` holds their objectives.
+against the oracle like the others; ``_jax.py`` holds their objectives. The GMM, BA and LSTM
+benchmarks also have a ``wg_numba`` cell: wg's optimised gradient with ``backend="numba"``
+(issue 17), whose first call starts from an empty kernel cache, so that it is numba's whole
+compile, as ``jax_jit``'s first call is XLA's; skipped where numba is not installed.
 
 Every implementation returns a dict; the gate compares the keys it shares with the oracle
 (autograd), so the objective is checked on its value and the gradients on their entries.
@@ -21,6 +24,10 @@ others stay on the CPU (autograd has no GPU, and the harness has no per-implemen
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import tracemalloc
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,6 +45,7 @@ _jax = load_module(Path(__file__).with_name("_jax.py"))
 JAXES = {"jax": _jax.JAX, "jax_jit": _jax.JAX}
 AUTOGRAD = {"autograd": ("autograd", "pip install autograd"), **JAXES}
 WITH_TORCH = {**AUTOGRAD, "torch": ("torch", "pip install torch (CPU wheel)")}
+NUMBA = {"wg_numba": ("numba", "pip install numba")}
 CORPUS = corpus_path("adbench")
 GMM = {"d10_K5": (10, 5), "d64_K10": (64, 10), "d32_K50": (32, 50)}
 
@@ -86,6 +94,14 @@ def _to_device(device: str, arrays: tuple[Any, ...]) -> tuple[Any, ...]:
             "the cuda cells of the wg implementations need CuPy: pip install cupy-cuda12x"
         ) from exc
     return tuple(cp.asarray(a) for a in arrays)
+
+
+def _cold_kernel_cache() -> None:
+    """Point wg's numba kernel cache at a new empty folder for this cell's process, so that its
+    first call compiles every kernel (the figure to set beside ``jax_jit``'s compile)."""
+    folder = tempfile.mkdtemp(prefix="wg-bench-numba-")
+    atexit.register(shutil.rmtree, folder, True)
+    os.environ["WG_AUTODIFF_CACHE"] = folder
 
 
 def _autograd_fns() -> dict[str, Any]:
@@ -206,6 +222,7 @@ class GmmGradient(_GmmBase):
     targets: ClassVar[list[dict[str, Any]]] = [
         {"params": None, "ours": "wg_optimized", "peer": "jax_jit", "max_ratio": 1.0}
     ]
+    requires: ClassVar[dict[str, Any]] = {**WITH_TORCH, **NUMBA}
 
     def setup_autograd(self) -> None:
         import autograd
@@ -214,6 +231,14 @@ class GmmGradient(_GmmBase):
         self.ag = autograd.value_and_grad(
             lambda *p: fns["gmm_objective"](*p, *self.data), (0, 1, 2)
         )
+
+    def setup_wg_numba(self) -> None:
+        _cold_kernel_cache()
+        self.numba = ad.value_and_grad(self.f, (0, 1, 2), optimize=True, backend="numba")
+
+    def impl_wg_numba(self) -> dict[str, Any]:
+        f, g = self.numba(*self.params_)
+        return {"f": f, "grad": g}
 
     def impl_autograd(self) -> dict[str, Any]:
         f, g = self.ag(*self.params_)
@@ -336,6 +361,9 @@ class BaJacobian(_Shared):
         {"params": None, "ours": "wg", "peer": "jax_jit", "max_ratio": 1.2}
     ]
     tolerance = 1e-8
+    requires: ClassVar[dict[str, Any]] = {**AUTOGRAD, **NUMBA}
+    #: the first call of a fresh process compiles every kernel (seconds): full runs only
+    full_only: ClassVar[tuple[str, ...]] = ("jax", "wg_numba")
 
     def setup(self, device: str, instance: str) -> None:
         path = CORPUS / "ba" / f"{instance}.txt"
@@ -372,6 +400,23 @@ class BaJacobian(_Shared):
         )
         blocks, dw_err = self._blocks(pullback, reproj, werr)
         return {"reproj": reproj, "werr": werr, "blocks": blocks, "dwerr": dw_err}
+
+    def setup_wg_numba(self) -> None:
+        _cold_kernel_cache()
+        feats = self.inputs[4]
+
+        def jacobian(c: Any, x: Any, w: Any) -> dict[str, Any]:
+            (reproj, werr), pullback = ad.vjp(
+                lambda c, x, v: adb.ba_residuals(c, x, v, feats), c, x, w
+            )
+            blocks, dw_err = self._blocks(pullback, reproj, werr)
+            return {"reproj": reproj, "werr": werr, "blocks": blocks, "dwerr": dw_err}
+
+        self.numba = ad.compile(jacobian, backend="numba")
+
+    def impl_wg_numba(self) -> dict[str, Any]:
+        cams, X, w, obs, _ = self.inputs
+        return dict(self.numba(cams[obs[:, 0]], X[obs[:, 1]], w))
 
     def impl_autograd(self) -> dict[str, Any]:
         from autograd import make_vjp
@@ -415,6 +460,8 @@ class LstmGradient(_Shared):
     ]
     tolerance = 1e-8
     timeout = 900
+    requires: ClassVar[dict[str, Any]] = {**AUTOGRAD, **NUMBA}
+    full_only: ClassVar[tuple[str, ...]] = ("jax", "wg_numba")
 
     def setup(self, device: str, instance: str) -> None:
         layers, steps = (int(s[1:]) for s in instance.split("_"))
@@ -441,6 +488,14 @@ class LstmGradient(_Shared):
 
     def impl_wg_optimized(self) -> dict[str, Any]:
         f, g = self.opt(*self.inputs[:2])
+        return {"f": f, "grad": g}
+
+    def setup_wg_numba(self) -> None:
+        _cold_kernel_cache()
+        self.numba = ad.value_and_grad(self.f, argnums=(0, 1), optimize=True, backend="numba")
+
+    def impl_wg_numba(self) -> dict[str, Any]:
+        f, g = self.numba(*self.inputs[:2])
         return {"f": f, "grad": g}
 
     def impl_wg_checkpoint(self) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""The autodiff suite's JAX cells pass the equivalence gate against the suite's oracle."""
+"""The autodiff suite's JAX and numba cells pass the equivalence gate against the suite's oracle."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,8 +13,13 @@ from wg_bench.discovery import load_module, suites_dir
 from wg_bench.machine import thread_env
 from wg_bench.outputs import block, rho_error, to_host
 
-pytest.importorskip("jax", reason="JAX is not installed (pip install jax)")
 pytest.importorskip("autograd", reason="autograd (the suite's oracle) is not installed")
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="JAX is not installed (pip install jax)"
+)
+needs_numba = pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed (pip install numba)"
+)
 
 SUITE = load_module(suites_dir() / "autodiff.py")
 JAX = load_module(suites_dir() / "_jax.py")
@@ -29,6 +36,7 @@ def _gate(bench: Any, output: Any, expected: Any) -> float:
     return float((getattr(bench, "error", None) or rho_error)(output, expected))
 
 
+@needs_jax
 @pytest.mark.parametrize(
     ("name", "param"),
     [
@@ -50,6 +58,7 @@ def test_jax_jit_cell_matches_the_oracle(name: str, param: Any) -> None:
         assert bench.metrics(output) == {}
 
 
+@needs_jax
 @pytest.mark.parametrize(("name", "param"), [("GmmMeansOnly", "d10_K5"), ("Chain200", 10)])
 def test_eager_jax_cell_matches_the_oracle_and_a_wrong_gradient_fails(name: str, param: Any):
     bench = getattr(SUITE, name)()
@@ -62,6 +71,7 @@ def test_eager_jax_cell_matches_the_oracle_and_a_wrong_gradient_fails(name: str,
     assert _gate(bench, wrong, expected) > bench.tolerance
 
 
+@needs_jax
 def test_jax_runs_on_the_cells_thread_count_in_full_precision(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -75,6 +85,7 @@ def test_jax_runs_on_the_cells_thread_count_in_full_precision(
     )
 
 
+@needs_jax
 def test_a_cuda_cell_without_a_cuda_jaxlib_is_skipped_with_the_fix() -> None:
     import jax
 
@@ -86,3 +97,42 @@ def test_a_cuda_cell_without_a_cuda_jaxlib_is_skipped_with_the_fix() -> None:
         f"jax {jax.__version__} sees no cuda device here; install a CUDA build of jaxlib: "
         "pip install 'jax[cuda12]' ("
     )
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [
+        ("GmmGradient", "d10_K5"),
+        ("BaJacobian", "ba1_n49_m7776_p31843"),
+        ("LstmGradient", "l2_c32"),
+    ],
+)
+def test_numba_cell_compiles_into_an_empty_cache_and_matches_the_oracle(
+    name: str, param: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WG_AUTODIFF_CACHE", "")  # restored after the test; the cell changes it
+    bench = getattr(SUITE, name)()
+    bench.setup("cpu", param)
+    expected = _output(bench, bench.oracle)
+    bench.setup_wg_numba()
+    cache = Path(os.environ["WG_AUTODIFF_CACHE"])
+    assert cache.name.startswith("wg-bench-numba-")
+    assert list(cache.iterdir()) == []
+    output = _output(bench, "wg_numba")
+    assert _gate(bench, output, expected) <= bench.tolerance
+    key = "grad" if "grad" in output else "blocks"
+    value = output[key]
+    scaled = tuple(
+        np.asarray(a) * (1 + 1e-6) for a in (value if type(value) is tuple else (value,))
+    )
+    wrong = {**output, key: scaled if type(value) is tuple else scaled[0]}
+    assert _gate(bench, wrong, expected) > bench.tolerance
+
+
+def test_numba_cells_are_skipped_without_numba_and_left_out_of_quick_runs_but_gmm() -> None:
+    for name in ("GmmGradient", "BaJacobian", "LstmGradient"):
+        assert getattr(SUITE, name).requires["wg_numba"] == ("numba", "pip install numba")
+    assert "wg_numba" not in SUITE.GmmGradient.full_only
+    assert "wg_numba" in SUITE.BaJacobian.full_only
+    assert "wg_numba" in SUITE.LstmGradient.full_only
