@@ -6,6 +6,9 @@ Output sizes follow PyTorch's floor mode; average pooling counts padding zeros (
 
 from __future__ import annotations
 
+import functools
+import operator
+
 from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import output_size, pad2d, tap, window
 from wg_convnet.errors import ShapeError
@@ -34,6 +37,15 @@ class _Pool2D(Layer):
                 f"{self!r}: input of spatial size {tuple(x.shape[2:])} is smaller than the window"
             )
         return oh, ow
+
+    def _windows(self, x: Array, fill: float = 0.0) -> tuple[Array, list[Array], tuple[int, int]]:
+        """The input padded with ``fill``, its K*K strided views (one per window offset, row-major)
+        and the output size."""
+        oh, ow = self._geometry(x)
+        k, s = self.kernel_size, self.stride
+        xpad = pad2d(x, self.padding, value=fill)
+        views = [window(xpad, i, j, (oh, ow), s, 1) for i in range(k) for j in range(k)]
+        return xpad, views, (oh, ow)
 
     def _fold(self, parts: list[Array], padded_shape: tuple[int, ...], out_hw: tuple[int, int]):
         """Sum per-offset gradients (one per window offset) into the unpadded input gradient."""
@@ -64,16 +76,10 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
-        xp = array_namespace(x)
-        oh, ow = self._geometry(x)
-        k, s = self.kernel_size, self.stride
-        xpad = pad2d(x, self.padding, value=-float("inf"))
-        views = [window(xpad, i, j, (oh, ow), s, 1) for i in range(k) for j in range(k)]
-        out = views[0]
-        for view in views[1:]:
-            out = xp.maximum(out, view)
+        xpad, views, out_hw = self._windows(x, fill=-float("inf"))
+        out = functools.reduce(array_namespace(x).maximum, views)
         if training:
-            self._xpad, self._out, self._out_hw = xpad, out, (oh, ow)
+            self._xpad, self._out, self._out_hw = xpad, out, out_hw
         return out
 
     def backward(self, dy: Array) -> Array:
@@ -107,15 +113,11 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
-        oh, ow = self._geometry(x)
-        k, s = self.kernel_size, self.stride
-        xpad = pad2d(x, self.padding)
-        out = window(xpad, 0, 0, (oh, ow), s, 1)
-        for idx in range(1, k * k):
-            out = out + window(xpad, idx // k, idx % k, (oh, ow), s, 1)
+        xpad, views, out_hw = self._windows(x)
+        out = functools.reduce(operator.add, views)
         if training:
-            self._padded_shape, self._out_hw = xpad.shape, (oh, ow)
-        return out / (k * k)
+            self._padded_shape, self._out_hw = xpad.shape, out_hw
+        return out / len(views)
 
     def backward(self, dy: Array) -> Array:
         part = dy / (self.kernel_size**2)
