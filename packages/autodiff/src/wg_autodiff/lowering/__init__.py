@@ -21,7 +21,14 @@ import numpy as np
 from wg_io.output import OutputError
 
 from wg_autodiff.core import Primitive
-from wg_autodiff.lowering.codegen import REDUCTIONS, TEMPLATES, KernelSource, dtype_source, slot_key
+from wg_autodiff.lowering.codegen import (
+    POWER,
+    REDUCTIONS,
+    TEMPLATES,
+    KernelSource,
+    dtype_source,
+    slot_key,
+)
 from wg_autodiff.lowering.fusion import Group, group_inputs, group_stores, partition
 from wg_autodiff.lowering.kernel_cache import load_kernel
 from wg_autodiff.staging import Const, Eqn, Program, Var
@@ -32,8 +39,9 @@ MIN_ELEMENTS = 1024
 """Groups over fewer elements stay on the replay: there a kernel call costs about what the few
 NumPy calls it replaces cost, and every kernel costs a compile on first use."""
 
-_FAILED: set[Primitive] = set()
-"""Primitives whose kernels numba did not compile in this process (reported once each)."""
+_FAILED: set[str] = set()
+"""Names of the primitives whose kernels numba did not compile in this process (reported
+once each)."""
 
 
 def available() -> bool:
@@ -55,9 +63,7 @@ def lowered_primitives() -> list[str]:
     >>> {"add", "exp", "power", "sum", "where"} <= set(lowered_primitives())
     True
     """
-    from wg_autodiff.rules_arith import power_p
-
-    return sorted(p.name for p in (*TEMPLATES, power_p, *REDUCTIONS))
+    return sorted({*TEMPLATES, POWER, *REDUCTIONS})
 
 
 def lower(prog: Program) -> Program:
@@ -215,20 +221,20 @@ def _project(k: int) -> Primitive:
 def _find_culprits(g: Group) -> bool:
     """Compile each primitive of a failed group alone; those that fail join ``_FAILED``."""
     found = False
-    first: dict[Primitive, Eqn] = {}
+    first: dict[str, Eqn] = {}
     for e in g.members:
-        first.setdefault(e.prim, e)
-    for prim, e in first.items():
-        alone = Group(e.out.shape if prim not in REDUCTIONS else e.ins[0].shape)
+        first.setdefault(e.prim.name, e)
+    for name, e in first.items():
+        alone = Group(e.out.shape if name not in REDUCTIONS else e.ins[0].shape)
         alone.add(e)
         inputs = group_inputs(alone)
-        stores = [] if prim in REDUCTIONS else [e.out.id]
+        stores = [] if name in REDUCTIONS else [e.out.id]
         source = KernelSource(alone.shape, alone.members, inputs, stores)
         try:
             load_kernel(source.source())(*(_example(i) for i in inputs))
         except Exception as exc:  # numba raises many unrelated types; all mean "replay it"
-            _FAILED.add(prim)
-            _report(prim.name, exc)
+            _FAILED.add(name)
+            _report(name, exc)
             found = True
     return found
 

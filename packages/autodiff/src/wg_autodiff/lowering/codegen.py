@@ -9,63 +9,40 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff.core import Primitive
-from wg_autodiff.rules_arith import (
-    add_p,
-    divide_p,
-    equal_p,
-    greater_equal_p,
-    greater_p,
-    less_equal_p,
-    less_p,
-    maximum_p,
-    minimum_p,
-    multiply_p,
-    negative_p,
-    not_equal_p,
-    power_p,
-    subtract_p,
-    sum_p,
-    where_p,
-)
-from wg_autodiff.rules_array import amax_p
 from wg_autodiff.staging import Eqn, Var
 
+UNARY_FUNCTIONS = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "arctan")
 
-def _templates() -> dict[Primitive, str]:
-    from wg_autodiff import rules_unary as ru
+TEMPLATES: dict[str, str] = {
+    "add": "({0} + {1})",
+    "subtract": "({0} - {1})",
+    "multiply": "({0} * {1})",
+    "divide": "({0} / {1})",
+    "negative": "(-{0})",
+    "square": "({0} * {0})",
+    "abs": "abs({0})",
+    "sigmoid": "(1.0 / (1.0 + np.exp(-{0})))",
+    # NaN-propagating, as np.maximum / np.minimum
+    "maximum": "({0} if ({0} >= {1} or {0} != {0}) else {1})",
+    "minimum": "({0} if ({0} <= {1} or {0} != {0}) else {1})",
+    "where": "({1} if {0} else {2})",
+    "greater": "({0} > {1})",
+    "greater_equal": "({0} >= {1})",
+    "less": "({0} < {1})",
+    "less_equal": "({0} <= {1})",
+    "equal": "({0} == {1})",
+    "not_equal": "({0} != {1})",
+    **{name: f"np.{name}({{0}})" for name in UNARY_FUNCTIONS},
+}
+"""Elementwise primitives that lower, by primitive name (names are stable; the modules that
+define the primitives may move), as expressions of their operands' source."""
 
-    table = {
-        add_p: "({0} + {1})",
-        subtract_p: "({0} - {1})",
-        multiply_p: "({0} * {1})",
-        divide_p: "({0} / {1})",
-        negative_p: "(-{0})",
-        ru.square_p: "({0} * {0})",
-        ru.abs_p: "abs({0})",
-        ru.sigmoid_p: "(1.0 / (1.0 + np.exp(-{0})))",
-        # NaN-propagating, as np.maximum / np.minimum
-        maximum_p: "({0} if ({0} >= {1} or {0} != {0}) else {1})",
-        minimum_p: "({0} if ({0} <= {1} or {0} != {0}) else {1})",
-        where_p: "({1} if {0} else {2})",
-        greater_p: "({0} > {1})",
-        greater_equal_p: "({0} >= {1})",
-        less_p: "({0} < {1})",
-        less_equal_p: "({0} <= {1})",
-        equal_p: "({0} == {1})",
-        not_equal_p: "({0} != {1})",
-    }
-    for name in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "arctan"):
-        table[getattr(ru, f"{name}_p")] = f"np.{name}({{0}})"
-    return table
+POWER = "power"
+"""Lowers only with a scalar constant exponent (see :func:`_power`)."""
 
-
-TEMPLATES: dict[Primitive, str] = _templates()
-"""Elementwise primitives that lower, as expressions of their operands' source."""
-
-COMPARISONS = frozenset({greater_p, greater_equal_p, less_p, less_equal_p, equal_p, not_equal_p})
-REDUCTIONS = {sum_p: "sum", amax_p: "max"}
-"""Reductions that lower when they consume a value of a fused group."""
+COMPARISONS = frozenset({"greater", "greater_equal", "less", "less_equal", "equal", "not_equal"})
+REDUCTIONS = {"sum": "sum", "max": "max"}
+"""Reductions (by primitive name) that lower when they consume a value of a fused group."""
 
 _DTYPES = {"float64": "np.float64", "float32": "np.float32", "bool": "np.bool_"}
 
@@ -130,9 +107,9 @@ class KernelSource:
         self.members = members
         self.inputs = inputs
         self.stores = stores
-        self.local = {e.out.id for e in members if e.prim not in REDUCTIONS}
+        self.local = {e.out.id for e in members if e.prim.name not in REDUCTIONS}
         self.outputs: list[Var] = [e.out for e in members if e.out.id in set(stores)]
-        self.outputs += [e.out for e in members if e.prim in REDUCTIONS]
+        self.outputs += [e.out for e in members if e.prim.name in REDUCTIONS]
 
     def index(self, shape: tuple[int, ...]) -> str:
         rank = len(self.shape)
@@ -171,20 +148,21 @@ class KernelSource:
         return "\n".join(lines) + "\n"
 
     def _statement(self, e: Eqn, slot: dict[Any, int]) -> list[str]:
-        if e.prim in REDUCTIONS:
+        name = e.prim.name
+        if name in REDUCTIONS:
             value = self.ref(e.ins[0], e.ins[0].dtype, slot)
             acc = self._accumulator(e)
-            if REDUCTIONS[e.prim] == "sum":
+            if REDUCTIONS[name] == "sum":
                 return [f"{acc} += {value}"]
             return [f"v = {value}", f"a = {acc}", f"{acc} = a if (a >= v or a != a) else v"]
         operand_dtype = e.out.dtype
-        if e.prim in COMPARISONS:
+        if name in COMPARISONS:
             operand_dtype = next((i.dtype for i in e.ins if type(i) is Var), np.float64)
         args = [self.ref(i, operand_dtype, slot) for i in e.ins]
-        if e.prim is power_p:
+        if name == POWER:
             expr = _power(args[0], e.ins[1].value, e.out.dtype)
         else:
-            expr = TEMPLATES[e.prim].format(*args)
+            expr = TEMPLATES[name].format(*args)
         lines = [f"t{e.out.id} = {dtype_source(e.out.dtype)}({expr})"]
         if e.out.id in self.stores:
             lines.append(f"o{e.out.id}[{self.index(self.shape)}] = t{e.out.id}")
@@ -202,8 +180,8 @@ class KernelSource:
 
     def _allocate(self, e: Eqn) -> list[str]:
         dt = dtype_source(e.out.dtype)
-        if e.prim in REDUCTIONS:
-            start = "0.0" if REDUCTIONS[e.prim] == "sum" else "-np.inf"
+        if e.prim.name in REDUCTIONS:
+            start = "0.0" if REDUCTIONS[e.prim.name] == "sum" else "-np.inf"
             acc = self._accumulator(e)
             if acc.startswith("s"):
                 # accumulate in float64 whatever the dtype: a float32 running sum drifts

@@ -8,9 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff.core import Primitive
-from wg_autodiff.lowering.codegen import COMPARISONS, REDUCTIONS, TEMPLATES, slot_key
-from wg_autodiff.rules_arith import power_p, where_p
+from wg_autodiff.lowering.codegen import COMPARISONS, POWER, REDUCTIONS, TEMPLATES, slot_key
 from wg_autodiff.staging import Const, Eqn, Program, Var
 
 FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
@@ -28,7 +26,7 @@ class Group:
 
     def add(self, e: Eqn) -> None:
         self.members.append(e)
-        (self.reduced if e.prim in REDUCTIONS else self.values).add(e.out.id)
+        (self.reduced if e.prim.name in REDUCTIONS else self.values).add(e.out.id)
 
 
 def _broadcasts(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
@@ -46,32 +44,33 @@ def _operand_ok(i: Any, shape: tuple[int, ...]) -> bool:
     return isinstance(v, bool | int | float | np.bool_ | np.integer | np.floating)
 
 
-def elementwise(e: Eqn, failed: set[Primitive]) -> bool:
+def elementwise(e: Eqn, failed: set[str]) -> bool:
     """Whether ``e`` may join a fused group (its primitive lowers, its values are arrays of a
     float dtype, or booleans from comparisons, that broadcast to its shape)."""
-    if (e.prim not in TEMPLATES and e.prim is not power_p) or e.prim in failed or e.params:
+    name = e.prim.name
+    if (name not in TEMPLATES and name != POWER) or name in failed or e.params:
         return False
     out = e.out
-    kinds = FLOATS if e.prim not in COMPARISONS else (np.dtype(np.bool_),)
+    kinds = FLOATS if name not in COMPARISONS else (np.dtype(np.bool_),)
     if not out.shape or 0 in out.shape or np.dtype(out.dtype) not in kinds:
         return False
-    if e.prim is power_p and not (type(e.ins[1]) is Const and _operand_ok(e.ins[1], ())):
+    if name == POWER and not (type(e.ins[1]) is Const and _operand_ok(e.ins[1], ())):
         return False
-    floats_in = e.ins[1:] if e.prim is where_p else e.ins
+    floats_in = e.ins[1:] if name == "where" else e.ins
     if any(type(i) is Var and np.dtype(i.dtype) not in FLOATS for i in floats_in):
         return False
     return all(_operand_ok(i, out.shape) for i in e.ins)
 
 
-def reduction(e: Eqn, failed: set[Primitive]) -> bool:
+def reduction(e: Eqn, failed: set[str]) -> bool:
     """Whether ``e`` is a sum or maximum that may close a fused group."""
-    if e.prim not in REDUCTIONS or e.prim in failed or type(e.ins[0]) is not Var:
+    if e.prim.name not in REDUCTIONS or e.prim.name in failed or type(e.ins[0]) is not Var:
         return False
     extra = set(e.params) - {"axis", "keepdims"}
     return not extra and np.dtype(e.ins[0].dtype) in FLOATS
 
 
-def partition(prog: Program, failed: set[Primitive]) -> list[Eqn | Group]:
+def partition(prog: Program, failed: set[str]) -> list[Eqn | Group]:
     """The program's equations in an order where each :class:`Group` stands where its first
     value is needed outside it (or at the end), and every other equation as it was.
 
@@ -115,7 +114,7 @@ def partition(prog: Program, failed: set[Primitive]) -> list[Eqn | Group]:
 
 def _target(
     e: Eqn,
-    failed: set[Primitive],
+    failed: set[str],
     open_groups: dict[tuple[int, ...], Group],
     owner: dict[int, Group],
 ) -> Group | None:
