@@ -47,6 +47,8 @@ class Options:
     ffm_learning_rate: float = 0.1
     ffm_init: float = 0.1
     seed: int = 0
+    #: FW's ``--transform`` values (:mod:`wg_online.transforms`), applied when examples are parsed
+    transforms: tuple[str, ...] = ()
     namespace_map: tuple[str, ...] = ()
     ffm_layout: str = "fw"
 
@@ -85,6 +87,8 @@ class Options:
             )
         if self.vwcompat and self.ffm_k > 0:
             raise OptionsError("--ffm_k with --vwcompat: VW has no FFM; drop --ffm_k")
+        if self.transforms:
+            _check_transforms(self)
 
     def to_json(self) -> dict[str, Any]:
         """The options as JSON-ready values."""
@@ -175,6 +179,17 @@ def _check_numbers(options: Options) -> None:
             else:
                 fix = f"use a finite number {'>=' if low_ok else '>'} {low}"
             raise OptionsError(f"{_flag(name)} {value!r} is out of range: {fix}")
+
+
+def _check_transforms(options: Options) -> None:
+    from wg_online.transforms import TransformError, TransformSet
+
+    if options.vwcompat:
+        raise OptionsError("--transform with --vwcompat: VW has no transforms; drop --transform")
+    try:
+        TransformSet.build(options.transforms, options.namespace_map)
+    except TransformError as exc:
+        raise OptionsError(str(exc)) from None
 
 
 def ffm_geometry(options: Options) -> tuple[int, int, int]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from wg_io.checksum import digest
@@ -28,6 +28,9 @@ from wg_online.vw_format import (
     parse_line,
     read_blocks,
 )
+
+if TYPE_CHECKING:
+    from wg_online.transforms import TransformSet
 
 Block = bytes | bytearray | memoryview
 CACHE_MAGIC = b"WGOCACHE"
@@ -113,6 +116,14 @@ def _drop_invalid_utf8(block: Block, source: str, first: int, skip: bool) -> tup
 def map_arrays(namespace_map: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The namespace map as the compiled parser's sorted hashes and letters (cached)."""
     return namespace_map_arrays(namespace_map)
+
+
+@lru_cache(maxsize=8)
+def transform_set(transforms: tuple[str, ...], namespace_map: tuple[str, ...]) -> TransformSet:
+    """The resolved ``--transform`` values (cached: resolving hashes the seeds)."""
+    from wg_online.transforms import TransformSet
+
+    return TransformSet.build(transforms, namespace_map)
 
 
 class ParsedBlock(NamedTuple):
@@ -225,10 +236,13 @@ def parse_bytes(
     with_tags: bool = False,
     namespace_map: tuple[str, ...] = (),
     buffers: ParseBuffers | None = None,
+    transforms: tuple[str, ...] = (),
 ) -> Parsed:
     """Parse whole lines of VW text (``namespace_map``: see ``vw_format.load_namespace_map``).
 
     With ``buffers`` the arrays of the result are views of them (see :class:`ParseBuffers`).
+    ``transforms`` (``--transform`` values, :mod:`wg_online.transforms`) append each example's
+    transformed features after its own; that step runs in Python, line by line.
 
     Raises
     ------
@@ -251,10 +265,17 @@ def parse_bytes(
         result = parse_block(buf, skip_bad_lines, map_hashes, map_letters)
     else:
         result = _parse_into(buf, skip_bad_lines, namespace_map, buffers)
-    labels, imps, tags, offsets, idx, val, ns, _, bad_lines, _ = result
+    labels, imps, tags, offsets, idx, val, ns, lines, bad_lines, _ = result
     if len(bad_lines) and not skip_bad_lines:
         line = int(bad_lines[0])
         raise _explain(block, line, source, first_line + line, namespace_map)
+    if transforms:
+        from wg_online.transforms import extend_parsed
+
+        offsets, idx, val, ns = extend_parsed(
+            bytes(block), lines, (offsets, idx, val, ns), transform_set(transforms, namespace_map),
+            source, first_line,
+        )  # fmt: skip
     tag_list: list[str | None] = []
     if with_tags and len(tags) and tags[:, 0].max() >= 0:  # most files have no tags at all
         tag_list = [None if s < 0 else bytes(block[s:e]).decode() for s, e in tags.tolist()]
@@ -269,6 +290,7 @@ def parse_lines(
     lines: Iterator[str] | list[str] | str,
     skip_bad_lines: bool = False,
     namespace_map: tuple[str, ...] = (),
+    transforms: tuple[str, ...] = (),
 ) -> Parsed:
     """Parse Python strings (one example each, or one multi-line string) with tags.
 
@@ -278,7 +300,8 @@ def parse_lines(
     2
     """
     text = lines if isinstance(lines, str) else "\n".join(lines)
-    return parse_bytes(text.encode() + b"\n", "<lines>", 1, skip_bad_lines, True, namespace_map)
+    return parse_bytes(text.encode() + b"\n", "<lines>", 1, skip_bad_lines, True, namespace_map,
+                       transforms=transforms)  # fmt: skip
 
 
 def iter_file(
@@ -288,6 +311,7 @@ def iter_file(
     block_size: int = 1 << 20,
     namespace_map: tuple[str, ...] = (),
     reuse: bool = False,
+    transforms: tuple[str, ...] = (),
 ) -> Iterator[Parsed]:
     """Parse a text file (plain, gzip, zstd or ``-`` for stdin) block by block.
 
@@ -307,7 +331,8 @@ def iter_file(
         nonlocal next_line  # the one worker runs the blocks in file order
         first = next_line
         next_line += int(count_newlines(np.frombuffer(block, np.uint8)))
-        return parse_bytes(block, source, first, skip_bad_lines, with_tags, namespace_map, buffers)
+        return parse_bytes(block, source, first, skip_bad_lines, with_tags, namespace_map, buffers,
+                           transforms)  # fmt: skip
 
     # two sets of buffers suffice: block k + 2 is read (and parsed) only after the caller
     # asked for block k + 1, so it is done with block k; the sets outlive the run in SCRATCH
@@ -339,6 +364,7 @@ def write_cache(
     blocks: list[Parsed],
     source: str | Path,
     namespace_map: tuple[str, ...] = (),
+    transforms: tuple[str, ...] = (),
 ) -> None:
     """Write parsed blocks as our binary cache under wg_io's output-path policy.
 
@@ -352,6 +378,7 @@ def write_cache(
         "format_version": CACHE_VERSION,
         "source": str(source),
         "namespace_map": list(namespace_map),
+        "transforms": list(transforms),
         "source_size": st.st_size if st else None,
         "source_mtime_ns": st.st_mtime_ns if st else None,
         "blocks": [[len(getattr(b, f)) for f in _FIELDS] for b in blocks],
@@ -446,7 +473,10 @@ def _check_block(block: Parsed, path: str | Path, number: int) -> None:
 
 
 def read_cache(
-    path: str | Path, source: str | Path | None = None, namespace_map: tuple[str, ...] = ()
+    path: str | Path,
+    source: str | Path | None = None,
+    namespace_map: tuple[str, ...] = (),
+    transforms: tuple[str, ...] = (),
 ) -> list[Parsed] | None:
     """Blocks from a cache file; None when it is missing, of an older format or stale for
     ``source`` (then it is rebuilt).
@@ -476,6 +506,8 @@ def read_cache(
             return None
     if header["namespace_map"] != list(namespace_map):
         return None  # parsed with another namespace map: rebuild
+    if header.get("transforms", []) != list(transforms):
+        return None  # caches before --transform hold untransformed examples
     pos, blocks = 32 + int.from_bytes(data[8:16], "little"), []
     for number, counts in enumerate(header["blocks"]):
         arrays = []

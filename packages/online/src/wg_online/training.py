@@ -110,22 +110,28 @@ def _slice(data: Parsed, lo: int, hi: int) -> Parsed:
 
 
 def _blocks(
-    data: str | Path, cache: str | Path | None, skip: bool, tags: bool, ns_map: tuple[str, ...]
+    data: str | Path,
+    cache: str | Path | None,
+    skip: bool,
+    tags: bool,
+    ns_map: tuple[str, ...],
+    transforms: tuple[str, ...] = (),
 ) -> Iterator[Parsed]:
     if cache is not None and not tags:
-        cached = read_cache(cache, data, ns_map)
+        cached = read_cache(cache, data, ns_map, transforms)
         if cached is not None:
             yield from cached
             return
     kept: list[Parsed] = []
     # blocks are trained on and dropped unless a cache keeps them: then their arrays may be reused
-    blocks = iter_file(data, skip, with_tags=tags, namespace_map=ns_map, reuse=cache is None)
+    blocks = iter_file(data, skip, with_tags=tags, namespace_map=ns_map, reuse=cache is None,
+                       transforms=transforms)  # fmt: skip
     for block in blocks:
         if cache is not None:
             kept.append(block)
         yield block
     if cache is not None and not tags:
-        write_cache(cache, kept, data, ns_map)
+        write_cache(cache, kept, data, ns_map, transforms)
 
 
 def train(
@@ -173,7 +179,8 @@ def train(
     begin = time.perf_counter()
     preds_out: list[np.ndarray] = []
     for _ in range(passes):
-        for block in _blocks(data, cache, skip_bad_lines, False, model.options.namespace_map):
+        o = model.options
+        for block in _blocks(data, cache, skip_bad_lines, False, o.namespace_map, o.transforms):
             prog.stats.skipped += block.skipped
             preds_out.append(prog.feed(model, block, True, threads))
             _check_finite(preds_out[-1], block, data, prog.stats.examples)
@@ -291,7 +298,8 @@ def predict(
     prog = Progress(progress, model.options.noconstant)
     begin = time.perf_counter()
     preds, tags = [], []
-    for block in _blocks(data, None, skip_bad_lines, True, model.options.namespace_map):
+    o = model.options
+    for block in _blocks(data, None, skip_bad_lines, True, o.namespace_map, o.transforms):
         prog.stats.skipped += block.skipped
         preds.append(prog.feed(model, block, False, 1))
         tags.extend(block.tags)

@@ -1,0 +1,412 @@
+"""Fwumious Wabbit's feature transforms (``--transform``): binners, ``Combine`` and ``Weight``.
+
+A transform ``target=Func(src1[,src2...])(p1[,p2...])`` reads the features of its source
+namespaces (by full name, or other targets) and emits new features into the namespace
+``target``, hashed as FW hashes them (``feature_transform_executor.rs``): a bin number ``n``
+becomes ``murmur3(n as int32 LE, seed_s) & 0x7FFFFFFF``, where ``seed_s`` depends on the
+target's position in the resolution order and on the output kind ``s``.
+
+A binner's sources are *float* namespaces: the feature's name is the number (``NONE`` or an
+empty name is NaN), as in FW's ``F32`` namespaces. ``Combine`` and ``Weight`` read a
+feature's hash and value (the namespace weight times the feature's value).
+
+Where we differ from FW: FW lets a target be used only through verbose-name options; here its
+features take a namespace letter like any other namespace (the namespace map's letter for the
+target's name if it declares one, else the target's first character), so ``--keep``, ``-q``
+and ``--ffm_field`` can use it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from wg_online.hashing import hash_namespace, hash_token, murmur3_32
+from wg_online.vw_format import Example, parse_number
+
+BINNERS = ("BinnerSqrt", "BinnerLog")
+FUNCTIONS = (
+    *BINNERS,
+    *(f"{b}Plain" for b in BINNERS),
+    "BinnerLogRatio",
+    "BinnerLogRatioPlain",
+    "Combine",
+    "Weight",
+)
+#: FW's seed keys K_0..K_3 (``feature_transform_executor.rs:17-27``).
+_SEED_KEYS = (bytes([214, 231, 1, 55]), bytes([255, 6, 14, 69]), bytes([50, 6, 71, 123]),
+              bytes([10, 3, 0, 43]))  # fmt: skip
+_MASK31 = 0x7FFFFFFF
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+_IDENT = r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*"
+_SYNTAX = re.compile(rf"^{_IDENT}={_IDENT}\(([^()]*)\)\s*\(([^()]*)\)\s*$")
+
+Feature = tuple[int, float]  # (32-bit hash, value)
+
+
+class TransformError(ValueError):
+    """A malformed ``--transform``; the message names the flag, the bad part and the fix."""
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One parsed ``--transform``: ``target = function(sources)(params)``."""
+
+    target: str
+    function: str
+    sources: tuple[str, ...]
+    params: tuple[float, ...]
+
+    @property
+    def is_float_input(self) -> bool:
+        """Binners read numbers from feature names; Combine and Weight read hashes."""
+        return self.function.startswith("Binner")
+
+
+def _fail(spec: str, problem: str, fix: str) -> TransformError:
+    return TransformError(f"--transform {spec!r}: {problem}. {fix}")
+
+
+def _parse_params(spec: str, raw: str) -> tuple[float, ...]:
+    if not raw.strip():
+        return ()
+    params = []
+    for part in raw.split(","):
+        value = parse_number(part.strip().encode())
+        if value is None or not math.isfinite(value):
+            raise _fail(spec, f"parameter {part.strip()!r} is not a finite number",
+                        "Write numbers, e.g. (40, 10)")  # fmt: skip
+        params.append(value)
+    return tuple(params)
+
+
+def _check_arity(spec: str, t: Transform) -> None:
+    n_src, n_par, f = len(t.sources), len(t.params), t.function
+    if f == "Combine" and not (2 <= n_src <= 4 and n_par == 0):
+        raise _fail(spec, f"Combine takes 2 to 4 namespaces and no numbers, not {n_src} and "
+                    f"{n_par}", "e.g. ab=Combine(a,b)()")  # fmt: skip
+    if f == "Weight" and not (n_src == 1 and n_par == 1):
+        raise _fail(spec, f"Weight takes 1 namespace and 1 number, not {n_src} and {n_par}",
+                    "e.g. w=Weight(a)(2.5)")  # fmt: skip
+    if t.is_float_input:
+        want = 2 if "LogRatio" in f else 1
+        if n_src != want or n_par > 2:
+            raise _fail(spec, f"{f} takes {want} namespace(s) and at most 2 numbers "
+                        f"(greater_than, resolution), not {n_src} and {n_par}",
+                        f"e.g. x={f}({','.join('ab'[:want])})(0, 1)")  # fmt: skip
+        if n_par and t.params[0] < 0:
+            raise _fail(spec, f"greater_than {t.params[0]:g} is negative", "Use a value >= 0")
+
+
+def parse_transform(spec: str) -> Transform:
+    """Parse one ``--transform`` value (FW's syntax, ``feature_transform_parser.rs``).
+
+    Raises
+    ------
+    TransformError
+        For bad syntax, an unknown function, or the wrong number of sources or numbers.
+
+    Examples
+    --------
+    >>> parse_transform("bp = BinnerSqrt(price)(40, 1)")
+    Transform(target='bp', function='BinnerSqrt', sources=('price',), params=(40.0, 1.0))
+    >>> parse_transform("x=Nope(a)()")
+    Traceback (most recent call last):
+    wg_online.transforms.TransformError: --transform 'x=Nope(a)()': unknown function 'Nope'. \
+Use one of BinnerSqrt, BinnerLog, BinnerSqrtPlain, BinnerLogPlain, BinnerLogRatio, \
+BinnerLogRatioPlain, Combine, Weight
+    """
+    m = _SYNTAX.match(spec)
+    if m is None:
+        raise _fail(spec, "not of the form target=Function(sources)(numbers)",
+                    "e.g. --transform 'bp=BinnerLog(price)(0, 10)'")  # fmt: skip
+    target, function, raw_src, raw_par = m.groups()
+    if function not in FUNCTIONS:
+        raise _fail(spec, f"unknown function {function!r}", f"Use one of {', '.join(FUNCTIONS)}")
+    sources = tuple(s.strip() for s in raw_src.split(","))
+    for src in sources:
+        if not re.fullmatch(_IDENT, src):
+            raise _fail(spec, f"source {src!r} is not a namespace name",
+                        "Name namespaces with letters, digits and _")  # fmt: skip
+    if len(set(sources)) < len(sources):
+        raise _fail(spec, "a source namespace is repeated", "Name each source once")
+    result = Transform(target, function, sources, _parse_params(spec, raw_par))
+    _check_arity(spec, result)
+    return result
+
+
+def resolve(specs: tuple[str, ...]) -> list[Transform]:
+    """The transforms in FW's order: targets sorted by name, each after the targets it reads.
+
+    A transform's index in this list seeds its hashes.
+
+    Examples
+    --------
+    >>> [t.target for t in resolve(("z=Weight(a)(2)", "b=Combine(z,c)()", "a2=Weight(c)(1)"))]
+    ['a2', 'z', 'b']
+    """
+    parsed = [parse_transform(s) for s in specs]
+    by_target: dict[str, Transform] = {}
+    for spec, t in zip(specs, parsed, strict=True):
+        if t.target in by_target:
+            raise _fail(spec, f"target {t.target!r} is already defined", "Give it a new name")
+        by_target[t.target] = t
+    order: list[Transform] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = placed
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            raise TransformError(f"--transform: the targets {' -> '.join((*path, name))} form "
+                                 "a cycle. Remove one of these transforms")  # fmt: skip
+        state[name] = 1
+        for src in by_target[name].sources:
+            if src in by_target:
+                visit(src, (*path, name))
+        state[name] = 2
+        order.append(by_target[name])
+
+    for name in sorted(by_target):
+        visit(name, ())
+    return order
+
+
+def seeds(index: int) -> tuple[int, int, int, int]:
+    """The four hash seeds of the transform at ``index`` in the resolution order.
+
+    Examples
+    --------
+    >>> len(seeds(0)), seeds(0) != seeds(1)
+    (4, True)
+    """
+    salt = (index ^ 0x80000000) & 0xFFFFFFFF
+    s0, s1, s2, s3 = (murmur3_32(key, salt) for key in _SEED_KEYS)
+    return s0, s1, s2, s3
+
+
+def _i32(x: float) -> int:
+    """Rust's ``f32 as i32``: toward zero, saturating, NaN to 0."""
+    if math.isnan(x):
+        return 0
+    if math.isinf(x):
+        return _I32_MIN if x < 0 else _I32_MAX
+    return max(_I32_MIN, min(_I32_MAX, int(x)))
+
+
+def _le(n: int) -> bytes:
+    return (n & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def emit(n: int, value: float, seed: int) -> Feature:
+    """FW's ``emit_i32``: the feature for bin ``n`` (an int32) under ``seed``."""
+    return murmur3_32(_le(n), seed) & _MASK31, value
+
+
+def emit_f32(y: float, value: float, seed: int, interp: bool) -> list[Feature]:
+    """FW's ``emit_f32``: non-finite ``y`` by its bits; else the bin, or the two nearest bins
+    weighted by closeness (the upper one first, with the fraction ``y - floor(y)``).
+
+    Examples
+    --------
+    >>> [(n, round(v, 4)) for n, v in emit_f32(5.4, 20.0, 0, True)] == [
+    ...     (emit(6, 0, 0)[0], 8.0), (emit(5, 0, 0)[0], 12.0)]
+    True
+    """
+    y32 = np.float32(y)
+    if not np.isfinite(y32):
+        return [emit(int(y32.view(np.int32)), value, seed)]
+    if not interp:
+        return [emit(_i32(float(y32)), value, seed)]
+    fl = np.floor(y32)
+    r = np.float32(y32 - fl)
+    out = []
+    v32 = np.float32(value)
+    if r != 0:
+        out.append(emit(_i32(float(fl)) + 1, float(v32 * r), seed))
+    if np.float32(1) - r != 0:
+        out.append(emit(_i32(float(fl)), float(v32 * (np.float32(1) - r)), seed))
+    return out
+
+
+def _binner(t: Transform, xs: list[float], s: tuple[int, ...]) -> list[Feature]:
+    gt = np.float32(t.params[0] if t.params else 0.0)
+    res = np.float32(t.params[1] if len(t.params) > 1 else 1.0)
+    interp, out = not t.function.endswith("Plain"), []
+    fn = np.sqrt if t.function.startswith("BinnerSqrt") else np.log
+    with np.errstate(all="ignore"):  # log(0) is FW's -inf bin, log of a negative its NaN bin
+        for x in map(np.float32, xs):
+            if x < gt:
+                out.append(emit(_i32(float(x)), 1.0, s[0]))
+            else:
+                out.extend(emit_f32(float(fn(x - gt) * res), 1.0, s[1], interp))
+    return out
+
+
+def _log_ratio(t: Transform, x1s: list[float], x2s: list[float], s: tuple[int, ...]):
+    gt = np.float32(t.params[0] if t.params else 0.0)
+    res = np.float32(t.params[1] if len(t.params) > 1 else 1.0)
+    interp, out = not t.function.endswith("Plain"), []
+    with np.errstate(all="ignore"):
+        for x1 in map(np.float32, x1s):
+            for x2 in map(np.float32, x2s):
+                if x1 + x2 < gt:
+                    inner = murmur3_32(_le(_i32(float(x1))), s[1])
+                    out.append((murmur3_32(_le(_i32(float(x2))), inner) & _MASK31, 1.0))
+                elif x1 == 0:
+                    out.extend(emit_f32(float(np.log(x2 - gt)), 1.0, s[2], interp))
+                elif x2 == 0:
+                    out.extend(emit_f32(float(np.log(x1 - gt)), 1.0, s[3], interp))
+                else:
+                    out.extend(emit_f32(float(np.log(x1 / x2) * res), 1.0, s[0], interp))
+    return out
+
+
+def _combine(inputs: list[list[Feature]], seed: int) -> list[Feature]:
+    combos: list[Feature] = [(0, 1.0)]
+    for feats in inputs:
+        combos = [(h ^ h2, float(np.float32(v) * np.float32(v2))) for h, v in combos
+                  for h2, v2 in feats]  # fmt: skip
+    return [emit(h, v, seed) for h, v in combos]
+
+
+def float_of_name(name: str) -> float | None:
+    """A float namespace's value: the feature name as a number; NaN for ``NONE`` or empty.
+
+    Examples
+    --------
+    >>> float_of_name("2.5"), float_of_name("NONE"), float_of_name("x")
+    (2.5, nan, None)
+    """
+    if name in ("", "NONE"):
+        return math.nan
+    if name.lower() in ("inf", "+inf", "-inf", "nan"):
+        return float(name)
+    return parse_number(name.encode())
+
+
+@dataclass
+class TransformSet:
+    """Resolved transforms with their seeds and output namespace letters."""
+
+    transforms: list[Transform]
+    letters: list[int]
+    float_sources: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, specs: tuple[str, ...], namespace_map: tuple[str, ...] = ()) -> TransformSet:
+        declared = {entry[1:]: entry[0] for entry in namespace_map}
+        order = resolve(specs)
+        letters = [ord(declared.get(t.target, t.target[0])) for t in order]
+        if any(code > 127 for code in letters):
+            raise TransformError("--transform: a target's namespace letter must be ASCII")
+        floats = frozenset(s for t in order if t.is_float_input for s in t.sources)
+        return cls(order, letters, floats)
+
+    def apply(self, example: Example) -> tuple[list[Feature], list[int]]:
+        """The features all transforms emit for one example, and each feature's letter."""
+        names = {ns.name: ns for ns in example.namespaces}
+        made: dict[str, list[Feature]] = {}
+        feats: list[Feature] = []
+        letters: list[int] = []
+        for i, t in enumerate(self.transforms):
+            s = seeds(i)
+            if t.is_float_input:
+                xs = [self._floats(names, src) for src in t.sources]
+                out = _log_ratio(t, xs[0], xs[1], s) if len(xs) == 2 else _binner(t, xs[0], s)
+            else:
+                inputs = [made[src] if src in made else self._hashed(names, src)
+                          for src in t.sources]  # fmt: skip
+                if t.function == "Weight":
+                    m = np.float32(t.params[0])
+                    out = [emit(h, float(np.float32(v) * m), s[0]) for h, v in inputs[0]]
+                else:
+                    out = _combine(inputs, s[0])
+            made[t.target] = out
+            feats.extend(out)
+            letters.extend([self.letters[i]] * len(out))
+        return feats, letters
+
+    @staticmethod
+    def _floats(names: dict, src: str) -> list[float]:
+        ns = names.get(src)
+        if ns is None:
+            return []
+        values = []
+        for fname, _ in ns.features:
+            x = float_of_name(fname)
+            if x is None:
+                raise ValueError(f"feature {fname!r} of namespace {src!r} is not a number; "
+                                 "a binner's namespace holds numbers as feature names, e.g. "
+                                 f"|{src} 2.5 (NONE for missing)")  # fmt: skip
+            values.append(x)
+        return values
+
+    def _hashed(self, names: dict, src: str) -> list[Feature]:
+        ns = names.get(src)
+        if ns is None:
+            return []
+        seed = hash_namespace(ns.name)
+        w = np.float32(ns.weight)
+        if src in self.float_sources:  # FW: a float namespace's features have value 1
+            return [(hash_token(f, seed) & 0xFFFFFFFF, 1.0) for f, _ in ns.features]
+        return [(hash_token(f, seed) & 0xFFFFFFFF, float(w * np.float32(v)))
+                for f, v in ns.features]  # fmt: skip
+
+
+def extend_parsed(
+    block: bytes,
+    lines: np.ndarray,
+    arrays: tuple[np.ndarray, ...],
+    tset: TransformSet,
+    source: str,
+    first_line: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Append each example's transformed features after its own.
+
+    ``lines`` holds each example's line number within ``block``; ``arrays`` is the parser's
+    (offsets, idx, val, ns). Returns the new (offsets, idx, val, ns).
+    """
+    from wg_online.vw_format import VWFormatError, parse_line
+
+    offsets, idx, val, ns = arrays
+    text = bytes(block).split(b"\n")
+    extra_h: list[int] = []
+    extra_v: list[float] = []
+    extra_ns: list[int] = []
+    counts = np.zeros(len(offsets) - 1, np.int64)
+    for i, line in enumerate(lines.tolist()):
+        example = parse_line(text[line], source, first_line + line)
+        if example is None:
+            continue
+        try:
+            feats, letters = tset.apply(example)
+        except ValueError as exc:
+            raise VWFormatError(source, first_line + line, str(exc).split(";")[0],
+                                text[line].decode(errors="replace"),
+                                str(exc).split("; ", 1)[-1].capitalize()) from None  # fmt: skip
+        counts[i] = len(feats)
+        extra_h.extend(h for h, _ in feats)
+        extra_v.extend(v for _, v in feats)
+        extra_ns.extend(letters)
+    own = np.diff(offsets)
+    new_off = np.zeros_like(offsets)
+    np.cumsum(own + counts, out=new_off[1:])
+    n = int(new_off[-1])
+    out_idx, out_val = np.empty(n, np.uint32), np.empty(n, np.float32)
+    out_ns = np.empty(n, np.uint8)
+    # own features keep their order; the example's transformed ones follow them
+    shift = np.repeat(new_off[:-1] - offsets[:-1], own)
+    out_idx[np.arange(len(idx)) + shift] = idx
+    out_val[np.arange(len(idx)) + shift] = val
+    out_ns[np.arange(len(idx)) + shift] = ns
+    added = np.repeat(new_off[:-1] + own, counts) + (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    out_idx[added] = np.array(extra_h, np.uint32)
+    out_val[added] = np.array(extra_v, np.float32)
+    out_ns[added] = np.array(extra_ns, np.uint8)
+    return new_off, out_idx, out_val, out_ns
