@@ -10,13 +10,26 @@ from typing import Any
 
 import numpy as np
 import pytest
-from wg_autodiff import coverage
+from wg_autodiff import core, coverage
 from wg_autodiff import numpy_tables as tables
+from wg_autodiff.core import Primitive
+from wg_autodiff.primitives import RULES, register
 
 sys.path.insert(0, str(Path(__file__).parent))
 import test_rules
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+FAMILIES = {
+    "arith",
+    "unary",
+    "array",
+    "complex",
+    "linalg",
+    "decomp",
+    "custom",
+    "staging",
+    "numpy_api",
+}
 
 
 def test_no_numpy_callable_is_missing() -> None:
@@ -76,3 +89,41 @@ def test_every_covered_callable_is_checked_against_finite_differences(
         n for n, k in categories.items() if k == "covered" and callables[n] not in seen
     )
     assert unchecked == [], " ".join(unchecked)
+
+
+def test_every_registered_rule_runs_in_the_finite_difference_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each differentiable primitive of the registry is pulled back by some spec of the
+    table (the fused ones are bound directly in test_rules; the custom-rule primitives, whose
+    rules call the user's, in test_transforms)."""
+    seen: set[Primitive] = set()
+    backward = core.ReverseTrace.backward
+
+    def recording(self: core.ReverseTrace, *args: Any, **kwargs: Any) -> None:
+        seen.update(node.prim for node in self.tape if node.prim is not None)
+        backward(self, *args, **kwargs)
+
+    monkeypatch.setattr(core.ReverseTrace, "backward", recording)
+    for spec in test_rules.SPECS:
+        rng = np.random.default_rng(3)
+        test_rules.check_first_order(spec.fn, _draw(spec, rng), rng)
+    unchecked = sorted(
+        r.name
+        for p, r in RULES.items()
+        if not p.nondiff
+        and p not in seen
+        and r.family != "custom"
+        and r.name not in test_rules.FUSED
+    )
+    assert unchecked == [], " ".join(unchecked)
+
+
+def test_registry_has_one_rule_per_primitive_with_its_tables() -> None:
+    for prim, rule in RULES.items():
+        assert rule.prim is prim
+        assert rule.family in FAMILIES, rule.family
+        assert (prim in core.vjp_rules) == (rule.vjp is not None)
+        assert (prim in core.numpy_vjp) == (rule.numpy_vjp is not None)
+    with pytest.raises(ValueError, match="registered twice"):
+        register(next(iter(RULES.values())))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import wg_autodiff as ad
-from wg_autodiff.rules_array import logsumexp_p
+from wg_autodiff.primitives.array import logsumexp_p
 from wg_autodiff.simplify import simplify
 from wg_autodiff.staging import GuardError
 
@@ -383,7 +383,7 @@ def test_traced_numpy_functions_compute_what_numpy_computes(name: str) -> None:
 def test_large_sums_as_products_with_ones_match_numpy(
     shape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool
 ) -> None:
-    from wg_autodiff.rules_arith import DOT_SUM_MIN, _sum_impl, dot_sum
+    from wg_autodiff.primitives.arith import DOT_SUM_MIN, _sum_impl, dot_sum
 
     x = np.random.default_rng(0).standard_normal(shape)
     assert x.size >= DOT_SUM_MIN

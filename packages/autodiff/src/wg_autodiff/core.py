@@ -25,7 +25,7 @@ jvp_rules: dict[Primitive, Callable[..., Any]] = {}
 """primitive -> ``rule(primals, tangents, params)`` returning ``(out, tangent_out)``."""
 
 vjp_per_arg: dict[Primitive, tuple[Callable[..., Any] | None, ...]] = {}
-"""Fast path of :func:`defvjp` rules: primitive -> one ``rule(g, ans, *args, **params)`` per arg."""
+"""Fast path of per-argument rules: primitive -> one ``rule(g, ans, *args, **params)`` per arg."""
 
 numpy_vjp: dict[Primitive, tuple[Callable[..., Any], ...]] = {}
 """First-order NumPy fast path of elementwise rules: primitive -> one ``rule(g, ans, *args)`` per
@@ -265,7 +265,7 @@ class ReverseTrace:
         ``release`` drops each node's values once its rule has run (single-use pullbacks), so
         large intermediates are freed during the backward pass instead of at its end.
         """
-        from wg_autodiff.rules_arith import add as add_cotangents
+        from wg_autodiff.primitives.arith import add as add_cotangents
 
         complex_seen = self.complex or any(is_complex(g) for g in cts)
         for o, g in zip(outs, cts, strict=True):
@@ -318,7 +318,7 @@ def _real_if_real(c: Any, primal: Any) -> Any:
     ``np.fft.fft(x)``), the pullback's imaginary part is dropped, JAX's convention."""
     if primal is None or not is_complex(c) or is_complex(primal):
         return c
-    from wg_autodiff.rules_complex import real_p
+    from wg_autodiff.primitives.complex import real_p
 
     return real_p.bind(c)
 
@@ -370,9 +370,9 @@ def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
     rule = vjp_rules[prim]
 
     def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
-        # rules_arith defines these primitives with rules from this module: imported on use
-        from wg_autodiff.rules_arith import add as add_cotangents
-        from wg_autodiff.rules_arith import multiply_p, ones_like_scalar, sum_all, zeros_like
+        # primitives.arith defines these primitives with rules from this module: imported on use
+        from wg_autodiff.primitives.arith import add as add_cotangents
+        from wg_autodiff.primitives.arith import multiply_p, ones_like_scalar, sum_all, zeros_like
 
         out = prim.bind(*primals, **params)
         t_out = None
@@ -391,61 +391,3 @@ def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
         return out, t_out
 
     return jvp
-
-
-def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
-    """Register one reverse rule per argument: ``rule(g, ans, *args, **params)``."""
-
-    def rule(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
-        r = rules[argnum]
-        if r is None:
-            raise unsupported(f"derivative of {prim.name} with respect to argument {argnum}")
-        return r(g, ans, *vals, **params)
-
-    vjp_rules[prim] = rule
-    if all(r is not None for r in rules):
-        vjp_per_arg[prim] = rules
-    else:
-        vjp_per_arg.pop(prim, None)
-
-
-def defvjp_argnum(prim: Primitive, rule: Callable[..., Any]) -> None:
-    """Register a reverse rule of a variadic primitive: ``rule(argnum, g, ans, *args, **kw)``."""
-
-    def wrapped(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
-        return rule(argnum, g, ans, *vals, **params)
-
-    vjp_rules[prim] = wrapped
-    vjp_per_arg.pop(prim, None)
-
-
-def deflinear(prim: Primitive) -> None:
-    """Forward rule of a primitive linear in its (single) array argument."""
-
-    def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
-        out = prim.bind(*primals, **params)
-        if tangents[0] is None:
-            return out, None
-        return out, prim.bind(tangents[0], *primals[1:], **params)
-
-    jvp_rules[prim] = jvp
-
-
-def defmultilinear(prim: Primitive) -> None:
-    """Forward rule of a primitive linear in each array argument separately (mul, matmul)."""
-
-    def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
-        from wg_autodiff.rules_arith import add as add_cotangents
-
-        out = prim.bind(*primals, **params)
-        t_out = None
-        for i, t in enumerate(tangents):
-            if t is None:
-                continue
-            args = list(primals)
-            args[i] = t
-            term = prim.bind(*args, **params)
-            t_out = term if t_out is None else add_cotangents(t_out, term)
-        return out, t_out
-
-    jvp_rules[prim] = jvp

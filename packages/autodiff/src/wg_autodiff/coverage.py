@@ -1,4 +1,4 @@
-"""Which of NumPy's public callables a traced value can go through, gathered from the tables.
+"""Which of NumPy's public callables a traced value can go through, and the primitives behind them.
 
 NumPy hands a tracer every ufunc and every function that dispatches through
 ``__array_function__`` in ``numpy``, ``numpy.linalg`` and ``numpy.fft``. Each is *covered* (a
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import numpy_tables as tables
+from wg_autodiff.primitives import RULES
 
 NO_DERIVATIVE: dict[str, str] = {
     "np.unique": "which inputs are equal decides the output's length",
@@ -110,7 +111,24 @@ def coverage_table() -> str:
     missing = sorted(n for n, k in cats.items() if k == "missing")
     if missing:
         lines += ["", "Missing: " + ", ".join(f"`{n}`" for n in missing)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + primitive_lines()) + "\n"
+
+
+def primitive_lines() -> list[str]:
+    """The registry by family: each registered primitive (constant ones in italics).
+
+    Examples
+    --------
+    >>> [line for line in primitive_lines() if line.startswith("* `linalg`")]
+    ['* `linalg` (4): `inv`, `det`, `logabsdet`, `solve`']
+    """
+    families: dict[str, list[str]] = {}
+    for prim, rule in RULES.items():
+        families.setdefault(rule.family, []).append(
+            f"*`{prim.name}`*" if prim.nondiff else f"`{prim.name}`"
+        )
+    lines = ["", f"Primitives ({len(RULES)}, one registered rule each), by family:", ""]
+    return lines + [f"* `{f}` ({len(names)}): " + ", ".join(names) for f, names in families.items()]
 
 
 if __name__ == "__main__":

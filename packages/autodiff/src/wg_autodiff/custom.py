@@ -13,14 +13,13 @@ from wg_autodiff.core import (
     ReverseTrace,
     Tracer,
     is_complex,
-    jvp_rules,
-    vjp_rules,
 )
 from wg_autodiff.errors import InputError
+from wg_autodiff.primitives.arith import zeros_like
+from wg_autodiff.primitives.registry import Rule, register
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
-from wg_autodiff.rules_arith import zeros_like
 
-stop_gradient_p = Primitive("stop_gradient", lambda x: x, nondiff=True)
+stop_gradient_p = register(Rule(Primitive("stop_gradient", lambda x: x, nondiff=True)))
 
 
 def stop_gradient(x: Any) -> Any:
@@ -60,23 +59,23 @@ call_in_p = Primitive("opaque_call", lambda *a, **k: None)
 call_out_p = Primitive("opaque_output", lambda *a, **k: None)
 
 
-def _call_in_rule(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
-    rec = params["record"]
+def _call_in_rule(argnum: int, g: Any, ans: Any, *vals: Any, record: Any) -> Any:
+    rec = record
     if rec.in_cts is None:
         rec.in_cts = rec.backward(rec.out_cts)
     ct = rec.in_cts[argnum]
     return zeros_like(vals[argnum]) if ct is None else ct
 
 
-def _call_out_rule(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
-    rec = params["record"]
-    rec.out_cts[params["index"]] = g
+def _call_out_rule(argnum: int, g: Any, ans: Any, *vals: Any, record: Any, index: int) -> Any:
+    rec = record
+    rec.out_cts[index] = g
     rec.in_cts = None
     return 0.0
 
 
-vjp_rules[call_in_p] = _call_in_rule
-vjp_rules[call_out_p] = _call_out_rule
+register(Rule(call_in_p, _call_in_rule))
+register(Rule(call_out_p, _call_out_rule))
 
 
 def record_call(
@@ -240,14 +239,13 @@ def _custom_jvp_jvp(primals: list[Any], tangents: list[Any], params: dict[str, A
     return params["rule"].jvp(tuple(primals), ts)
 
 
-def _custom_jvp_vjp(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
+def _custom_jvp_vjp(argnum: int, g: Any, ans: Any, *vals: Any, rule: Any) -> Any:
     trace = ReverseTrace()
     ts = [trace.new_input(zeros_like(p)) for p in vals]
-    _, t_out = params["rule"].jvp(tuple(vals), tuple(ts))
+    _, t_out = rule.jvp(tuple(vals), tuple(ts))
     trace.backward([t_out], [g])
     ct = ts[argnum]._node.ct
     return zeros_like(vals[argnum]) if ct is None else ct
 
 
-jvp_rules[custom_jvp_p] = _custom_jvp_jvp
-vjp_rules[custom_jvp_p] = _custom_jvp_vjp
+register(Rule(custom_jvp_p, _custom_jvp_vjp, _custom_jvp_jvp))

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff import rules_arith as ar
-from wg_autodiff import rules_array as ra
-from wg_autodiff import rules_complex as rc
-from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import Primitive, Tracer, is_complex, unsupported
 from wg_autodiff.namespace import shape_of
+from wg_autodiff.primitives import arith as ar
+from wg_autodiff.primitives import array as ra
+from wg_autodiff.primitives import complex as rc
+from wg_autodiff.primitives import unary as ru
+from wg_autodiff.primitives.registry import Rule, register
 
 
 def bottom(x: Any) -> Any:
@@ -299,7 +300,7 @@ def _call_impl(*args: Any, fn: Any, kwargs: tuple[tuple[str, Any], ...]) -> Any:
     return fn(*args, **dict(kwargs))
 
 
-nondiff_call_p = Primitive("nondiff_call", _call_impl, nondiff=True)
+nondiff_call_p = register(Rule(Primitive("nondiff_call", _call_impl, nondiff=True)))
 
 
 def _nondiff(fn: Any) -> Any:

@@ -7,15 +7,15 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import numpy_api as api
-from wg_autodiff import rules_arith as ar
-from wg_autodiff import rules_decomp as rd
-from wg_autodiff import rules_linalg as rl
-from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import mark_complex, unsupported
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import bottom
-from wg_autodiff.rules_array import matmul_p, matrix_transpose
-from wg_autodiff.rules_complex import conj, real
+from wg_autodiff.primitives import arith as ar
+from wg_autodiff.primitives import decomp as rd
+from wg_autodiff.primitives import linalg as rl
+from wg_autodiff.primitives import unary as ru
+from wg_autodiff.primitives.array import matmul_p, matrix_transpose
+from wg_autodiff.primitives.complex import conj, real
 
 
 class EighResult(tuple):

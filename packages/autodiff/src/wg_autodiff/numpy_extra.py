@@ -9,13 +9,13 @@ import numpy as np
 
 from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_math as nm
-from wg_autodiff import rules_arith as ar
-from wg_autodiff import rules_complex as rc
-from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import Tracer, alias, mark_complex, unsupported
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import bottom, getitem, ravel, reshape
 from wg_autodiff.numpy_shapes import _gather, _lay_out, _positions
+from wg_autodiff.primitives import arith as ar
+from wg_autodiff.primitives import complex as rc
+from wg_autodiff.primitives import unary as ru
 
 add, mul, sub, div = ar.add_p.bind, ar.mul, ar.subtract_p.bind, ar.divide_p.bind
 
@@ -224,7 +224,7 @@ def roots(p: Any) -> Any:
     lead = getitem(p, 0)
     top = reshape(ar.negative_p.bind(div(getitem(p, slice(1, None)), lead)), (1, n))
     companion = api.concatenate([top, np.eye(n - 1, n)], axis=0)
-    from wg_autodiff.rules_decomp import eigvals_p
+    from wg_autodiff.primitives.decomp import eigvals_p
 
     mark_complex(companion)
     return eigvals_p.bind(companion)
@@ -306,7 +306,7 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * n
 
 
 def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
-    from wg_autodiff.rules_array import scatter_add_p
+    from wg_autodiff.primitives.array import scatter_add_p
 
     idx = np.asarray(bottom(x))
     if weights is None:

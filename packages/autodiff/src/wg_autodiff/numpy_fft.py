@@ -11,8 +11,8 @@ from wg_autodiff.core import mark_complex
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import concatenate, getitem
 from wg_autodiff.numpy_shapes import moving
-from wg_autodiff.rules_complex import conj, real
-from wg_autodiff.rules_decomp import fft_p
+from wg_autodiff.primitives.complex import conj, real
+from wg_autodiff.primitives.decomp import fft_p
 
 _SWAP = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff import rules_arith as ar
-from wg_autodiff import rules_array as ra
-from wg_autodiff import rules_linalg as rl
 from wg_autodiff.namespace import namespace, shape_of
 from wg_autodiff.numpy_api import _no_out, asum, nondiff_call_p, ravel, reshape
+from wg_autodiff.primitives import arith as ar
+from wg_autodiff.primitives import array as ra
+from wg_autodiff.primitives import linalg as rl
 
 
 def einsum(

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import numpy_api as api
-from wg_autodiff import rules_arith as ar
-from wg_autodiff import rules_array as ra
-from wg_autodiff import rules_complex as rc
-from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import is_complex, unsupported
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import bottom, getitem, moveaxis, reshape
+from wg_autodiff.primitives import arith as ar
+from wg_autodiff.primitives import array as ra
+from wg_autodiff.primitives import complex as rc
+from wg_autodiff.primitives import unary as ru
 
 add, mul, sub, div = ar.add_p.bind, ar.mul, ar.subtract_p.bind, ar.divide_p.bind
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff import rules_arith as ar
 from wg_autodiff.core import Tracer, unsupported
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import bottom, concatenate, getitem, ravel
+from wg_autodiff.primitives import arith as ar
 
 
 def _positions(a: Any) -> np.ndarray:

@@ -8,10 +8,6 @@ import numpy as np
 
 from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_math as nm
-from wg_autodiff import rules_arith as ar
-from wg_autodiff import rules_complex as rc
-from wg_autodiff import rules_linalg as rl
-from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import Tracer, alias
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_decomp import LINALG
@@ -28,6 +24,10 @@ from wg_autodiff.numpy_linalg import (
     vdot,
 )
 from wg_autodiff.numpy_shapes import GATHERS
+from wg_autodiff.primitives import arith as ar
+from wg_autodiff.primitives import complex as rc
+from wg_autodiff.primitives import linalg as rl
+from wg_autodiff.primitives import unary as ru
 
 
 def _multiply(a: Any, b: Any) -> Any:

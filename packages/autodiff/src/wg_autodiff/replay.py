@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff.core import Primitive
-from wg_autodiff.pytree import tree_unflatten
-from wg_autodiff.rules_arith import (
+from wg_autodiff.primitives.arith import (
     DOT_SUM_MIN,
     add_p,
     divide_p,
@@ -22,13 +21,14 @@ from wg_autodiff.rules_arith import (
     subtract_p,
     sum_p,
 )
-from wg_autodiff.rules_unary import sigmoid_p
+from wg_autodiff.primitives.unary import sigmoid_p
+from wg_autodiff.pytree import tree_unflatten
 from wg_autodiff.staging import Const, Eqn, Program, Var
 
 
 def _numpy_impls() -> dict[Primitive, Any]:
-    from wg_autodiff import rules_unary as ru
-    from wg_autodiff.rules_array import matmul_p
+    from wg_autodiff.primitives import unary as ru
+    from wg_autodiff.primitives.array import matmul_p
 
     impls: dict[Primitive, Any] = {
         add_p: operator.add,
@@ -68,8 +68,8 @@ def lowered(e: Eqn) -> Any:
 
 
 def _lowered_structural(e: Eqn) -> Any:
-    from wg_autodiff import rules_array as ra
-    from wg_autodiff.rules_arith import broadcast_to_p, reshape_p
+    from wg_autodiff.primitives import array as ra
+    from wg_autodiff.primitives.arith import broadcast_to_p, reshape_p
 
     p = e.params
     if e.prim is ra.getitem_p:

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff.core import Primitive
-from wg_autodiff.rules_arith import add_p, divide_p, multiply_p, negative_p, subtract_p, sum_p
-from wg_autodiff.rules_array import amax_p, concatenate_p, logsumexp_p, scatter_add_p
-from wg_autodiff.rules_unary import exp_p, log_p, sigmoid_p, square_p
+from wg_autodiff.primitives.arith import add_p, divide_p, multiply_p, negative_p, subtract_p, sum_p
+from wg_autodiff.primitives.array import amax_p, concatenate_p, logsumexp_p, scatter_add_p
+from wg_autodiff.primitives.unary import exp_p, log_p, sigmoid_p, square_p
 from wg_autodiff.staging import Const, Eqn, Program, Var, guard_p
 
 # ----------------------------------------------------------------- simplification passes

@@ -17,6 +17,7 @@ import numpy as np
 
 from wg_autodiff import tracer_api  # noqa: F401  (installs the array face of Tracer)
 from wg_autodiff.core import Primitive, Tracer, _levels
+from wg_autodiff.primitives.registry import Rule, register
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
 
 
@@ -130,7 +131,7 @@ def _guard_impl(x: Any, expected: Any) -> Any:
     return expected
 
 
-guard_p = Primitive("guard", _guard_impl, nondiff=True)
+guard_p = register(Rule(Primitive("guard", _guard_impl, nondiff=True)))
 
 
 class StagingTrace:

@@ -7,11 +7,11 @@ from typing import Any
 from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_linalg
 from wg_autodiff import numpy_tables as tables
-from wg_autodiff import rules_arith as ar
-from wg_autodiff import rules_array as ra
-from wg_autodiff import rules_complex as rc
-from wg_autodiff import rules_unary as ru
 from wg_autodiff.core import Tracer, alias, is_complex, mark_complex, unsupported
+from wg_autodiff.primitives import arith as ar
+from wg_autodiff.primitives import array as ra
+from wg_autodiff.primitives import complex as rc
+from wg_autodiff.primitives import unary as ru
 
 
 def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:

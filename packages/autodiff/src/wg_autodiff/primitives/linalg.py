@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff.core import Primitive, defvjp, defvjp_argnum
+from wg_autodiff.core import Primitive
 from wg_autodiff.namespace import namespace, shape_of
-from wg_autodiff.rules_arith import mul, negative_p, reshape_p
-from wg_autodiff.rules_array import matmul_p, matrix_transpose
+from wg_autodiff.primitives.arith import mul, negative_p, reshape_p
+from wg_autodiff.primitives.array import matmul_p, matrix_transpose
+from wg_autodiff.primitives.registry import Rule, register
 
 
 def _linalg_impl(name: str) -> Any:
@@ -45,12 +46,28 @@ def _expand_matrix(x: Any) -> Any:
     return reshape_p.bind(x, shape=(*shape_of(x), 1, 1))
 
 
-defvjp(
-    inv_p,
-    lambda g, ans, a: negative_p.bind(_mm(_mm(matrix_transpose(ans), g), matrix_transpose(ans))),
+register(
+    Rule(
+        inv_p,
+        (
+            lambda g, ans, a: negative_p.bind(
+                _mm(_mm(matrix_transpose(ans), g), matrix_transpose(ans))
+            ),
+        ),
+    )
 )
-defvjp(det_p, lambda g, ans, a: mul(_expand_matrix(mul(g, ans)), matrix_transpose(inv_p.bind(a))))
-defvjp(logabsdet_p, lambda g, ans, a: mul(_expand_matrix(g), matrix_transpose(inv_p.bind(a))))
+register(
+    Rule(
+        det_p,
+        (lambda g, ans, a: mul(_expand_matrix(mul(g, ans)), matrix_transpose(inv_p.bind(a))),),
+    )
+)
+register(
+    Rule(
+        logabsdet_p,
+        (lambda g, ans, a: mul(_expand_matrix(g), matrix_transpose(inv_p.bind(a))),),
+    )
+)
 
 
 def _solve_vjp(argnum: int, g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -65,7 +82,7 @@ def _solve_vjp(argnum: int, g: Any, ans: Any, a: Any, b: Any) -> Any:
     return negative_p.bind(_mm(gb, matrix_transpose(ans)))
 
 
-defvjp_argnum(solve_p, _solve_vjp)
+register(Rule(solve_p, _solve_vjp))
 
 
 def _phi(x: Any) -> Any:
@@ -86,7 +103,7 @@ def _bottom(x: Any) -> Any:
     return x
 
 
-def _cholesky_vjp(g: Any, L: Any, a: Any) -> Any:
+def cholesky_real_vjp(g: Any, L: Any, a: Any) -> Any:
     lt = matrix_transpose(L)
     p = _phi(_mm(lt, g))
     s = solve_p.bind(lt, matrix_transpose(solve_p.bind(lt, matrix_transpose(p))))
@@ -94,9 +111,9 @@ def _cholesky_vjp(g: Any, L: Any, a: Any) -> Any:
 
 
 def add_sym(s: Any) -> Any:
-    from wg_autodiff.rules_arith import add
+    from wg_autodiff.primitives.arith import add
 
     return mul(add(s, matrix_transpose(s)), 0.5)
 
 
-defvjp(cholesky_p, _cholesky_vjp)
+# cholesky_p is registered with its forward rule in primitives.decomp (this is its real pullback)

@@ -3,7 +3,7 @@
 Each decomposition is one primitive whose outputs are packed into one array (the raveled
 outputs end to end on the last axis) and unpacked with slices, so the tape keeps single-output
 nodes. Only the forward rule is written, with JAX's formulas; the reverse rule is its transpose
-(:func:`deftransposed`), traced through the same primitives, so both modes share one formula.
+(:func:`transposed_rule`), traced through the same primitives, so both modes share one formula.
 """
 
 from __future__ import annotations
@@ -17,15 +17,11 @@ from wg_autodiff.core import (
     Primitive,
     ReverseTrace,
     Tracer,
-    deflinear,
     is_complex,
-    jvp_rules,
     unsupported,
-    vjp_per_arg,
-    vjp_rules,
 )
 from wg_autodiff.namespace import shape_of
-from wg_autodiff.rules_arith import (
+from wg_autodiff.primitives.arith import (
     add,
     broadcast_to_p,
     divide_p,
@@ -36,21 +32,25 @@ from wg_autodiff.rules_arith import (
     where_p,
     zeros_like,
 )
-from wg_autodiff.rules_array import concatenate_p, getitem_p, matmul_p, matrix_transpose
-from wg_autodiff.rules_complex import conj, real, real_p
-from wg_autodiff.rules_linalg import cholesky_p, solve_p
+from wg_autodiff.primitives.array import concatenate_p, getitem_p, matmul_p, matrix_transpose
+from wg_autodiff.primitives.complex import conj, real, real_p
+from wg_autodiff.primitives.linalg import cholesky_p, cholesky_real_vjp, solve_p
+from wg_autodiff.primitives.registry import Rule, register
 
 
-def deftransposed(prim: Primitive, jvp: Any, complex_only: bool = False) -> None:
-    """Forward rule ``jvp(primals, tangents, params, ans) -> tangent_out`` (linear in the
-    tangents); the reverse rule pulls back through it (``complex_only``: for complex inputs,
-    the primitive's reverse rule stays for real ones)."""
+def transposed_rule(prim: Primitive, jvp: Any, real_vjp: Any = None) -> Rule:
+    """The rule of a primitive given by its forward rule ``jvp(primals, tangents, params, ans)
+    -> tangent_out`` (linear in the tangents); the reverse rule pulls back through it
+    (``real_vjp(g, ans, *args)``: a cheaper reverse rule for real inputs, complex ones
+    transpose)."""
 
     def forward(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
         ans = prim.bind(*primals, **params)
         return ans, jvp(primals, tangents, params, ans)
 
-    def reverse(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
+    def reverse(argnum: int, g: Any, ans: Any, *vals: Any, **params: Any) -> Any:
+        if real_vjp is not None and not is_complex(vals[argnum]):
+            return real_vjp(g, ans, *vals, **params)
         trace = ReverseTrace()
         ts: list[Any] = [None] * len(vals)
         ts[argnum] = trace.new_input(zeros_like(vals[argnum]))
@@ -59,20 +59,7 @@ def deftransposed(prim: Primitive, jvp: Any, complex_only: bool = False) -> None
         ct = ts[argnum]._node.ct
         return zeros_like(vals[argnum]) if ct is None else ct
 
-    jvp_rules[prim] = forward
-    previous = vjp_rules.get(prim)
-    if complex_only and previous is not None:
-        # the existing reverse rule serves real inputs (it is cheaper); complex ones transpose
-        real_rule = previous
-
-        def either(argnum: int, g: Any, ans: Any, vals: Any, params: dict[str, Any]) -> Any:
-            rule = reverse if is_complex(vals[argnum]) else real_rule
-            return rule(argnum, g, ans, vals, params)
-
-        vjp_rules[prim] = either
-        vjp_per_arg.pop(prim, None)
-    else:
-        vjp_rules[prim] = reverse
+    return Rule(prim, reverse, forward)
 
 
 # ----------------------------------------------------------------- packing
@@ -175,7 +162,7 @@ def _eigh_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any], a
     return pack([dw, dv], _batch(a))
 
 
-deftransposed(eigh_p, _eigh_jvp)
+register(transposed_rule(eigh_p, _eigh_jvp))
 
 
 # ----------------------------------------------------------------- svd
@@ -229,7 +216,7 @@ def _svd_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any], an
     return pack([du, ds, _h(dv)], _batch(a))
 
 
-deftransposed(svd_p, _svd_jvp)
+register(transposed_rule(svd_p, _svd_jvp))
 
 
 # ----------------------------------------------------------------- qr
@@ -266,7 +253,7 @@ def _qr_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any], ans
     return pack([dq, dr], _batch(a))
 
 
-deftransposed(qr_p, _qr_jvp)
+register(transposed_rule(qr_p, _qr_jvp))
 
 
 # ----------------------------------------------------------------- cholesky of complex matrices
@@ -284,7 +271,7 @@ def _cholesky_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any
     return _mm(ans, mul(y, weights))
 
 
-deftransposed(cholesky_p, _cholesky_jvp, complex_only=True)
+register(transposed_rule(cholesky_p, _cholesky_jvp, real_vjp=cholesky_real_vjp))
 
 
 # ----------------------------------------------------------------- eigvals, pinv
@@ -308,7 +295,7 @@ def _eig_vectors(a: Any) -> Any:
     return np.linalg.eig(a)[1].astype(np.result_type(a, 1j))
 
 
-deftransposed(eigvals_p, _eigvals_jvp)
+register(transposed_rule(eigvals_p, _eigvals_jvp))
 
 
 def _pinv_impl(a: Any, rcond: Any, hermitian: bool) -> Any:
@@ -328,7 +315,7 @@ def _pinv_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any], a
     return add(dp, _mm(_mm(subtract_p.bind(np.eye(n), _mm(p, a)), _h(da)), _mm(_h(p), p)))
 
 
-deftransposed(pinv_p, _pinv_jvp)
+register(transposed_rule(pinv_p, _pinv_jvp))
 
 
 # ----------------------------------------------------------------- fft
@@ -341,5 +328,4 @@ def _fft_impl(x: Any, axes: tuple[int, ...], norm: Any, inverse: bool) -> Any:
 fft_p = Primitive("fft", _fft_impl)
 """The n-dimensional DFT over ``axes`` (full lengths). Its matrix is symmetric, so the transpose
 of the transform is the same transform."""
-vjp_rules[fft_p] = lambda argnum, g, ans, vals, params: fft_p.bind(g, **params)
-deflinear(fft_p)
+register(Rule(fft_p, (lambda g, ans, x, **params: fft_p.bind(g, **params),), linear=True))

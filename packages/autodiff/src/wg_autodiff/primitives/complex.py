@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff.core import Primitive, deflinear, defvjp, is_complex
+from wg_autodiff.core import Primitive, is_complex
 from wg_autodiff.namespace import namespace
-from wg_autodiff.rules_arith import mul
+from wg_autodiff.primitives.arith import mul
+from wg_autodiff.primitives.registry import Rule, register
 
 
 def _impl(name: str) -> Any:
@@ -32,13 +33,10 @@ conj_p = Primitive("conj", _impl("conj"))
 real_p = Primitive("real", _impl("real"))
 imag_p = Primitive("imag", _impl("imag"))
 
-defvjp(conj_p, lambda g, ans, x: conj_p.bind(g))
-deflinear(conj_p)
+register(Rule(conj_p, (lambda g, ans, x: conj_p.bind(g),), linear=True))
 # the transpose of t -> real(t) puts g on the real axis; of t -> imag(t), on the imaginary axis
-defvjp(real_p, lambda g, ans, x: mul(g, 1.0 + 0.0j) if is_complex(x) else g)
-deflinear(real_p)
-defvjp(imag_p, lambda g, ans, x: mul(g, -1.0j))
-deflinear(imag_p)
+register(Rule(real_p, (lambda g, ans, x: mul(g, 1.0 + 0.0j) if is_complex(x) else g,), linear=True))
+register(Rule(imag_p, (lambda g, ans, x: mul(g, -1.0j),), linear=True))
 
 
 def conj(x: Any) -> Any:

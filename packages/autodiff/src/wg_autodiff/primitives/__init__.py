@@ -1,0 +1,13 @@
+"""The primitives and their derivative rules, one module per family, in dependency order.
+
+Each family module defines its primitives and registers one
+:class:`~wg_autodiff.primitives.registry.Rule` per primitive with
+:func:`~wg_autodiff.primitives.registry.register`; :data:`~wg_autodiff.primitives.registry.RULES`
+holds them all once this package is imported.
+"""
+
+from wg_autodiff.primitives import arith, unary  # noqa: I001  (dependency order, not sorted)
+from wg_autodiff.primitives import array, complex, linalg, decomp
+from wg_autodiff.primitives.registry import RULES, Rule, register
+
+__all__ = ["RULES", "Rule", "arith", "array", "complex", "decomp", "linalg", "register", "unary"]
