@@ -36,6 +36,7 @@ class ModelArrays(NamedTuple):
     field_of: np.ndarray  # int64 FFM field per namespace letter, -1 for none
     v: np.ndarray  # float32 FFM weights
     vacc: np.ndarray  # float32 AdaGrad sums of v
+    combo_of: np.ndarray  # int64 LR combo (deep models' input) of each namespace letter
 
 
 class Hyper(NamedTuple):
@@ -53,6 +54,7 @@ class Hyper(NamedTuple):
     ffm_eta: np.float32
     learn: bool
     compat: bool  # --vwcompat's labels: passed on as they are
+    n_lin: int  # LR combos of single features; interaction q is combo n_lin + q
 
 
 class Scratch(NamedTuple):
@@ -60,6 +62,7 @@ class Scratch(NamedTuple):
 
     gi: np.ndarray  # uint64 linear and interaction weight indices
     gx: np.ndarray  # float32 their values
+    gc: np.ndarray  # int64 their LR combos (deep models)
     fb: np.ndarray  # int64 FFM block starts
     fi: np.ndarray  # int64 FFM fields
     fx: np.ndarray  # float32 FFM values
@@ -75,13 +78,17 @@ def _rate(a, power_t):
 
 
 @nb.njit(cache=True, inline="always")
-def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
-    """Linear, interaction and constant features of one example into gi/gx; return the count."""
+def _gather(s, e, ex, arr, hp, sc):
+    """Linear, interaction and constant features of one example into sc.gi/gx (their combos
+    into sc.gc); return the count."""
+    idx, val, ns, active, pairs, mask = ex.idx, ex.val, ex.ns, arr.active, arr.pairs, hp.mask
+    gi, gx, gc = sc.gi, sc.gx, sc.gc
     k = 0
     for t in range(s, e):
         if active[ns[t]]:
             gi[k] = np.uint64(idx[t]) & mask
             gx[k] = val[t]
+            gc[k] = arr.combo_of[ns[t]]
             k += 1
     fnv = np.uint64(16777619)
     for q in range(pairs.shape[0]):  # rows (a, b, -1) quadratic, (a, b, c) cubic
@@ -99,6 +106,7 @@ def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
                 if c < 0:
                     gi[k] = hab & mask
                     gx[k] = val[t] * val[u]
+                    gc[k] = hp.n_lin + q
                     k += 1
                     continue
                 habf = fnv * (hab & mask)
@@ -106,27 +114,36 @@ def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx):
                     if ns[r] == c:
                         gi[k] = (habf ^ (np.uint64(idx[r]) & mask)) & mask
                         gx[k] = val[t] * val[u] * val[r]
+                        gc[k] = hp.n_lin + q
                         k += 1
-    if add_constant:
+    if hp.add_constant:
         gi[k] = np.uint64(11650396) & mask
         gx[k] = np.float32(1.0)
+        gc[k] = hp.n_lin + pairs.shape[0]
         k += 1
     return k
 
 
 @nb.njit(cache=True, inline="always")
-def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, fstride, v, fb, fi, fx):
-    """Collect FFM features into fb/fi/fx and return (count, FFM part of the score).
+def _ffm_collect(s, e, ex, arr, hp, sc):
+    """Collect one example's FFM features into sc.fb/fi/fx; return their count.
 
     A feature's nf * kk block starts at ``(hash & fmask) * fstride`` (see ``ffm_geometry``).
     """
+    idx, val, ns, active, field_of = ex.idx, ex.val, ex.ns, arr.active, arr.field_of
     m = 0
     for t in range(s, e):
         if active[ns[t]] and field_of[ns[t]] >= 0:
-            fb[m] = np.int64(idx[t] & fmask) * fstride
-            fi[m] = field_of[ns[t]]
-            fx[m] = val[t]
+            sc.fb[m] = np.int64(idx[t] & hp.fmask) * hp.fstride
+            sc.fi[m] = field_of[ns[t]]
+            sc.fx[m] = val[t]
             m += 1
+    return m
+
+
+@nb.njit(cache=True, inline="always")
+def _ffm_predict(m, kk, v, fb, fi, fx):
+    """The FFM part of the score of the m collected features."""
     p = np.float32(0.0)
     for a in range(m):
         for b in range(a + 1, m):
@@ -136,7 +153,7 @@ def _ffm_predict(s, e, idx, val, ns, active, field_of, nf, kk, fmask, fstride, v
             for c in range(kk):
                 dot += va[c] * vb[c]
             p += dot * fx[a] * fx[b]
-    return m, p
+    return p
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -207,25 +224,25 @@ def _train_loop(ex, arr, hp, preds, scratch):
     Compiled without numba's reference counting (``_nrt=False``): the FFM slices otherwise
     paid an atomic increment and decrement each, per pair of features and example.
     """
-    labels, imps, offsets, idx, val, ns = ex
-    active, pairs, w, acc, field_of, v, vacc = arr
-    add_constant, mask, nf, kk, fmask, fstride, eta, power_t, l2, ffm_eta, learn, compat = hp
-    gi, gx, fb, fi, fx, grad, seen = scratch
+    labels, imps, offsets = ex.labels, ex.imps, ex.offsets
+    w, acc, v, vacc = arr.w, arr.acc, arr.v, arr.vacc
+    nf, kk, eta, power_t, l2, ffm_eta = hp.nf, hp.kk, hp.eta, hp.power_t, hp.l2, hp.ffm_eta
+    learn, compat = hp.learn, hp.compat
+    gi, gx, fb, fi, fx = scratch.gi, scratch.gx, scratch.fb, scratch.fi, scratch.fx
+    grad, seen = scratch.grad, scratch.seen
     n = labels.shape[0]
     x2min = np.float32(1.084202e-19) * np.float32(1.084202e-19)
     loss_sum, weight_sum, loss_prod = 0.0, 0.0, 1.0
     for i in range(n):
         s, e = offsets[i], offsets[i + 1]
-        k = _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx)
+        k = _gather(s, e, ex, arr, hp, scratch)
         p = np.float32(0.0)
         for t in range(k):
             p += w[gi[t]] * gx[t]
         m = 0
         if kk > 0:
-            m, pf = _ffm_predict(
-                s, e, idx, val, ns, active, field_of, nf, kk, fmask, fstride, v, fb, fi, fx
-            )
-            p += pf
+            m = _ffm_collect(s, e, ex, arr, hp, scratch)
+            p += _ffm_predict(m, kk, v, fb, fi, fx)
         p = min(max(p, np.float32(-50.0)), np.float32(50.0))
         ep = np.exp(p)
         preds[i] = ep / (np.float32(1.0) + ep)
@@ -294,6 +311,7 @@ def train_block(ex, arr, hp, preds):
     scratch = Scratch(
         np.empty(cap, np.uint64),
         np.empty(cap, np.float32),
+        np.empty(cap, np.int64),
         np.empty(mx, np.int64),
         np.empty(mx, np.int64),
         np.empty(mx, np.float32),

@@ -51,10 +51,22 @@ class Options:
     transforms: tuple[str, ...] = ()
     namespace_map: tuple[str, ...] = ()
     ffm_layout: str = "fw"
+    nn_layers: int = 0
+    nn: tuple[str, ...] = ()
+    nn_topology: str = "one"
+    #: NaN: inherit (FW's chain): nn_learning_rate <- ffm_learning_rate, nn_power_t <- power_t
+    nn_learning_rate: float = math.nan
+    nn_power_t: float = math.nan
+    nn_init_acc_gradient: float = 1.0
 
     def __post_init__(self) -> None:
         _check_types(self)
+        if math.isnan(self.nn_learning_rate):
+            object.__setattr__(self, "nn_learning_rate", self.ffm_learning_rate)
+        if math.isnan(self.nn_power_t):
+            object.__setattr__(self, "nn_power_t", self.power_t)
         _check_numbers(self)
+        _check_deep(self)
         if self.ffm_layout not in FFM_LAYOUTS:
             raise OptionsError(f"FFM layout {self.ffm_layout!r}: use one of {list(FFM_LAYOUTS)}")
         for inter in self.interactions:
@@ -125,6 +137,10 @@ FLAGS = {
     "ffm_layout": "--ffm_layout",
     "interactions": "-q/--cubic/--interactions",
     "ffm_fields": "--ffm_field",
+    "nn_layers": "--nn_layers",
+    "nn_learning_rate": "--nn_learning_rate",
+    "nn_power_t": "--nn_power_t",
+    "nn_init_acc_gradient": "--nn_init_acc_gradient",
 }
 #: Numeric ranges, (low, high, low is allowed): every number must also be finite.
 RANGES: dict[str, tuple[float, float, bool]] = {
@@ -137,6 +153,10 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "ffm_learning_rate": (0.0, float("inf"), False),
     "ffm_init": (0.0, float("inf"), True),
     "seed": (0, 2**63 - 1, True),
+    "nn_layers": (0, 64, True),
+    "nn_learning_rate": (0.0, float("inf"), False),
+    "nn_power_t": (0.0, float("inf"), True),
+    "nn_init_acc_gradient": (0.0, float("inf"), True),
 }
 
 
@@ -179,6 +199,46 @@ def _check_numbers(options: Options) -> None:
             else:
                 fix = f"use a finite number {'>=' if low_ok else '>'} {low}"
             raise OptionsError(f"{_flag(name)} {value!r} is out of range: {fix}")
+
+
+def _check_deep(options: Options) -> None:
+    """The ``--nn*`` options make a graph (see :mod:`wg_online.nn`); deep needs our learner."""
+    from wg_online.nn import TOPOLOGIES, LayerError
+
+    if options.nn_topology not in TOPOLOGIES:
+        raise OptionsError(f"--nn_topology {options.nn_topology!r}: use one of {list(TOPOLOGIES)}")
+    if options.nn and not options.nn_layers:
+        raise OptionsError(f"--nn {options.nn[0]!r} without --nn_layers: add --nn_layers N")
+    try:
+        nn_graph(options)
+    except LayerError as exc:
+        raise OptionsError(str(exc)) from None
+    if options.vwcompat and options.nn_layers:
+        raise OptionsError("--nn_layers with --vwcompat: VW has no deep layers; drop --nn_layers")
+
+
+def lr_combos(options: Options) -> int:
+    """How many LR sums feed the deep layers (FW's combos): one per ``--keep`` letter (or one
+    for all namespaces without ``--keep``), one per interaction, then the constant's.
+
+    Examples
+    --------
+    >>> lr_combos(Options(keep="ab", interactions=("ab", "ba", "cd")))
+    5
+    """
+    linear = len(dict.fromkeys(options.keep)) or 1
+    return linear + len(_interaction_rows(options.interactions)) + (not options.noconstant)
+
+
+def nn_graph(options: Options) -> Any:
+    """The deep model's :class:`wg_online.nn.Graph`, or None without ``--nn_layers``."""
+    from wg_online.nn import build_graph, parse_layers
+
+    if not options.nn_layers:
+        return None
+    layers = parse_layers(options.nn_layers, options.nn)
+    n_fields = len(options.ffm_fields)
+    return build_graph(lr_combos(options), n_fields, options.ffm_k, options.nn_topology, layers)
 
 
 def _check_transforms(options: Options) -> None:
@@ -244,7 +304,10 @@ def _interaction_rows(interactions: tuple[str, ...]) -> np.ndarray:
 
 @dataclass
 class Model:
-    """Options plus learned arrays; ``acc`` and ``vacc`` are AdaGrad's squared-gradient sums."""
+    """Options plus learned arrays; ``acc``, ``vacc`` and ``nnacc`` are AdaGrad's sums.
+
+    ``nn`` holds a deep model's layers (:func:`nn_graph`; empty without ``--nn_layers``).
+    """
 
     options: Options
     w: np.ndarray
@@ -252,6 +315,8 @@ class Model:
     v: np.ndarray
     vacc: np.ndarray
     examples_seen: int = 0
+    nn: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    nnacc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     _tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -271,9 +336,16 @@ class Model:
             v *= np.float32(scale)  # in place: each fresh array of this size is ~5k page faults
         else:
             v = np.zeros(n_v, np.float32)
-        return cls(
+        model = cls(
             options, np.zeros(size, np.float32), np.zeros(size, np.float32), v, np.zeros_like(v)
         )
+        graph = nn_graph(options)
+        if graph is not None:
+            from wg_online.nn import init_weights
+
+            model.nn = init_weights(graph, options.seed)
+            model.nnacc = np.full(graph.size, options.nn_init_acc_gradient, np.float32)
+        return model
 
     def tables(self) -> dict[str, Any]:
         """The small lookup arrays the kernel needs (cached)."""
@@ -287,8 +359,14 @@ class Model:
             field_of = np.full(256, -1, np.int64)
             for i, chars in enumerate(o.ffm_fields):
                 field_of[[ord(c) for c in chars]] = i
+            combo_of = np.zeros(256, np.int64)  # FW's combos: one per --keep letter
+            for i, ch in enumerate(dict.fromkeys(o.keep)):
+                combo_of[ord(ch)] = i
             self._tables.update(
-                active=active, pairs=_interaction_rows(o.interactions), field_of=field_of
+                active=active,
+                pairs=_interaction_rows(o.interactions),
+                field_of=field_of,
+                combo_of=combo_of,
             )
         return self._tables
 
@@ -305,16 +383,27 @@ class Model:
 
         The arrays are those of :func:`wg_online.kernels.parse_block` for one example.
         """
-        from wg_online.adagrad import Examples, train_block
+        from wg_online.adagrad import Examples
 
         state = self._tables.get("predict_state") or self.kernel_state(learn=False)
         self._tables["predict_state"] = state
         preds = np.empty(1, np.float32)
-        train_block(Examples(labels, imps, offsets, idx, val, ns), *state, preds)
+        self.kernel()(Examples(labels, imps, offsets, idx, val, ns), *state, preds)
         return float(preds[0])
 
-    def kernel_state(self, learn: bool) -> tuple[Any, Any]:
-        """The model's arguments to ``train_block``: its arrays and the run's scalars.
+    def kernel(self) -> Any:
+        """The compiled learner: ``train_block``, or ``deep_block`` for a deep model."""
+        if self.options.nn_layers:
+            from wg_online.deep import deep_block
+
+            return deep_block
+        from wg_online.adagrad import train_block
+
+        return train_block
+
+    def kernel_state(self, learn: bool) -> tuple[Any, ...]:
+        """The model's arguments to :meth:`kernel`: its arrays and the run's scalars (and a
+        deep model's ``NetArrays`` and ``NetHyper``).
 
         Examples
         --------
@@ -327,13 +416,24 @@ class Model:
         t, o = self.tables(), self.options
         fmask, fstride, _ = ffm_geometry(o)
         arrays = ModelArrays(t["active"], t["pairs"], self.w, self.acc, t["field_of"], self.v,
-                             self.vacc)  # fmt: skip
+                             self.vacc, t["combo_of"])  # fmt: skip
         f32 = np.float32
         hyper = Hyper(not o.noconstant, np.uint64((1 << o.bit_precision) - 1),
                       len(o.ffm_fields), o.ffm_k, fmask, fstride, f32(o.learning_rate),
                       f32(o.power_t), f32(o.l2), f32(o.ffm_learning_rate), bool(learn),
-                      o.vwcompat)  # fmt: skip
-        return arrays, hyper
+                      o.vwcompat, len(dict.fromkeys(o.keep)) or 1)  # fmt: skip
+        graph = nn_graph(o)
+        if graph is None:
+            return arrays, hyper
+        from wg_online.deep import NetArrays, NetHyper
+        from wg_online.nn import TOPOLOGIES
+
+        maxnorm = np.array([layer.maxnorm for layer in graph.layers], np.float32)
+        net = NetArrays(graph.rows, maxnorm, self.nn, self.nnacc)
+        net_hyper = NetHyper(TOPOLOGIES[o.nn_topology], graph.n_combos, graph.n0, graph.tape,
+                             f32(o.nn_learning_rate), f32(o.nn_power_t),
+                             self.examples_seen + 1)  # fmt: skip
+        return arrays, hyper, net, net_hyper
 
     def run(self, data: Parsed, learn: bool, threads: int = 1) -> tuple[np.ndarray, float, float]:
         """Predict (and learn from) parsed examples: (probabilities, loss sum, weight sum).
@@ -341,9 +441,9 @@ class Model:
         With ``threads > 1`` the examples are split into contiguous chunks trained at the same
         time on the shared weights without locks (hogwild).
         """
-        from wg_online.adagrad import Examples, train_block
+        from wg_online.adagrad import Examples
 
-        state = self.kernel_state(learn)
+        state, kernel = self.kernel_state(learn), self.kernel()
         preds = np.empty(len(data.labels), np.float32)
 
         def work(lo: int, hi: int) -> tuple[float, float]:
@@ -351,7 +451,10 @@ class Model:
             f = slice(off[0], off[-1])
             ex = Examples(data.labels[lo:hi], data.importances[lo:hi], off - off[0],
                           data.idx[f], data.val[f], data.ns[f])  # fmt: skip
-            res = train_block(ex, *state, preds[lo:hi])
+            args = state
+            if len(state) == 4:  # deep: maxnorm counts examples from the chunk's first
+                args = (*state[:3], state[3]._replace(first_example=self.examples_seen + lo + 1))
+            res = kernel(ex, *args, preds[lo:hi])
             return float(res[0]), float(res[1])
 
         n = len(data.labels)

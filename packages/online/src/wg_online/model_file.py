@@ -10,7 +10,11 @@ Layout (version 4; version 3 is the same without the deep model's arrays and gra
     ...      zero padding to a multiple of 64, then each array at its offset (64-byte aligned),
              zero padding between arrays; the file ends where the last array ends
 
-Without ``save_resume`` only the weights are stored; the AdaGrad sums restart at zero on load.
+Without ``save_resume`` only the weights are stored; the AdaGrad sums restart at zero on load
+(a deep model's layer sums at ``--nn_init_acc_gradient``). A deep model (version 4) stores its
+layers in ``nn`` (and ``nnacc``) and its graph in the header's ``graph`` field: topology, inputs,
+each layer's options, inputs and offset (:meth:`wg_online.nn.Graph.describe`), checked against
+the options on load.
 
 Versions 1 and 2 have no checksum field (their header starts at byte 16) and still load. Version 1
 stores its FFM weights in the ``"blocks"`` layout (a whole block per hash bucket, see
@@ -34,7 +38,7 @@ from wg_io.checksum import digest
 from wg_io.output import open_output
 from wg_io.structure import InputError, load_json
 
-from wg_online.model import Model, Options, OptionsError, ffm_geometry
+from wg_online.model import Model, Options, OptionsError, ffm_geometry, nn_graph
 
 MAGIC = b"WGONLINE"
 FORMAT_VERSION = 4
@@ -43,13 +47,14 @@ SUPPORTED_VERSIONS = (1, 2, 3, 4)
 PREAMBLE = {1: 16, 2: 16, 3: 32, 4: 32}
 #: The JSON header of a real model is a few kB; a larger one is damage, not a model.
 MAX_HEADER_BYTES = 1 << 20
-ARRAY_NAMES = ("w", "acc", "v", "vacc")
+ARRAY_NAMES = ("w", "acc", "v", "vacc", "nn", "nnacc")
 #: Header fields: name -> (required, type). Checked before any offset or size is used.
 HEADER_SCHEMA: dict[str, tuple[bool, type]] = {
     "options": (True, dict),
     "arrays": (True, list),
     "examples_seen": (False, int),
     "save_resume": (False, bool),
+    "graph": (False, dict),
 }
 #: Fields of each ``arrays`` entry: all required.
 ARRAY_SCHEMA: dict[str, type] = {"name": str, "dtype": str, "offset": int, "count": int}
@@ -71,6 +76,9 @@ def _align(n: int) -> int:
 def _body(model: Model, save_resume: bool) -> tuple[bytes, list[bytes | memoryview]]:
     """The header bytes and every chunk after the header (padding and arrays), in file order."""
     names = ["w", "acc", "v", "vacc"] if save_resume else ["w", "v"]
+    graph = nn_graph(model.options)
+    if graph is not None:
+        names += ["nn", "nnacc"] if save_resume else ["nn"]
     arrays = [np.ascontiguousarray(getattr(model, n), dtype="<f4") for n in names]
     entries: list[dict[str, Any]] = []
     offset = 0
@@ -83,6 +91,8 @@ def _body(model: Model, save_resume: bool) -> tuple[bytes, list[bytes | memoryvi
         "save_resume": save_resume,
         "arrays": entries,
     }
+    if graph is not None:
+        header["graph"] = graph.describe()
     raw = json.dumps(header, sort_keys=True).encode()
     pad = _align(PREAMBLE[FORMAT_VERSION] + len(raw)) - PREAMBLE[FORMAT_VERSION] - len(raw)
     chunks: list[bytes | memoryview] = [b"\0" * pad]
@@ -256,6 +266,10 @@ def _check_sizes(options: Options, counts: dict[str, int], path: str | os.PathLi
             f"{options.ffm_bit_precision} ({n_v} expected)",
             "the file is corrupt or was edited: train the model again",
         )
+    graph = nn_graph(options)
+    n_nn = 0 if graph is None else graph.size
+    if counts.get("nn", 0) != n_nn or counts.get("nnacc", n_nn) != n_nn:
+        raise _fail(path, f"{counts.get('nn', 0)} layer weights; the options' graph has {n_nn}")
 
 
 def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = True) -> Model:
@@ -276,6 +290,9 @@ def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = 
         raise _fail(path, f"bad options in header: {exc}") from None
     counts = {e["name"]: e["count"] for e in header["arrays"]}
     _check_sizes(options, counts, path)
+    graph = nn_graph(options)
+    if header.get("graph") != (None if graph is None else graph.describe()):
+        raise _fail(path, "the header's graph does not match its --nn options")
     arrays: dict[str, np.ndarray] = {}
     try:
         for e in header["arrays"]:
@@ -289,7 +306,11 @@ def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = 
     w, v = arrays["w"], arrays["v"]
     acc = arrays.get("acc", np.zeros(w.size, np.float32))
     vacc = arrays.get("vacc", np.zeros(v.size, np.float32))
-    return Model(options, w, acc, v, vacc, header.get("examples_seen", 0))
+    model = Model(options, w, acc, v, vacc, header.get("examples_seen", 0))
+    if graph is not None:
+        model.nn = arrays["nn"]
+        model.nnacc = arrays.get("nnacc", np.full(graph.size, options.nn_init_acc_gradient, "<f4"))
+    return model
 
 
 def check_compatible(model: Model, requested: dict, path: str | os.PathLike[str]) -> None:

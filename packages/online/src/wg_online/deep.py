@@ -1,0 +1,312 @@
+"""The compiled deep learner (numba, ``nogil=True``): Fwumious Wabbit's deep FFM, per example.
+
+:func:`deep_block` is :func:`wg_online.adagrad.train_block` with dense layers between the
+LR/FFM parts and the logit (geometry in :mod:`wg_online.nn`). Per example: the LR sum of each
+combo and the FFM score of each field pair make ``x0``; the layers and the final neuron make
+the logit z; then, learning, FW's backward pass: each layer's input gradient from its
+pre-update weights, the layer's AdaGrad (FW's ``AdagradFlex``) step, then LR and FFM steps
+with the gradient that reaches each combo and each field pair.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from wg_online.adagrad import Scratch, _ffm_collect, _ffm_step, _gather, _rate
+from wg_online.lean_numba import nb
+from wg_online.nn import IN_OFF, N_IN, N_OUT, NORM, OUT_OFF, PRE_OFF, RELU, W_OFF
+
+
+class NetArrays(NamedTuple):
+    """A deep model's layers (built by :meth:`wg_online.model.Model.kernel_state`)."""
+
+    rows: np.ndarray  # int64 per dense layer, then the final neuron (wg_online.nn columns)
+    maxnorm: np.ndarray  # float32 per dense layer, 0 for none
+    nn: np.ndarray  # float32 weights of every layer
+    nnacc: np.ndarray  # float32 their AdaGrad sums (from --nn_init_acc_gradient)
+
+
+class NetHyper(NamedTuple):
+    """Scalars of the deep layers; one type per field whoever builds it."""
+
+    topology: int  # 1, 2, 4 or 5 (wg_online.nn.TOPOLOGIES)
+    n_combos: int
+    n0: int  # inputs of the first layer: combos, then field pairs
+    tape: int
+    eta: np.float32
+    power_t: np.float32
+    first_example: int  # the block's first example, counted from 1 (maxnorm every 10th)
+
+
+class NetScratch(NamedTuple):
+    tape: np.ndarray  # float32 values: x0, [x0 normalised], each layer's pre-ReLU and output
+    grad: np.ndarray  # float32 their gradients
+    g0: np.ndarray  # float32 the gradient reaching x0
+    stats: np.ndarray  # float32 per layer, the norms' divisors (before, after)
+    vgrad: np.ndarray  # float32 FFM gradient blocks
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _normalize(x, train):
+    """FW's BlockNormalize in place; returns its divisor s. FW computes s from (mu^2 - x)^2, not
+    (mu - x)^2, and subtracts the mean only when training: kept, for FW's predictions."""
+    n = x.shape[0]
+    mu = np.float32(0.0)
+    for i in range(n):
+        mu += x[i]
+    mu /= np.float32(n)
+    ss = np.float32(0.01)
+    for i in range(n):
+        ss += (mu * mu - x[i]) * (mu * mu - x[i])
+    s = np.sqrt(ss / np.float32(n))
+    for i in range(n):
+        x[i] = (x[i] - mu) / s if train else x[i] / s
+    return s
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _flex(nn, nnacc, j, grad, eta, power_t):
+    """FW's AdagradFlex: acc += grad^2, w -= grad * eta * acc^-power_t, no step if not finite."""
+    a = nnacc[j] + grad * grad
+    nnacc[j] = a
+    step = grad * eta * _rate(a, power_t)
+    if np.isfinite(step):
+        nn[j] -= step
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _forward(net, nh, sc, train):
+    """The dense layers and the final neuron over ``sc.tape`` (x0 filled); returns z."""
+    tape, rows, nn = sc.tape, net.rows, net.nn
+    if nh.topology == 4:
+        tape[nh.n0 : 2 * nh.n0] = tape[: nh.n0]
+        sc.stats[2 * (rows.shape[0] - 1)] = _normalize(tape[nh.n0 : 2 * nh.n0], train)
+    for la in range(rows.shape[0] - 1):
+        n_in, n_out, w0 = rows[la, N_IN], rows[la, N_OUT], rows[la, W_OFF]
+        i0, p0, o0 = rows[la, IN_OFF], rows[la, PRE_OFF], rows[la, OUT_OFF]
+        for j in range(n_out):
+            y = nn[w0 + n_in * n_out + j]
+            for i in range(n_in):
+                y += nn[w0 + j * n_in + i] * tape[i0 + i]
+            tape[p0 + j] = y
+        if rows[la, NORM] == 1:
+            sc.stats[2 * la] = _normalize(tape[p0 : p0 + n_out], train)
+        for j in range(n_out):
+            y = tape[p0 + j]
+            tape[o0 + j] = np.float32(0.0) if rows[la, RELU] != 0 and y < 0 else y
+        if rows[la, NORM] == 2:
+            sc.stats[2 * la + 1] = _normalize(tape[o0 : o0 + n_out], train)
+    last = rows.shape[0] - 1
+    n_in, w0, i0 = rows[last, N_IN], rows[last, W_OFF], rows[last, IN_OFF]
+    main = n_in - (0 if nh.topology == 2 else nh.n0)
+    z = nn[w0 + n_in]
+    for j in range(main):
+        z += nn[w0 + j] * tape[i0 + j]
+    for j in range(n_in - main):
+        z += nn[w0 + main + j] * tape[j]
+    return z
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _final_backward(net, nh, sc, g, imp):
+    """The final neuron's gradients (to the last layer's output and, by the skip, to g0) and
+    its step, with the gradient times the importance ``imp``."""
+    rows, nn, tape, grad = net.rows, net.nn, sc.tape, sc.grad
+    last = rows.shape[0] - 1
+    n_in, w0, i0 = rows[last, N_IN], rows[last, W_OFF], rows[last, IN_OFF]
+    main = n_in - (0 if nh.topology == 2 else nh.n0)
+    sc.g0[:] = 0.0
+    for j in range(n_in):
+        src = i0 + j if j < main else j - main
+        if j < main:
+            grad[src] = nn[w0 + j] * g
+        else:
+            sc.g0[src] = nn[w0 + j] * g
+        _flex(nn, net.nnacc, w0 + j, imp * g * tape[src], nh.eta, nh.power_t)
+    _flex(nn, net.nnacc, w0 + n_in, imp * g, nh.eta, nh.power_t)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _layer_backward(net, nh, sc, la, imp, cap_norms):
+    """Layer ``la``: the gradient of its input (from pre-update weights) into ``sc.grad`` at
+    its input's place, then FW's per-unit steps (and maxnorm when ``cap_norms``)."""
+    rows, nn, tape, grad = net.rows, net.nn, sc.tape, sc.grad
+    n_in, n_out, w0 = rows[la, N_IN], rows[la, N_OUT], rows[la, W_OFF]
+    i0, p0, o0 = rows[la, IN_OFF], rows[la, PRE_OFF], rows[la, OUT_OFF]
+    for j in range(n_out):
+        d = grad[o0 + j]
+        if rows[la, NORM] == 2:
+            d /= sc.stats[2 * la + 1]
+        if rows[la, RELU] != 0 and not tape[p0 + j] >= 0:
+            d = np.float32(0.0)
+        if rows[la, NORM] == 1:
+            d /= sc.stats[2 * la]
+        grad[p0 + j] = d
+    grad[i0 : i0 + n_in] = 0.0
+    cap = net.maxnorm[la]
+    for j in range(n_out):
+        d = grad[p0 + j]
+        if d == 0:  # FW skips the unit (maxnorm included)
+            continue
+        for i in range(n_in):
+            grad[i0 + i] += nn[w0 + j * n_in + i] * d
+            _flex(nn, net.nnacc, w0 + j * n_in + i, imp * d * tape[i0 + i], nh.eta, nh.power_t)
+        _flex(nn, net.nnacc, w0 + n_in * n_out + j, imp * d, nh.eta, nh.power_t)
+        if cap_norms and cap > 0:
+            norm = np.float32(1e-6)
+            for i in range(n_in):
+                norm += nn[w0 + j * n_in + i] * nn[w0 + j * n_in + i]
+            norm = np.sqrt(norm)
+            if norm > cap:
+                for i in range(n_in):
+                    nn[w0 + j * n_in + i] *= cap / norm
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _backward(net, nh, sc, g, imp, cap_norms):
+    """Every layer's gradient and step (FW's: the loss gradient g times the importance);
+    leaves in ``sc.g0`` the gradient of the loss reaching x0, without the importance."""
+    _final_backward(net, nh, sc, g, imp)
+    for la in range(net.rows.shape[0] - 2, -1, -1):
+        _layer_backward(net, nh, sc, la, imp, cap_norms)
+    n0 = nh.n0
+    if nh.topology == 1 or nh.topology == 2:
+        for i in range(n0):
+            sc.g0[i] += sc.grad[i]
+    elif nh.topology == 4:
+        s = sc.stats[2 * (net.rows.shape[0] - 1)]
+        for i in range(n0):
+            sc.g0[i] += sc.grad[n0 + i] / s
+
+
+@nb.njit(cache=True, inline="always")
+def _tri(a, b):
+    """FW's triangle index of fields a and b."""
+    return a * (a + 1) // 2 + b if a >= b else b * (b + 1) // 2 + a
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _ffm_pairs(m, kk, v, sc, tape, n_combos):
+    """Each pair of the m collected features adds its score to its fields' x0 slot."""
+    fb, fi, fx = sc.fb, sc.fi, sc.fx
+    for a in range(m):
+        for b in range(a + 1, m):
+            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            dot = np.float32(0.0)
+            for c in range(kk):
+                dot += v[ia + c] * v[ib + c]
+            tape[n_combos + _tri(fi[a], fi[b])] += dot * fx[a] * fx[b]
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _ffm_learn(m, arr, hp, sc, g0, imp, n_combos, vgrad):
+    """FFM steps: each pair's gradient is imp times what reaches its field pair's x0 slot."""
+    fb, fi, fx, kk, v = sc.fb, sc.fi, sc.fx, hp.kk, arr.v
+    blk = hp.nf * kk
+    vgrad[: m * blk] = 0.0
+    for a in range(m):
+        for b in range(a + 1, m):
+            ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+            xx = imp * g0[n_combos + _tri(fi[a], fi[b])] * fx[a] * fx[b]
+            ga, gb = a * blk + fi[b] * kk, b * blk + fi[a] * kk
+            for c in range(kk):
+                vgrad[ga + c] += xx * v[ib + c]
+                vgrad[gb + c] += xx * v[ia + c]
+    for a in range(m):
+        vs, qs = v[fb[a] : fb[a] + blk], arr.vacc[fb[a] : fb[a] + blk]
+        gs = vgrad[a * blk : (a + 1) * blk]
+        for j in range(blk):
+            _ffm_step(vs, qs, j, gs[j], hp.ffm_eta, hp.power_t)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _lr_learn(k, arr, hp, sc, g0, imp):
+    """LR steps in VW's AdaGrad order, each feature's gradient scaled by its combo's."""
+    w, acc, gi, gx, gc = arr.w, arr.acc, sc.gi, sc.gx, sc.gc
+    x2min = np.float32(1.084202e-19) * np.float32(1.084202e-19)
+    for t in range(k):
+        x2 = max(gx[t] * gx[t], x2min)
+        d = g0[gc[t]]
+        acc[gi[t]] += imp * d * d * x2
+    for t in range(k):
+        j = gi[t]
+        d = g0[gc[t]]
+        if d == 0 or acc[j] == 0:
+            continue
+        r = _rate(acc[j], hp.power_t)
+        if hp.l2 > 0:
+            w[j] *= max(np.float32(0.0), np.float32(1.0) - hp.eta * hp.l2 * r)
+        w[j] -= hp.eta * imp * d * gx[t] * r
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _deep_loop(ex, arr, hp, net, nh, preds, sc, ns):
+    """The example loop of :func:`deep_block` with its scratch arrays."""
+    loss_sum, weight_sum = 0.0, 0.0
+    for i in range(ex.labels.shape[0]):
+        s, e = ex.offsets[i], ex.offsets[i + 1]
+        k = _gather(s, e, ex, arr, hp, sc)
+        ns.tape[: nh.n0] = 0.0
+        for t in range(k):
+            ns.tape[sc.gc[t]] += arr.w[sc.gi[t]] * sc.gx[t]
+        m = 0
+        if hp.kk > 0:
+            m = _ffm_collect(s, e, ex, arr, hp, sc)
+            _ffm_pairs(m, hp.kk, arr.v, sc, ns.tape, nh.n_combos)
+        lab = ex.labels[i]
+        train = hp.learn and not np.isnan(lab)
+        z = _forward(net, nh, ns, train)
+        wild = not abs(z) <= 50  # FW: no gradient at all for a NaN or |z| > 50
+        zc = np.float32(0.0) if np.isnan(z) else min(max(z, np.float32(-50.0)), np.float32(50.0))
+        ep = np.exp(zc)
+        preds[i] = ep / (np.float32(1.0) + ep)
+        if np.isnan(lab):
+            continue
+        y = np.float32(1.0 if lab > 0 else -1.0)
+        imp = ex.imps[i]
+        ez = ep if y == 1 else np.float32(1.0) / ep
+        loss_sum += imp * np.log1p(np.float32(1.0) / np.float64(ez))
+        weight_sum += imp
+        if not train or wild or np.float32(1.0) + np.float32(1.0) / ez == np.float32(1.0):
+            continue
+        gz = -y / (np.float32(1.0) + ez)  # d loss / d z, before the importance weight
+        number = nh.first_example + i
+        _backward(net, nh, ns, gz, imp, number % 10 == 0)
+        _lr_learn(k, arr, hp, sc, ns.g0, imp)
+        if hp.kk > 0:
+            _ffm_learn(m, arr, hp, sc, ns.g0, imp, nh.n_combos, ns.vgrad)
+    return loss_sum, weight_sum
+
+
+@nb.njit(cache=True, nogil=True)
+def deep_block(ex, arr, hp, net, nh, preds):
+    """:func:`wg_online.adagrad.train_block` for a deep model (:class:`NetArrays`,
+    :class:`NetHyper`): predict every example into ``preds``, learn from labelled ones when
+    ``hp.learn``; returns (summed importance-weighted logistic loss, summed importance)."""
+    offsets, pairs, nf, kk = ex.offsets, arr.pairs, hp.nf, hp.kk
+    mx = 1
+    for i in range(ex.labels.shape[0]):
+        mx = max(mx, offsets[i + 1] - offsets[i])
+    cap = mx + 1
+    for q in range(pairs.shape[0]):
+        cap += mx * (mx + 1) // 2 if pairs[q, 2] < 0 else mx * (mx + 1) * (mx + 2) // 6
+    sc = Scratch(
+        np.empty(cap, np.uint64),
+        np.empty(cap, np.float32),
+        np.empty(cap, np.int64),
+        np.empty(mx, np.int64),
+        np.empty(mx, np.int64),
+        np.empty(mx, np.float32),
+        np.empty(1, np.float32),
+        np.empty(1, np.int64),
+    )
+    ns = NetScratch(
+        np.zeros(nh.tape, np.float32),
+        np.zeros(nh.tape, np.float32),
+        np.zeros(nh.n0, np.float32),
+        np.ones(2 * net.rows.shape[0], np.float32),
+        np.empty(max(1, mx * nf * kk), np.float32),
+    )
+    return _deep_loop(ex, arr, hp, net, nh, preds, sc, ns)
