@@ -255,6 +255,18 @@ def test_gmm_value_and_gradient_equal_the_replay(monkeypatch: pytest.MonkeyPatch
     assert len(fused_names(fast)) >= 4
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stored_subnormals_are_flushed_to_zero_and_nan_inf_pass(dtype: Any) -> None:
+    tiny = np.finfo(dtype).tiny
+    y = np.array([tiny / 4, -tiny / 4, tiny, -tiny, np.nan, np.inf, -np.inf, 2.0], dtype=dtype)
+    fast = ad.compile(lambda x, y: np.exp(x) * y, backend="numba")
+    got = fast(np.zeros_like(y), y)
+    assert fused_names(fast) == ["fused[exp,multiply]"]
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, [0.0, 0.0, tiny, -tiny, np.nan, np.inf, -np.inf, 2.0])
+    assert list(np.signbit(got[:2])) == [False, True]
+
+
 def test_groups_over_few_elements_stay_on_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lowering, "MIN_ELEMENTS", X.size + 1)
     fast = ad.compile(lambda x, y: np.exp(x) * y, backend="numba")
