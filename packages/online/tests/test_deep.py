@@ -302,3 +302,19 @@ def test_nn_rates_inherit_as_in_fw() -> None:
     o = Options(ffm_learning_rate=0.03, power_t=0.4, nn_layers=1)
     assert (o.nn_learning_rate, o.nn_power_t, o.nn_init_acc_gradient) == (0.03, 0.4, 1.0)
     assert Options.from_json(o.to_json()) == o
+
+
+def test_deep_ffm_beats_ffm_which_beats_lr_on_a_product_of_pairs() -> None:
+    from wg_online.datagen import logloss, pair_product
+    from wg_online.learner import OnlineLearner
+
+    tr, te = pair_product(30000, seed=1), pair_product(5000, seed=101)
+    ffm = {"ffm_fields": tuple("abcd"), "ffm_k": 4}
+    layers = ("0:width:32", "0:activation:relu", "1:width:16", "1:activation:relu")
+    deep = {**ffm, "nn_layers": 2, "nn": layers}
+    losses = {}
+    for name, kw in (("lr", {}), ("ffm", ffm), ("deep", deep)):
+        learner = OnlineLearner(**kw).fit(tr.lines())
+        losses[name] = logloss(learner.predict_proba(te.lines())[:, 1], te.labels)
+    assert te.oracle_logloss < losses["deep"] < losses["ffm"] - 0.015
+    assert losses["ffm"] < losses["lr"] - 0.03
