@@ -91,11 +91,28 @@ def check_grads(
     >>> check_grads(lambda x: np.sin(x) * x, (np.array([0.3, 1.2]),), order=2)
     >>> check_grads(lambda z: np.abs(np.exp(z)), (np.array([0.3 + 1j]),), order=2)
     """
-    from wg_autodiff.transforms import jvp, vjp
-
     args = tuple(args)
     rng = np.random.default_rng(seed)
     t = _random_like(args, rng)
+    _check_first_order(f, args, t, modes, rng, (atol, rtol, eps))
+    if order > 1:
+        for derivative, offset in _derivative_functions(f, args, t, modes, rng):
+            check_grads(derivative, args, order - 1, ("fwd", "rev"), atol, rtol, eps, seed + offset)
+
+
+def _check_first_order(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    t: Any,
+    modes: Sequence[str],
+    rng: np.random.Generator,
+    tolerances: tuple[float, float, float],
+) -> None:
+    """Forward mode along ``t`` and reverse mode along a random cotangent against the central
+    difference of ``f`` along ``t``; ``tolerances`` is ``(atol, rtol, eps)``."""
+    from wg_autodiff.transforms import jvp, vjp
+
+    atol, rtol, eps = tolerances
     fd = _axpy(
         -0.5 / eps,
         f(*_axpy(-eps, t, args)),
@@ -110,31 +127,24 @@ def check_grads(
         lhs = float(np.real(_flat(pullback(ct)) @ _flat(t)))
         rhs = float(np.real(_flat(ct) @ _flat(fd)))
         _assert_close("reverse mode (vjp)", lhs, rhs, atol, rtol)
-    if order > 1:
-        if "fwd" in modes:
-            check_grads(
-                lambda *xs: jvp(f, xs, t)[1],
-                args,
-                order - 1,
-                ("fwd", "rev"),
-                atol,
-                rtol,
-                eps,
-                seed + 1,
-            )
-        if "rev" in modes:
-            out, _ = vjp(f, *args)
-            ct = _random_like(out, rng)
-            check_grads(
-                lambda *xs: vjp(f, *xs)[1](ct),
-                args,
-                order - 1,
-                ("fwd", "rev"),
-                atol,
-                rtol,
-                eps,
-                seed + 2,
-            )
+
+
+def _derivative_functions(
+    f: Callable[..., Any], args: tuple[Any, ...], t: Any, modes: Sequence[str], rng: Any
+) -> list[tuple[Callable[..., Any], int]]:
+    """The first derivatives of ``f`` whose own derivatives an order-2 check compares: the
+    directional derivative along ``t`` (forward) and the pullback of a random cotangent
+    (reverse), each with the seed offset of its check."""
+    from wg_autodiff.transforms import jvp, vjp
+
+    found: list[tuple[Callable[..., Any], int]] = []
+    if "fwd" in modes:
+        found.append((lambda *xs: jvp(f, xs, t)[1], 1))
+    if "rev" in modes:
+        out, _ = vjp(f, *args)
+        ct = _random_like(out, rng)
+        found.append((lambda *xs: vjp(f, *xs)[1](ct), 2))
+    return found
 
 
 def _zeros_tree(tree: Any) -> Any:

@@ -66,15 +66,21 @@ def mean(
     return ar.mul(asum(a, ax, out=out, keepdims=keepdims, **kw), 1.0 / _count(a, ax))
 
 
-def var(
-    a: Any,
+def variance_args(
     axis: Any = None,
     dtype: Any = None,
     out: Any = None,
     ddof: int = 0,
     keepdims: bool = False,
     **kw: Any,
-) -> Any:
+) -> tuple[Any, Any, int, bool, dict[str, Any]]:
+    """NumPy's parameters of ``var``, ``std``, ``nanvar`` and ``nanstd`` after the array, bound
+    in one place: ``(axis, out, ddof, keepdims, other keywords)``."""
+    return axis, out, ddof, keepdims, kw
+
+
+def var(a: Any, *args: Any, **kwargs: Any) -> Any:
+    axis, out, ddof, keepdims, kw = variance_args(*args, **kwargs)
     ax = _norm_axis(axis, len(shape_of(a)))
     _no_out(out, "var", kw)
     centred = ar.subtract_p.bind(a, mean(a, ax, keepdims=True))
@@ -84,16 +90,8 @@ def var(
     return ar.mul(asum(square, ax, out=out, keepdims=keepdims), 1.0 / (_count(a, ax) - ddof))
 
 
-def std(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: int = 0,
-    keepdims: bool = False,
-    **kw: Any,
-) -> Any:
-    return safe_sqrt(var(a, axis, out=out, ddof=ddof, keepdims=keepdims, **kw))
+def std(a: Any, *args: Any, **kwargs: Any) -> Any:
+    return safe_sqrt(var(a, *args, **kwargs))
 
 
 def safe_sqrt(v: Any) -> Any:

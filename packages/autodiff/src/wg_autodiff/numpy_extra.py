@@ -105,28 +105,28 @@ def geomspace(
     return mul(ru.exp_p.bind(nm.linspace(logs[0], logs[1], num, endpoint, axis=axis)), sign)
 
 
-def cumulative_sum(
-    x: Any,
-    /,
-    *,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    include_initial: bool = False,
-) -> Any:
-    return _with_initial(api.cumsum(x, axis if axis is not None else 0), axis, include_initial, 0.0)
+def _cumulative(scan: Any, initial: float) -> Any:
+    """``np.cumulative_sum`` / ``np.cumulative_prod`` from the scan along one axis and the
+    value that ``include_initial`` puts first."""
+
+    def cumulative(
+        x: Any,
+        /,
+        *,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        include_initial: bool = False,
+    ) -> Any:
+        return _with_initial(
+            scan(x, axis if axis is not None else 0), axis, include_initial, initial
+        )
+
+    return cumulative
 
 
-def cumulative_prod(
-    x: Any,
-    /,
-    *,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    include_initial: bool = False,
-) -> Any:
-    return _with_initial(nm.cumprod(x, axis if axis is not None else 0), axis, include_initial, 1.0)
+cumulative_sum = _cumulative(api.cumsum, 0.0)
+cumulative_prod = _cumulative(nm.cumprod, 1.0)
 
 
 def _with_initial(c: Any, axis: Any, include: bool, value: float) -> Any:

@@ -290,15 +290,8 @@ def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **
     return api.amin(_nan_filled(a, np.inf), axis, out, keepdims)
 
 
-def nanvar(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: int = 0,
-    keepdims: bool = False,
-    **kw: Any,
-) -> Any:
+def nanvar(a: Any, *args: Any, **kwargs: Any) -> Any:
+    axis, _, ddof, keepdims, _ = api.variance_args(*args, **kwargs)
     m = nanmean(a, axis, keepdims=True)
     c = _nan_filled(sub(a, m), 0.0)
     count = np.sum(~np.isnan(bottom(a)), axis=axis, keepdims=keepdims)
@@ -306,16 +299,8 @@ def nanvar(
     return div(api.asum(rc.real(sq), axis, keepdims=keepdims), count - ddof)
 
 
-def nanstd(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: int = 0,
-    keepdims: bool = False,
-    **kw: Any,
-) -> Any:
-    return api.safe_sqrt(nanvar(a, axis, ddof=ddof, keepdims=keepdims))
+def nanstd(a: Any, *args: Any, **kwargs: Any) -> Any:
+    return api.safe_sqrt(nanvar(a, *args, **kwargs))
 
 
 def cov(

@@ -111,16 +111,22 @@ def _broadcast_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
     return xp.broadcast_to(x, shape)
 
 
-def _reshape_impl(x: Any, shape: tuple[int, ...]) -> Any:
-    xp = namespace(x)
-    if xp is np:
-        return np.reshape(x, shape)
-    return xp.reshape(x, shape)
+def namespace_impl(np_fn: Any, xp_name: str) -> Any:
+    """``impl(x, **params)``: ``np_fn`` on NumPy values, the array namespace's ``xp_name`` on
+    others (``np.transpose`` is ``permute_dims`` in the array API)."""
+
+    def impl(x: Any, **params: Any) -> Any:
+        xp = namespace(x)
+        if xp is np:
+            return np_fn(x, **params)
+        return getattr(xp, xp_name)(x, **params)
+
+    return impl
 
 
 sum_p = Primitive("sum", _sum_impl)
 broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl)
-reshape_p = Primitive("reshape", _reshape_impl)
+reshape_p = Primitive("reshape", namespace_impl(np.reshape, "reshape"))
 
 
 def _where_impl(c: Any, x: Any, y: Any) -> Any:

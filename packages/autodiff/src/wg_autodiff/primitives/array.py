@@ -21,6 +21,7 @@ from wg_autodiff.primitives.arith import (
     equal_p,
     mask_as,
     mul,
+    namespace_impl,
     reshape_p,
     subtract_p,
     sum_p,
@@ -33,14 +34,7 @@ from wg_autodiff.primitives.unary import exp_p
 # ----------------------------------------------------------------- transpose
 
 
-def _transpose_impl(x: Any, axes: tuple[int, ...]) -> Any:
-    xp = namespace(x)
-    if xp is np:
-        return np.transpose(x, axes)
-    return xp.permute_dims(x, axes)
-
-
-transpose_p = Primitive("transpose", _transpose_impl)
+transpose_p = Primitive("transpose", namespace_impl(np.transpose, "permute_dims"))
 register(
     Rule(
         transpose_p,
@@ -194,19 +188,9 @@ register(Rule(concatenate_p, _concatenate_vjp, _concatenate_jvp))
 # ----------------------------------------------------------------- reductions
 
 
-def _reduce_impl(np_fn: Any, name: str) -> Any:
-    def impl(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-        xp = namespace(x)
-        if xp is np:
-            return np_fn(x, axis=axis, keepdims=keepdims)
-        return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
-
-    return impl
-
-
-amax_p = Primitive("max", _reduce_impl(np.max, "max"))
-amin_p = Primitive("min", _reduce_impl(np.min, "min"))
-prod_p = Primitive("prod", _reduce_impl(np.prod, "prod"))
+amax_p = Primitive("max", namespace_impl(np.max, "max"))
+amin_p = Primitive("min", namespace_impl(np.min, "min"))
+prod_p = Primitive("prod", namespace_impl(np.prod, "prod"))
 
 
 def keep_dims(y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -291,14 +275,7 @@ register(
 )
 
 
-def _cumsum_impl(x: Any, axis: int) -> Any:
-    xp = namespace(x)
-    if xp is np:
-        return np.cumsum(x, axis=axis)
-    return xp.cumulative_sum(x, axis=axis)
-
-
-cumsum_p = Primitive("cumsum", _cumsum_impl)
+cumsum_p = Primitive("cumsum", namespace_impl(np.cumsum, "cumulative_sum"))
 
 
 def _flip(x: Any, axis: int) -> Any:
