@@ -73,6 +73,10 @@ def _spd(a: Any) -> Any:
     return a @ np.swapaxes(a, -1, -2) + 3.0 * np.eye(a.shape[-1])
 
 
+_KINKED: dict[str, Any] = {"lo": 0.5, "hi": 2.0, "order": 1, "unique": True, "generic": True}
+"""Functions with kinks at ties (norms, ptp, sorted values): positive, distinct inputs away
+from repeats, checked to first order."""
+
 SPECS = [
     Spec("add", lambda x, y: x + y, ((3, 1), (1, 4)), prims=("add",)),
     Spec("subtract", lambda x, y: x - y, ((2, 3), (3,)), prims=("subtract",)),
@@ -367,11 +371,7 @@ SPECS = [
         "average_ptp",
         lambda x, w: np.average(x, axis=0, weights=w) + np.ptp(x, axis=1).sum(),
         ((3, 2), (3,)),
-        0.5,
-        2.0,
-        order=1,
-        unique=True,
-        generic=True,
+        **_KINKED,
     ),
     Spec(
         "nan_reductions",
@@ -497,11 +497,7 @@ SPECS = [
             + np.linalg.norm(x, -2)
         ),
         ((3, 3),),
-        0.5,
-        2.0,
-        order=1,
-        unique=True,
-        generic=True,
+        **_KINKED,
     ),
     Spec(
         "vector_matrix_norm",
