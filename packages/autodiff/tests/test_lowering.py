@@ -255,6 +255,53 @@ def test_gmm_value_and_gradient_equal_the_replay(monkeypatch: pytest.MonkeyPatch
     assert len(fused_names(fast)) >= 4
 
 
+A3 = RNG.standard_normal((3, 40, 5))
+B3 = RNG.standard_normal((3, 5, 4))
+ROW_SUMS: dict[str, Callable[..., Any]] = {
+    "batched": lambda a, b: np.sum(a @ b, axis=1),
+    "keepdims": lambda a, b: np.sum(a @ b, axis=-2, keepdims=True) * 2.0,
+    "broadcast b": lambda a, b: np.sum(a @ b[0], axis=1),
+    "matrix": lambda a, b: np.sum(a[0] @ b[0], axis=0),
+    "through a reshape": lambda a, b: np.sum(np.reshape(a @ b, (3, 40, 4)), axis=1),
+}
+
+
+@pytest.mark.parametrize("name", list(ROW_SUMS))
+def test_a_sum_over_the_rows_of_a_product_sums_first(name: str) -> None:
+    f = ROW_SUMS[name]
+    fast = ad.compile(f, backend="numba")
+    assert rho(fast(A3, B3), f(A3, B3)) <= 1e-12
+    progs = [p.prog for variants in fast.cache.values() for p in variants]  # type: ignore[attr-defined]
+    matmuls = [e for p in progs for e in p.eqns if e.prim.name == "matmul"]
+    assert [e.ins[0].shape[-2] for e in matmuls] == [1]
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda a, b: (np.sum(a @ b, axis=1), a @ b),  # the product is needed as well
+        lambda a, b: np.sum(a @ b, axis=2),  # a sum over columns
+        lambda a, b: np.sum(a @ b),
+    ],
+    ids=["product used twice", "columns", "everything"],
+)
+def test_other_sums_of_products_keep_the_product(f: Callable[..., Any]) -> None:
+    fast = ad.compile(f, backend="numba")
+    got, want = tree_flatten(fast(A3, B3))[0], tree_flatten(f(A3, B3))[0]
+    assert all(rho(g, w) == 0.0 for g, w in zip(got, want, strict=True))
+    progs = [p.prog for variants in fast.cache.values() for p in variants]  # type: ignore[attr-defined]
+    assert [e.ins[0].shape for p in progs for e in p.eqns if e.prim.name == "matmul"] == [A3.shape]
+
+
+def test_a_reshape_that_keeps_the_shape_does_not_split_a_group() -> None:
+    def f(x: Any, y: Any) -> Any:
+        return np.sum(np.reshape(np.exp(x) * y, X.shape) * y, axis=1)
+
+    fast = ad.compile(f, backend="numba")
+    assert rho(fast(X, Y), f(X, Y)) <= 1e-12
+    assert fused_names(fast) == ["fused[exp,multiply,multiply,sum]"]
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_stored_subnormals_are_flushed_to_zero_and_nan_inf_pass(dtype: Any) -> None:
     tiny = np.finfo(dtype).tiny

@@ -1,9 +1,11 @@
 """The numba backend of the optimising mode (``backend="numba"``).
 
-:func:`lower` rewrites a simplified program: each maximal group of elementwise equations over
-one shape (and the sums and maxima that consume it) becomes one equation whose implementation
-is a fused numba loop with no temporaries; every other equation (matmul, indexing, reshapes,
-primitives without a lowering) stays as it was, and :class:`wg_autodiff.replay.Compiled` replays
+:func:`lower` rewrites a simplified program. Reshapes that keep the shape are dropped and a
+sum over the rows of a matrix product becomes the product of the summed rows
+(:mod:`.rewrite`). Then each maximal group of elementwise equations over one shape (and the
+sums and maxima that consume it) becomes one equation whose implementation is a fused numba
+loop with no temporaries; every other equation (matmul, indexing, reshapes, primitives without
+a lowering) stays as it was, and :class:`wg_autodiff.replay.Compiled` replays
 the result as usual. A group numba cannot compile runs on the NumPy replay, and the primitive
 that failed is reported once at debug level on the ``wg_autodiff.lowering`` logger.
 """
@@ -31,6 +33,7 @@ from wg_autodiff.lowering.codegen import (
 )
 from wg_autodiff.lowering.fusion import Group, group_inputs, group_stores, partition
 from wg_autodiff.lowering.kernel_cache import load_kernel
+from wg_autodiff.lowering.rewrite import sum_before_matmul, without_identity_reshapes
 from wg_autodiff.staging import Const, Eqn, Program, Var
 
 logger = logging.getLogger("wg_autodiff.lowering")
@@ -77,6 +80,7 @@ def lower(prog: Program) -> Program:
     >>> [e.prim.name for e in lower(prog).eqns]
     ['matmul']
     """
+    prog = sum_before_matmul(without_identity_reshapes(prog))
     eqns = _lower_eqns(prog)
     _report_replayed(prog, eqns)
     return Program(prog.inputs, eqns, prog.outputs, prog.out_def)
