@@ -10,13 +10,20 @@ with the gradient that reaches each combo and each field pair.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
+from wg_online import adagrad
+from wg_online import nn as graph
 from wg_online.adagrad import Scratch, _ffm_collect, _ffm_step, _gather, _rate
-from wg_online.lean_numba import nb
+from wg_online.lean_numba import njit_keyed
 from wg_online.nn import IN_OFF, N_IN, N_OUT, NORM, OUT_OFF, PRE_OFF, RELU, W_OFF
+
+#: numba's cached kernels, also keyed on the modules they compile in (adagrad's helpers, the
+#: graph's column numbers): numba's own key would miss an edit there.
+_njit = partial(njit_keyed, adagrad, graph)
 
 
 class NetArrays(NamedTuple):
@@ -48,7 +55,7 @@ class NetScratch(NamedTuple):
     vgrad: np.ndarray  # float32 FFM gradient blocks
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _normalize(x, train):
     """FW's BlockNormalize in place; returns its divisor s. FW computes s from (mu^2 - x)^2, not
     (mu - x)^2, and subtracts the mean only when training: kept, for FW's predictions."""
@@ -66,7 +73,7 @@ def _normalize(x, train):
     return s
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _flex(nn, nnacc, j, grad, eta, power_t):
     """FW's AdagradFlex: acc += grad^2, w -= grad * eta * acc^-power_t, no step if not finite."""
     a = nnacc[j] + grad * grad
@@ -76,7 +83,7 @@ def _flex(nn, nnacc, j, grad, eta, power_t):
         nn[j] -= step
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _forward(net, nh, sc, train):
     """The dense layers and the final neuron over ``sc.tape`` (x0 filled); returns z."""
     tape, rows, nn = sc.tape, net.rows, net.nn
@@ -109,7 +116,7 @@ def _forward(net, nh, sc, train):
     return z
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _final_backward(net, nh, sc, g, imp):
     """The final neuron's gradients (to the last layer's output and, by the skip, to g0) and
     its step, with the gradient times the importance ``imp``."""
@@ -128,7 +135,7 @@ def _final_backward(net, nh, sc, g, imp):
     _flex(nn, net.nnacc, w0 + n_in, imp * g, nh.eta, nh.power_t)
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _layer_backward(net, nh, sc, la, imp, cap_norms):
     """Layer ``la``: the gradient of its input (from pre-update weights) into ``sc.grad`` at
     its input's place, then FW's per-unit steps (and maxnorm when ``cap_norms``)."""
@@ -164,7 +171,7 @@ def _layer_backward(net, nh, sc, la, imp, cap_norms):
                     nn[w0 + j * n_in + i] *= cap / norm
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _backward(net, nh, sc, g, imp, cap_norms):
     """Every layer's gradient and step (FW's: the loss gradient g times the importance);
     leaves in ``sc.g0`` the gradient of the loss reaching x0, without the importance."""
@@ -181,13 +188,13 @@ def _backward(net, nh, sc, g, imp, cap_norms):
             sc.g0[i] += sc.grad[n0 + i] / s
 
 
-@nb.njit(cache=True, inline="always")
+@_njit(inline="always")
 def _tri(a, b):
     """FW's triangle index of fields a and b."""
     return a * (a + 1) // 2 + b if a >= b else b * (b + 1) // 2 + a
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _ffm_pairs(m, kk, v, sc, tape, n_combos):
     """Each pair of the m collected features adds its score to its fields' x0 slot."""
     fb, fi, fx = sc.fb, sc.fi, sc.fx
@@ -200,7 +207,7 @@ def _ffm_pairs(m, kk, v, sc, tape, n_combos):
             tape[n_combos + _tri(fi[a], fi[b])] += dot * fx[a] * fx[b]
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _ffm_learn(m, arr, hp, sc, g0, imp, n_combos, vgrad):
     """FFM steps: each pair's gradient is imp times what reaches its field pair's x0 slot."""
     fb, fi, fx, kk, v = sc.fb, sc.fi, sc.fx, hp.kk, arr.v
@@ -221,7 +228,7 @@ def _ffm_learn(m, arr, hp, sc, g0, imp, n_combos, vgrad):
             _ffm_step(vs, qs, j, gs[j], hp.ffm_eta, hp.power_t)
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@_njit(inline="always", error_model="numpy")
 def _lr_learn(k, arr, hp, sc, g0, imp):
     """LR steps in VW's AdaGrad order, each feature's gradient scaled by its combo's."""
     w, acc, gi, gx, gc = arr.w, arr.acc, sc.gi, sc.gx, sc.gc
@@ -241,7 +248,7 @@ def _lr_learn(k, arr, hp, sc, g0, imp):
         w[j] -= hp.eta * imp * d * gx[t] * r
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy")
+@_njit(nogil=True, error_model="numpy")
 def _deep_loop(ex, arr, hp, net, nh, preds, sc, ns):
     """The example loop of :func:`deep_block` with its scratch arrays."""
     loss_sum, weight_sum = 0.0, 0.0
@@ -280,7 +287,7 @@ def _deep_loop(ex, arr, hp, net, nh, preds, sc, ns):
     return loss_sum, weight_sum
 
 
-@nb.njit(cache=True, nogil=True)
+@_njit(nogil=True)
 def deep_block(ex, arr, hp, net, nh, preds):
     """:func:`wg_online.adagrad.train_block` for a deep model (:class:`NetArrays`,
     :class:`NetHyper`): predict every example into ``preds``, learn from labelled ones when
