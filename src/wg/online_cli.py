@@ -106,6 +106,15 @@ def online() -> None:
 )
 @click.option("--ffm_learning_rate", type=float, default=0.1, show_default=True)
 @click.option("--noconstant", is_flag=True, help="No bias feature.")
+@click.option("--holdout_after", type=click.IntRange(0), default=0, help="FW: learn examples < N.")
+@click.option("--predictions_after", type=click.IntRange(0), default=0, help="FW: -p from N+1.")
+@click.option(
+    "--prediction_model_delay",
+    type=click.IntRange(0),
+    default=0,
+    help="FW: predict example n with the model of examples 1..n-D-1.",
+)
+@click.option("--minimum_learning_rate", type=float, default=0.0, help="FW's; stored, no effect.")
 @click.option(
     "--transform",
     multiple=True,
@@ -136,6 +145,7 @@ def online() -> None:
 def train(**kw: Any) -> None:
     """Train a model: wg online train -d DATA -f MODEL [-q ab] [--ffm_k 4 --ffm_field a ...]."""
     from wg_online.model import Options
+    from wg_online.schedule import Schedule
     from wg_online.training import train as run_train
 
     names = {
@@ -149,6 +159,7 @@ def train(**kw: Any) -> None:
         "ffm_bit_precision",
         "ffm_learning_rate",
         "ffm_layout",
+        "minimum_learning_rate",
     }
     opts = {k: kw[k] for k in names}
     opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["cubic"]) + tuple(kw["interactions"])
@@ -184,6 +195,9 @@ def train(**kw: Any) -> None:
         progress=_stderr(kw["quiet"]),
         overrides=_given(opts),
         vw=vw,
+        schedule=_run(
+            Schedule, kw["holdout_after"], kw["predictions_after"], kw["prediction_model_delay"]
+        ),
     )
 
 

@@ -49,6 +49,8 @@ class Options:
     seed: int = 0
     #: FW's ``--transform`` values (:mod:`wg_online.transforms`), applied when examples are parsed
     transforms: tuple[str, ...] = ()
+    #: FW's ``--minimum_learning_rate``: stored, read by no optimizer (as in FW: no effect)
+    minimum_learning_rate: float = 0.0
     namespace_map: tuple[str, ...] = ()
     ffm_layout: str = "fw"
     nn_layers: int = 0
@@ -131,6 +133,7 @@ FLAGS = {
     "learning_rate": "-l/--learning_rate",
     "power_t": "--power_t",
     "l2": "--l2",
+    "minimum_learning_rate": "--minimum_learning_rate",
     "ffm_k": "--ffm_k",
     "ffm_bit_precision": "--ffm_bit_precision",
     "ffm_learning_rate": "--ffm_learning_rate",
@@ -153,6 +156,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "ffm_learning_rate": (0.0, float("inf"), False),
     "ffm_init": (0.0, float("inf"), True),
     "seed": (0, 2**63 - 1, True),
+    "minimum_learning_rate": (0.0, float("inf"), True),
     "nn_layers": (0, 64, True),
     "nn_learning_rate": (0.0, float("inf"), False),
     "nn_power_t": (0.0, float("inf"), True),

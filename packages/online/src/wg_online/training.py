@@ -17,6 +17,7 @@ from wg_io.output import write_bytes
 from wg_online.model import Model, Options
 from wg_online.model_file import check_compatible, load_model, save_model
 from wg_online.parsing import Parsed, iter_file, read_cache, write_cache
+from wg_online.schedule import Schedule
 from wg_online.vw_learner import PassRunner, VWFlags, VWLearner, iter_vw_file
 
 HEADER = (
@@ -148,11 +149,14 @@ def train(
     progress: TextIO | None = None,
     overrides: dict | None = None,
     vw: VWFlags | None = None,
+    schedule: Schedule | None = None,
 ) -> RunStats:
     """Train on a VW text file and write the model (nothing is written if any line is bad).
 
     With ``vw`` (``--vwcompat``) training is Vowpal Wabbit's own learner with those flags
     (:mod:`wg_online.vw_learner`): same predictions as ``vw --loss_function logistic``.
+    ``schedule`` holds FW's ``--holdout_after``, ``--predictions_after`` and
+    ``--prediction_model_delay`` (:mod:`wg_online.schedule`).
 
     Examples
     --------
@@ -166,6 +170,10 @@ def train(
     """
     if passes > 1 and str(data) == "-" and cache is None:
         raise ValueError("several passes over standard input need a cache: add -c")
+    sched = schedule or Schedule()
+    if vw is not None and sched != Schedule():
+        raise ValueError("--holdout_after, --predictions_after and --prediction_model_delay are "
+                         "FW's: drop them or --vwcompat (VW's holdout is --holdout_period)")
     if vw is not None:
         vw.check(options, threads, initial)
         return _train_vw(data, model_out, options, vw, passes, skip_bad_lines, save_resume,
@@ -182,7 +190,7 @@ def train(
         o = model.options
         for block in _blocks(data, cache, skip_bad_lines, False, o.namespace_map, o.transforms):
             prog.stats.skipped += block.skipped
-            preds_out.append(prog.feed(model, block, True, threads))
+            preds_out.append(sched.run_block(prog, model, block, threads))
             _check_finite(preds_out[-1], block, data, prog.stats.examples)
     prog.stats.seconds = time.perf_counter() - begin
     if not (np.isfinite(model.w).all() and np.isfinite(model.v).all()):
@@ -193,6 +201,7 @@ def train(
     sources = [p for p in (data, cache) if p is not None and str(p) != "-"]
     if predictions is not None:
         preds_all = np.concatenate(preds_out) if preds_out else np.empty(0, np.float32)
+        preds_all = sched.kept_predictions(preds_all)
         read = [*sources, initial] if initial is not None else sources
         _write_predictions(predictions, preds_all, None, read)
     if model_out is not None:  # -f may be the -i model (read whole, replaced atomically, as VW)
