@@ -325,6 +325,23 @@ def test_groups_over_few_elements_stay_on_the_replay(monkeypatch: pytest.MonkeyP
     assert fused_names(fast) == ["fused[exp,multiply]"]
 
 
+def test_equations_that_do_not_fuse_keep_their_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wg_autodiff.staging import make_trace
+
+    def f(x: Any, y: Any) -> Any:
+        a = np.exp(x)
+        b = np.sum(y, axis=0)
+        return a * 2.0 + b
+
+    prog = make_trace(f)(X, Y)
+    assert [e.prim.name for e in prog.eqns] == ["exp", "sum", "multiply", "add"]
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", X.size + 1)
+    assert lowering.lower(prog).eqns == prog.eqns
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", 1)
+    names = [e.prim.name for e in lowering.lower(prog).eqns]
+    assert names == ["sum", "fused[exp,multiply,add]"]
+
+
 @pytest.fixture
 def fresh_reports(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lowering, "_FAILED", set())

@@ -16,7 +16,7 @@ import importlib.util
 import itertools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -103,24 +103,33 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
     def used_outside(vid: int, g: Group) -> bool:
         return vid in outputs or bool(consumers.get(vid, set()) - g.values - g.reduced)
 
-    eqns: list[Eqn] = []
+    index = {id(e): n for n, e in enumerate(prog.eqns)}
+    # (position, equations): what is not fused keeps its place in the program, so a replay's
+    # values live no longer than they did (the replay hands values between chunks of lines)
+    blocks: list[tuple[float, list[Eqn]]] = []
     for item in partition(prog, _FAILED):
         if type(item) is Eqn:
-            eqns.append(item)
+            blocks.append((index[id(item)], [item]))
         elif len(item.members) < 2 or math.prod(item.shape) < MIN_ELEMENTS:
-            eqns.extend(item.members)
+            blocks.extend((index[id(e)], [e]) for e in item.members)
         else:
-            try:
-                eqns.extend(_fused(item, used_outside, lambda: next(new_id)))
-            except OutputError as exc:
-                if "cache" not in _REPORTED:
-                    _REPORTED.add("cache")
-                    logger.debug("%s; fused groups run on the NumPy replay", exc)
-                eqns.extend(item.members)
-            except Exception as exc:  # an import error of a kernel module: replay it
-                _report(", ".join(sorted({e.prim.name for e in item.members})), exc)
-                eqns.extend(item.members)
-    return eqns
+            blocks.append((item.closed_at, _fused_or_replayed(item, used_outside, new_id)))
+    blocks.sort(key=lambda block: block[0])
+    return [e for _, block in blocks for e in block]
+
+
+def _fused_or_replayed(
+    item: Group, used_outside: Callable[[int, Group], bool], new_id: Iterator[int]
+) -> list[Eqn]:
+    try:
+        return _fused(item, used_outside, lambda: next(new_id))
+    except OutputError as exc:
+        if "cache" not in _REPORTED:
+            _REPORTED.add("cache")
+            logger.debug("%s; fused groups run on the NumPy replay", exc)
+    except Exception as exc:  # an import error of a kernel module: replay it
+        _report(", ".join(sorted({e.prim.name for e in item.members})), exc)
+    return item.members
 
 
 def _fused(

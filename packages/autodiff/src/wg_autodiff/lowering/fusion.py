@@ -23,6 +23,9 @@ class Group:
         self.members: list[Eqn] = []
         self.values: set[int] = set()
         self.reduced: set[int] = set()
+        self.closed_at = 0.0
+        """Where the group may run: just before the equation (by index) that first needs one
+        of its values outside it."""
 
     def add(self, e: Eqn) -> None:
         self.members.append(e)
@@ -86,19 +89,20 @@ def partition(prog: Program, failed: set[str]) -> list[Eqn | Group]:
     open_groups: dict[tuple[int, ...], Group] = {}
     owner: dict[int, Group] = {}
 
-    def close(g: Group) -> None:
+    def close(g: Group, at: float) -> None:
+        g.closed_at = at
         if open_groups.get(g.shape) is g:
             del open_groups[g.shape]
         for vid in g.values | g.reduced:
             owner.pop(vid, None)
         items.append(g)
 
-    for e in prog.eqns:
+    for n, e in enumerate(prog.eqns):
         target = _target(e, failed, open_groups, owner)
         for i in e.ins:
             g = owner.get(i.id) if type(i) is Var else None
             if g is not None and (g is not target or i.id in g.reduced):
-                close(g)
+                close(g, n - 0.5)
                 if g is target:
                     target = _target(e, failed, open_groups, owner)
         if target is None:
@@ -108,7 +112,7 @@ def partition(prog: Program, failed: set[str]) -> list[Eqn | Group]:
         target.add(e)
         owner[e.out.id] = target
     for g in list(open_groups.values()):
-        close(g)
+        close(g, len(prog.eqns))
     return items
 
 
