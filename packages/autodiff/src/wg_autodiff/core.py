@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from wg_autodiff.buffer import Buffer, settle_all
 from wg_autodiff.errors import TracerConversionError, UnsupportedOperationError, user_location
 from wg_autodiff.errors import remember as remember_error
 
@@ -58,8 +59,11 @@ class Primitive:
     def bind(self, *args: Any, **params: Any) -> Any:
         top = None
         for a in args:
-            if type(a) is Tracer and (top is None or a._trace.level > top.level):
-                top = a._trace
+            if type(a) is Tracer:
+                if top is None or a._trace.level > top.level:
+                    top = a._trace
+            elif type(a) is Buffer:  # an array made inside the traced call: what it holds
+                return self.bind(*settle_all(args), **params)
         if top is None:
             return self.impl(*args, **params)
         return top.process(self, args, params)
@@ -106,7 +110,7 @@ class Tracer:
 
     def __float__(self) -> float:
         raise _conversion_error(
-            "float() (also a write into an array made with np.zeros)", _BUILD_HINT
+            "float() (also a write into an array made before the traced call)", _BUILD_HINT
         )
 
     def __int__(self) -> int:
@@ -120,8 +124,8 @@ class Tracer:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         raise _conversion_error(
-            "conversion to a plain NumPy array (np.array/np.asarray of a list holding it, np.r_, "
-            "or a write into an array made with np.zeros/np.empty)",
+            "conversion to a plain NumPy array (a write into an array made before the traced "
+            "call, or np.array/np.zeros bound before it: `from numpy import array`)",
             _BUILD_HINT,
         )
 
@@ -148,9 +152,9 @@ def alias(t: Tracer) -> Tracer:
 
 
 _BUILD_HINT = (
-    " Build arrays from traced values with np.stack([...]) or np.concatenate, and allocate "
-    "arrays that receive traced values with np.zeros_like(x) of a traced x (then y[i] = ... is "
-    "a traced write)."
+    " Build arrays from traced values with np.stack([...]) or np.array([...]) called as np.* "
+    "inside the function, and allocate arrays that receive traced values inside it: np.zeros(n), "
+    "or np.zeros_like(x) of a traced x (then y[i] = ... is a traced write)."
 )
 
 

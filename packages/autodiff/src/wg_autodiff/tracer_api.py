@@ -7,6 +7,7 @@ from typing import Any
 from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_linalg
 from wg_autodiff import numpy_tables as tables
+from wg_autodiff.buffer import Buffer
 from wg_autodiff.core import Tracer, alias, is_complex, mark_complex, unsupported
 from wg_autodiff.primitives import arith as ar
 from wg_autodiff.primitives import array as ra
@@ -20,6 +21,8 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
         if fn is not None:
             return fn(*inputs)
     if kwargs.get("out") is not None:
+        if any(type(o) is Buffer for o in kwargs["out"]):
+            return NotImplemented  # the buffer's own __array_ufunc__ writes into it
         raise unsupported(f"np.{ufunc.__name__}(..., out=...) (an in-place write)")
     kwargs.pop("out", None)
     if method == "reduce" and ufunc in _REDUCERS:
@@ -58,12 +61,12 @@ def _binop(prim: Any) -> tuple[Any, Any]:
 
     # with a constant on the other side there is nothing to choose: straight to our own trace
     def fwd(self: Tracer, other: Any) -> Any:
-        if type(other) is Tracer:
+        if type(other) is Tracer or type(other) is Buffer:
             return bind(self, other)
         return self._trace.process(prim, (self, other), {})
 
     def rev(self: Tracer, other: Any) -> Any:
-        if type(other) is Tracer:
+        if type(other) is Tracer or type(other) is Buffer:
             return bind(other, self)
         return self._trace.process(prim, (other, self), {})
 
@@ -150,7 +153,7 @@ def _mul(self: Tracer, other: Any) -> Any:
     # x * x has the cheaper rule of square (one product in the pullback instead of two and a sum)
     if other is self:
         return ru.square_p.bind(self)
-    if type(other) is Tracer:
+    if type(other) is Tracer or type(other) is Buffer:
         return ar.multiply_p.bind(self, other)
     return self._trace.process(ar.multiply_p, (self, other), {})
 
