@@ -164,3 +164,50 @@ def test_ffm_layout_flag(tmp_path, layout: str, size: int) -> None:
     bad = CliRunner().invoke(main, [*args, "--ffm_layout", "tiles"])
     assert bad.exit_code == 2
     assert "'tiles' is not one of 'fw', 'blocks'" in bad.output
+
+
+def test_deep_flags_train_and_predict(tmp_path) -> None:
+    data, model, preds = tmp_path / "d.vw", tmp_path / "m.wgm", tmp_path / "p.txt"
+    data.write_bytes(ctr(300, seed=1).text)
+    args = ["online", "train", "-d", str(data), "-f", str(model), "--quiet", "--ffm_k", "2"]
+    args += ["--ffm_field", "a", "--ffm_field", "b", "--nn_layers", "2", "--nn", "0:width:8"]
+    args += ["--nn", "0:activation:relu", "--nn", "1:init:xavier", "--nn_topology", "two"]
+    result = CliRunner().invoke(main, [*args, "--ffm_learning_rate", "0.05"])
+    assert result.exit_code == 0, result.output
+    opts = load_model(model).options
+    assert (opts.nn_layers, opts.nn_topology, opts.nn_learning_rate) == (2, "two", 0.05)
+    assert opts.nn == ("0:width:8", "0:activation:relu", "1:init:xavier")
+    result = CliRunner().invoke(
+        main, ["online", "predict", "-i", str(model), "-d", str(data), "-p", str(preds)]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(preds.read_text().splitlines()) == 300
+    for flag, message in [
+        (["--nn", "2:width:4"], "--nn '2:width:4': layer 2 is beyond --nn_layers 2"),
+        (["--nn", "0:colour:red"], "--nn '0:colour:red': unknown key 'colour'"),
+        (["--nn", "1:layernorm:middle"], "--nn '1:layernorm:middle': layernorm is one of"),
+        (["--nn_topology", "six"], "--nn_topology 'six': use one of"),
+    ]:
+        bad = CliRunner().invoke(main, [*args, *flag])
+        assert bad.exit_code == 2
+        assert message in bad.output
+
+
+def test_deep_training_that_leaves_a_nan_layer_weight_writes_no_model(tmp_path) -> None:
+    from wg_online.model import Model, Options
+    from wg_online.model_file import save_model
+
+    data, start, out = tmp_path / "d.vw", tmp_path / "start.wgm", tmp_path / "out.wgm"
+    data.write_bytes(ctr(50, seed=1).text)
+    model = Model.new(Options(nn_layers=1, nn=("0:width:4",)))
+    model.nn[0] = float("nan")  # a layer weight that no later step can make finite again
+    save_model(model, start)
+    result = CliRunner().invoke(
+        main, ["online", "train", "-d", str(data), "-i", str(start), "-f", str(out), "--quiet"]
+    )
+    assert result.exit_code == 1
+    assert f"Error: {data}: deep training made layer weights infinite or NaN by example 50" in (
+        result.output
+    )
+    assert "lower --nn_learning_rate (0.1)" in result.output
+    assert not out.exists()

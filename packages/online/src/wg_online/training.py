@@ -171,44 +171,85 @@ def train(
     if passes > 1 and str(data) == "-" and cache is None:
         raise ValueError("several passes over standard input need a cache: add -c")
     sched = schedule or Schedule()
-    if vw is not None and sched != Schedule():
-        raise ValueError("--holdout_after, --predictions_after and --prediction_model_delay are "
-                         "FW's: drop them or --vwcompat (VW's holdout is --holdout_period)")
     if vw is not None:
-        vw.check(options, threads, initial)
+        _check_vw(vw, sched, options, threads, initial)
         return _train_vw(data, model_out, options, vw, passes, skip_bad_lines, save_resume,
                          predictions, progress)  # fmt: skip
-    if initial is not None:
-        model = load_model(initial)
-        check_compatible(model, overrides or {}, initial)
-    else:
-        model = Model.new(options)
+    model = _start_model(options, initial, overrides)
     prog = Progress(progress, model.options.noconstant)
     begin = time.perf_counter()
-    preds_out: list[np.ndarray] = []
-    for _ in range(passes):
-        o = model.options
-        for block in _blocks(data, cache, skip_bad_lines, False, o.namespace_map, o.transforms):
-            prog.stats.skipped += block.skipped
-            preds_out.append(sched.run_block(prog, model, block, threads))
-            _check_finite(preds_out[-1], block, data, prog.stats.examples)
+    o = model.options
+    each_pass = (_blocks(data, cache, skip_bad_lines, False, o.namespace_map, o.transforms)
+                 for _ in range(passes))  # fmt: skip
+    blocks = (block for one_pass in each_pass for block in one_pass)
+    preds_out = [_train_block(model, block, prog, sched, data, threads) for block in blocks]
     prog.stats.seconds = time.perf_counter() - begin
-    if not (np.isfinite(model.w).all() and np.isfinite(model.v).all()):
-        raise ValueError(
-            f"{data}: training made weights infinite or NaN (learning rate "
-            f"{model.options.learning_rate:g}); lower -l. No model was written"
-        )
+    _check_weights(model, data)
     sources = [p for p in (data, cache) if p is not None and str(p) != "-"]
     if predictions is not None:
-        preds_all = np.concatenate(preds_out) if preds_out else np.empty(0, np.float32)
-        preds_all = sched.kept_predictions(preds_all)
         read = [*sources, initial] if initial is not None else sources
-        _write_predictions(predictions, preds_all, None, read)
+        _write_predictions(predictions, sched.kept_predictions(_joined(preds_out)), None, read)
     if model_out is not None:  # -f may be the -i model (read whole, replaced atomically, as VW)
         save_model(model, model_out, save_resume, inputs=sources)
     if progress:
         print(prog.stats.summary(), file=progress)
     return prog.stats
+
+
+def _check_vw(
+    vw: VWFlags, sched: Schedule, options: Options, threads: int, initial: str | Path | None
+) -> None:
+    if sched != Schedule():
+        raise ValueError(
+            "--holdout_after, --predictions_after and --prediction_model_delay are "
+            "FW's: drop them or --vwcompat (VW's holdout is --holdout_period)"
+        )
+    vw.check(options, threads, initial)
+
+
+def _joined(preds: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(preds) if preds else np.empty(0, np.float32)
+
+
+def _train_block(
+    model: Model, block: Parsed, prog: Progress, sched: Schedule, data: str | Path, threads: int
+) -> np.ndarray:
+    """Train on one block (its progressive predictions), stopping at non-finite weights."""
+    prog.stats.skipped += block.skipped
+    preds = sched.run_block(prog, model, block, threads)
+    _check_finite(preds, block, data, prog.stats.examples)
+    _check_layers(model, block, data, prog.stats.examples)
+    return preds
+
+
+def _start_model(options: Options, initial: str | Path | None, overrides: dict | None) -> Model:
+    """A new model, or the ``-i`` model if its options agree with those typed."""
+    if initial is None:
+        return Model.new(options)
+    model = load_model(initial)
+    check_compatible(model, overrides or {}, initial)
+    return model
+
+
+def _check_weights(model: Model, data: str | Path) -> None:
+    if not (np.isfinite(model.w).all() and np.isfinite(model.v).all()):
+        raise ValueError(
+            f"{data}: training made weights infinite or NaN (learning rate "
+            f"{model.options.learning_rate:g}); lower -l. No model was written"
+        )
+
+
+def _check_layers(model: Model, block: Parsed, data: str | Path, seen: int) -> None:
+    """Stop after the first block that leaves a deep model's layers non-finite (a deep model
+    turns a NaN logit into p = 0.5, so its predictions do not show it)."""
+    if model.nn.size and not np.isfinite(model.nn).all():
+        o = model.options
+        raise ValueError(
+            f"{data}: deep training made layer weights infinite or NaN by example {seen} "
+            f"(in the block from line {block.first_line}); lower "
+            f"--nn_learning_rate ({o.nn_learning_rate:g}), --ffm_learning_rate or -l. "
+            "No model was written"
+        )
 
 
 def _check_finite(preds: np.ndarray, block: Parsed, data: str | Path, seen: int) -> None:
