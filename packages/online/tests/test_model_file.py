@@ -82,6 +82,26 @@ def test_version_3_fixture_still_loads_and_predicts_the_same() -> None:
     assert learner.model_.vacc.any()
 
 
+def test_version_4_deep_fixture_still_loads_and_predicts_the_same() -> None:
+    # Written by the first wg_online with deep models (format version 4); never regenerate.
+    learner = OnlineLearner.load(FIXTURES / "model_v4.wgm")
+    queries = [
+        "-1 |a a3 |b b2 |c c7 |d d1 |e e4",
+        "1 |a a0 |b b3 |c c1 |d d0 |e e5",
+        "-1 |a a12 |b b7 |c c16 |d d6 |e e0",
+    ]
+    np.testing.assert_allclose(
+        learner.predict_proba(queries)[:, 1],
+        [0.2739637792110443, 0.10213526338338852, 0.19778414070606232],
+        rtol=1e-6,
+    )
+    opts = learner.model_.options
+    assert (opts.nn_layers, opts.nn_topology) == (2, "one")
+    assert opts.nn == ("0:width:4", "0:activation:relu", "1:width:3", "1:layernorm:after")
+    assert read_header(FIXTURES / "model_v4.wgm")[0]["graph"]["weights"] == learner.model_.nn.size
+    assert learner.model_.nnacc.any()  # saved with --save_resume
+
+
 def test_ffm_weights_that_do_not_match_the_options_are_refused(tmp_path) -> None:
     path = tmp_path / "m.wgm"
     save_model(Model.new(Options(ffm_k=2, ffm_fields=("a", "b"), ffm_bit_precision=6)), path)
