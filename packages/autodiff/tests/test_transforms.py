@@ -419,3 +419,13 @@ def test_numpy_fast_rules_equal_the_generic_rules_bit_for_bit(
         np.testing.assert_array_equal(got, want)
     for got, want in zip(hessian_row, ad.hvp(f, args, args), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_tracer_array_face_is_complete_at_class_definition() -> None:
+    """Every name of the tracer's array face is on its class from definition (no module adds
+    methods at import) and has an implementation in tracer_api.FACE."""
+    from wg_autodiff import core, tracer_api
+
+    assert set(tracer_api.FACE) == set(core.FACE_NAMES)
+    assert all(name in vars(core.ArrayFace) for name in core.FACE_NAMES)
+    assert core.Tracer.__mro__[1] is core.ArrayFace

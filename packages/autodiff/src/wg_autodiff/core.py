@@ -69,7 +69,77 @@ class Primitive:
         return top.process(self, args, params)
 
 
-class Tracer:
+FACE_OPERATORS = (
+    *(
+        f"__{r}{op}__"
+        for op in ("add", "sub", "mul", "truediv", "pow", "matmul")
+        for r in ("", "r")
+    ),
+    *(f"__{r}{op}__" for op in ("floordiv", "mod") for r in ("", "r")),
+    *(f"__{op}__" for op in ("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "divmod")),
+    "__getitem__",
+)
+FACE_METHODS = (
+    *("__array_ufunc__", "__setitem__", "sum", "mean", "var", "std", "max", "min", "prod"),
+    *("cumsum", "cumprod", "trace", "dot", "reshape", "transpose", "swapaxes", "ravel"),
+    *("flatten", "squeeze", "diagonal", "take", "clip", "round", "repeat", "compress", "sort"),
+    *("astype", "conj", "conjugate", "argmax", "argmin", "argsort", "argpartition"),
+    *("searchsorted", "all", "any", "nonzero"),
+)
+FACE_UNARY = ("__neg__", "__abs__")
+FACE_PROPERTIES = ("T", "mT", "real", "imag")
+FACE_NAMES = (
+    *FACE_OPERATORS,
+    *FACE_METHODS,
+    *FACE_UNARY,
+    *FACE_PROPERTIES,
+    "__array_function__",
+)
+"""The array face of :class:`Tracer`: what it answers like an ndarray; ``tracer_api.FACE``
+holds the implementation of each name."""
+
+
+def _named(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+# One delegate per call shape: a fixed number of arguments keeps the call to the implementation
+# a plain call (no argument tuple and dict rebuilt) on the operators and NumPy's protocols.
+def _operator(name: str) -> Callable[..., Any]:
+    return _named(lambda self, other: _face.FACE[name](self, other), name)
+
+
+def _method(name: str) -> Callable[..., Any]:
+    return _named(lambda self, *args, **kwargs: _face.FACE[name](self, *args, **kwargs), name)
+
+
+def _unary(name: str) -> Callable[..., Any]:
+    return _named(lambda self: _face.FACE[name](self), name)
+
+
+def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    return _face.FACE["__array_function__"](self, func, types, args, kwargs)
+
+
+ArrayFace = type(
+    "ArrayFace",
+    (),
+    {
+        "__slots__": (),
+        "__doc__": "NumPy's operators, dispatch protocols and ndarray methods, for Tracer.",
+        "__array_function__": _named(_array_function, "__array_function__"),
+        **{name: _operator(name) for name in FACE_OPERATORS},
+        **{name: _method(name) for name in FACE_METHODS},
+        **{name: _unary(name) for name in FACE_UNARY},
+        **{name: property(_unary(name)) for name in FACE_PROPERTIES},
+    },
+)
+"""The mixin that gives :class:`Tracer` its array face, built with the class from
+:data:`FACE_NAMES`."""
+
+
+class Tracer(ArrayFace):  # type: ignore[misc, valid-type]
     """A value followed by a trace. Behaves like an array for NumPy code."""
 
     __slots__ = ("_node", "_tangent", "_trace", "_value", "_var")
@@ -103,7 +173,7 @@ class Tracer:
         return self.shape[0]
 
     def __iter__(self) -> Any:
-        return (self[i] for i in range(len(self)))  # type: ignore[index]
+        return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
         return self._trace.to_bool(self)
@@ -134,6 +204,12 @@ class Tracer:
 
     def tolist(self) -> list[Any]:
         raise _conversion_error(".tolist()")
+
+    def copy(self, *args: Any, **kwargs: Any) -> Tracer:
+        return alias(self)
+
+    def __pos__(self) -> Tracer:
+        return self
 
     __hash__ = object.__hash__
 
@@ -395,3 +471,8 @@ def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
         return out, t_out
 
     return jvp
+
+
+# The face's implementations are written with the primitives, which are defined in terms of this
+# module: imported last, once every name above exists (wg_autodiff/__init__ imports core first).
+from wg_autodiff import tracer_api as _face  # noqa: E402

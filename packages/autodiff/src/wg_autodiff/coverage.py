@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import numpy_tables as tables
-from wg_autodiff.primitives import RULES
+from wg_autodiff.primitives import FAMILIES, RULES
 
 NO_DERIVATIVE: dict[str, str] = {
     "np.unique": "which inputs are equal decides the output's length",
@@ -127,8 +127,9 @@ def primitive_lines() -> list[str]:
         families.setdefault(rule.family, []).append(
             f"*`{prim.name}`*" if prim.nondiff else f"`{prim.name}`"
         )
+    order = [*FAMILIES, *sorted(set(families) - set(FAMILIES))]
     lines = ["", f"Primitives ({len(RULES)}, one registered rule each), by family:", ""]
-    return lines + [f"* `{f}` ({len(names)}): " + ", ".join(names) for f, names in families.items()]
+    return lines + [f"* `{f}` ({len(families[f])}): " + ", ".join(families[f]) for f in order]
 
 
 if __name__ == "__main__":

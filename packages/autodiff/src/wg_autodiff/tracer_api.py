@@ -1,14 +1,19 @@
-"""The array face of :class:`~wg_autodiff.core.Tracer`: NumPy protocols, operators, methods."""
+"""The array face of :class:`~wg_autodiff.core.Tracer`: NumPy protocols, operators, methods.
+
+:data:`FACE` maps each name of ``core.FACE_NAMES`` to its implementation; the tracer class calls
+through it (this module needs the primitives, which are defined in terms of ``core``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_linalg
 from wg_autodiff import numpy_tables as tables
 from wg_autodiff.buffer import Buffer
-from wg_autodiff.core import Tracer, alias, is_complex, mark_complex, unsupported
+from wg_autodiff.core import Tracer, is_complex, mark_complex, unsupported
 from wg_autodiff.primitives import arith as ar
 from wg_autodiff.primitives import array as ra
 from wg_autodiff.primitives import complex as rc
@@ -39,12 +44,7 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
     return fn(*inputs)
 
 
-_REDUCERS = {
-    __import__("numpy").add: api.asum,
-    __import__("numpy").maximum: api.amax,
-    __import__("numpy").minimum: api.amin,
-    __import__("numpy").multiply: api.prod,
-}
+_REDUCERS = {np.add: api.asum, np.maximum: api.amax, np.minimum: api.amin, np.multiply: api.prod}
 
 
 def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
@@ -73,14 +73,9 @@ def _binop(prim: Any) -> tuple[Any, Any]:
     return fwd, rev
 
 
-def _method(fn: Any) -> Any:
-    return lambda self, *args, **kwargs: fn(self, *args, **kwargs)
-
-
-def _install() -> None:
-    T = Tracer
-    T.__array_ufunc__ = _array_ufunc
-    T.__array_function__ = _array_function
+def _operators() -> dict[str, Any]:
+    """The arithmetic and comparison operators: ``x + y`` is ``add_p``, ``y + x`` too."""
+    face: dict[str, Any] = {}
     for name, prim in (
         ("add", ar.add_p),
         ("sub", ar.subtract_p),
@@ -90,9 +85,7 @@ def _install() -> None:
         ("floordiv", ar.floor_divide_p),
         ("mod", ar.remainder_p),
     ):
-        fwd, rev = _binop(prim)
-        setattr(T, f"__{name}__", fwd)
-        setattr(T, f"__r{name}__", rev)
+        face[f"__{name}__"], face[f"__r{name}__"] = _binop(prim)
     for name, prim in (
         ("lt", ar.less_p),
         ("le", ar.less_equal_p),
@@ -103,50 +96,38 @@ def _install() -> None:
         ("and", ar.logical_and_p),
         ("or", ar.logical_or_p),
     ):
-        setattr(T, f"__{name}__", _binop(prim)[0])
-    T.__mul__ = _mul
-    T.__rmul__ = _binop(ar.multiply_p)[1]
-    T.__hash__ = object.__hash__
-    T.__neg__ = lambda self: ar.negative_p.bind(self)
-    T.__pos__ = lambda self: self
-    T.__abs__ = lambda self: tables.UFUNCS[__import__("numpy").absolute](self)
-    T.__getitem__ = api.getitem
-    T.__setitem__ = _setitem
-    for name, fn in (
-        ("sum", api.asum),
-        ("mean", api.mean),
-        ("var", api.var),
-        ("std", api.std),
-        ("max", api.amax),
-        ("min", api.amin),
-        ("prod", api.prod),
-        ("reshape", api.reshape),
-        ("transpose", api.transpose),
-        ("swapaxes", api.swapaxes),
-        ("ravel", api.ravel),
-        ("flatten", api.ravel),
-        ("squeeze", api.squeeze),
-        ("dot", numpy_linalg.dot),
-        ("cumsum", api.cumsum),
-        ("clip", api.clip),
-        ("take", api.take),
-        ("diagonal", api.diagonal),
-        ("trace", api.trace),
-    ):
-        setattr(T, name, _method(fn))
-    for name in ("cumprod", "repeat", "round", "compress", "searchsorted", "argpartition"):
-        setattr(T, name, _table_method(name))
-    T.sort = _sort_in_place
-    T.__divmod__ = lambda self, other: tables.UFUNCS[__import__("numpy").divmod](self, other)
-    T.T = property(lambda self: api.transpose(self))
-    T.mT = property(lambda self: ra.matrix_transpose(self))
-    T.copy = lambda self, *a, **k: alias(self)
-    T.astype = _astype
-    T.conj = T.conjugate = lambda self: rc.conj(self)
-    T.real = property(lambda self: rc.real(self))
-    T.imag = property(lambda self: rc.imag(self))
+        face[f"__{name}__"] = _binop(prim)[0]
+    face["__mul__"] = _mul
+    face["__rmul__"] = _binop(ar.multiply_p)[1]
+    face["__divmod__"] = lambda self, other: tables.UFUNCS[np.divmod](self, other)
+    return face
+
+
+def _methods() -> dict[str, Any]:
+    """ndarray's methods that differentiate: ``x.name(...)`` is ``np.name(x, ...)``."""
+    face: dict[str, Any] = {
+        "sum": api.asum,
+        "max": api.amax,
+        "min": api.amin,
+        "flatten": api.ravel,
+        "dot": numpy_linalg.dot,
+        "compress": lambda self, condition, *a, **k: _function("compress")(
+            condition, self, *a, **k
+        ),
+    }
+    for name in ("mean", "var", "std", "prod", "reshape", "transpose", "swapaxes", "ravel"):
+        face[name] = getattr(api, name)
+    for name in ("squeeze", "cumsum", "clip", "take", "diagonal", "trace"):
+        face[name] = getattr(api, name)
+    for name in ("cumprod", "repeat", "round", "searchsorted", "argpartition"):
+        face[name] = _function(name)
     for name in ("argmax", "argmin", "argsort", "all", "any", "nonzero"):
-        setattr(T, name, _bottom_method(name))
+        face[name] = _function(name)
+    return face
+
+
+def _function(name: str) -> Any:
+    return tables.FUNCTIONS[getattr(np, name)]
 
 
 def _mul(self: Tracer, other: Any) -> Any:
@@ -158,34 +139,14 @@ def _mul(self: Tracer, other: Any) -> Any:
     return self._trace.process(ar.multiply_p, (self, other), {})
 
 
-def _table_method(name: str) -> Any:
-    """``x.name(...)`` as ``np.name(x, ...)``; ``compress`` takes the condition first."""
-    import numpy as np
-
-    fn = tables.FUNCTIONS[getattr(np, name)]
-    if name == "compress":
-        return lambda self, condition, *args, **kwargs: fn(condition, self, *args, **kwargs)
-    return _method(fn)
-
-
 def _sort_in_place(self: Tracer, axis: int = -1, kind: Any = None, order: Any = None) -> None:
     """``x.sort()`` rebinds ``x`` to its sorted values, as ``x[i] = v`` does."""
-    import numpy as np
-
     from wg_autodiff.numpy_extra import _rebind
 
     _rebind(self, tables.FUNCTIONS[np.sort](self, axis, kind, order), "ndarray.sort")
 
 
-def _bottom_method(name: str) -> Any:
-    import numpy as np
-
-    return _method(tables.FUNCTIONS[getattr(np, name)])
-
-
 def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
-    import numpy as np
-
     target = np.dtype(dtype)
     if target.kind == "f" and is_complex(self):
         raise unsupported(
@@ -205,8 +166,6 @@ def _setitem(self: Tracer, idx: Any, value: Any) -> None:
     Other names bound to the same array, and views of it, are not updated, as they would be in
     NumPy; the derivative is correct for the value ``x`` holds afterwards.
     """
-    import numpy as np
-
     mask = np.zeros(self.shape, dtype=bool)
     mask[idx] = True
     placed = ar.broadcast_to_p.bind(value, shape=mask[idx].shape)
@@ -218,4 +177,23 @@ def _setitem(self: Tracer, idx: Any, value: Any) -> None:
             setattr(self, slot, getattr(new, slot))
 
 
-_install()
+FACE: dict[str, Any] = {
+    **_operators(),
+    **_methods(),
+    "__array_ufunc__": _array_ufunc,
+    "__array_function__": _array_function,
+    "__neg__": lambda self: ar.negative_p.bind(self),
+    "__abs__": lambda self: tables.UFUNCS[np.absolute](self),
+    "__getitem__": api.getitem,
+    "__setitem__": _setitem,
+    "sort": _sort_in_place,
+    "astype": _astype,
+    "conj": rc.conj,
+    "conjugate": rc.conj,
+    "T": api.transpose,
+    "mT": ra.matrix_transpose,
+    "real": rc.real,
+    "imag": rc.imag,
+}
+"""What :class:`~wg_autodiff.core.Tracer`'s array face (``core.FACE_NAMES``) calls: name ->
+``fn(tracer, *args, **kwargs)``."""

@@ -10,4 +10,18 @@ from wg_autodiff.primitives import arith, unary  # noqa: I001  (dependency order
 from wg_autodiff.primitives import array, complex, linalg, decomp
 from wg_autodiff.primitives.registry import RULES, Rule, register
 
-__all__ = ["RULES", "Rule", "arith", "array", "complex", "decomp", "linalg", "register", "unary"]
+FAMILIES = ("arith", "unary", "array", "complex", "linalg", "decomp")
+"""The family modules, in the order they are imported (each uses only those before it)."""
+
+__all__ = [
+    "FAMILIES",
+    "RULES",
+    "Rule",
+    "arith",
+    "array",
+    "complex",
+    "decomp",
+    "linalg",
+    "register",
+    "unary",
+]
