@@ -253,3 +253,20 @@ def serve(model: str, port: int, poll: float) -> None:
 
     _warm_up(False)
     _run(run_serve, model, port, poll, lambda msg: click.echo(msg, err=True))
+
+
+@online.command(**COMMON)
+@click.option("-i", "--initial_regressor", "model", required=True, help="Model file to convert.")
+@click.option(
+    "--convert_inference_regressor", "target", required=True, help="Write the inference model here."
+)
+@click.option("--weight_quantization", is_flag=True, help="FW's 16-bit FFM weights.")
+@click.option("--quiet", is_flag=True)
+def convert(model: str, target: str, weight_quantization: bool, quiet: bool) -> None:
+    """Write an inference model: weights only, optionally quantized (FW's conversion)."""
+    from wg_online.inference import convert as run_convert
+
+    _check_outputs([target], [model])
+    before, after = _run(run_convert, model, target, weight_quantization)
+    if not quiet:
+        click.echo(f"{target}: {after} bytes ({model}: {before})", err=True)

@@ -321,6 +321,8 @@ class Model:
     examples_seen: int = 0
     nn: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     nnacc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    #: an inference model (:mod:`wg_online.inference`): it predicts but refuses to learn
+    inference: bool = False
     _tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -445,6 +447,11 @@ class Model:
         With ``threads > 1`` the examples are split into contiguous chunks trained at the same
         time on the shared weights without locks (hogwild).
         """
+        if learn and self.inference:
+            raise ValueError(
+                "an inference model (--convert_inference_regressor) has no optimiser state and "
+                "cannot be trained: train from the model it was converted from"
+            )
         from wg_online.adagrad import Examples
 
         state, kernel = self.kernel_state(learn), self.kernel()

@@ -16,6 +16,10 @@ layers in ``nn`` (and ``nnacc``) and its graph in the header's ``graph`` field: 
 each layer's options, inputs and offset (:meth:`wg_online.nn.Graph.describe`), checked against
 the options on load.
 
+An inference model (:mod:`wg_online.inference`) has ``"inference": true`` and no AdaGrad sums;
+with FW's ``--weight_quantization`` its ``v`` array is ``<f2`` bucket indices, decoded on load
+with the header's ``"quantization": {"array": "v", "min", "inc"}``. Training refuses both.
+
 Versions 1 and 2 have no checksum field (their header starts at byte 16) and still load. Version 1
 stores its FFM weights in the ``"blocks"`` layout (a whole block per hash bucket, see
 :func:`wg_online.model.ffm_geometry`) and its header has no ``ffm_layout``; later versions record
@@ -55,6 +59,8 @@ HEADER_SCHEMA: dict[str, tuple[bool, type]] = {
     "examples_seen": (False, int),
     "save_resume": (False, bool),
     "graph": (False, dict),
+    "inference": (False, bool),
+    "quantization": (False, dict),
 }
 #: Fields of each ``arrays`` entry: all required.
 ARRAY_SCHEMA: dict[str, type] = {"name": str, "dtype": str, "offset": int, "count": int}
@@ -73,23 +79,33 @@ def _align(n: int) -> int:
     return (n + 63) // 64 * 64
 
 
-def _body(model: Model, save_resume: bool) -> tuple[bytes, list[bytes | memoryview]]:
+def _body(
+    model: Model, save_resume: bool, quantized: bool = False
+) -> tuple[bytes, list[bytes | memoryview]]:
     """The header bytes and every chunk after the header (padding and arrays), in file order."""
     names = ["w", "acc", "v", "vacc"] if save_resume else ["w", "v"]
     graph = nn_graph(model.options)
     if graph is not None:
         names += ["nn", "nnacc"] if save_resume else ["nn"]
     arrays = [np.ascontiguousarray(getattr(model, n), dtype="<f4") for n in names]
+    extra: dict[str, Any] = {"inference": True} if model.inference or quantized else {}
+    if quantized:
+        from wg_online.inference import quantize
+
+        low, inc, arrays[names.index("v")] = quantize(model.v)
+        extra["quantization"] = {"array": "v", "min": low, "inc": inc}
     entries: list[dict[str, Any]] = []
     offset = 0
     for name, arr in zip(names, arrays, strict=True):
-        entries.append({"name": name, "dtype": "<f4", "offset": offset, "count": int(arr.size)})
+        dtype = arr.dtype.str
+        entries.append({"name": name, "dtype": dtype, "offset": offset, "count": int(arr.size)})
         offset = _align(offset + arr.nbytes)
     header = {
         "options": model.options.to_json(),
         "examples_seen": model.examples_seen,
         "save_resume": save_resume,
         "arrays": entries,
+        **extra,
     }
     if graph is not None:
         header["graph"] = graph.describe()
@@ -109,8 +125,12 @@ def save_model(
     path: str | os.PathLike[str],
     save_resume: bool = False,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    quantized: bool = False,
 ) -> None:
     """Write ``model`` to ``path`` under wg_io's output-path policy (atomic, never an input).
+
+    ``quantized`` stores the FFM weights as FW's ``--weight_quantization`` does, in an inference
+    model (:mod:`wg_online.inference`).
 
     Raises
     ------
@@ -125,7 +145,7 @@ def save_model(
     >>> load_model(path).w.shape
     (16,)
     """
-    raw, chunks = _body(model, save_resume)
+    raw, chunks = _body(model, save_resume, quantized)
     checksum = digest([raw, *chunks]).encode("ascii")
     preamble = MAGIC + FORMAT_VERSION.to_bytes(4, "little") + len(raw).to_bytes(4, "little")
     with open_output(path, inputs=inputs) as out:
@@ -197,11 +217,30 @@ def _check_schema(header: Any, path: str | os.PathLike[str]) -> None:
                 raise _fail(path, f"{where} has no {key!r} of type {kind.__name__}")
         if entry["name"] not in ARRAY_NAMES or entry["name"] in seen:
             raise _fail(path, f"{where} has an unknown or repeated name {entry['name']!r}")
-        if entry["dtype"] != "<f4" or entry["offset"] < 0 or entry["count"] < 0:
-            raise _fail(path, f"{where} needs dtype '<f4' and a non-negative offset and count")
+        half = entry["name"] == "v" and "quantization" in header  # FW's quantized FFM weights
+        want = "<f2" if half else "<f4"
+        if entry["dtype"] != want or entry["offset"] < 0 or entry["count"] < 0:
+            raise _fail(path, f"{where} needs dtype '<f4' ('<f2' for quantized FFM weights) "
+                        "and a non-negative offset and count")  # fmt: skip
         seen.add(entry["name"])
+    _check_quantization(header, path)
     if not {"w", "v"} <= seen:
         raise _fail(path, "the model header lists no 'w' or no 'v' array")
+
+
+def _check_quantization(header: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    q = header.get("quantization")
+    if q is None:
+        return
+    numbers = [q.get("min"), q.get("inc")]
+    if (
+        q.get("array") != "v"
+        or not all(_is(x, float) and np.isfinite(x) for x in numbers)
+        or q["inc"] < 0
+        or header.get("inference") is not True
+    ):
+        raise _fail(path, "the model header's 'quantization' needs array 'v', a finite min and "
+                    "inc >= 0, and 'inference': true")  # fmt: skip
 
 
 def _is(value: Any, kind: type) -> bool:
@@ -218,7 +257,7 @@ def _check_layout(
         first = start + entry["offset"]
         if first < end or first % 64:
             raise _fail(path, f"array {entry['name']!r} overlaps another or is not aligned")
-        end = first + entry["count"] * 4
+        end = first + entry["count"] * np.dtype(entry["dtype"]).itemsize
         if end > total:
             raise _fail(
                 path,
@@ -296,7 +335,13 @@ def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = 
     arrays: dict[str, np.ndarray] = {}
     try:
         for e in header["arrays"]:
-            if mmap:
+            if e["dtype"] == "<f2":  # quantized: decoded into memory
+                from wg_online.inference import dequantize
+
+                half = np.fromfile(path, "<f2", e["count"], offset=start + e["offset"])
+                q = header["quantization"]
+                arrays[e["name"]] = dequantize(q["min"], q["inc"], half)
+            elif mmap:
                 shape = (e["count"],)
                 arrays[e["name"]] = np.memmap(path, "<f4", "c", start + e["offset"], shape)
             else:
@@ -307,6 +352,7 @@ def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = 
     acc = arrays.get("acc", np.zeros(w.size, np.float32))
     vacc = arrays.get("vacc", np.zeros(v.size, np.float32))
     model = Model(options, w, acc, v, vacc, header.get("examples_seen", 0))
+    model.inference = header.get("inference", False)
     if graph is not None:
         model.nn = arrays["nn"]
         model.nnacc = arrays.get("nnacc", np.full(graph.size, options.nn_init_acc_gradient, "<f4"))
@@ -314,7 +360,13 @@ def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = 
 
 
 def check_compatible(model: Model, requested: dict, path: str | os.PathLike[str]) -> None:
-    """Refuse continuing training with options that differ from the model's (VW-style -i)."""
+    """Refuse continuing training with options that differ from the model's (VW-style -i),
+    or an inference model (:mod:`wg_online.inference`)."""
+    if model.inference:
+        raise ModelFileError(
+            f"{os.fspath(path)} is an inference model (--convert_inference_regressor): it has no "
+            "optimiser state and cannot be trained further; train from the model it came from"
+        )
     current = model.options.asdict()
     for key, value in requested.items():
         if key in current and current[key] != value:
