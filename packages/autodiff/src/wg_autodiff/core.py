@@ -267,7 +267,17 @@ class Node:
         self.fast: Any = None
 
 
-class ReverseTrace:
+class _ValueTrace:
+    """What the two differentiation traces share: control flow reads the traced value."""
+
+    def to_bool(self, t: Tracer) -> bool:
+        return bool(t._value)
+
+    def concrete(self, t: Tracer) -> Any:
+        return t._value
+
+
+class ReverseTrace(_ValueTrace):
     """Records a tape of primitive applications whose cotangents are pulled back later."""
 
     def __init__(self) -> None:
@@ -333,12 +343,6 @@ class ReverseTrace:
         t._node = node
         return t
 
-    def to_bool(self, t: Tracer) -> bool:
-        return bool(t._value)
-
-    def concrete(self, t: Tracer) -> Any:
-        return t._value
-
     def backward(self, outs: list[Any], cts: list[Any], release: bool = False) -> None:
         """Pull ``cts`` back from ``outs`` (tracers of this trace) through the tape.
 
@@ -403,7 +407,7 @@ def _real_if_real(c: Any, primal: Any) -> Any:
     return real_p.bind(c)
 
 
-class ForwardTrace:
+class ForwardTrace(_ValueTrace):
     """Pushes tangents forward alongside primal values."""
 
     def __init__(self) -> None:
@@ -436,12 +440,6 @@ class ForwardTrace:
         t._tangent = t_out
         return t
 
-    def to_bool(self, t: Tracer) -> bool:
-        return bool(t._value)
-
-    def concrete(self, t: Tracer) -> Any:
-        return t._value
-
 
 def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
     """Forward rule obtained by transposing the reverse rule (which is linear in ``g``)."""
@@ -451,26 +449,38 @@ def _jvp_from_vjp(prim: Primitive) -> Callable[..., Any]:
 
     def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
         # primitives.arith defines these primitives with rules from this module: imported on use
-        from wg_autodiff.primitives.arith import add as add_cotangents
-        from wg_autodiff.primitives.arith import multiply_p, ones_like_scalar, sum_all, zeros_like
+        from wg_autodiff.primitives.arith import add_all
 
         out = prim.bind(*primals, **params)
-        t_out = None
-        for argnum, t in enumerate(tangents):
-            if t is None:
-                continue
-            trace = ReverseTrace()
-            g = trace.new_input(zeros_like(out))
-            c = rule(argnum, g, out, primals, params)
-            y = sum_all(multiply_p.bind(c, t))
-            if type(y) is Tracer and y._trace is trace:
-                trace.backward([y], [ones_like_scalar(y._value)])
-                contrib = g._node.ct
-                if contrib is not None:
-                    t_out = contrib if t_out is None else add_cotangents(t_out, contrib)
-        return out, t_out
+        terms = (
+            _transposed(rule, argnum, t, out, primals, params) for argnum, t in enumerate(tangents)
+        )
+        return out, add_all(terms)
 
     return jvp
+
+
+def _transposed(
+    rule: Callable[..., Any],
+    argnum: int,
+    t: Any,
+    out: Any,
+    primals: list[Any],
+    params: dict[str, Any],
+) -> Any:
+    """The tangent of ``out`` from tangent ``t`` of argument ``argnum``: the reverse rule is
+    linear in its cotangent, so ``<rule(g), t>`` pulled back to ``g`` is ``J t``."""
+    from wg_autodiff.primitives.arith import multiply_p, ones_like_scalar, sum_all, zeros_like
+
+    if t is None:
+        return None
+    trace = ReverseTrace()
+    g = trace.new_input(zeros_like(out))
+    y = sum_all(multiply_p.bind(rule(argnum, g, out, primals, params), t))
+    if type(y) is Tracer and y._trace is trace:
+        trace.backward([y], [ones_like_scalar(y._value)])
+        return g._node.ct
+    return None
 
 
 # The face's implementations are written with the primitives, which are defined in terms of this

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -158,6 +159,22 @@ add = add_p.bind
 mul = multiply_p.bind
 
 
+def add_all(terms: Iterable[Any]) -> Any:
+    """The sum of the terms that are not ``None`` (tangent or cotangent contributions); ``None``
+    when there are none.
+
+    Examples
+    --------
+    >>> add_all([None, 1.0, None, 2.5])
+    3.5
+    """
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else add(total, term)
+    return total
+
+
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes along which an argument of ``shape`` was broadcast."""
     gshape = g.shape if type(g) is np.ndarray else shape_of(g)
@@ -230,11 +247,9 @@ def binary_jvp(prim: Primitive, dx: Any, dy: Any) -> Any:
     def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
         x, y = primals
         ans = prim.bind(x, y)
-        t_out = None
-        for t, d in zip(tangents, (dx, dy), strict=True):
-            if t is not None:
-                term = d(t, ans, x, y)
-                t_out = term if t_out is None else add(t_out, term)
+        t_out = add_all(
+            None if t is None else d(t, ans, x, y) for t, d in zip(tangents, (dx, dy), strict=True)
+        )
         if shape_of(t_out) != shape_of(ans):
             t_out = broadcast_to_p.bind(t_out, shape=shape_of(ans))
         return ans, t_out

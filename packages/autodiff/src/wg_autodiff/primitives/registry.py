@@ -119,17 +119,13 @@ def _multilinear_jvp(prim: Primitive) -> Fn:
     """Forward rule of a primitive linear in each argument separately (multiply, matmul)."""
 
     def jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any]) -> Any:
-        from wg_autodiff.primitives.arith import add
+        from wg_autodiff.primitives.arith import add_all
 
         out = prim.bind(*primals, **params)
-        t_out = None
-        for i, t in enumerate(tangents):
-            if t is None:
-                continue
-            args = list(primals)
-            args[i] = t
-            term = prim.bind(*args, **params)
-            t_out = term if t_out is None else add(t_out, term)
-        return out, t_out
+        terms = (
+            None if t is None else prim.bind(*primals[:i], t, *primals[i + 1 :], **params)
+            for i, t in enumerate(tangents)
+        )
+        return out, add_all(terms)
 
     return jvp
