@@ -177,9 +177,9 @@ def _slab(idx: Any, shape: tuple[int, ...]) -> tuple[int, int, int] | None:
     return slab
 
 
-def _fuse_scatters(prog: Program) -> Program:
-    """A sum of single-use scatter-adds of slabs that tile an array along one axis (the
-    cotangent of ``gates`` sliced into pieces) -> one ``concatenate`` of the pieces."""
+def use_counts(prog: Program) -> dict[int, int]:
+    """How many times each variable of ``prog`` is read; a program output counts twice, so a
+    value that leaves the program is never taken for a single-use temporary."""
     uses: dict[int, int] = {}
     for e in prog.eqns:
         for i in e.ins:
@@ -188,6 +188,13 @@ def _fuse_scatters(prog: Program) -> Program:
     for o in prog.outputs:
         if type(o) is Var:
             uses[o.id] = uses.get(o.id, 0) + 2
+    return uses
+
+
+def _fuse_scatters(prog: Program) -> Program:
+    """A sum of single-use scatter-adds of slabs that tile an array along one axis (the
+    cotangent of ``gates`` sliced into pieces) -> one ``concatenate`` of the pieces."""
+    uses = use_counts(prog)
     pieces: dict[int, tuple[int, list[tuple[int, int, Any]]]] = {}
     for e in prog.eqns:
         if e.prim is scatter_add_p and type(e.ins[0]) is Var:
