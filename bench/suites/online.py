@@ -88,11 +88,11 @@ class _Data:
         ws.finish()
         return np.frombuffer(preds.read_bytes(), np.uint8)
 
-    def _wg(self, **options: Any) -> np.ndarray:
+    def _wg(self, name: str = "wg", **options: Any) -> np.ndarray:
         from wg_online.model import Options
         from wg_online.training import predict, train
 
-        self.last = "wg"
+        self.last = name
         model, preds = self.dir / "wg.wgm", self.dir / "wg.preds"
         train(self.train_path, model, Options(bit_precision=18, **options))
         predict(model, self.test_path, preds)
@@ -274,6 +274,45 @@ class FfmTextToModel(_Data):
         return self._wg(
             ffm_k=4, ffm_fields=tuple("abcde"), ffm_learning_rate=0.05, ffm_bit_precision=18
         )
+
+
+class DeepFfmTextToModel(_Data):
+    """Deep FFM (issue 16): two ReLU layers of 32 over FFM k=4 on the 5 fields, against our FFM
+    alone (``ffm``, a baseline: ours, so never the headline's fastest peer) and VW ``--lrqfa``
+    (the reference for the logloss gate).
+
+    Targets: at most 2 x the CPU time of our FFM, and faster than VW ``--lrqfa``.
+    """
+
+    params: ClassVar[Any] = [[50_000, 1_000_000]]
+    quick_params: ClassVar[Any] = [[50_000]]
+    param_names: ClassVar[Any] = ["examples"]
+    reference = "vw_lrqfa"
+    tolerance = 0.005
+    targets: ClassVar[Any] = [
+        {"params": None, "ours": "wg", "peer": "ffm", "max_ratio": 2.0},
+        {"params": None, "ours": "wg", "peer": "vw_lrqfa", "max_ratio": 1.0},
+    ]
+    baselines: ClassVar[tuple[str, ...]] = ("ffm",)
+    FFM: ClassVar[Any] = {
+        "ffm_k": 4,
+        "ffm_fields": tuple("abcde"),
+        "ffm_learning_rate": 0.05,
+        "ffm_bit_precision": 18,
+    }
+    LAYERS = ("0:width:32", "0:activation:relu", "1:width:32", "1:activation:relu")
+
+    def setup(self, device: str, n: int) -> None:
+        self._make(n)
+
+    def impl_vw_lrqfa(self) -> np.ndarray:
+        return self._vw(f"{VW_LR} --lrqfa abcde4", name="vw_lrqfa")
+
+    def impl_ffm(self) -> np.ndarray:
+        return self._wg("ffm", **self.FFM)
+
+    def impl_wg(self) -> np.ndarray:
+        return self._wg(nn_layers=2, nn=self.LAYERS, **self.FFM)
 
 
 class AnimalsEatFood(_Data):

@@ -97,3 +97,14 @@ def test_predict_one_gives_vws_prediction() -> None:
     bench = SUITE.PredictOne()
     bench.setup("cpu", "ctr")
     assert bench.error(bench.impl_wg(), bench.impl_vw()) <= SUITE.PredictOne.tolerance
+
+
+def test_deep_ffm_cell_and_its_ffm_peer(made: Any) -> None:
+    bench = made(SUITE.DeepFfmTextToModel, 3000)
+    deep = bench.impl_wg()
+    assert bench.last == "wg"
+    ffm = bench.impl_ffm()
+    assert bench.last == "ffm"  # metrics times the FFM peer again, not the deep cell
+    assert not np.array_equal(SUITE._probabilities(deep), SUITE._probabilities(ffm))
+    metrics = bench.metrics(deep)
+    assert metrics["oracle_logloss"] < metrics["test_logloss"] < 0.7
