@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff.lowering.codegen import reduced_axes
+from wg_autodiff.simplify import use_counts
 from wg_autodiff.staging import Eqn, Program, Var
 
 
@@ -60,18 +61,6 @@ def _row_sum_of_product(e: Eqn, producer: dict[int, Eqn], uses: dict[int, int]) 
     return m
 
 
-def _uses(prog: Program) -> dict[int, int]:
-    uses: dict[int, int] = {}
-    for e in prog.eqns:
-        for i in e.ins:
-            if type(i) is Var:
-                uses[i.id] = uses.get(i.id, 0) + 1
-    for o in prog.outputs:
-        if type(o) is Var:
-            uses[o.id] = uses.get(o.id, 0) + 2  # never the only use
-    return uses
-
-
 def sum_before_matmul(prog: Program) -> Program:
     """``prog`` with each ``sum(a @ b, axis=-2)`` whose product has no other use computed as
     ``sum(a, axis=-2, keepdims=True) @ b`` (then the kept axis dropped).
@@ -84,7 +73,7 @@ def sum_before_matmul(prog: Program) -> Program:
     [('sum', (1, 2)), ('matmul', (1, 2)), ('sum', (2,))]
     """
     producer = {e.out.id: e for e in prog.eqns}
-    uses = _uses(prog)
+    uses = use_counts(prog)
     new_id = itertools.count(1 + max((e.out.id for e in prog.eqns), default=0))
     replaced: dict[int, list[Eqn]] = {}
     dropped: set[int] = set()
