@@ -318,3 +318,20 @@ def test_deep_ffm_beats_ffm_which_beats_lr_on_a_product_of_pairs() -> None:
         losses[name] = logloss(learner.predict_proba(te.lines())[:, 1], te.labels)
     assert te.oracle_logloss < losses["deep"] < losses["ffm"] - 0.015
     assert losses["ffm"] < losses["lr"] - 0.03
+
+
+def test_deep_hogwild_threads_learn_as_one_thread() -> None:
+    from wg_online.datagen import logloss
+    from wg_online.learner import OnlineLearner
+
+    tr, te = ctr(30000, seed=1), ctr(5000, seed=2)
+    kw = {"ffm_fields": tuple("abcde"), "ffm_k": 4, "nn_layers": 1,
+          "nn": ("0:width:16", "0:activation:relu")}  # fmt: skip
+    losses = []
+    for threads in (1, 4):
+        learner = OnlineLearner(threads=threads, **kw).fit(parse_bytes(tr.text))
+        losses.append(logloss(learner.predict_proba(te.lines())[:, 1], te.labels))
+    # the layers are shared and updated without locks, so the loss moves with the threads'
+    # interleaving (by up to 1% on a loaded 2-core machine); a chunk's lost updates would
+    # cost more than 3%
+    assert abs(losses[1] - losses[0]) / losses[0] < 0.03
