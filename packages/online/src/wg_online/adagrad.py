@@ -78,6 +78,41 @@ def _rate(a, power_t):
 
 
 @nb.njit(cache=True, inline="always")
+def cross(s, e, idx, val, ns, active, pairs, mask, gi, gx, gg, k, group0):
+    """VW's quadratic and cubic features of one example, appended to gi/gx from ``k``; return
+    the new count. Row q's features get group ``group0 + q`` in gg (-1 when group0 < 0).
+
+    The one expansion of both learners (``--vwcompat``'s ``vw_step`` uses it too): VW's
+    hashing, VW's order, and no repeated pair of a namespace crossed with itself.
+    """
+    fnv = np.uint64(16777619)
+    for q in range(pairs.shape[0]):  # rows (a, b, -1) quadratic, (a, b, c) cubic
+        a, b, c = pairs[q, 0], pairs[q, 1], pairs[q, 2]
+        if not (active[a] and active[b] and (c < 0 or active[c])):
+            continue
+        group = group0 + q if group0 >= 0 else -1
+        for t in range(s, e):
+            if ns[t] != a:
+                continue
+            ha = fnv * (np.uint64(idx[t]) & mask)
+            for u in range(t if a == b else s, e):
+                if ns[u] != b:
+                    continue
+                hab = ha ^ (np.uint64(idx[u]) & mask)
+                if c < 0:
+                    gi[k], gx[k], gg[k] = hab & mask, val[t] * val[u], group
+                    k += 1
+                    continue
+                habf = fnv * (hab & mask)
+                for r in range(u if b == c else s, e):
+                    if ns[r] == c:
+                        gi[k] = (habf ^ (np.uint64(idx[r]) & mask)) & mask
+                        gx[k], gg[k] = val[t] * val[u] * val[r], group
+                        k += 1
+    return k
+
+
+@nb.njit(cache=True, inline="always")
 def _gather(s, e, ex, arr, hp, sc):
     """Linear, interaction and constant features of one example into sc.gi/gx (their combos
     into sc.gc); return the count."""
@@ -90,32 +125,7 @@ def _gather(s, e, ex, arr, hp, sc):
             gx[k] = val[t]
             gc[k] = arr.combo_of[ns[t]]
             k += 1
-    fnv = np.uint64(16777619)
-    for q in range(pairs.shape[0]):  # rows (a, b, -1) quadratic, (a, b, c) cubic
-        a, b, c = pairs[q, 0], pairs[q, 1], pairs[q, 2]
-        if not (active[a] and active[b] and (c < 0 or active[c])):
-            continue
-        for t in range(s, e):
-            if ns[t] != a:
-                continue
-            ha = fnv * (np.uint64(idx[t]) & mask)
-            for u in range(t if a == b else s, e):
-                if ns[u] != b:
-                    continue
-                hab = ha ^ (np.uint64(idx[u]) & mask)
-                if c < 0:
-                    gi[k] = hab & mask
-                    gx[k] = val[t] * val[u]
-                    gc[k] = hp.n_lin + q
-                    k += 1
-                    continue
-                habf = fnv * (hab & mask)
-                for r in range(u if b == c else s, e):
-                    if ns[r] == c:
-                        gi[k] = (habf ^ (np.uint64(idx[r]) & mask)) & mask
-                        gx[k] = val[t] * val[u] * val[r]
-                        gc[k] = hp.n_lin + q
-                        k += 1
+    k = cross(s, e, idx, val, ns, active, pairs, mask, gi, gx, gc, k, hp.n_lin)
     if hp.add_constant:
         gi[k] = np.uint64(11650396) & mask
         gx[k] = np.float32(1.0)
@@ -301,6 +311,12 @@ def train_block(ex, arr, hp, preds):
     acc ** -power_t. Returns (summed importance-weighted logistic loss, summed importance of
     labelled examples).
     """
+    return _train_loop(ex, arr, hp, preds, new_scratch(ex, arr, hp))
+
+
+@nb.njit(cache=True, inline="always")
+def new_scratch(ex, arr, hp):
+    """:class:`Scratch` for the longest example of ``ex`` and the model's interactions."""
     offsets, pairs, nf, kk = ex.offsets, arr.pairs, hp.nf, hp.kk
     mx = 1
     for i in range(ex.labels.shape[0]):
@@ -308,7 +324,7 @@ def train_block(ex, arr, hp, preds):
     cap = mx + 1
     for q in range(pairs.shape[0]):  # at most C(mx + 1, 2) pairs, C(mx + 2, 3) triples
         cap += mx * (mx + 1) // 2 if pairs[q, 2] < 0 else mx * (mx + 1) * (mx + 2) // 6
-    scratch = Scratch(
+    return Scratch(
         np.empty(cap, np.uint64),
         np.empty(cap, np.float32),
         np.empty(cap, np.int64),
@@ -318,4 +334,3 @@ def train_block(ex, arr, hp, preds):
         np.empty(max(1, mx * nf * kk), np.float32),
         np.full(max(1, nf), -1, np.int64),
     )
-    return _train_loop(ex, arr, hp, preds, scratch)

@@ -17,7 +17,7 @@ import numpy as np
 
 from wg_online import adagrad
 from wg_online import nn as graph
-from wg_online.adagrad import Scratch, _ffm_collect, _ffm_step, _gather, _rate
+from wg_online.adagrad import _ffm_collect, _ffm_step, _gather, _rate, new_scratch
 from wg_online.lean_numba import njit_keyed
 from wg_online.nn import IN_OFF, N_IN, N_OUT, NORM, OUT_OFF, PRE_OFF, RELU, W_OFF
 
@@ -52,7 +52,6 @@ class NetScratch(NamedTuple):
     grad: np.ndarray  # float32 their gradients
     g0: np.ndarray  # float32 the gradient reaching x0
     stats: np.ndarray  # float32 per layer, the norms' divisors (before, after)
-    vgrad: np.ndarray  # float32 FFM gradient blocks
 
 
 @_njit(inline="always", error_model="numpy")
@@ -311,7 +310,7 @@ def _deep_loop(ex, arr, hp, net, nh, preds, sc, ns):
         _backward(net, nh, ns, gz, imp, number % 10 == 0)
         _lr_learn(k, arr, hp, sc, ns.g0, imp)
         if hp.kk > 0:
-            _ffm_learn(m, arr, hp, sc, ns.g0, imp, nh.n_combos, ns.vgrad)
+            _ffm_learn(m, arr, hp, sc, ns.g0, imp, nh.n_combos, sc.grad)
     return loss_sum, weight_sum
 
 
@@ -320,28 +319,11 @@ def deep_block(ex, arr, hp, net, nh, preds):
     """:func:`wg_online.adagrad.train_block` for a deep model (:class:`NetArrays`,
     :class:`NetHyper`): predict every example into ``preds``, learn from labelled ones when
     ``hp.learn``; returns (summed importance-weighted logistic loss, summed importance)."""
-    offsets, pairs, nf, kk = ex.offsets, arr.pairs, hp.nf, hp.kk
-    mx = 1
-    for i in range(ex.labels.shape[0]):
-        mx = max(mx, offsets[i + 1] - offsets[i])
-    cap = mx + 1
-    for q in range(pairs.shape[0]):
-        cap += mx * (mx + 1) // 2 if pairs[q, 2] < 0 else mx * (mx + 1) * (mx + 2) // 6
-    sc = Scratch(
-        np.empty(cap, np.uint64),
-        np.empty(cap, np.float32),
-        np.empty(cap, np.int64),
-        np.empty(mx, np.int64),
-        np.empty(mx, np.int64),
-        np.empty(mx, np.float32),
-        np.empty(1, np.float32),
-        np.empty(1, np.int64),
-    )
+    sc = new_scratch(ex, arr, hp)
     ns = NetScratch(
         np.zeros(nh.tape, np.float32),
         np.zeros(nh.tape, np.float32),
         np.zeros(nh.n0, np.float32),
         np.ones(2 * net.rows.shape[0], np.float32),
-        np.empty(max(1, mx * nf * kk), np.float32),
     )
     return _deep_loop(ex, arr, hp, net, nh, preds, sc, ns)
