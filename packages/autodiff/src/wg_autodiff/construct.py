@@ -32,6 +32,7 @@ import numpy.lib._index_tricks_impl as index_tricks
 
 from wg_autodiff.buffer import Buffer, check_root, raw_memory, settle
 from wg_autodiff.core import Tracer, _conversion_error, alias, unsupported
+from wg_autodiff.pytree import tree_flatten, tree_unflatten
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -44,7 +45,11 @@ def depth() -> int:
 
 
 class tracing:  # noqa: N801  (used as a context manager, like contextlib's)
-    """``with tracing():`` around a traced call of the user's function.
+    """``with tracing(trace):`` around a call of the user's function that ``trace`` follows.
+
+    When it ends, arrays made inside the call (:class:`~wg_autodiff.buffer.Buffer`) that hold a
+    tracer of ``trace`` hold its value instead: the trace is over, an enclosing one (or none)
+    follows them now. Settle the call's outputs (:func:`settle_tree`) before it ends.
 
     Examples
     --------
@@ -55,27 +60,68 @@ class tracing:  # noqa: N801  (used as a context manager, like contextlib's)
     0
     """
 
-    __slots__ = ()
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: Any = None) -> None:
+        self.trace = trace
 
     def __enter__(self) -> None:
         global _open
         d = getattr(_state, "depth", 0)
         _state.depth = d + 1
         if d == 0:
+            _state.written = []
             with _lock:
                 if _open == 0:
                     _swap(install=True)
                 _open += 1
+        _state.written.append(None)
 
     def __exit__(self, *exc: object) -> None:
         global _open
+        written = _state.written.pop()
         d = _state.depth - 1
         _state.depth = d
-        if d == 0:
-            with _lock:
-                _open -= 1
-                if _open == 0:
-                    _swap(install=False)
+        try:
+            if written is not None and self.trace is not None:
+                for buf in written.values():
+                    _lower(buf, self.trace.level)
+        finally:
+            if d == 0:
+                with _lock:
+                    _open -= 1
+                    if _open == 0:
+                        _swap(install=False)
+
+
+def _register(buf: Buffer) -> None:
+    """Remember that the current traced call wrote a traced value into ``buf``."""
+    written = getattr(_state, "written", None)
+    if written:
+        if written[-1] is None:
+            written[-1] = {}
+        written[-1][id(buf)] = buf
+
+
+def _lower(buf: Buffer, level: int) -> None:
+    held = value = buf._traced
+    while type(value) is Tracer and value._trace.level >= level:
+        value = value._value
+    if type(value) is Tracer:
+        if value is not held:
+            buf._traced = alias(value)
+        _register(buf)
+    elif value is not None:
+        buf._traced = None
+        raw_memory(buf)[...] = value
+
+
+def settle_tree(tree: Any) -> Any:
+    """``tree`` with every buffer replaced by what it holds (:func:`settle_output`)."""
+    leaves, tdef = tree_flatten(tree)
+    if not any(type(x) is Buffer for x in leaves):
+        return tree
+    return tree_unflatten(tdef, [settle_output(x) for x in leaves])
 
 
 def _swap(install: bool) -> None:
@@ -274,6 +320,7 @@ def promote(buf: Buffer, value: Any) -> None:
     # with respect to the value is 0
     held = np.where(np.ones(plain.shape, dtype=bool), plain, np.sum(_first_tracer(value)))
     buf._traced = alias(held)
+    _register(buf)
     raw_memory(buf)[...] = np.nan  # reads behind NumPy's back see NaN, never stale values
 
 
@@ -288,6 +335,7 @@ def write(buf: Buffer, idx: Any, value: Any) -> None:
         promote(buf, value)
     elif holds_traced(value):
         value = _cast(build(value), buf.dtype, "a write")
+        _register(buf)
     buf._traced[idx] = value
 
 
@@ -346,6 +394,7 @@ def buffer_function(buf: Buffer, func: Any, types: Any, args: Any, kwargs: Any) 
         dst = args[0]
         if dst._traced is None:
             promote(dst, args[1:])
+        _register(dst)
         return func(dst._traced, *(_settle_deep(a) for a in args[1:]), **kwargs)
     if holds_traced(args) or holds_traced(tuple(kwargs.values())):
         args = tuple(_settle_deep(a) for a in args)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import tracer_api  # noqa: F401  (installs the array face of Tracer)
-from wg_autodiff.construct import settle_output, tracing
+from wg_autodiff.construct import settle_tree, tracing
 from wg_autodiff.core import Primitive, Tracer, _levels
 from wg_autodiff.primitives.registry import Rule, register
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
@@ -184,9 +184,8 @@ def stage(f: Callable[..., Any], args: tuple[Any, ...], dynamic: Callable[[Any],
     trace = StagingTrace()
     leaves, tdef = tree_flatten(args)
     boxed = [trace.new_input(x) if dynamic(x) else x for x in leaves]
-    with tracing():
-        out_leaves, out_def = tree_flatten(f(*tree_unflatten(tdef, boxed)))
-    out_leaves = [settle_output(o) for o in out_leaves]
+    with tracing(trace):
+        out_leaves, out_def = tree_flatten(settle_tree(f(*tree_unflatten(tdef, boxed))))
     inputs = [b._var for b in boxed if type(b) is Tracer]
     outputs = [o._var if type(o) is Tracer and o._trace is trace else Const(o) for o in out_leaves]
     return Program(inputs, trace.eqns, outputs, out_def)

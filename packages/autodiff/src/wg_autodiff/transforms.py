@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import tracer_api  # noqa: F401  (installs the array face of Tracer)
-from wg_autodiff.construct import settle_output, tracing
+from wg_autodiff.construct import settle_tree, tracing
 from wg_autodiff.core import ForwardTrace, ReverseTrace, Tracer, is_complex
 from wg_autodiff.errors import InputError, forget_pending, reraise_pending, user_location
 from wg_autodiff.namespace import is_float_dtype, namespace, shape_of
@@ -51,12 +51,13 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def call_user(f: Callable[..., Any], args: Any) -> Any:
-    """Call the user's function; surface conversion errors that NumPy re-raised as its own."""
+def call_user(f: Callable[..., Any], args: Any, trace: Any) -> Any:
+    """Call the user's function under ``trace``; surface conversion errors that NumPy re-raised
+    as its own. Arrays the call made and returns are settled while ``trace`` still follows them."""
     forget_pending()
     try:
-        with no_cycle_collection(), tracing():
-            return f(*args)
+        with no_cycle_collection(), tracing(trace):
+            return settle_tree(f(*args))
     except (ValueError, TypeError) as exc:
         reraise_pending(exc)
         raise
@@ -64,12 +65,6 @@ def call_user(f: Callable[..., Any], args: Any) -> Any:
 
 def _unbox(x: Any, trace: Any) -> Any:
     return x._value if type(x) is Tracer and x._trace is trace else x
-
-
-def _settled(tree: Any) -> tuple[list[Any], Any]:
-    """The leaves of an output tree, arrays made inside the call replaced by what they hold."""
-    leaves, tdef = tree_flatten(tree)
-    return [settle_output(x) for x in leaves], tdef
 
 
 def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
@@ -88,12 +83,12 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     boxed = [trace.new_input(x) if a else x for x, a in zip(leaves, active, strict=True)]
     # the input nodes, kept apart from the tracers: an in-place write (x[i] = v) rebinds those
     inputs = [b._node if type(b) is Tracer else None for b in boxed]
-    result = call_user(f, tree_unflatten(tdef, boxed))
+    result = call_user(f, tree_unflatten(tdef, boxed), trace)
     if has_aux:
         result, aux = result
-        aux_leaves, aux_def = _settled(aux)
+        aux_leaves, aux_def = tree_flatten(aux)
         aux = tree_unflatten(aux_def, [_unbox(a, trace) for a in aux_leaves])
-    out_leaves, out_def = _settled(result)
+    out_leaves, out_def = tree_flatten(result)
     out = tree_unflatten(out_def, [_unbox(o, trace) for o in out_leaves])
 
     def vjp_fn(ct: Any, _release: bool = False) -> tuple[Any, ...]:
@@ -283,8 +278,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
                 f"{shape_of(p)} (at {user_location()}); tangents must be shaped like primals"
             )
         boxed.append(trace.new_input(p, t) if _check_leaf(p, f"primal leaf {i}") else p)
-    out = call_user(f, tree_unflatten(p_def, boxed))
-    o_leaves, o_def = _settled(out)
+    out = call_user(f, tree_unflatten(p_def, boxed), trace)
+    o_leaves, o_def = tree_flatten(out)
     values = [_unbox(o, trace) for o in o_leaves]
     tans = [
         o._tangent if type(o) is Tracer and o._trace is trace else zeros_like(o) for o in o_leaves
