@@ -335,3 +335,16 @@ def test_deep_hogwild_threads_learn_as_one_thread() -> None:
     # interleaving (by up to 1% on a loaded 2-core machine); a chunk's lost updates would
     # cost more than 3%
     assert abs(losses[1] - losses[0]) / losses[0] < 0.03
+
+
+def test_the_serving_path_predicts_as_a_run_does() -> None:
+    o = _options(nn_topology="four")
+    data = parse_bytes(ctr(50, seed=6, vocab=20).text)
+    model = _random_model(o, 4)
+    preds = model.run(data, False)[0]
+    for i in range(len(data.labels)):
+        s, e = data.offsets[i], data.offsets[i + 1]
+        one = model.predict_one(data.labels[i : i + 1], data.importances[i : i + 1],
+                                np.array([0, e - s]), data.idx[s:e], data.val[s:e],
+                                data.ns[s:e])  # fmt: skip
+        assert one == float(preds[i])
