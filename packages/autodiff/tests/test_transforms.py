@@ -423,9 +423,13 @@ def test_numpy_fast_rules_equal_the_generic_rules_bit_for_bit(
 
 def test_tracer_array_face_is_complete_at_class_definition() -> None:
     """Every name of the tracer's array face is on its class from definition (no module adds
-    methods at import) and has an implementation in tracer_api.FACE."""
+    methods at import), with an implementation in tracer_api (FACE, OPERATORS)."""
     from wg_autodiff import core, tracer_api
 
     assert set(tracer_api.FACE) == set(core.FACE_NAMES)
-    assert all(name in vars(core.ArrayFace) for name in core.FACE_NAMES)
+    assert set(tracer_api.OPERATORS) == {*core.REFLECTED, *core.COMPARISONS, "neg", "square"}
+    operators = [f"__{op}__" for op in (*core.REFLECTED, *core.COMPARISONS, "neg")]
+    protocols = ["__array_ufunc__", "__array_function__"]
+    names = [*core.FACE_NAMES, *operators, *(f"__r{op}__" for op in core.REFLECTED), *protocols]
+    assert all(name in vars(core.ArrayFace) for name in names)
     assert core.Tracer.__mro__[1] is core.ArrayFace

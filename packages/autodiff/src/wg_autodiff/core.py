@@ -69,34 +69,20 @@ class Primitive:
         return top.process(self, args, params)
 
 
-FACE_OPERATORS = (
-    *(
-        f"__{r}{op}__"
-        for op in ("add", "sub", "mul", "truediv", "pow", "matmul")
-        for r in ("", "r")
-    ),
-    *(f"__{r}{op}__" for op in ("floordiv", "mod") for r in ("", "r")),
-    *(f"__{op}__" for op in ("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "divmod")),
-    "__getitem__",
-)
+REFLECTED = ("add", "sub", "mul", "truediv", "pow", "matmul", "floordiv", "mod")
+"""Operators with a reflected form (``x + y`` and ``y + x``); ``tracer_api.OPERATORS`` names
+the primitive of each, and of the comparisons, ``neg`` and ``square``."""
+COMPARISONS = ("lt", "le", "gt", "ge", "eq", "ne", "and", "or")
 FACE_METHODS = (
-    *("__array_ufunc__", "__setitem__", "sum", "mean", "var", "std", "max", "min", "prod"),
-    *("cumsum", "cumprod", "trace", "dot", "reshape", "transpose", "swapaxes", "ravel"),
-    *("flatten", "squeeze", "diagonal", "take", "clip", "round", "repeat", "compress", "sort"),
-    *("astype", "conj", "conjugate", "argmax", "argmin", "argsort", "argpartition"),
-    *("searchsorted", "all", "any", "nonzero"),
+    *("__getitem__", "__setitem__", "__abs__", "__divmod__", "sum", "mean", "var", "std"),
+    *("max", "min", "prod", "cumsum", "cumprod", "trace", "dot", "reshape", "transpose"),
+    *("swapaxes", "ravel", "flatten", "squeeze", "diagonal", "take", "clip", "round"),
+    *("repeat", "compress", "sort", "astype", "conj", "conjugate", "argmax", "argmin"),
+    *("argsort", "argpartition", "searchsorted", "all", "any", "nonzero"),
 )
-FACE_UNARY = ("__neg__", "__abs__")
 FACE_PROPERTIES = ("T", "mT", "real", "imag")
-FACE_NAMES = (
-    *FACE_OPERATORS,
-    *FACE_METHODS,
-    *FACE_UNARY,
-    *FACE_PROPERTIES,
-    "__array_function__",
-)
-"""The array face of :class:`Tracer`: what it answers like an ndarray; ``tracer_api.FACE``
-holds the implementation of each name."""
+FACE_NAMES = (*FACE_METHODS, *FACE_PROPERTIES)
+"""The methods and properties of :class:`Tracer` that ``tracer_api.FACE`` implements."""
 
 
 def _named(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
@@ -104,22 +90,66 @@ def _named(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     return fn
 
 
-# One delegate per call shape: a fixed number of arguments keeps the call to the implementation
-# a plain call (no argument tuple and dict rebuilt) on the operators and NumPy's protocols.
-def _operator(name: str) -> Callable[..., Any]:
-    return _named(lambda self, other: _face.FACE[name](self, other), name)
+# Operators and NumPy's protocols run on every traced operation: they are written here, with
+# the primitive looked up by name (the primitives are defined in terms of this module).
+def _forward(op: str) -> Callable[..., Any]:
+    def forward(self: Tracer, other: Any) -> Any:
+        prim = _OPERATORS[op]
+        # with a constant on the other side there is nothing to choose: straight to our trace
+        if type(other) is Tracer or type(other) is Buffer:
+            return prim.bind(self, other)
+        return self._trace.process(prim, (self, other), {})
+
+    return _named(forward, f"__{op}__")
 
 
+def _reflected(op: str) -> Callable[..., Any]:
+    def reflected(self: Tracer, other: Any) -> Any:
+        prim = _OPERATORS[op]
+        if type(other) is Tracer or type(other) is Buffer:
+            return prim.bind(other, self)
+        return self._trace.process(prim, (other, self), {})
+
+    return _named(reflected, f"__r{op}__")
+
+
+def _multiply(self: Tracer, other: Any) -> Any:
+    # x * x has the cheaper rule of square (one product in the pullback instead of two and a sum)
+    if other is self:
+        return _OPERATORS["square"].bind(self)
+    prim = _OPERATORS["mul"]
+    if type(other) is Tracer or type(other) is Buffer:
+        return prim.bind(self, other)
+    return self._trace.process(prim, (self, other), {})
+
+
+def _negative(self: Tracer) -> Any:
+    return _OPERATORS["neg"].bind(self)
+
+
+def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    if method == "__call__" and not kwargs:
+        fn = _tables.UFUNCS.get(ufunc)
+        if fn is not None:
+            return fn(*inputs)
+    return _face.array_ufunc(ufunc, method, inputs, kwargs)
+
+
+def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    fn = _tables.FUNCTIONS.get(func)
+    if fn is None:
+        raise _face.no_function(func)
+    return fn(*args, **kwargs)
+
+
+# The rest goes through tracer_api.FACE: one call more, with a fixed number of arguments where
+# the call shape is fixed.
 def _method(name: str) -> Callable[..., Any]:
     return _named(lambda self, *args, **kwargs: _face.FACE[name](self, *args, **kwargs), name)
 
 
-def _unary(name: str) -> Callable[..., Any]:
-    return _named(lambda self: _face.FACE[name](self), name)
-
-
-def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-    return _face.FACE["__array_function__"](self, func, types, args, kwargs)
+def _property(name: str) -> property:
+    return property(_named(lambda self: _face.FACE[name](self), name))
 
 
 ArrayFace = type(
@@ -128,15 +158,17 @@ ArrayFace = type(
     {
         "__slots__": (),
         "__doc__": "NumPy's operators, dispatch protocols and ndarray methods, for Tracer.",
-        "__array_function__": _named(_array_function, "__array_function__"),
-        **{name: _operator(name) for name in FACE_OPERATORS},
+        **{f"__{op}__": _forward(op) for op in (*REFLECTED, *COMPARISONS)},
+        **{f"__r{op}__": _reflected(op) for op in REFLECTED},
+        "__mul__": _named(_multiply, "__mul__"),
+        "__neg__": _named(_negative, "__neg__"),
+        "__array_ufunc__": _array_ufunc,
+        "__array_function__": _array_function,
         **{name: _method(name) for name in FACE_METHODS},
-        **{name: _unary(name) for name in FACE_UNARY},
-        **{name: property(_unary(name)) for name in FACE_PROPERTIES},
+        **{name: _property(name) for name in FACE_PROPERTIES},
     },
 )
-"""The mixin that gives :class:`Tracer` its array face, built with the class from
-:data:`FACE_NAMES`."""
+"""The mixin that gives :class:`Tracer` its array face, built with the class."""
 
 
 class Tracer(ArrayFace):  # type: ignore[misc, valid-type]
@@ -483,6 +515,8 @@ def _transposed(
     return None
 
 
-# The face's implementations are written with the primitives, which are defined in terms of this
+# The face is written with the primitives and NumPy's tables, which are defined in terms of this
 # module: imported last, once every name above exists (wg_autodiff/__init__ imports core first).
+from wg_autodiff import numpy_tables as _tables  # noqa: E402
 from wg_autodiff import tracer_api as _face  # noqa: E402
+from wg_autodiff.tracer_api import OPERATORS as _OPERATORS  # noqa: E402

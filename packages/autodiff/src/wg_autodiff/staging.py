@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff import tracer_api  # noqa: F401  (installs the array face of Tracer)
 from wg_autodiff.construct import settle_tree, tracing
 from wg_autodiff.core import Primitive, Tracer, _levels
 from wg_autodiff.primitives.registry import Rule, register

@@ -1,7 +1,8 @@
 """The array face of :class:`~wg_autodiff.core.Tracer`: NumPy protocols, operators, methods.
 
-:data:`FACE` maps each name of ``core.FACE_NAMES`` to its implementation; the tracer class calls
-through it (this module needs the primitives, which are defined in terms of ``core``)."""
+:data:`OPERATORS` names the primitive of each operator and :data:`FACE` implements each method
+and property of ``core.FACE_NAMES``; the tracer class (defined in ``core``, which the primitives
+need) calls them."""
 
 from __future__ import annotations
 
@@ -13,18 +14,16 @@ from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_linalg
 from wg_autodiff import numpy_tables as tables
 from wg_autodiff.buffer import Buffer
-from wg_autodiff.core import Tracer, is_complex, mark_complex, unsupported
+from wg_autodiff.core import Primitive, Tracer, is_complex, mark_complex, unsupported
 from wg_autodiff.primitives import arith as ar
 from wg_autodiff.primitives import array as ra
 from wg_autodiff.primitives import complex as rc
 from wg_autodiff.primitives import unary as ru
 
 
-def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-    if method == "__call__" and not kwargs:
-        fn = tables.UFUNCS.get(ufunc)
-        if fn is not None:
-            return fn(*inputs)
+def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``__array_ufunc__`` beyond a plain call of a ufunc with a rule (``out=``, ``reduce``,
+    keywords), which the tracer class handles itself."""
     if kwargs.get("out") is not None:
         if any(type(o) is Buffer for o in kwargs["out"]):
             return NotImplemented  # the buffer's own __array_ufunc__ writes into it
@@ -47,60 +46,35 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
 _REDUCERS = {np.add: api.asum, np.maximum: api.amax, np.minimum: api.amin, np.multiply: api.prod}
 
 
-def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-    fn = tables.FUNCTIONS.get(func)
-    if fn is None:
-        module = getattr(func, "__module__", "numpy") or "numpy"
-        prefix = "np.linalg." if "linalg" in module else "np."
-        raise unsupported(f"{prefix}{func.__name__}")
-    return fn(*args, **kwargs)
+def no_function(func: Any) -> Exception:
+    """The error for a NumPy function without a rule."""
+    module = getattr(func, "__module__", "numpy") or "numpy"
+    prefix = "np.linalg." if "linalg" in module else "np."
+    return unsupported(f"{prefix}{func.__name__}")
 
 
-def _binop(prim: Any) -> tuple[Any, Any]:
-    bind = prim.bind
-
-    # with a constant on the other side there is nothing to choose: straight to our own trace
-    def fwd(self: Tracer, other: Any) -> Any:
-        if type(other) is Tracer or type(other) is Buffer:
-            return bind(self, other)
-        return self._trace.process(prim, (self, other), {})
-
-    def rev(self: Tracer, other: Any) -> Any:
-        if type(other) is Tracer or type(other) is Buffer:
-            return bind(other, self)
-        return self._trace.process(prim, (other, self), {})
-
-    return fwd, rev
-
-
-def _operators() -> dict[str, Any]:
-    """The arithmetic and comparison operators: ``x + y`` is ``add_p``, ``y + x`` too."""
-    face: dict[str, Any] = {}
-    for name, prim in (
-        ("add", ar.add_p),
-        ("sub", ar.subtract_p),
-        ("truediv", ar.divide_p),
-        ("pow", ar.power_p),
-        ("matmul", ra.matmul_p),
-        ("floordiv", ar.floor_divide_p),
-        ("mod", ar.remainder_p),
-    ):
-        face[f"__{name}__"], face[f"__r{name}__"] = _binop(prim)
-    for name, prim in (
-        ("lt", ar.less_p),
-        ("le", ar.less_equal_p),
-        ("gt", ar.greater_p),
-        ("ge", ar.greater_equal_p),
-        ("eq", ar.equal_p),
-        ("ne", ar.not_equal_p),
-        ("and", ar.logical_and_p),
-        ("or", ar.logical_or_p),
-    ):
-        face[f"__{name}__"] = _binop(prim)[0]
-    face["__mul__"] = _mul
-    face["__rmul__"] = _binop(ar.multiply_p)[1]
-    face["__divmod__"] = lambda self, other: tables.UFUNCS[np.divmod](self, other)
-    return face
+OPERATORS: dict[str, Primitive] = {
+    "add": ar.add_p,
+    "sub": ar.subtract_p,
+    "mul": ar.multiply_p,
+    "truediv": ar.divide_p,
+    "pow": ar.power_p,
+    "matmul": ra.matmul_p,
+    "floordiv": ar.floor_divide_p,
+    "mod": ar.remainder_p,
+    "lt": ar.less_p,
+    "le": ar.less_equal_p,
+    "gt": ar.greater_p,
+    "ge": ar.greater_equal_p,
+    "eq": ar.equal_p,
+    "ne": ar.not_equal_p,
+    "and": ar.logical_and_p,
+    "or": ar.logical_or_p,
+    "neg": ar.negative_p,
+    "square": ru.square_p,
+}
+"""The primitive of each operator of :class:`~wg_autodiff.core.Tracer` (``x + y``, ``-x``,
+``x * x``)."""
 
 
 def _methods() -> dict[str, Any]:
@@ -128,15 +102,6 @@ def _methods() -> dict[str, Any]:
 
 def _function(name: str) -> Any:
     return tables.FUNCTIONS[getattr(np, name)]
-
-
-def _mul(self: Tracer, other: Any) -> Any:
-    # x * x has the cheaper rule of square (one product in the pullback instead of two and a sum)
-    if other is self:
-        return ru.square_p.bind(self)
-    if type(other) is Tracer or type(other) is Buffer:
-        return ar.multiply_p.bind(self, other)
-    return self._trace.process(ar.multiply_p, (self, other), {})
 
 
 def _sort_in_place(self: Tracer, axis: int = -1, kind: Any = None, order: Any = None) -> None:
@@ -178,11 +143,8 @@ def _setitem(self: Tracer, idx: Any, value: Any) -> None:
 
 
 FACE: dict[str, Any] = {
-    **_operators(),
     **_methods(),
-    "__array_ufunc__": _array_ufunc,
-    "__array_function__": _array_function,
-    "__neg__": lambda self: ar.negative_p.bind(self),
+    "__divmod__": lambda self, other: tables.UFUNCS[np.divmod](self, other),
     "__abs__": lambda self: tables.UFUNCS[np.absolute](self),
     "__getitem__": api.getitem,
     "__setitem__": _setitem,
