@@ -348,3 +348,14 @@ def test_the_serving_path_predicts_as_a_run_does() -> None:
                                 np.array([0, e - s]), data.idx[s:e], data.val[s:e],
                                 data.ns[s:e])  # fmt: skip
         assert one == float(preds[i])
+
+
+@pytest.mark.parametrize(("acc", "step"), [(0.9, 0.015576674), (0.0, 0.09464361)])
+def test_layer_optimizer_is_fws_adagrad_flex(acc, step) -> None:
+    from wg_online.deep import _flex
+
+    f32 = np.float32
+    nn, nnacc = np.ones(1, f32), np.array([acc], f32)
+    _flex(nn, nnacc, 0, f32(0.1), f32(0.15), f32(0.4))  # FW's optimizer.rs test values
+    assert nnacc[0] == pytest.approx(acc + 0.01, rel=1e-6)
+    assert 1.0 - nn[0] == pytest.approx(step, rel=1e-5)
