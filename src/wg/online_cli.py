@@ -115,6 +115,12 @@ def online() -> None:
     help="FW: predict example n with the model of examples 1..n-D-1.",
 )
 @click.option("--minimum_learning_rate", type=float, default=0.0, help="FW's; stored, no effect.")
+@click.option("--nn_layers", type=int, default=0, show_default=True, help="Deep layers (FW).")
+@click.option("--nn", multiple=True, help="A layer option LAYER:KEY:VALUE, e.g. 0:width:32.")
+@click.option("--nn_topology", default="one", show_default=True, help="one, two, four or five.")
+@click.option("--nn_learning_rate", type=float, help="[default: --ffm_learning_rate]")
+@click.option("--nn_power_t", type=float, help="[default: --power_t]")
+@click.option("--nn_init_acc_gradient", type=float, default=1.0, show_default=True)
 @click.option(
     "--transform",
     multiple=True,
@@ -160,8 +166,15 @@ def train(**kw: Any) -> None:
         "ffm_learning_rate",
         "ffm_layout",
         "minimum_learning_rate",
+        "nn_layers",
+        "nn_topology",
+        "nn_init_acc_gradient",
     }
     opts = {k: kw[k] for k in names}
+    opts["nn"] = tuple(kw["nn"])
+    for key in ("nn_learning_rate", "nn_power_t"):  # absent: inherited, as in FW
+        if kw[key] is not None:
+            opts[key] = kw[key]
     opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["cubic"]) + tuple(kw["interactions"])
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
     opts["ffm_fields"] = tuple(kw["ffm_field"])
