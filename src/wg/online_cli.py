@@ -166,15 +166,8 @@ def train(**kw: Any) -> None:
         "ffm_learning_rate",
         "ffm_layout",
         "minimum_learning_rate",
-        "nn_layers",
-        "nn_topology",
-        "nn_init_acc_gradient",
     }
-    opts = {k: kw[k] for k in names}
-    opts["nn"] = tuple(kw["nn"])
-    for key in ("nn_learning_rate", "nn_power_t"):  # absent: inherited, as in FW
-        if kw[key] is not None:
-            opts[key] = kw[key]
+    opts = {k: kw[k] for k in names} | _deep_options(kw)
     opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["cubic"]) + tuple(kw["interactions"])
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
     opts["ffm_fields"] = tuple(kw["ffm_field"])
@@ -212,6 +205,14 @@ def train(**kw: Any) -> None:
             Schedule, kw["holdout_after"], kw["predictions_after"], kw["prediction_model_delay"]
         ),
     )
+
+
+def _deep_options(kw: dict[str, Any]) -> dict[str, Any]:
+    """The ``--nn*`` flags as Options fields; the rates, when absent, are inherited (FW's)."""
+    opts = {k: kw[k] for k in ("nn_layers", "nn_topology", "nn_init_acc_gradient")}
+    opts["nn"] = tuple(kw["nn"])
+    opts.update({k: kw[k] for k in ("nn_learning_rate", "nn_power_t") if kw[k] is not None})
+    return opts
 
 
 def _vw_flags(kw: dict[str, Any]) -> Any:
