@@ -92,6 +92,9 @@ def fused_kernels(prog: Program) -> list[Any]:
 
 
 def _lower_eqns(prog: Program) -> list[Eqn]:
+    items = partition(prog, _FAILED, MIN_ELEMENTS)
+    if not any(type(item) is Group and len(item.members) >= 2 for item in items):
+        return list(prog.eqns)  # nothing to fuse (a program of small arrays): skip the work
     consumers: dict[int, set[int]] = {}
     for e in prog.eqns:
         for i in e.ins:
@@ -107,7 +110,7 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
     # (position, equations): what is not fused keeps its place in the program, so a replay's
     # values live no longer than they did (the replay hands values between chunks of lines)
     blocks: list[tuple[float, list[Eqn]]] = []
-    for item in partition(prog, _FAILED):
+    for item in items:
         if type(item) is Eqn:
             blocks.append((index[id(item)], [item]))
         elif len(item.members) < 2 or math.prod(item.shape) < MIN_ELEMENTS:
