@@ -94,6 +94,17 @@ def tracer_left_of_buffer(x: np.ndarray) -> Any:
     return np.sum(x * y + (x - y) ** 2) + x @ y + np.sum(np.maximum(x, y)) + np.sum(x / (y + 2.0))
 
 
+def rotation(x: np.ndarray) -> Any:
+    r = np.eye(3)
+    c, s = np.cos(x[0]), np.sin(x[0])
+    r[0, 0], r[0, 1], r[1, 0], r[1, 1] = c, -s, s, c
+    a = np.array([[1.0, 0.5], [0.0, 2.0]])
+    a[0, 1] = x[1] * x[2]
+    b = np.zeros_like(a)
+    b[1] = np.copy(x[:2])
+    return np.sum(r @ x) + np.sum(a @ a) + np.sum(b * a)
+
+
 def simulate(theta: np.ndarray, steps: int = 12, dt: float = 0.05) -> Any:
     """A damped pendulum, integrated into a preallocated trajectory (real-world style)."""
     states = np.zeros((steps + 1, 2))
@@ -119,6 +130,7 @@ CASES = [
     in_place_ops,
     buffer_methods,
     tracer_left_of_buffer,
+    rotation,
     simulate,
 ]
 
@@ -201,7 +213,8 @@ def test_plain_arrays_inside_a_trace_keep_numpy_results() -> None:
     assert ad.grad(f)(X).tolist() == [0.0, 2.0, 0.0]
     assert seen["float"] == 2.0
     assert type(seen["int_zeros"]) is np.ndarray
-    assert type(seen["list"]) is np.ndarray
+    assert isinstance(seen["list"], np.ndarray)
+    assert seen["list"].tolist() == [1.0, 2.0]
     assert seen["sum"] == 8.0
 
 
@@ -287,6 +300,15 @@ def test_constructor_bound_before_the_call_raises_the_rewrite_hint() -> None:
         ad.grad(f)(X)
 
 
+GLOBAL = np.array([1.0, 2.0])
+
+
+def write_into_a_global_through_asarray(x: np.ndarray) -> Any:
+    z = np.asarray(GLOBAL)  # GLOBAL itself, as NumPy returns it: not the function's own array
+    z[0] = x[0]
+    return np.sum(z)
+
+
 def view_read_after_write(x: np.ndarray) -> Any:
     y = np.zeros((2, 2))
     row = y[0]
@@ -312,12 +334,14 @@ def complex_into_real(x: np.ndarray) -> Any:
         (view_read_after_write, r"view .* taken before"),
         (write_into_view, r"y\[i, j\] = v"),
         (complex_into_real, r"drops the imaginary part"),
+        (write_into_a_global_through_asarray, r"array made before the traced call"),
     ],
     ids=lambda v: getattr(v, "__name__", ""),
 )
 def test_unsupported_buffer_uses_are_refused(fn: Any, message: str) -> None:
     with pytest.raises(ad.TracerConversionError, match=message):
         ad.grad(fn)(X)
+    assert GLOBAL.tolist() == [1.0, 2.0]
 
 
 def test_an_integer_array_of_traced_values_is_refused() -> None:

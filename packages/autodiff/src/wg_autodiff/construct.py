@@ -9,8 +9,10 @@ replaced by wrappers:
   tracers build a traced array with ``np.stack``; the array builder behind ``np.r_`` / ``np.c_``
   is wrapped the same way, and so are functions that take an array-like first (``np.mean([a,
   b])``);
-* ``np.zeros`` / ``ones`` / ``empty`` / ``full`` with a floating dtype return a
-  :class:`~wg_autodiff.buffer.Buffer`, which becomes traced when a tracer is written into it.
+* ``np.zeros`` / ``ones`` / ``empty`` / ``full`` / ``eye`` / ``identity``, the ``*_like``
+  functions, ``np.copy``, and ``np.array`` / ``asarray`` of plain data, called from the user's
+  code with a floating result, return a :class:`~wg_autodiff.buffer.Buffer`, which becomes
+  traced when a tracer is written into it.
 
 The wrappers look at a thread-local depth of traced calls and call NumPy's own function
 untouched when it is 0, so other threads and plain code see NumPy's results. NumPy's functions
@@ -193,6 +195,13 @@ def _array_builder(original: Callable[..., Any], name: str, copies: bool) -> Cal
                     return obj  # NumPy returns an array itself, so writes stay shared
             elif holds_traced(obj):
                 return _build_array(obj, name, copies, *args, **kwargs)
+            out = original(obj, *args, **kwargs)
+            # a new floating array of the user's (A = np.array([[1.0, 0.0], ...])) may receive
+            # traced values later; one that shares memory with obj must stay NumPy's own
+            fresh = type(obj) in (list, tuple) or (copies and kwargs.get("copy", True))
+            if fresh and type(out) is np.ndarray and out.dtype.kind in "fc" and _user_call():
+                return out.view(Buffer)
+            return out
         return original(obj, *args, **kwargs)
 
     wrapper.__wrapped__ = original  # type: ignore[attr-defined]
@@ -227,11 +236,15 @@ def _arraylike_first(original: Callable[..., Any]) -> Callable[..., Any]:
 _LIBRARIES = ("numpy.", "wg_autodiff.", "scipy.")
 
 
+def _user_call() -> bool:
+    """Whether the function that called the wrapper is the user's (not NumPy's or ours)."""
+    return not sys._getframe(2).f_globals.get("__name__", "").startswith(_LIBRARIES)
+
+
 def _allocator(original: Callable[..., Any], fill: int) -> Callable[..., Any]:
     def wrapper(shape: Any, *args: Any, **kwargs: Any) -> Any:
-        if not getattr(_state, "depth", 0) or sys._getframe(1).f_globals.get(
-            "__name__", ""
-        ).startswith(_LIBRARIES):
+        # a traced prototype (np.full_like(x, v)) goes to the tracer's own rule
+        if not getattr(_state, "depth", 0) or is_traced(shape) or not _user_call():
             return original(shape, *args, **kwargs)
         if fill and args and holds_traced(args[0]):  # np.full(shape, traced_value)
             fill_value, rest = args[0], args[1:]
@@ -283,7 +296,10 @@ def _static_ndim(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _wrap(np, "ndim", _static_ndim)
-for _name, _fill in (("zeros", 0), ("ones", 0), ("empty", 0), ("full", 1)):
+for _name, _fill in (
+    *(("zeros", 0), ("ones", 0), ("empty", 0), ("full", 1), ("eye", 0), ("identity", 0)),
+    *(("zeros_like", 0), ("ones_like", 0), ("empty_like", 0), ("full_like", 1), ("copy", 0)),
+):
     _wrap(np, _name, functools.partial(_allocator, fill=_fill))
 
 _SWAPS = [
