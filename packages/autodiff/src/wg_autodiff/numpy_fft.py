@@ -12,7 +12,7 @@ from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import concatenate, getitem
 from wg_autodiff.numpy_shapes import moving
 from wg_autodiff.primitives.complex import conj, real
-from wg_autodiff.primitives.decomp import fft_p
+from wg_autodiff.primitives.fft import fft_p
 
 _SWAP = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
 

@@ -7,10 +7,10 @@ holds them all once this package is imported.
 """
 
 from wg_autodiff.primitives import arith, unary  # noqa: I001  (dependency order, not sorted)
-from wg_autodiff.primitives import array, complex, linalg, decomp
+from wg_autodiff.primitives import array, complex, linalg, decomp, fft
 from wg_autodiff.primitives.registry import RULES, Rule, register
 
-FAMILIES = ("arith", "unary", "array", "complex", "linalg", "decomp")
+FAMILIES = ("arith", "unary", "array", "complex", "linalg", "decomp", "fft")
 """The family modules, in the order they are imported (each uses only those before it)."""
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "array",
     "complex",
     "decomp",
+    "fft",
     "linalg",
     "register",
     "unary",

@@ -1,4 +1,4 @@
-"""Matrix decompositions (eigh, svd, qr, eigvals, pinv) and the discrete Fourier transform.
+"""Matrix decompositions (eigh, svd, qr, eigvals, pinv).
 
 Each decomposition is one primitive whose outputs are packed into one array (the raveled
 outputs end to end on the last axis) and unpacked with slices, so the tape keeps single-output
@@ -316,16 +316,3 @@ def _pinv_jvp(primals: list[Any], tangents: list[Any], params: dict[str, Any], a
 
 
 register(transposed_rule(pinv_p, _pinv_jvp))
-
-
-# ----------------------------------------------------------------- fft
-
-
-def _fft_impl(x: Any, axes: tuple[int, ...], norm: Any, inverse: bool) -> Any:
-    return (np.fft.ifftn if inverse else np.fft.fftn)(x, axes=axes, norm=norm)
-
-
-fft_p = Primitive("fft", _fft_impl)
-"""The n-dimensional DFT over ``axes`` (full lengths). Its matrix is symmetric, so the transpose
-of the transform is the same transform."""
-register(Rule(fft_p, (lambda g, ans, x, **params: fft_p.bind(g, **params),), linear=True))
