@@ -86,6 +86,14 @@ def load(tmp_path: Path, raw: bytes, **kwargs) -> Model | None:
         return None
 
 
+def flipped(data, raw: bytes) -> bytes:
+    """``raw`` with one bit, drawn by hypothesis, flipped."""
+    out = bytearray(raw)
+    bit = data.draw(st.integers(0, len(out) * 8 - 1))
+    out[bit // 8] ^= 1 << (bit % 8)
+    return bytes(out)
+
+
 @FUZZ
 @given(cut=st.integers(0, 2000))
 def test_truncated_model_is_refused(tmp_path, cut: int) -> None:
@@ -97,11 +105,9 @@ def test_truncated_model_is_refused(tmp_path, cut: int) -> None:
 @FUZZ
 @given(data=st.data())
 def test_flipped_model_bit_is_refused(tmp_path, data) -> None:
-    raw = bytearray(model_bytes())
-    bit = data.draw(st.integers(0, len(raw) * 8 - 1))
-    raw[bit // 8] ^= 1 << (bit % 8)
-    assert load(tmp_path, bytes(raw)) is None
-    assert load(tmp_path, bytes(raw), mmap=True) is None
+    raw = flipped(data, model_bytes())
+    assert load(tmp_path, raw) is None
+    assert load(tmp_path, raw, mmap=True) is None
 
 
 @FUZZ
@@ -109,11 +115,10 @@ def test_flipped_model_bit_is_refused(tmp_path, data) -> None:
 def test_flipped_bit_without_the_checksum_never_crashes(tmp_path, data) -> None:
     # Versions 1 and 2 have no checksum (nor does verify=False): a flip may load, never crash.
     source = data.draw(st.sampled_from(["model_v1.wgm", "model_v2.wgm", "v3"]))
-    raw = bytearray(model_bytes() if source == "v3" else (FIXTURES / source).read_bytes())
+    raw = model_bytes() if source == "v3" else (FIXTURES / source).read_bytes()
     for _ in range(data.draw(st.integers(1, 3))):
-        bit = data.draw(st.integers(0, len(raw) * 8 - 1))
-        raw[bit // 8] ^= 1 << (bit % 8)
-    loaded = load(tmp_path, bytes(raw), verify=False)
+        raw = flipped(data, raw)
+    loaded = load(tmp_path, raw, verify=False)
     if loaded is not None:
         use(loaded)
 
@@ -199,11 +204,8 @@ def test_truncated_cache_is_refused(tmp_path, cut: int) -> None:
 @FUZZ
 @given(data=st.data())
 def test_flipped_cache_bit_is_refused(tmp_path, data) -> None:
-    raw = bytearray(cache_bytes())
-    bit = data.draw(st.integers(0, len(raw) * 8 - 1))
-    raw[bit // 8] ^= 1 << (bit % 8)
     # refused, or None: a flip that makes it look like a format-1 cache, which is rebuilt
-    assert read(tmp_path, bytes(raw)) in ("refused", None)
+    assert read(tmp_path, flipped(data, cache_bytes())) in ("refused", None)
 
 
 @FUZZ

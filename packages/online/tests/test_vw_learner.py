@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wg_online.datagen import ctr
 from wg_online.learner import OnlineLearner
-from wg_online.model import Options, OptionsError
+from wg_online.model import Model, Options, OptionsError
 from wg_online.model_file import load_model
+from wg_online.parsing import parse_bytes
 from wg_online.vw_format import VWFormatError
 from wg_online.vw_learner import VWFlags, VWLearner, parse_vw
 
@@ -146,6 +147,18 @@ def test_invalid_flags_explain_themselves() -> None:
         VWFlags().check(Options(), 1, "m.wgm")
     with pytest.raises(OptionsError, match=r"^--invariant without --adaptive or --normalized"):
         VWFlags(invariant=True).check(Options(interactions=("ab",)), 1, None)
+
+
+def test_without_vwcompat_labels_zero_are_negative() -> None:
+    text = "0 | a\n1 | b\n" * 20
+    plain = Model.new(Options())
+    compat = Model.new(Options(vwcompat=True))
+    plain.run(parse_bytes(text.encode()), learn=True)
+    compat.run(parse_bytes(text.encode()), learn=True)
+    p_plain, _, _ = plain.run(parse_bytes(b"| a\n"), learn=False)
+    p_compat, _, _ = compat.run(parse_bytes(b"| a\n"), learn=False)
+    assert p_plain[0] < 0.2  # learned from label 0 as the negative class
+    assert p_compat[0] > 0.5  # VW's logistic loss has no gradient at label 0
 
 
 # --- acceptance: per-example predictions within 1e-6 of the wheel -------------------------
@@ -430,3 +443,54 @@ def test_estimator_refuses_what_vwcompat_cannot_do(tmp_path) -> None:
         loaded.partial_fit(lines)
     with pytest.raises(VWFormatError, match=r"^<lines>:2: bad feature 'x:1e40'"):
         OnlineLearner(vwcompat=True).fit(["1 | a", "1 | x:1e40"])
+
+
+def model_margins(text: bytes, **options) -> np.ndarray:
+    """``Model(Options(vwcompat=True))``'s progressive predictions (the learner in the model)."""
+    model = Model.new(Options(vwcompat=True, **options))
+    preds, _, _ = model.run(parse_bytes(text), learn=True)
+    return preds.astype(np.float64)
+
+
+# ``Model(Options(vwcompat=True, ...))`` against the wheel with --adaptive (its default update)
+MODEL_CASES = [
+    ("-l 0.5 -b 18", {"learning_rate": 0.5}),
+    ("-l 0.3 --power_t 0.4 -b 20", {"learning_rate": 0.3, "power_t": 0.4, "bit_precision": 20}),
+    ("-l 0.5 -q ab -q cd -b 18", {"interactions": ("ab", "cd")}),
+    (
+        "-l 1 --noconstant --ignore d -q aa -b 16",
+        {
+            "learning_rate": 1.0,
+            "noconstant": True,
+            "ignore": "d",
+            "interactions": ("aa",),
+            "bit_precision": 16,
+        },
+    ),
+    # cubic, repeated namespaces, and VW's treatment of permutations (sorted once duplicated)
+    ("-l 0.5 --interactions abc --cubic eed -b 18", {"interactions": ("abc", "eed")}),
+    (
+        "-l 0.5 -q ba -q ab --interactions aba --interactions cba -b 18",
+        {"interactions": ("ba", "ab", "aba", "cba")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("flags", "options"), MODEL_CASES)
+def test_model_vwcompat_equals_vw(flags: str, options: dict) -> None:
+    text = ctr_text(1500)
+    expected = vw_margins(text, f"--adaptive --link logistic {flags}")
+    got = model_margins(text, **options)
+    assert got.shape == expected.shape == (1500,)
+    np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.corpus
+def test_model_vwcompat_rcv1_equals_vw(vw_corpus) -> None:
+    text = (vw_corpus / "rcv1_small.dat").read_bytes()
+    np.testing.assert_allclose(
+        model_margins(text, learning_rate=0.5, bit_precision=18),
+        vw_margins(text, "--adaptive --link logistic -l 0.5 -b 18"),
+        atol=1e-6,
+        rtol=0,
+    )

@@ -288,7 +288,7 @@ def _interaction_rows(interactions: tuple[str, ...]) -> np.ndarray:
 
     Permutations of one interaction count once and then take their sorted form, and so does an
     interaction that repeats a namespace (its equal letters adjacent); others keep their order.
-    Measured against the ``vowpalwabbit`` wheel (``tests/test_vwcompat.py``).
+    Measured against the ``vowpalwabbit`` wheel (``tests/test_vw_learner.py``).
 
     Examples
     --------

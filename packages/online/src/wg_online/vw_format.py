@@ -348,7 +348,20 @@ class DataFileError(ValueError):
 _RECOPY = "the file is incomplete or damaged: copy or download it again"
 
 
-class _ZstdStream(io.RawIOBase):
+class _InnerStream(io.RawIOBase):
+    """A read-only stream that decodes ``self.inner`` and closes it when closed."""
+
+    inner: Any
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+class _ZstdStream(_InnerStream):
     """zstd frames decompressed a little input at a time; ending mid-frame is an error.
 
     zstandard's ``stream_reader`` treats the end of a truncated file as the end of the data, so
@@ -361,20 +374,13 @@ class _ZstdStream(io.RawIOBase):
     def __init__(self, handle: BinaryIO, path: str | Path) -> None:
         import zstandard
 
-        self.handle, self.path, self.zstd = handle, path, zstandard
+        self.inner, self.path, self.zstd = handle, path, zstandard
         self.frame = zstandard.ZstdDecompressor().decompressobj()
         self.pending, self.used, self.in_frame = b"", 0, False
 
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.handle.close()
-        super().close()
-
     def readinto(self, buffer: Any) -> int:
         while self.used == len(self.pending):
-            chunk = self.handle.read(self.STEP)
+            chunk = self.inner.read(self.STEP)
             if not chunk:
                 if self.in_frame:
                     raise DataFileError(self.path, "the zstd stream ends mid-frame", _RECOPY)
@@ -399,19 +405,12 @@ class _ZstdStream(io.RawIOBase):
         return b"".join(parts)
 
 
-class _GzipStream(io.RawIOBase):
+class _GzipStream(_InnerStream):
     """gzip members read by Python's gzip module, its errors turned into one-line errors."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = path
         self.inner = gzip.open(path, "rb")  # noqa: SIM115 - closed by close()
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.inner.close()
-        super().close()
 
     def readinto(self, buffer: Any) -> int:
         try:

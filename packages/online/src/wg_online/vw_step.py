@@ -15,7 +15,9 @@ import ctypes.util
 
 import numpy as np
 
-from wg_online.lean_numba import nb
+from wg_online import adagrad
+from wg_online.adagrad import cross
+from wg_online.lean_numba import nb, njit_keyed
 
 _f32 = nb.types.float32
 # glibc's own functions, bound by symbol name (libm is loaded in every CPython process)
@@ -93,30 +95,7 @@ def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx, gg):
         gx[k] = F(1.0)
         gg[k] = ngroups
         k += 1
-    fnv = np.uint64(16777619)
-    for q in range(pairs.shape[0]):  # rows (a, b, -1) quadratic, (a, b, c) cubic
-        a, b, c = pairs[q, 0], pairs[q, 1], pairs[q, 2]
-        if not (active[a] and active[b] and (c < 0 or active[c])):
-            continue
-        for t in range(s, e):
-            if ns[t] != a:
-                continue
-            ha = fnv * (np.uint64(idx[t]) & mask)
-            for u in range(t if a == b else s, e):
-                if ns[u] != b:
-                    continue
-                hab = ha ^ (np.uint64(idx[u]) & mask)
-                if c < 0:
-                    gi[k], gx[k], gg[k] = hab & mask, val[t] * val[u], -1
-                    k += 1
-                    continue
-                habf = fnv * (hab & mask)
-                for r in range(u if b == c else s, e):
-                    if ns[r] == c:
-                        gi[k] = (habf ^ (np.uint64(idx[r]) & mask)) & mask
-                        gx[k], gg[k] = val[t] * val[u] * val[r], -1
-                        k += 1
-    return k
+    return cross(s, e, idx, val, ns, active, pairs, mask, gi, gx, gg, k, -1)
 
 
 @nb.njit(cache=True, inline="always")
@@ -292,7 +271,7 @@ def _learn(p, a, g, imp, k, gi, gx, gg, w, G, N, R, gs, hp, fl):
         _sync(w, gs, l1_on)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit_keyed(adagrad, nogil=True)  # compiles in adagrad.cross: its cache follows adagrad.py
 def vw_block(
     labels, imps, offsets, idx, val, ns, active, pairs, add_constant, mask, state, hp, fl, holdout
 ):
