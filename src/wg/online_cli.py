@@ -105,6 +105,9 @@ def online() -> None:
     help="fw: FW's table; blocks: 2^N hash buckets of fields*k weights each (format 1).",
 )
 @click.option("--ffm_learning_rate", type=float, default=0.1, show_default=True)
+@click.option("--ffm_init_width", type=float, help="FW's FFM initialiser (0: FW's default).")
+@click.option("--ffm_init_center", type=float, help="FW: added when --ffm_init_width > 0.")
+@click.option("--ffm_init_zero_band", type=float, help="FW: share of the width kept off 0.")
 @click.option("--noconstant", is_flag=True, help="No bias feature.")
 @click.option("--holdout_after", type=click.IntRange(0), default=0, help="FW: learn examples < N.")
 @click.option("--predictions_after", type=click.IntRange(0), default=0, help="FW: -p from N+1.")
@@ -172,6 +175,9 @@ def train(**kw: Any) -> None:
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
     opts["ffm_fields"] = tuple(kw["ffm_field"])
     opts["transforms"] = tuple(kw["transform"])
+    for key in ("ffm_init_width", "ffm_init_center", "ffm_init_zero_band"):
+        if kw[key] is not None:  # absent: wg_online's initialiser
+            opts[key] = kw[key]
     if kw["namespace_map"]:
         from wg_online.vw_format import load_namespace_map
 

@@ -46,6 +46,10 @@ class Options:
     ffm_bit_precision: int = 18
     ffm_learning_rate: float = 0.1
     ffm_init: float = 0.1
+    #: FW's --ffm_init_width (NaN: ours above; a number >= 0: FW's initialiser, ffm_init.py)
+    ffm_init_width: float = math.nan
+    ffm_init_center: float = 0.0
+    ffm_init_zero_band: float = 0.0
     seed: int = 0
     #: FW's ``--transform`` values (:mod:`wg_online.transforms`), applied when examples are parsed
     transforms: tuple[str, ...] = ()
@@ -68,6 +72,11 @@ class Options:
         if math.isnan(self.nn_power_t):
             object.__setattr__(self, "nn_power_t", self.power_t)
         _check_numbers(self)
+        if not (math.isnan(self.ffm_init_width) or 0 <= self.ffm_init_width < math.inf):
+            raise OptionsError(
+                f"--ffm_init_width {self.ffm_init_width!r} is out of range: "
+                "use a finite number >= 0"
+            )
         _check_deep(self)
         if self.ffm_layout not in FFM_LAYOUTS:
             raise OptionsError(f"FFM layout {self.ffm_layout!r}: use one of {list(FFM_LAYOUTS)}")
@@ -137,6 +146,9 @@ FLAGS = {
     "ffm_k": "--ffm_k",
     "ffm_bit_precision": "--ffm_bit_precision",
     "ffm_learning_rate": "--ffm_learning_rate",
+    "ffm_init_zero_band": "--ffm_init_zero_band",
+    "ffm_init_center": "--ffm_init_center",
+    "ffm_init_width": "--ffm_init_width",
     "ffm_layout": "--ffm_layout",
     "interactions": "-q/--cubic/--interactions",
     "ffm_fields": "--ffm_field",
@@ -155,6 +167,8 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "ffm_k": (0, MAX_FFM_K, True),
     "ffm_learning_rate": (0.0, float("inf"), False),
     "ffm_init": (0.0, float("inf"), True),
+    "ffm_init_center": (-float("inf"), float("inf"), True),
+    "ffm_init_zero_band": (0.0, 1.0, True),
     "seed": (0, 2**63 - 1, True),
     "minimum_learning_rate": (0.0, float("inf"), True),
     "nn_layers": (0, 64, True),
@@ -335,7 +349,12 @@ class Model:
         (16,)
         """
         size, n_v = 1 << options.bit_precision, ffm_geometry(options)[2]
-        if options.ffm_k:
+        if options.ffm_k and not math.isnan(options.ffm_init_width):
+            from wg_online.ffm_init import fw_ffm_weights
+
+            v = fw_ffm_weights(n_v, options.ffm_k, options.ffm_init_width,
+                               options.ffm_init_center, options.ffm_init_zero_band)  # fmt: skip
+        elif options.ffm_k:
             rng = np.random.default_rng(options.seed)
             scale = options.ffm_init / np.sqrt(options.ffm_k)
             v = rng.random(n_v, dtype=np.float32)
