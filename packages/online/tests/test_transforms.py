@@ -204,3 +204,17 @@ def test_cli_refuses_a_malformed_transform() -> None:
     )
     assert result.exit_code == 2
     assert "--transform 't=Weight(a)()': Weight takes 1 namespace and 1 number" in result.output
+
+
+def test_cache_records_the_transforms(tmp_path) -> None:
+    from wg_online.parsing import iter_file, read_cache, write_cache
+
+    data = tmp_path / "d.vw"
+    data.write_text("1 |price 16 |b x\n0 |b y\n")
+    spec = ("bp=BinnerSqrtPlain(price)(0,1)",)
+    blocks = list(iter_file(data, transforms=spec))
+    write_cache(tmp_path / "c", blocks, data, (), spec)
+    cached = read_cache(tmp_path / "c", data, (), spec)
+    assert cached is not None
+    assert cached[0].idx.tolist() == blocks[0].idx.tolist()
+    assert read_cache(tmp_path / "c", data, ()) is None  # other transforms: rebuilt
