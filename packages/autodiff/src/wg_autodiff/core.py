@@ -174,7 +174,8 @@ ArrayFace = type(
 class Tracer(ArrayFace):  # type: ignore[misc, valid-type]
     """A value followed by a trace. Behaves like an array for NumPy code."""
 
-    __slots__ = ("_node", "_tangent", "_trace", "_value", "_var")
+    # _views/_base: the views taken of this array and the array this one views (wg_autodiff.views)
+    __slots__ = ("__weakref__", "_base", "_node", "_tangent", "_trace", "_value", "_var", "_views")
     __array_priority__ = 1000.0
     _node: Any
     _tangent: Any

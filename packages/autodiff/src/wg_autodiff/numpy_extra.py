@@ -9,6 +9,7 @@ import numpy as np
 
 from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_math as nm
+from wg_autodiff import views
 from wg_autodiff.core import Tracer, alias, mark_complex, unsupported
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_api import bottom, getitem, ravel, reshape
@@ -30,6 +31,7 @@ def _rebind(dst: Any, new: Any, name: str) -> None:
             f"np.{name} writing traced values into a plain array (allocate it with "
             "np.zeros_like(x) of a traced x)"
         )
+    views.before_write(dst, None, f"np.{name}")
     if type(new) is not Tracer:
         new = ar.where_p.bind(np.ones(shape_of(dst), dtype=bool), new, dst)
     src = alias(new)

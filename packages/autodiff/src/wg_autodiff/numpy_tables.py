@@ -8,6 +8,7 @@ import numpy as np
 
 from wg_autodiff import numpy_api as api
 from wg_autodiff import numpy_math as nm
+from wg_autodiff import views
 from wg_autodiff.core import Tracer, alias
 from wg_autodiff.namespace import shape_of
 from wg_autodiff.numpy_decomp import LINALG
@@ -86,13 +87,13 @@ FUNCTIONS: dict[Any, Any] = {
     np.min: api.amin,
     np.amin: api.amin,
     np.prod: api.prod,
-    np.reshape: api.reshape,
-    np.transpose: api.transpose,
-    np.swapaxes: api.swapaxes,
-    np.moveaxis: api.moveaxis,
-    np.ravel: api.ravel,
-    np.squeeze: api.squeeze,
-    np.expand_dims: api.expand_dims,
+    np.reshape: views.whole(api.reshape),
+    np.transpose: views.whole(api.transpose),
+    np.swapaxes: views.whole(api.swapaxes),
+    np.moveaxis: views.whole(api.moveaxis),
+    np.ravel: views.whole(api.ravel),
+    np.squeeze: views.whole(api.squeeze),
+    np.expand_dims: views.whole(api.expand_dims),
     np.broadcast_to: api.broadcast_to,
     np.concatenate: api.concatenate,
     np.stack: api.stack,
@@ -195,7 +196,7 @@ FUNCTIONS.update(
         np.linalg.matmul: matmul,
         np.linalg.outer: outer,
         np.linalg.tensordot: tensordot,
-        np.moveaxis: api.moveaxis,
+        np.moveaxis: views.whole(api.moveaxis),
         np.select: nm.select,
         np.linspace: nm.linspace,
         np.nan_to_num: nm.nan_to_num,

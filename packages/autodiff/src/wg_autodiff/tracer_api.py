@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from wg_autodiff import numpy_api as api
-from wg_autodiff import numpy_linalg
+from wg_autodiff import numpy_linalg, views
 from wg_autodiff import numpy_tables as tables
 from wg_autodiff.buffer import Buffer
 from wg_autodiff.core import Primitive, Tracer, is_complex, mark_complex, unsupported
@@ -89,10 +89,10 @@ def _methods() -> dict[str, Any]:
             condition, self, *a, **k
         ),
     }
-    for name in ("mean", "var", "std", "prod", "reshape", "transpose", "swapaxes", "ravel"):
+    for name in ("mean", "var", "std", "prod", "cumsum", "clip", "take", "trace"):
         face[name] = getattr(api, name)
-    for name in ("squeeze", "cumsum", "clip", "take", "diagonal", "trace"):
-        face[name] = getattr(api, name)
+    for name in ("reshape", "transpose", "swapaxes", "ravel", "squeeze", "diagonal"):
+        face[name] = views.whole(getattr(api, name))
     for name in ("cumprod", "repeat", "round", "searchsorted", "argpartition"):
         face[name] = _function(name)
     for name in ("argmax", "argmin", "argsort", "all", "any", "nonzero"):
@@ -128,11 +128,13 @@ def _astype(self: Tracer, dtype: Any, *args: Any, **kwargs: Any) -> Any:
 def _setitem(self: Tracer, idx: Any, value: Any) -> None:
     """``x[idx] = v`` on a traced array: rebinds ``x`` to a new traced value (functional update).
 
-    Other names bound to the same array, and views of it, are not updated, as they would be in
-    NumPy; the derivative is correct for the value ``x`` holds afterwards.
+    Other names bound to the same object see the new value; a view taken before the write, or a
+    write into a view, raises instead of giving the derivative of a different program
+    (:mod:`wg_autodiff.views`).
     """
     mask = np.zeros(self.shape, dtype=bool)
     mask[idx] = True
+    views.before_write(self, mask, "a write")
     placed = ar.broadcast_to_p.bind(value, shape=mask[idx].shape)
     spread = ra.scatter_add_p.bind(placed, idx=idx, shape=self.shape)
     new = ar.where_p.bind(mask, spread, self)
@@ -146,13 +148,13 @@ FACE: dict[str, Any] = {
     **_methods(),
     "__divmod__": lambda self, other: tables.UFUNCS[np.divmod](self, other),
     "__abs__": lambda self: tables.UFUNCS[np.absolute](self),
-    "__getitem__": api.getitem,
+    "__getitem__": lambda self, idx: views.indexed(self, idx, api.getitem(self, idx)),
     "__setitem__": _setitem,
     "sort": _sort_in_place,
     "astype": _astype,
     "conj": rc.conj,
     "conjugate": rc.conj,
-    "T": api.transpose,
+    "T": views.whole(api.transpose),
     "mT": ra.matrix_transpose,
     "real": rc.real,
     "imag": rc.imag,
