@@ -158,23 +158,26 @@ FLAGS = {
     "nn_init_acc_gradient": "--nn_init_acc_gradient",
 }
 #: Numeric ranges, (low, high, low is allowed): every number must also be finite.
+F32_MAX = float(np.finfo(np.float32).max)
+"""The largest rate the kernels can hold: they compute in float32."""
+
 RANGES: dict[str, tuple[float, float, bool]] = {
     "bit_precision": (1, 30, True),
     "ffm_bit_precision": (1, 30, True),
-    "learning_rate": (0.0, float("inf"), False),
-    "power_t": (0.0, float("inf"), True),
-    "l2": (0.0, float("inf"), True),
+    "learning_rate": (0.0, F32_MAX, False),
+    "power_t": (0.0, F32_MAX, True),
+    "l2": (0.0, F32_MAX, True),
     "ffm_k": (0, MAX_FFM_K, True),
-    "ffm_learning_rate": (0.0, float("inf"), False),
-    "ffm_init": (0.0, float("inf"), True),
-    "ffm_init_center": (-float("inf"), float("inf"), True),
+    "ffm_learning_rate": (0.0, F32_MAX, False),
+    "ffm_init": (0.0, F32_MAX, True),
+    "ffm_init_center": (-F32_MAX, F32_MAX, True),
     "ffm_init_zero_band": (0.0, 1.0, True),
     "seed": (0, 2**63 - 1, True),
-    "minimum_learning_rate": (0.0, float("inf"), True),
+    "minimum_learning_rate": (0.0, F32_MAX, True),
     "nn_layers": (0, 64, True),
-    "nn_learning_rate": (0.0, float("inf"), False),
-    "nn_power_t": (0.0, float("inf"), True),
-    "nn_init_acc_gradient": (0.0, float("inf"), True),
+    "nn_learning_rate": (0.0, F32_MAX, False),
+    "nn_power_t": (0.0, F32_MAX, True),
+    "nn_init_acc_gradient": (0.0, F32_MAX, True),
 }
 
 
@@ -215,7 +218,7 @@ def _check_numbers(options: Options) -> None:
             if isinstance(low, int):
                 fix = f"use a whole number from {low} to {high}"
             else:
-                fix = f"use a finite number {'>=' if low_ok else '>'} {low}"
+                fix = f"use a finite number {'>=' if low_ok else '>'} {low}, at most {high:.7g}"
             raise OptionsError(f"{_flag(name)} {value!r} is out of range: {fix}")
 
 

@@ -220,8 +220,7 @@ def _check_schema(header: Any, path: str | os.PathLike[str]) -> None:
         half = entry["name"] == "v" and "quantization" in header  # FW's quantized FFM weights
         want = "<f2" if half else "<f4"
         if entry["dtype"] != want or entry["offset"] < 0 or entry["count"] < 0:
-            raise _fail(path, f"{where} needs dtype '<f4' ('<f2' for quantized FFM weights) "
-                        "and a non-negative offset and count")  # fmt: skip
+            raise _fail(path, f"{where} needs dtype {want!r} and a non-negative offset and count")
         seen.add(entry["name"])
     _check_quantization(header, path)
     if not {"w", "v"} <= seen:
