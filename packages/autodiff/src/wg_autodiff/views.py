@@ -86,6 +86,8 @@ class _Stale:
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # introspection (doctest, inspect, copy) asks for protocols
+            raise AttributeError(name)
         raise _conversion_error(
             "use of a view (y[i], y[1:], y.T, y.reshape(...)) taken before a traced value was "
             "written into the array it views",
