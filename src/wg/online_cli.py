@@ -108,6 +108,13 @@ def online() -> None:
 @click.option("--ffm_init_width", type=float, help="FW's FFM initialiser (0: FW's default).")
 @click.option("--ffm_init_center", type=float, help="FW: added when --ffm_init_width > 0.")
 @click.option("--ffm_init_zero_band", type=float, help="FW: share of the width kept off 0.")
+@click.option(
+    "--ffm_init_acc_gradient",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="FW: where the FFM weights' AdaGrad sums start.",
+)
 @click.option("--noconstant", is_flag=True, help="No bias feature.")
 @click.option("--holdout_after", type=click.IntRange(0), default=0, help="FW: learn examples < N.")
 @click.option("--predictions_after", type=click.IntRange(0), default=0, help="FW: -p from N+1.")
@@ -167,6 +174,7 @@ def train(**kw: Any) -> None:
         "ffm_k",
         "ffm_bit_precision",
         "ffm_learning_rate",
+        "ffm_init_acc_gradient",
         "ffm_layout",
         "minimum_learning_rate",
     }

@@ -179,7 +179,7 @@ def _reference_run(data, o: Options) -> np.ndarray:
     field = {ord(ch): f for f, chars in enumerate(o.ffm_fields) for ch in chars}
     w, acc = np.zeros(mask + 1), np.zeros(mask + 1)
     v = Model.new(o).v.astype(np.float64)
-    vacc = np.zeros_like(v)
+    vacc = np.full_like(v, o.ffm_init_acc_gradient)  # FW's AdagradFlex starts at init_acc
     preds = []
     for i, label in enumerate(data.labels):
         ts = range(data.offsets[i], data.offsets[i + 1])
@@ -213,19 +213,21 @@ def _reference_run(data, o: Options) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("fields", "layout"),
+    ("fields", "layout", "init_acc"),
     [
-        (("a", "b", "c", "d"), "blocks"),  # one feature per field: the pair-by-pair step
-        (("a", "b", "c", "d"), "fw"),
-        (("ab", "cd", "e"), "blocks"),  # two features in a field: the gradient-buffer step
-        (("ab", "cd", "e"), "fw"),
+        (("a", "b", "c", "d"), "blocks", 0.0),  # one feature per field: the pair-by-pair step
+        (("a", "b", "c", "d"), "fw", 0.0),
+        (("ab", "cd", "e"), "blocks", 0.0),  # two features in a field: the gradient-buffer step
+        (("ab", "cd", "e"), "fw", 0.0),
+        (("ab", "cd", "e"), "fw", 0.25),  # --ffm_init_acc_gradient: the sums start there
     ],
 )
-def test_ffm_training_matches_a_float64_reference(fields, layout) -> None:
+def test_ffm_training_matches_a_float64_reference(fields, layout, init_acc) -> None:
     data = parse_bytes(ctr(400, seed=4).text)
     o = Options(
-        bit_precision=16, ffm_k=3, ffm_fields=fields, ffm_bit_precision=16, ffm_layout=layout
-    )
+        bit_precision=16, ffm_k=3, ffm_fields=fields, ffm_bit_precision=16, ffm_layout=layout,
+        ffm_init_acc_gradient=init_acc,
+    )  # fmt: skip
     model = Model.new(o)
     got, _, _ = model.run(data, True)
     # FW's blocks overlap: a weight in two features' blocks gets two AdaGrad steps, not one
@@ -233,6 +235,20 @@ def test_ffm_training_matches_a_float64_reference(fields, layout) -> None:
     np.testing.assert_allclose(
         got, _reference_run(data, o), atol=2e-5 if layout == "blocks" else 1e-4
     )
+
+
+def test_ffm_init_acc_gradient_is_kept_in_the_model(tmp_path) -> None:
+    data = ctr(50, seed=3).text
+    (tmp_path / "d.vw").write_bytes(data)
+    o = Options(bit_precision=8, ffm_k=2, ffm_fields=("a", "b"), ffm_bit_precision=8,
+                ffm_init_acc_gradient=3.0)  # fmt: skip
+    assert np.all(Model.new(o).vacc == np.float32(3.0))
+    train(tmp_path / "d.vw", tmp_path / "m.wgm", o)
+    loaded = load_model(tmp_path / "m.wgm")  # no --save_resume: the sums restart at the option
+    assert loaded.options.ffm_init_acc_gradient == 3.0
+    assert np.all(loaded.vacc == np.float32(3.0))
+    with pytest.raises(OptionsError, match="--ffm_init_acc_gradient"):
+        Options(ffm_init_acc_gradient=-1.0)
 
 
 def test_warm_up_tells_when_it_compiles(monkeypatch) -> None:

@@ -50,6 +50,9 @@ class Options:
     ffm_init_width: float = math.nan
     ffm_init_center: float = 0.0
     ffm_init_zero_band: float = 0.0
+    #: FW's --ffm_init_acc_gradient: where the FFM weights' AdaGrad sums start (FW's default
+    #: inherits its LR's 1.0; ours is 0, as VW's and our LR's sums start)
+    ffm_init_acc_gradient: float = 0.0
     seed: int = 0
     #: FW's ``--transform`` values (:mod:`wg_online.transforms`), applied when examples are parsed
     transforms: tuple[str, ...] = ()
@@ -149,6 +152,7 @@ FLAGS = {
     "ffm_init_zero_band": "--ffm_init_zero_band",
     "ffm_init_center": "--ffm_init_center",
     "ffm_init_width": "--ffm_init_width",
+    "ffm_init_acc_gradient": "--ffm_init_acc_gradient",
     "ffm_layout": "--ffm_layout",
     "interactions": "-q/--cubic/--interactions",
     "ffm_fields": "--ffm_field",
@@ -172,6 +176,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "ffm_init": (0.0, F32_MAX, True),
     "ffm_init_center": (-F32_MAX, F32_MAX, True),
     "ffm_init_zero_band": (0.0, 1.0, True),
+    "ffm_init_acc_gradient": (0.0, F32_MAX, True),
     "seed": (0, 2**63 - 1, True),
     "minimum_learning_rate": (0.0, F32_MAX, True),
     "nn_layers": (0, 64, True),
@@ -364,9 +369,8 @@ class Model:
             v *= np.float32(scale)  # in place: each fresh array of this size is ~5k page faults
         else:
             v = np.zeros(n_v, np.float32)
-        model = cls(
-            options, np.zeros(size, np.float32), np.zeros(size, np.float32), v, np.zeros_like(v)
-        )
+        vacc = np.full_like(v, options.ffm_init_acc_gradient)  # FW: AdagradFlex's init_acc
+        model = cls(options, np.zeros(size, np.float32), np.zeros(size, np.float32), v, vacc)
         graph = nn_graph(options)
         if graph is not None:
             from wg_online.nn import init_weights

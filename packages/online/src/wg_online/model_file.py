@@ -349,7 +349,7 @@ def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = 
         raise _fail(path, f"cannot read model file: {exc.strerror}", "check the path") from None
     w, v = arrays["w"], arrays["v"]
     acc = arrays.get("acc", np.zeros(w.size, np.float32))
-    vacc = arrays.get("vacc", np.zeros(v.size, np.float32))
+    vacc = arrays.get("vacc", np.full(v.size, options.ffm_init_acc_gradient, np.float32))
     model = Model(options, w, acc, v, vacc, header.get("examples_seen", 0))
     model.inference = header.get("inference", False)
     if graph is not None:
