@@ -10,25 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import wg_convnet as cn
 import wg_convnet.layers as layers_mod
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wg_convnet import (
-    AvgPool2D,
-    BatchNorm2D,
-    Conv2D,
-    Dense,
-    Dropout,
-    Flatten,
-    LeakyReLU,
-    MaxPool2D,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Tanh,
-    softmax_cross_entropy,
-)
 from wg_convnet.layer import Layer
 
 wg_autodiff = pytest.importorskip("wg_autodiff", reason="wg_autodiff is not installed")
@@ -78,7 +63,7 @@ def compare(layer: Layer, x: np.ndarray, seed: int) -> None:
 def test_conv2d_matches_wg_autodiff(k, s, p, d, c, f, seed) -> None:
     rng = np.random.default_rng(seed)
     side = d * (k - 1) + 1 + int(rng.integers(0, 4))
-    layer = Conv2D(c, f, k, stride=s, padding=p, dilation=d)
+    layer = cn.Conv2D(c, f, k, stride=s, padding=p, dilation=d)
     layer.build(rng, xp=np, dtype=np.float64)
     compare(layer, rng.normal(size=(2, c, side, side + 1)), seed)
 
@@ -96,14 +81,14 @@ def test_conv2d_both_layouts_and_chunks_match_wg_autodiff(
     monkeypatch.setattr(layers_mod, "CACHE_BYTES", 0)
     monkeypatch.setattr("wg_convnet.convolution.SCRATCH_BYTES", 1)  # one sample per chunk
     rng = np.random.default_rng(0)
-    layer = Conv2D(3, 2, 3, padding=1)
+    layer = cn.Conv2D(3, 2, 3, padding=1)
     layer.build(rng, xp=np, dtype=np.float64)
     compare(layer, rng.normal(size=(3, 3, 5, 5)), 0)
 
 
 @settings(max_examples=15, deadline=None)
 @given(
-    st.sampled_from([MaxPool2D, AvgPool2D]), st.integers(1, 3), st.integers(1, 3),
+    st.sampled_from([cn.MaxPool2D, cn.AvgPool2D]), st.integers(1, 3), st.integers(1, 3),
     st.integers(0, 1), st.integers(0, 99),
 )  # fmt: skip
 def test_pooling_matches_wg_autodiff(cls, k, s, p, seed) -> None:
@@ -112,25 +97,27 @@ def test_pooling_matches_wg_autodiff(cls, k, s, p, seed) -> None:
 
 
 @pytest.mark.parametrize(
-    "layer", [ReLU(), LeakyReLU(0.1), Sigmoid(), Tanh(), Softmax(), Flatten()], ids=repr
+    "layer",
+    [cn.ReLU(), cn.LeakyReLU(0.1), cn.Sigmoid(), cn.Tanh(), cn.Softmax(), cn.Flatten()],
+    ids=repr,
 )
 def test_activations_and_flatten_match_wg_autodiff(layer) -> None:
     rng = np.random.default_rng(0)
-    shape = (4, 5) if isinstance(layer, Softmax) else (2, 3, 4, 4)
+    shape = (4, 5) if isinstance(layer, cn.Softmax) else (2, 3, 4, 4)
     compare(layer, rng.normal(size=shape), 0)
 
 
 def test_dense_batchnorm_dropout_match_wg_autodiff() -> None:
     rng = np.random.default_rng(1)
-    dense = Dense(4, 3)
+    dense = cn.Dense(4, 3)
     dense.build(rng, xp=np, dtype=np.float64)
     compare(dense, rng.normal(size=(5, 4)), 1)
-    bn = BatchNorm2D(2)
+    bn = cn.BatchNorm2D(2)
     bn.build(rng, xp=np, dtype=np.float64)
     bn.params["gamma"] = rng.uniform(0.5, 2.0, size=2)
     compare(bn, rng.normal(1.0, 2.0, size=(3, 2, 4, 4)), 2)
 
-    class SeededDropout(Dropout):
+    class SeededDropout(cn.Dropout):
         def forward(self, x, *, training=False):
             self.rng = np.random.default_rng(5)  # the same mask on every call
             return super().forward(x, training=training)
@@ -141,14 +128,14 @@ def test_dense_batchnorm_dropout_match_wg_autodiff() -> None:
 def test_network_through_flatten_matches_wg_autodiff() -> None:
     """The dense-into-conv boundary, the worry that started the project: Sequential.forward."""
     rng = np.random.default_rng(2)
-    net = Sequential(
-        [Conv2D(2, 3, 3, padding=1), ReLU(), MaxPool2D(2), Conv2D(3, 4, 3), Tanh(), Flatten(),
-         Dense(4 * 2 * 2, 5)],
+    net = cn.Sequential(
+        [cn.Conv2D(2, 3, 3, padding=1), cn.ReLU(), cn.MaxPool2D(2), cn.Conv2D(3, 4, 3), cn.Tanh(),
+         cn.Flatten(), cn.Dense(4 * 2 * 2, 5)],
         dtype="float64",
     ).build(3)  # fmt: skip
     x = rng.normal(size=(3, 2, 8, 8))
     labels = np.array([0, 4, 2])
-    _, dout = softmax_cross_entropy(net.forward(x, training=True), labels)
+    _, dout = cn.softmax_cross_entropy(net.forward(x, training=True), labels)
     net.backward(dout)
     params, hand = net.parameters()
     hand = [g.copy() for g in hand]
@@ -167,6 +154,6 @@ def test_network_through_flatten_matches_wg_autodiff() -> None:
 def test_softmax_cross_entropy_gradient_matches_wg_autodiff() -> None:
     logits = np.random.default_rng(4).normal(size=(6, 4)) * 3
     labels = np.array([0, 1, 2, 3, 0, 1])
-    _, mine = softmax_cross_entropy(logits, labels)
+    _, mine = cn.softmax_cross_entropy(logits, labels)
 
     close(mine, grad(lambda z: reference_cross_entropy(z, labels))(logits))

@@ -6,25 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import wg_convnet as cn
 import wg_convnet.layers as layers_mod
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wg_convnet import (
-    AvgPool2D,
-    BatchNorm2D,
-    Conv2D,
-    Dense,
-    Dropout,
-    Flatten,
-    LeakyReLU,
-    MaxPool2D,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Tanh,
-    conv_numpy,
-)
 from wg_convnet import convolution as conv_mod
 from wg_convnet.layer import Layer
 
@@ -85,7 +70,11 @@ def conv_cases(draw):
     h = draw(st.integers(max(1, span - 2 * p), span - 2 * p + 6))
     w = draw(st.integers(max(1, span - 2 * p), span - 2 * p + 6))
     n, c, f = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    return Conv2D(c, f, k, stride=s, padding=p, dilation=d), (n, c, h, w), draw(st.integers(0, 99))
+    return (
+        cn.Conv2D(c, f, k, stride=s, padding=p, dilation=d),
+        (n, c, h, w),
+        draw(st.integers(0, 99)),
+    )
 
 
 @SETTINGS
@@ -107,7 +96,7 @@ def test_conv2d_numpy_fast_path_matches_finite_differences(case, input_grad_path
     x = np.random.default_rng(seed).normal(size=shape)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)  # every case takes conv_numpy's path
-        mp.setattr(conv_numpy, "NHWC_MIN_CHANNELS", INPUT_GRAD_PATHS[input_grad_path])
+        mp.setattr(cn.conv_numpy, "NHWC_MIN_CHANNELS", INPUT_GRAD_PATHS[input_grad_path])
         check_layer(built(layer, seed), x, seed)
         assert layer._fast
 
@@ -122,9 +111,9 @@ def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked, input_grad_
     for fast in (True, False):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)
-            mp.setattr(conv_numpy, "NHWC_MIN_CHANNELS", INPUT_GRAD_PATHS[input_grad_path])
+            mp.setattr(cn.conv_numpy, "NHWC_MIN_CHANNELS", INPUT_GRAD_PATHS[input_grad_path])
             mp.setattr(layers_mod, "NUMPY_FAST_PATH", fast)
-            mp.setattr(conv_numpy, "INPUT_GRAD_BYTES", 1)  # groups of one sample inside a chunk
+            mp.setattr(cn.conv_numpy, "INPUT_GRAD_BYTES", 1)  # groups of one sample inside a chunk
             if chunked:
                 mp.setattr(conv_mod, "SCRATCH_BYTES", 1)
                 mp.setattr(layers_mod, "CACHE_BYTES", 0)
@@ -142,7 +131,7 @@ def test_conv2d_numpy_fast_path_equals_array_api_path(case, chunked, input_grad_
 def test_conv2d_fast_path_reads_non_contiguous_input(padding, stride, dilation) -> None:
     """im2col reads all windows through one strided view: negative and swapped strides too."""
     rng = np.random.default_rng(0)
-    layer = built(Conv2D(16, 4, 3, stride=stride, padding=padding, dilation=dilation), 2)
+    layer = built(cn.Conv2D(16, 4, 3, stride=stride, padding=padding, dilation=dilation), 2)
     x = rng.normal(size=(3, 16, 9, 8))[:, :, ::-1, ::-1].transpose(0, 1, 3, 2)
     results = []
     for fast, data in ((True, x), (False, np.ascontiguousarray(x))):
@@ -157,7 +146,7 @@ def test_conv2d_fast_path_reads_non_contiguous_input(padding, stride, dilation) 
 
 def test_conv2d_fast_path_reuses_column_buffers_safely() -> None:
     rng = np.random.default_rng(0)
-    layer, fresh = built(Conv2D(4, 8, 3, padding=1), 1), built(Conv2D(4, 8, 3, padding=1), 1)
+    layer, fresh = built(cn.Conv2D(4, 8, 3, padding=1), 1), built(cn.Conv2D(4, 8, 3, padding=1), 1)
     x1, x2, x3 = (rng.normal(size=(5, 4, 7, 7)) for _ in range(3))
     dy = rng.normal(size=(5, 8, 7, 7))
     layer.forward(x1, training=True)
@@ -187,8 +176,8 @@ def test_conv2d_input_gradient_in_groups_equals_one_group(case, n, per_group) ->
     for budget in (per_group * per_sample, n * per_sample):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(layers_mod, "CHANNEL_MAJOR_MIN_K", 1)
-            mp.setattr(conv_numpy, "NHWC_MIN_CHANNELS", 1)
-            mp.setattr(conv_numpy, "INPUT_GRAD_BYTES", budget)
+            mp.setattr(cn.conv_numpy, "NHWC_MIN_CHANNELS", 1)
+            mp.setattr(cn.conv_numpy, "INPUT_GRAD_BYTES", budget)
             y = layer.forward(x, training=True)
             results.append(layer.backward(np.cos(y)))
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
@@ -229,7 +218,7 @@ def test_conv2d_channel_major_and_per_sample_layouts_agree(case, chunked) -> Non
             if chunked:
                 mp.setattr(conv_mod, "SCRATCH_BYTES", 1)
                 mp.setattr(layers_mod, "CACHE_BYTES", 0)
-                mp.setattr(conv_numpy, "INPUT_GRAD_BYTES", 1)
+                mp.setattr(cn.conv_numpy, "INPUT_GRAD_BYTES", 1)
             y = layer.forward(x, training=True)
             dx = layer.backward(np.cos(y))
             results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
@@ -239,7 +228,7 @@ def test_conv2d_channel_major_and_per_sample_layouts_agree(case, chunked) -> Non
 
 @SETTINGS
 @given(
-    st.sampled_from([MaxPool2D, AvgPool2D]),
+    st.sampled_from([cn.MaxPool2D, cn.AvgPool2D]),
     st.integers(1, 4),
     st.integers(1, 3),
     st.integers(0, 2),
@@ -260,12 +249,12 @@ def test_pooling_backward_matches_finite_differences(cls, k, s, p, extra, seed) 
 @given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(0, 99))
 def test_dense_backward_matches_finite_differences(n, fin, fout, seed) -> None:
     x = np.random.default_rng(seed).normal(size=(n, fin))
-    check_layer(built(Dense(fin, fout), seed), x, seed)
+    check_layer(built(cn.Dense(fin, fout), seed), x, seed)
 
 
 @SETTINGS
 @given(
-    st.sampled_from([ReLU, LeakyReLU, Sigmoid, Tanh, Softmax]),
+    st.sampled_from([cn.ReLU, cn.LeakyReLU, cn.Sigmoid, cn.Tanh, cn.Softmax]),
     st.integers(1, 4),
     st.integers(1, 5),
     st.integers(0, 99),
@@ -281,7 +270,7 @@ def test_activation_backward_matches_finite_differences(cls, n, m, seed) -> None
 @given(st.integers(2, 4), st.integers(1, 3), st.integers(1, 4), st.integers(0, 99))
 def test_batchnorm_backward_matches_finite_differences(n, c, h, seed) -> None:
     x = np.random.default_rng(seed).normal(2.0, 3.0, size=(n, c, h, h + 1))
-    layer = built(BatchNorm2D(c), seed)
+    layer = built(cn.BatchNorm2D(c), seed)
     layer.params["gamma"] = np.random.default_rng(seed).uniform(0.5, 2.0, size=c)
     check_layer(layer, x, seed)
 
@@ -289,7 +278,7 @@ def test_batchnorm_backward_matches_finite_differences(n, c, h, seed) -> None:
 @SETTINGS
 @given(st.floats(0.0, 0.9), st.integers(0, 99))
 def test_dropout_backward_matches_finite_differences(rate, seed) -> None:
-    layer = Dropout(rate)
+    layer = cn.Dropout(rate)
     x = np.random.default_rng(seed).normal(size=(3, 7))
 
     def reseed() -> None:
@@ -300,7 +289,7 @@ def test_dropout_backward_matches_finite_differences(rate, seed) -> None:
 
 def test_flatten_backward_restores_shape() -> None:
     x = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
-    check_layer(Flatten(), x, 0)
+    check_layer(cn.Flatten(), x, 0)
 
 
 @st.composite
@@ -320,10 +309,16 @@ def network_cases(draw):
 def test_network_gradient_through_flatten_into_conv(case) -> None:
     """The dense-into-conv boundary: d loss / d conv weights through Flatten -> Dense."""
     c, f, k, s, p, h, oh, pooled, seed = case
-    pool = [MaxPool2D(2)] if pooled else []
+    pool = [cn.MaxPool2D(2)] if pooled else []
     side = pooled if pooled else oh
-    net = Sequential(
-        [Conv2D(c, f, k, stride=s, padding=p), Tanh(), *pool, Flatten(), Dense(f * side * side, 3)],
+    net = cn.Sequential(
+        [
+            cn.Conv2D(c, f, k, stride=s, padding=p),
+            cn.Tanh(),
+            *pool,
+            cn.Flatten(),
+            cn.Dense(f * side * side, 3),
+        ],
         dtype="float64",
     ).build(seed)
     rng = np.random.default_rng([seed, 7])

@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import wg_convnet as cn
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wg_convnet import (
-    SGD,
-    Adam,
-    AvgPool2D,
-    BatchNorm2D,
-    Conv2D,
-    Dense,
-    LeakyReLU,
-    MaxPool2D,
-    Sigmoid,
-    Softmax,
-    Tanh,
-    softmax_cross_entropy,
-)
 
 torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch)")
 F = torch.nn.functional
@@ -46,7 +33,7 @@ def run(layer, x: np.ndarray, seed: int):
 def test_conv2d_matches_torch(k, s, p, d, c, f, seed) -> None:
     h = d * (k - 1) + 1 + 5
     x = np.random.default_rng(seed).normal(size=(2, c, h, h + 2)).astype(np.float32)
-    layer = Conv2D(c, f, k, stride=s, padding=p, dilation=d)
+    layer = cn.Conv2D(c, f, k, stride=s, padding=p, dilation=d)
     layer.build(np.random.default_rng(seed), xp=np, dtype=np.float32)
     y, dy, dx = run(layer, x, seed)
     tx = torch.tensor(x, requires_grad=True)
@@ -66,7 +53,7 @@ def test_conv2d_matches_torch(k, s, p, d, c, f, seed) -> None:
 def test_conv2d_with_many_channels_matches_torch(k, s, p, d) -> None:
     """16+ input channels: the NumPy fast path computes the input gradient channels-last."""
     x = np.random.default_rng(k + s).normal(size=(3, 17, 9, 10)).astype(np.float32)
-    layer = Conv2D(17, 6, k, stride=s, padding=p, dilation=d)
+    layer = cn.Conv2D(17, 6, k, stride=s, padding=p, dilation=d)
     layer.build(np.random.default_rng(1), xp=np, dtype=np.float32)
     y, dy, dx = run(layer, x, 1)
     assert layer._fast
@@ -84,7 +71,7 @@ def test_conv2d_with_many_channels_matches_torch(k, s, p, d) -> None:
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pooling_matches_torch(kind, k, s, p) -> None:
     x = np.random.default_rng(0).normal(size=(2, 3, 9, 8)).astype(np.float32)
-    layer = MaxPool2D(k, s, p) if kind == "max" else AvgPool2D(k, s, p)
+    layer = cn.MaxPool2D(k, s, p) if kind == "max" else cn.AvgPool2D(k, s, p)
     y, dy, dx = run(layer, x, 0)
     tx = torch.tensor(x, requires_grad=True)
     fn = F.max_pool2d if kind == "max" else F.avg_pool2d
@@ -97,7 +84,7 @@ def test_pooling_matches_torch(kind, k, s, p) -> None:
 def test_dense_batchnorm_and_activations_match_torch() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(6, 5)).astype(np.float32)
-    dense = Dense(5, 4)
+    dense = cn.Dense(5, 4)
     dense.build(rng, xp=np, dtype=np.float32)
     y, dy, dx = run(dense, x, 1)
     tx = torch.tensor(x, requires_grad=True)
@@ -108,10 +95,10 @@ def test_dense_batchnorm_and_activations_match_torch() -> None:
     close(dx, tx.grad)
     close(dense.grads["W"], tw.grad.T)
     for ours, theirs in [
-        (LeakyReLU(0.1), lambda t: F.leaky_relu(t, 0.1)),
-        (Sigmoid(), torch.sigmoid),
-        (Tanh(), torch.tanh),
-        (Softmax(), lambda t: F.softmax(t, dim=1)),
+        (cn.LeakyReLU(0.1), lambda t: F.leaky_relu(t, 0.1)),
+        (cn.Sigmoid(), torch.sigmoid),
+        (cn.Tanh(), torch.tanh),
+        (cn.Softmax(), lambda t: F.softmax(t, dim=1)),
     ]:
         y, dy, dx = run(ours, x, 2)
         tx = torch.tensor(x, requires_grad=True)
@@ -120,7 +107,7 @@ def test_dense_batchnorm_and_activations_match_torch() -> None:
         close(y, ty)
         close(dx, tx.grad)
     img = rng.normal(2.0, 3.0, size=(4, 3, 5, 5)).astype(np.float32)
-    bn = BatchNorm2D(3)
+    bn = cn.BatchNorm2D(3)
     bn.build(rng, xp=np, dtype=np.float32)
     y, dy, dx = run(bn, img, 3)
     tx = torch.tensor(img, requires_grad=True)
@@ -135,7 +122,7 @@ def test_dense_batchnorm_and_activations_match_torch() -> None:
 def test_cross_entropy_matches_torch() -> None:
     logits = np.random.default_rng(4).normal(size=(7, 5)).astype(np.float32) * 10
     labels = np.array([0, 1, 2, 3, 4, 0, 1])
-    loss, grad = softmax_cross_entropy(logits, labels)
+    loss, grad = cn.softmax_cross_entropy(logits, labels)
     t = torch.tensor(logits, requires_grad=True)
     tl = F.cross_entropy(t, torch.tensor(labels))
     tl.backward()
@@ -146,9 +133,9 @@ def test_cross_entropy_matches_torch() -> None:
 @pytest.mark.parametrize(
     ("ours", "theirs"),
     [
-        (lambda: SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        (lambda: cn.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
          lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
-        (lambda: Adam(0.01, weight_decay=0.01),
+        (lambda: cn.Adam(0.01, weight_decay=0.01),
          lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.01)),
     ],
 )  # fmt: skip
@@ -167,16 +154,17 @@ def test_optimizers_follow_torch_update_rules(ours, theirs) -> None:
 
 def test_fit_on_torch_tensors_through_the_array_api() -> None:
     """The GPU code path (torch arrays via array-api-compat), exercised on the CPU."""
-    from wg_convnet import Flatten, MaxPool2D, ReLU, Sequential
     from wg_convnet.datasets import load_dataset
 
     data = load_dataset("lines", n_train=64, n_test=8)
-    layers = lambda: [Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),  # noqa: E731
-                      Dense(4 * 8 * 8, 3)]  # fmt: skip
+    layers = lambda: [cn.Conv2D(1, 4, 3, padding=1), cn.ReLU(), cn.MaxPool2D(2),  # noqa: E731
+                      cn.Flatten(), cn.Dense(4 * 8 * 8, 3)]  # fmt: skip
     kwargs = {"epochs": 2, "batch_size": 16, "seed": 0, "verbose": False}
-    ours = Sequential(layers()).fit(data.X_train, data.y_train, optimizer=Adam(1e-2), **kwargs)
-    theirs = Sequential(layers()).fit(
-        torch.tensor(data.X_train), torch.tensor(data.y_train), optimizer=Adam(1e-2), **kwargs
+    ours = cn.Sequential(layers()).fit(
+        data.X_train, data.y_train, optimizer=cn.Adam(1e-2), **kwargs
+    )
+    theirs = cn.Sequential(layers()).fit(
+        torch.tensor(data.X_train), torch.tensor(data.y_train), optimizer=cn.Adam(1e-2), **kwargs
     )
     proba = theirs.predict_proba(torch.tensor(data.X_test))
     assert isinstance(proba, torch.Tensor)
