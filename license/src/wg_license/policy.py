@@ -26,9 +26,11 @@ from wg_license.tree import DEFAULT_ARTIFACTS, DEFAULT_EXCLUDE
 
 @dataclass(frozen=True)
 class Clarification:
-    """A dependency's licence stated by us, valid only while its licence file is unchanged."""
+    """A dependency's licence stated by us, valid only while its licence file is unchanged.
 
-    name: str
+    Kept under the dependency's normalised name in :attr:`Policy.clarify`, which is its one home.
+    """
+
     expression: str
     file: str
     sha256: str
@@ -37,9 +39,8 @@ class Clarification:
 
 @dataclass(frozen=True)
 class Waiver:
-    """Extra licences allowed for one dependency, with the reason."""
+    """Extra licences allowed for one dependency (the key in :attr:`Policy.exceptions`), and why."""
 
-    name: str
     allow: tuple[str, ...]
     reason: str
     line: int
@@ -136,13 +137,12 @@ def _apply(policy: Policy, table: dict[str, Any], ctx: _Ctx) -> None:
     for e in _tables(table.get("exceptions", []), "exceptions", ctx, ("name", "allow", "reason")):
         name = normalise_name(str(e["name"]))
         allow = tuple(e["allow"]) if isinstance(e["allow"], list) else (str(e["allow"]),)
-        policy.exceptions[name] = Waiver(name, allow, str(e["reason"]), ctx.line("exceptions"))
+        policy.exceptions[name] = Waiver(allow, str(e["reason"]), ctx.line("exceptions"))
     required = ("name", "expression", "file", "sha256")
     for e in _tables(table.get("clarify", []), "clarify", ctx, required):
         name = normalise_name(str(e["name"]))
         policy.clarify.setdefault(name, []).append(
             Clarification(
-                name,
                 str(e["expression"]),
                 str(e["file"]),
                 str(e["sha256"]).lower(),
