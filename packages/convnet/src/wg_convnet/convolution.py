@@ -10,7 +10,7 @@ processed in chunks of at most :data:`SCRATCH_BYTES` (see :func:`chunk_size`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from wg_convnet.backend import array_namespace, device
 
@@ -106,15 +106,20 @@ def window(x: Array, i: int, j: int, out_hw: tuple[int, int], stride: int, dilat
     return x[:, :, rows, cols]
 
 
-def im2col(
-    xpad: Array,
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: int,
-    dilation: int,
-    *,
-    channel_major: bool = False,
-) -> Array:
+class Taps(NamedTuple):
+    """Where a kernel reads: its size (KH, KW), the output size (OH, OW), stride and dilation.
+
+    :func:`im2col` and its adjoint :func:`col2im` take the one value, so that both read and
+    write through the same slices (:func:`tap`).
+    """
+
+    kernel: tuple[int, int]
+    out_hw: tuple[int, int]
+    stride: int
+    dilation: int
+
+
+def im2col(xpad: Array, taps: Taps, *, channel_major: bool = False) -> Array:
     """Unfold padded input (N, C, H, W) into columns (N, C*KH*KW, OH*OW), or with
     ``channel_major`` into (C*KH*KW, N*OH*OW).
 
@@ -125,17 +130,18 @@ def im2col(
     --------
     >>> import numpy as np
     >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
-    >>> im2col(x, (2, 2), (2, 2), 2, 1)[0]
+    >>> im2col(x, Taps((2, 2), (2, 2), stride=2, dilation=1))[0]
     array([[ 0.,  2.,  8., 10.],
            [ 1.,  3.,  9., 11.],
            [ 4.,  6., 12., 14.],
            [ 5.,  7., 13., 15.]])
-    >>> im2col(np.arange(8.0).reshape(2, 1, 2, 2), (1, 1), (2, 2), 1, 1, channel_major=True)
+    >>> one = Taps((1, 1), (2, 2), stride=1, dilation=1)
+    >>> im2col(np.arange(8.0).reshape(2, 1, 2, 2), one, channel_major=True)
     array([[0., 1., 2., 3., 4., 5., 6., 7.]])
     """
     xp = array_namespace(xpad)
     n, c = xpad.shape[:2]
-    kh, kw = kernel
+    (kh, kw), out_hw, stride, dilation = taps
     rows = c * kh * kw
     if channel_major:
         xt = xp.permute_dims(xpad, (1, 0, 2, 3))
@@ -147,14 +153,7 @@ def im2col(
 
 
 def col2im(
-    cols: Array,
-    padded_shape: tuple[int, int, int, int],
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: int,
-    dilation: int,
-    *,
-    channel_major: bool = False,
+    cols: Array, padded_shape: tuple[int, int, int, int], taps: Taps, *, channel_major: bool = False
 ) -> Array:
     """Fold columns (N, C*KH*KW, OH*OW), or with ``channel_major`` (C*KH*KW, N*OH*OW), into a
     padded image (N, C, H, W), summing overlaps: the adjoint of :func:`im2col`.
@@ -165,18 +164,19 @@ def col2im(
     --------
     >>> import numpy as np
     >>> cols = np.ones((1, 4, 4))
-    >>> col2im(cols, (1, 1, 3, 3), (2, 2), (2, 2), 1, 1)[0, 0]
+    >>> taps = Taps((2, 2), (2, 2), stride=1, dilation=1)
+    >>> col2im(cols, (1, 1, 3, 3), taps)[0, 0]
     array([[1., 2., 1.],
            [2., 4., 2.],
            [1., 2., 1.]])
-    >>> col2im(np.ones((4, 4)), (1, 1, 3, 3), (2, 2), (2, 2), 1, 1, channel_major=True)[0, 0]
+    >>> col2im(np.ones((4, 4)), (1, 1, 3, 3), taps, channel_major=True)[0, 0]
     array([[1., 2., 1.],
            [2., 4., 2.],
            [1., 2., 1.]])
     """
     xp = array_namespace(cols)
     n, c, h, w = padded_shape
-    kh, kw = kernel
+    (kh, kw), out_hw, stride, dilation = taps
     oh, ow = out_hw
     if channel_major:  # (C, KH, KW, N, OH, OW) viewed as (C, N, KH, KW, OH, OW)
         cols6 = xp.permute_dims(xp.reshape(cols, (c, kh, kw, n, oh, ow)), (0, 3, 1, 2, 4, 5))

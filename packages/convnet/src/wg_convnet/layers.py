@@ -9,6 +9,7 @@ import numpy as np
 from wg_convnet import conv_numpy
 from wg_convnet.backend import array_namespace, device
 from wg_convnet.convolution import (
+    Taps,
     chunk_size,
     col2im,
     im2col,
@@ -110,10 +111,10 @@ class Conv2D(Layer):
         step = chunk_size(n, col_bytes)
         keep = training and n * col_bytes <= CACHE_BYTES
         channel_major = w2.shape[1] >= CHANNEL_MAJOR_MIN_K
-        parts, kept = [], []
+        parts, kept, taps = [], [], self._taps(oh, ow)
         for n0 in range(0, n, step):
             n1 = min(n0 + step, n)
-            cols = self._im2col(xpad[n0:n1, ...], oh, ow, channel_major)
+            cols = im2col(xpad[n0:n1, ...], taps, channel_major=channel_major)
             y = xp.matmul(w2, cols)
             if channel_major:  # (F, n, OH, OW) -> (n, F, OH, OW)
                 y = xp.permute_dims(xp.reshape(y, (f, n1 - n0, oh, ow)), (1, 0, 2, 3))
@@ -139,18 +140,18 @@ class Conv2D(Layer):
             return self._backward_numpy(dy, input_grad)
         xp = array_namespace(dy)
         xpad, (oh, ow), kept = self._cache("_xpad"), self._out_hw, self._cols
-        n, f, k = dy.shape[0], self.out_channels, self.kernel_size
+        n, f = dy.shape[0], self.out_channels
         w2 = self._w2()
         w2t = xp.matrix_transpose(w2)
         self.grads["b"] = xp.sum(dy, axis=(0, 2, 3))
         dw = xp.zeros(w2.shape, dtype=dy.dtype, device=device(dy))
-        parts = []
+        parts, taps, channel_major = [], self._taps(oh, ow), self._channel_major
         for idx, n0 in enumerate(range(0, n, self._step)):
             n1 = min(n0 + self._step, n)
             cols = (
-                kept[idx] if kept else self._im2col(xpad[n0:n1, ...], oh, ow, self._channel_major)
+                kept[idx] if kept else im2col(xpad[n0:n1, ...], taps, channel_major=channel_major)
             )
-            if self._channel_major:
+            if channel_major:
                 dyc = xp.reshape(xp.permute_dims(dy[n0:n1, ...], (1, 0, 2, 3)), (f, -1))
                 dw += xp.matmul(dyc, xp.matrix_transpose(cols))
             else:
@@ -159,8 +160,7 @@ class Conv2D(Layer):
             if input_grad:
                 shape = (n1 - n0, *xpad.shape[1:])
                 dcols = xp.matmul(w2t, dyc)
-                parts.append(col2im(dcols, shape, (k, k), (oh, ow), self.stride, self.dilation,
-                                    channel_major=self._channel_major))  # fmt: skip
+                parts.append(col2im(dcols, shape, taps, channel_major=channel_major))
         self.grads["W"] = xp.reshape(dw, self.params["W"].shape)
         if not input_grad:
             return None
@@ -235,10 +235,9 @@ class Conv2D(Layer):
         shape = (self.out_channels, self.in_channels * k * k)
         return array_namespace(self.params["W"]).reshape(self.params["W"], shape)
 
-    def _im2col(self, xpad: Array, oh: int, ow: int, channel_major: bool) -> Array:
+    def _taps(self, oh: int, ow: int) -> Taps:
         k = self.kernel_size
-        return im2col(xpad, (k, k), (oh, ow), self.stride, self.dilation,
-                      channel_major=channel_major)  # fmt: skip
+        return Taps((k, k), (oh, ow), self.stride, self.dilation)
 
 
 def _itemsize(x: Array) -> int:
