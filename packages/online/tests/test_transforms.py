@@ -218,3 +218,101 @@ def test_cache_records_the_transforms(tmp_path) -> None:
     assert cached is not None
     assert cached[0].idx.tolist() == blocks[0].idx.tolist()
     assert read_cache(tmp_path / "c", data, ()) is None  # other transforms: rebuilt
+
+
+#: Every function, a transform of targets, a float namespace read as categories, 2-4 sources.
+_ALL = ("bp=BinnerLog(price)(5,10)", "bq=BinnerSqrtPlain(cnt)(1)", "bs=BinnerSqrt(price)()",
+        "bl=BinnerLogPlain(cnt)(2,3)", "lr=BinnerLogRatio(price,cnt)(0,4)",
+        "lp=BinnerLogRatioPlain(cnt,price)(40,10)", "ab=Combine(a,b)()", "wa=Weight(ab)(0.5)",
+        "c4=Combine(a,b,price,cnt)()", "cz=Combine(bq,a)()", "wp=Weight(price)(2)",
+        "wb=Weight(b)(-3)")  # fmt: skip
+_SPECIAL = ["NONE", "", "inf", "-INF", "+inf", "NaN", "0", "-0", "5", "40", "-3.5", "1e30",
+            "2.718281828", "1e-40", "7:2", "12345678901"]  # fmt: skip
+
+
+def _generated(n: int, seed: int) -> bytes:
+    """Lines with every kind of float name, repeated and weighted namespaces, digit names."""
+    rng = np.random.default_rng(seed)
+
+    def num() -> str:
+        if rng.random() < 0.3:
+            return str(rng.choice(_SPECIAL))
+        return f"{rng.uniform(-10, 500):.{rng.integers(0, 7)}f}"
+
+    out = []
+    for i in range(n):
+        parts = [f"{rng.choice(['1', '-1', '0 2.5', ''])} 't{i}"]
+        for _ in range(rng.integers(0, 6)):
+            kind = rng.integers(0, 5)
+            k = rng.integers(0, 4)
+            if kind == 0:
+                parts.append("|price " + " ".join(num() for _ in range(k)))
+            elif kind == 1:
+                parts.append(
+                    f"|cnt:{rng.choice(['0.5', '2', '1e3'])} {' '.join(num() for _ in range(k))}"
+                )
+            elif kind == 2:
+                parts.append(
+                    "|a "
+                    + " ".join(f"u{rng.integers(9)}:{rng.uniform(-2, 2):.3f}" for _ in range(k))
+                )
+            elif kind == 3:
+                parts.append(
+                    "|b:0.5 "
+                    + " ".join(
+                        str(rng.choice(["w", "17", ":3", "x:0", "y\x0bz"])) for _ in range(k)
+                    )
+                )
+            else:
+                parts.append("|other q r:2")
+        out.append("".join(parts) + ("\r" if i % 7 == 0 else ""))
+    return ("\n".join(out) + "\n").encode()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "spec", [(s,) for s in _ALL if "(ab)" not in s and "(bq" not in s] + [_ALL[6:8], _ALL]
+)
+def test_compiled_transforms_equal_the_python_reference(spec: tuple[str, ...]) -> None:
+    from wg_online.kernels import parse_block
+    from wg_online.parsing import map_arrays
+    from wg_online.transforms import extend_parsed
+
+    data = _generated(600, len(spec))
+    block = parse_block(np.frombuffer(data, np.uint8), True, *map_arrays(()))
+    assert len(block.bad_lines) == 0
+    tset = TransformSet.build(spec, ("Pprice",))
+    arrays = (block.offsets, block.idx, block.val, block.ns)
+    fast = extend_parsed(data, block.lines, arrays, tset, "<gen>", 1)
+    slow = extend_parsed(data, block.lines, arrays, tset, "<gen>", 1, reference=True)
+    assert len(fast[1]) > len(block.idx)  # the transforms added features
+    for got, want in zip(fast, slow, strict=True):
+        assert got.dtype == want.dtype
+        assert got.view(np.uint8).tobytes() == want.view(np.uint8).tobytes()  # NaN bits too
+
+
+@pytest.mark.parametrize(
+    ("spec", "line"),
+    [
+        ("t=BinnerSqrtPlain(x)(40,1)", "1 |x 3 300"),
+        ("t=BinnerLog(x)()", f"1 |x {math.exp(2.25):.9f}"),
+        ("t=BinnerSqrt(x)(1)", "1 |x -0.7 0.3 NONE"),
+        ("t=BinnerLogPlain(x)(2)", "1 |x 2"),
+        *[
+            ("t=BinnerLogRatioPlain(a,b)(40,10)", f"1 |a {a} |b {b}")
+            for a, b in ((3, 7), (30, 0), (30, 60), (0, 50), (50, 0))
+        ],
+        ("t=Combine(c,d)()", "1 |c u:3 |d v w:2"),
+        ("w=Weight(c)(40)", "1 |c u:2 |x 5"),
+    ],
+)
+def test_fw_vectors_through_the_compiled_path(spec: str, line: str) -> None:
+    want = TransformSet.build((spec,)).apply(parse_line(line))[0]
+    got = parse_lines([line], transforms=(spec,))
+    own = len(parse_lines([line]).idx)
+    assert list(zip(got.idx[own:].tolist(), got.val[own:].tolist(), strict=True)) == [
+        (h, float(np.float32(v))) for h, v in want]  # fmt: skip
+
+
+def test_a_line_the_compiled_scan_rejects_gets_the_reference_error() -> None:
+    with pytest.raises(ValueError, match=r"<lines>:3: feature '1e99' of namespace 'x'"):
+        parse_lines(["1 |x 2", "1 |x NONE", "1 |x 1e99"], transforms=("t=BinnerLog(x)()",))

@@ -111,7 +111,7 @@ def _parse_block() -> Callable[..., Any]:
 def _answer_fast(model: Model, line: bytes) -> str | None:
     """The reply for a well-formed ASCII line in two compiled calls; None sends it the slow way
     (non-ASCII text, bad lines and error messages go through :func:`parse_bytes`)."""
-    if not line.isascii() or model.options.transforms:  # transforms run in Python
+    if not line.isascii() or model.options.transforms:  # parse_bytes applies the transforms
         return None
     text = line.rstrip(b"\r\n") + b"\n"
     map_hashes, map_letters = map_arrays(model.options.namespace_map)

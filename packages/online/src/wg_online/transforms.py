@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -357,27 +358,218 @@ class TransformSet:
                 for f, v in ns.features]  # fmt: skip
 
 
-def extend_parsed(
-    block: bytes,
-    lines: np.ndarray,
-    arrays: tuple[np.ndarray, ...],
-    tset: TransformSet,
-    source: str,
-    first_line: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Append each example's transformed features after its own.
+def _murmur_i32(n: np.ndarray, seed: np.ndarray | int) -> np.ndarray:
+    """``murmur3_32`` of each int's 4 little-endian bytes (uint64 arithmetic, no overflow)."""
+    c1, c2, m = np.uint64(0xCC9E2D51), np.uint64(0x1B873593), np.uint64(0xFFFFFFFF)
+    k = np.asarray(n).astype(np.uint64) & m  # two's complement: the int32's bytes
+    k = (k * c1) & m
+    k = ((k << np.uint64(15)) | (k >> np.uint64(17))) & m
+    h = np.asarray(seed, np.uint64) ^ ((k * c2) & m)
+    h = ((h << np.uint64(13)) | (h >> np.uint64(19))) & m
+    h = (h * np.uint64(5) + np.uint64(0xE6546B64)) & m
+    h ^= np.uint64(4)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & m
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & m
+    return h ^ (h >> np.uint64(16))
 
-    ``lines`` holds each example's line number within ``block``; ``arrays`` is the parser's
-    (offsets, idx, val, ns). Returns the new (offsets, idx, val, ns).
-    """
+
+def _emit_v(n: np.ndarray, seed: np.ndarray | int) -> np.ndarray:
+    """:func:`emit`'s hash for arrays."""
+    return _murmur_i32(n, seed) & np.uint64(_MASK31)
+
+
+def _i32_v(x: np.ndarray) -> np.ndarray:
+    """:func:`_i32` for float32 arrays, as int64."""
+    xd = np.where(np.isnan(x), 0.0, x.astype(np.float64))
+    return np.clip(np.trunc(xd), _I32_MIN, _I32_MAX).astype(np.int64)
+
+
+# A transform's output for a block: (example, 31-bit hash, float32 value) arrays, by example.
+_Out = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class _Slots(NamedTuple):
+    """Each input's up to two features: the upper bin (``a``) first, then the lower (``b``)."""
+
+    ha: np.ndarray
+    va: np.ndarray
+    ok_a: np.ndarray
+    hb: np.ndarray
+    vb: np.ndarray
+    ok_b: np.ndarray
+
+
+def _emit_f32_v(y: np.ndarray, seed: np.ndarray, interp: bool) -> _Slots:
+    """:func:`emit_f32` (value 1) for a float32 array."""
+    finite = np.isfinite(y)
+    bits = y.view(np.int32).astype(np.int64)  # a non-finite y is its own bin, by its bits
+    one = np.float32(1.0)
+    if not interp:
+        n = np.where(finite, _i32_v(y), bits)
+        ha, va, no = _emit_v(n, seed), np.ones(len(y), np.float32), np.zeros(len(y), bool)
+        return _Slots(ha, va, ~no, ha, va, no)
+    with np.errstate(invalid="ignore"):
+        fl = np.floor(y)
+        r = (y - fl).astype(np.float32)
+        rest = (one - r).astype(np.float32)
+    low = _i32_v(fl)
+    return _Slots(
+        _emit_v(low + 1, seed), r, finite & (r != 0),
+        _emit_v(np.where(finite, low, bits), seed), np.where(finite, rest, one),
+        ~finite | (rest != 0),
+    )  # fmt: skip
+
+
+def _direct(slots: _Slots, where: np.ndarray, h: np.ndarray) -> _Slots:
+    """``slots`` with one feature of value 1 and hash ``h`` where ``where``."""
+    return _Slots(
+        np.where(where, h, slots.ha), np.where(where, np.float32(1.0), slots.va),
+        slots.ok_a | where, slots.hb, slots.vb, slots.ok_b & ~where,
+    )  # fmt: skip
+
+
+def _flatten(ex: np.ndarray, slots: _Slots) -> _Out:
+    keep = np.stack([slots.ok_a, slots.ok_b], 1).ravel()
+    hs = np.stack([slots.ha, slots.hb], 1).ravel()[keep]
+    vs = np.stack([slots.va, slots.vb], 1).ravel().astype(np.float32)[keep]
+    return np.repeat(ex, 2)[keep], hs, vs
+
+
+def _params(t: Transform) -> tuple[np.float32, np.float32, bool]:
+    gt = np.float32(t.params[0] if t.params else 0.0)
+    res = np.float32(t.params[1] if len(t.params) > 1 else 1.0)
+    return gt, res, not t.function.endswith("Plain")
+
+
+def _binner_v(t: Transform, ex: np.ndarray, x: np.ndarray, s: tuple[int, ...]) -> _Out:
+    """:func:`_binner` for a block's values (``ex``: each value's example)."""
+    gt, res, interp = _params(t)
+    fn = np.sqrt if t.function.startswith("BinnerSqrt") else np.log
+    below = x < gt
+    with np.errstate(all="ignore"):
+        y = (fn(x - gt) * res).astype(np.float32)
+    slots = _emit_f32_v(y, np.full(len(x), s[1], np.uint64), interp)
+    return _flatten(ex, _direct(slots, below, _emit_v(_i32_v(x), s[0])))
+
+
+def _pairs(ex_a: np.ndarray, ex_b: np.ndarray, n_ex: int) -> tuple[np.ndarray, ...]:
+    """Per example, every (a, b) index pair, a outer: (example, ia, ib)."""
+    ca, cb = np.bincount(ex_a, minlength=n_ex), np.bincount(ex_b, minlength=n_ex)
+    sa, sb = np.cumsum(ca) - ca, np.cumsum(cb) - cb
+    per = ca * cb
+    ex = np.repeat(np.arange(n_ex), per)
+    k = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+    width = cb[ex]
+    return ex, sa[ex] + k // np.maximum(width, 1), sb[ex] + k % np.maximum(width, 1)
+
+
+def _log_ratio_v(
+    t: Transform, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray],
+    s: tuple[int, ...], n_ex: int,
+) -> _Out:  # fmt: skip
+    """:func:`_log_ratio` for a block: every pair of an example's two values."""
+    gt, res, interp = _params(t)
+    ex, ia, ib = _pairs(a[0], b[0], n_ex)
+    x1, x2 = a[1][ia], b[1][ib]
+    with np.errstate(all="ignore"):
+        low = (x1 + x2) < gt
+        z1, z2 = ~low & (x1 == 0), ~low & (x1 != 0) & (x2 == 0)
+        y = np.where(z1, np.log(x2 - gt), np.where(z2, np.log(x1 - gt), np.log(x1 / x2) * res))
+    seed = np.select([z1, z2], [s[2], s[3]], s[0]).astype(np.uint64)
+    slots = _emit_f32_v(y.astype(np.float32), seed, interp)
+    pair = _murmur_i32(_i32_v(x2), _murmur_i32(_i32_v(x1), s[1])) & np.uint64(_MASK31)
+    return _flatten(ex, _direct(slots, low, pair))
+
+
+def _combine_v(inputs: list[_Out], seed: int, n_ex: int) -> _Out:
+    """:func:`_combine` for a block."""
+    ex = np.arange(n_ex)
+    h, v = np.zeros(n_ex, np.uint64), np.ones(n_ex, np.float32)
+    for ex_i, h_i, v_i in inputs:
+        ex, ia, ib = _pairs(ex, ex_i, n_ex)
+        h, v = h[ia] ^ h_i[ib].astype(np.uint64), v[ia] * v_i[ib]
+    return ex, _emit_v(h, seed), v
+
+
+def _fast_extra(
+    block: bytes, lines: np.ndarray, tset: TransformSet
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | int:
+    """Each example's transformed features, compiled scan plus NumPy: (counts, hashes, values,
+    letters), or the index of the first example whose line the rules reject."""
+    from wg_online.transform_scan import BAD_LINE, scan_sources
+
+    n_ex = len(lines)
+    floats = sorted({s for t in tset.transforms if t.is_float_input for s in t.sources})
+    targets = {t.target for t in tset.transforms}
+    hashed = sorted({s for t in tset.transforms if not t.is_float_input for s in t.sources}
+                    - targets)  # fmt: skip
+    names = sorted(set(floats) | set(hashed))
+    code = {name: k for k, name in enumerate(names)}
+    raw = [n.encode() for n in names]
+    buf = np.frombuffer(block, np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.r_[0, nl + 1][lines]
+    ends = np.r_[nl, len(buf)][lines]
+    n, ex, src, x, h, v = scan_sources(
+        buf, starts, ends, np.frombuffer(b"".join(raw), np.uint8),
+        np.cumsum([0, *map(len, raw)]).astype(np.int64),
+        np.array([hash_namespace(r) for r in raw], np.uint64),
+        np.array([nm in floats for nm in names]), np.array([nm in hashed for nm in names]),
+        np.array([nm in tset.float_sources for nm in names]),
+    )  # fmt: skip
+    if n < 0:
+        return BAD_LINE - int(n)
+    ex, src, x, h, v = ex[:n], src[:n], x[:n], h[:n], v[:n]
+
+    def of(name: str) -> np.ndarray:
+        return src == code[name]
+
+    made: dict[str, _Out] = {}
+    outs: list[_Out] = []
+    for i, t in enumerate(tset.transforms):
+        s = seeds(i)
+        if t.is_float_input:
+            sel = [of(name) for name in t.sources]
+            if len(sel) == 2:
+                out = _log_ratio_v(t, (ex[sel[0]], x[sel[0]]), (ex[sel[1]], x[sel[1]]), s, n_ex)
+            else:
+                out = _binner_v(t, ex[sel[0]], x[sel[0]], s)
+        else:
+            ins = [made[name] if name in made else (ex[of(name)], h[of(name)], v[of(name)])
+                   for name in t.sources]  # fmt: skip
+            if t.function == "Weight":
+                e0, h0, v0 = ins[0]
+                out = e0, _emit_v(h0, s[0]), v0 * np.float32(t.params[0])
+            else:
+                out = _combine_v(ins, s[0], n_ex)
+        made[t.target] = out
+        outs.append(out)
+    all_ex = np.concatenate([o[0] for o in outs])
+    order = np.argsort(all_ex, kind="stable")  # per example: transform order, then its own
+    letters = np.concatenate([np.full(len(o[0]), c, np.uint8)
+                              for o, c in zip(outs, tset.letters, strict=True)])  # fmt: skip
+    return (
+        np.bincount(all_ex, minlength=n_ex),
+        np.concatenate([o[1] for o in outs])[order].astype(np.uint32),
+        np.concatenate([o[2] for o in outs]).astype(np.float32)[order],
+        letters[order],
+    )
+
+
+def _reference_extra(
+    block: bytes, lines: np.ndarray, tset: TransformSet, source: str, first_line: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_fast_extra` in Python, line by line (:meth:`TransformSet.apply`): the reference,
+    and the path that explains a line the rules reject."""
     from wg_online.vw_format import VWFormatError, parse_line
 
-    offsets, idx, val, ns = arrays
-    text = bytes(block).split(b"\n")
+    text = block.split(b"\n")
     extra_h: list[int] = []
     extra_v: list[float] = []
     extra_ns: list[int] = []
-    counts = np.zeros(len(offsets) - 1, np.int64)
+    counts = np.zeros(len(lines), np.int64)
     for i, line in enumerate(lines.tolist()):
         example = parse_line(text[line], source, first_line + line)
         if example is None:
@@ -392,6 +584,31 @@ def extend_parsed(
         extra_h.extend(h for h, _ in feats)
         extra_v.extend(v for _, v in feats)
         extra_ns.extend(letters)
+    return (counts, np.array(extra_h, np.uint32), np.array(extra_v, np.float32),
+            np.array(extra_ns, np.uint8))  # fmt: skip
+
+
+def extend_parsed(
+    block: bytes,
+    lines: np.ndarray,
+    arrays: tuple[np.ndarray, ...],
+    tset: TransformSet,
+    source: str,
+    first_line: int,
+    reference: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Append each example's transformed features after its own.
+
+    ``lines`` holds each example's line number within ``block``; ``arrays`` is the parser's
+    (offsets, idx, val, ns). Returns the new (offsets, idx, val, ns). The features come from
+    :func:`_fast_extra`; from the Python reference when ``reference`` (the tests' oracle) or
+    when a line breaks the rules (the reference then raises the file:line error).
+    """
+    offsets, idx, val, ns = arrays
+    fast = None if reference else _fast_extra(bytes(block), lines, tset)
+    if fast is None or isinstance(fast, int):
+        fast = _reference_extra(bytes(block), lines, tset, source, first_line)
+    counts, extra_h, extra_v, extra_ns = fast
     own = np.diff(offsets)
     new_off = np.zeros_like(offsets)
     np.cumsum(own + counts, out=new_off[1:])
@@ -406,7 +623,7 @@ def extend_parsed(
     added = np.repeat(new_off[:-1] + own, counts) + (
         np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     )
-    out_idx[added] = np.array(extra_h, np.uint32)
-    out_val[added] = np.array(extra_v, np.float32)
-    out_ns[added] = np.array(extra_ns, np.uint8)
+    out_idx[added] = extra_h
+    out_val[added] = extra_v
+    out_ns[added] = extra_ns
     return new_off, out_idx, out_val, out_ns

@@ -1,0 +1,159 @@
+"""The compiled half of ``--transform``: each example's source namespaces, read from the text.
+
+The compiled parser keeps a feature's hash, value and namespace letter, not its name or its
+namespace's full name; a binner needs the name (its number) and every transform names its
+sources in full. :func:`scan_sources` reads them back from the block with the rules of
+:func:`wg_online.vw_format.parse_line` (``|`` splits namespaces, a namespace's head ends at the
+first space or tab, features split on ASCII whitespace, the last namespace of a name wins).
+:mod:`wg_online.transforms` applies the transforms to what it finds with NumPy.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from wg_online import bytescan
+from wg_online.bytescan import M32, hash_token, scan_number
+from wg_online.lean_numba import njit_keyed
+
+_njit = partial(njit_keyed, bytescan)
+SPACE, TAB, BAR, COLON = 32, 9, 124, 58
+#: scan_sources's answer for a line the rules reject: the Python path then explains it.
+BAD_LINE = -1
+
+
+@_njit(inline="always")
+def _py_space(c):
+    """``bytes.split()``'s whitespace: space, \\t, \\n, \\r, \\v, \\f."""
+    return c == 32 or (9 <= c <= 13)
+
+
+@_njit(inline="always")
+def _lower(c):
+    return c + 32 if 65 <= c <= 90 else c
+
+
+@_njit(inline="always")
+def _name_float(buf, s, e):
+    """(ok, value) of a float namespace's feature name (``transforms.float_of_name``)."""
+    n = e - s
+    if n == 0:
+        return True, np.float32(np.nan)
+    if n == 4 and buf[s] == 78 and buf[s + 1] == 79 and buf[s + 2] == 78 and buf[s + 3] == 69:
+        return True, np.float32(np.nan)  # NONE
+    sign, p = np.float32(1.0), s
+    if n == 4 and (buf[s] == 43 or buf[s] == 45):  # +inf, -inf
+        sign, p = (np.float32(-1.0) if buf[s] == 45 else np.float32(1.0)), s + 1
+    if e - p == 3:
+        a, b, c = _lower(buf[p]), _lower(buf[p + 1]), _lower(buf[p + 2])
+        if a == 105 and b == 110 and c == 102:
+            return True, sign * np.float32(np.inf)
+        if a == 110 and b == 97 and c == 110 and p == s:
+            return True, np.float32(np.nan)
+    return scan_number(buf, s, e)
+
+
+@_njit(nogil=True)
+def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_hash, unit):
+    """The features of the named source namespaces, example by example.
+
+    ``starts``/``ends``: each example's line; ``names[name_off[k]:name_off[k+1]]``: source k's
+    full name, hashed with ``seeds[k]``. Returns (n, ex, src, x, h, v), entries ordered by
+    example then source: ``x`` the name as a number where ``want_float[k]``, ``h``/``v`` the
+    feature's 32-bit hash and value (1 where ``unit[k]``, else namespace weight times value)
+    where ``want_hash[k]``; ``n`` is ``BAD_LINE - i`` at the first example i the rules reject.
+    """
+    n_src = name_off.shape[0] - 1
+    cap = buf.shape[0] // 2 + starts.shape[0] + 16
+    ex = np.empty(cap, np.int64)
+    src = np.empty(cap, np.int64)
+    xs = np.empty(cap, np.float32)
+    hs = np.empty(cap, np.uint32)
+    vs = np.empty(cap, np.float32)
+    chunk_s = np.empty(n_src, np.int64)  # the source's last namespace: body start, end, weight
+    chunk_e = np.empty(n_src, np.int64)
+    chunk_w = np.empty(n_src, np.float32)
+    n = 0
+    for i in range(starts.shape[0]):
+        s, e = starts[i], ends[i]
+        while e > s and (buf[e - 1] == 13 or buf[e - 1] == 10):  # parse_line's rstrip(b"\r\n")
+            e -= 1
+        chunk_s[:] = -1
+        bar = s
+        while bar < e and buf[bar] != BAR:
+            bar += 1
+        c = bar
+        while c < e:  # every namespace: its head, then its features checked
+            cs = c + 1
+            ce = cs
+            while ce < e and buf[ce] != BAR:
+                ce += 1
+            head_end = cs
+            while head_end < ce and buf[head_end] != SPACE and buf[head_end] != TAB:
+                head_end += 1
+            colon = cs
+            while colon < head_end and buf[colon] != COLON:
+                colon += 1
+            weight = np.float32(1.0)
+            if colon < head_end:
+                ok, weight = scan_number(buf, colon + 1, head_end)
+                if not ok:
+                    return BAD_LINE - i, ex, src, xs, hs, vs
+            p = head_end
+            while p < ce:
+                if _py_space(buf[p]):
+                    p += 1
+                    continue
+                q = p
+                while q < ce and not _py_space(buf[q]):
+                    q += 1
+                fc = p
+                while fc < q and buf[fc] != COLON:
+                    fc += 1
+                if fc < q and not scan_number(buf, fc + 1, q)[0]:
+                    return BAD_LINE - i, ex, src, xs, hs, vs
+                p = q
+            for k in range(n_src):
+                a, b = name_off[k], name_off[k + 1]
+                if colon - cs != b - a:
+                    continue
+                same = True
+                for t in range(b - a):
+                    if buf[cs + t] != names[a + t]:
+                        same = False
+                        break
+                if same:
+                    chunk_s[k], chunk_e[k], chunk_w[k] = head_end, ce, weight
+            c = ce
+        for k in range(n_src):
+            if chunk_s[k] < 0:
+                continue
+            p, ce = chunk_s[k], chunk_e[k]
+            while p < ce:
+                if _py_space(buf[p]):
+                    p += 1
+                    continue
+                q = p
+                while q < ce and not _py_space(buf[q]):
+                    q += 1
+                fc = p
+                while fc < q and buf[fc] != COLON:
+                    fc += 1
+                value = np.float32(1.0)
+                if fc < q:
+                    value = scan_number(buf, fc + 1, q)[1]
+                x = np.float32(0.0)
+                if want_float[k]:
+                    ok, x = _name_float(buf, p, fc)
+                    if not ok:
+                        return BAD_LINE - i, ex, src, xs, hs, vs
+                h = np.uint32(0)
+                if want_hash[k]:
+                    h = np.uint32(hash_token(buf, p, fc, seeds[k]) & M32)
+                    value = np.float32(1.0) if unit[k] else np.float32(chunk_w[k] * value)
+                ex[n], src[n], xs[n], hs[n], vs[n] = i, k, x, h, value
+                n += 1
+                p = q
+    return n, ex, src, xs, hs, vs
