@@ -32,37 +32,29 @@ class SchemaError(Exception):
     """A results file is unreadable, of another schema version, or malformed."""
 
 
-#: key -> accepted types, for the cell fields that every reader relies on
+#: key -> accepted types, for the cell fields that every reader relies on: what identifies the
+#: cell (:func:`cell_key`), then what the run found
 CELL_FIELDS: dict[str, tuple[type, ...]] = {
-    "suite": (str,),
-    "benchmark": (str,),
+    **dict.fromkeys(("suite", "benchmark", "implementation", "device"), (str,)),
     "params": (dict,),
-    "implementation": (str,),
     "reference": (bool,),
-    "device": (str,),
-    "status": (str,),
-    "reason": (str,),
+    **dict.fromkeys(("status", "reason"), (str,)),
     "seconds": (dict, type(None)),
     "peak_memory_bytes": (int, type(None)),
     "metrics": (dict,),
 }
 #: optional cell fields: when present, of these types
 OPTIONAL_CELL_FIELDS: dict[str, tuple[type, ...]] = {
-    "description": (str,),
-    "oracle": (str,),
-    "timer": (str,),
+    **dict.fromkeys(("description", "oracle", "timer"), (str,)),
     "first_call_seconds": (int, float, type(None)),
     "ratio": (dict, type(None)),
     "rounds": (int,),
 }
+#: a headline row names its cells' group as the cells do, then the comparison it headlines
 HEADLINE_FIELDS: dict[str, tuple[type, ...]] = {
-    "suite": (str,),
-    "benchmark": (str,),
-    "params": (dict,),
-    "device": (str,),
-    "ours": (str, type(None)),
-    "peer": (str, type(None)),
-    "ratio": (dict, type(None)),
+    **{key: CELL_FIELDS[key] for key in ("suite", "benchmark", "params", "device")},
+    **dict.fromkeys(("ours", "peer"), (str, type(None))),
+    "ratio": OPTIONAL_CELL_FIELDS["ratio"],
     "target": (str,),
 }
 
