@@ -105,7 +105,9 @@ def online() -> None:
     help="fw: FW's table; blocks: 2^N hash buckets of fields*k weights each (format 1).",
 )
 @click.option("--ffm_learning_rate", type=float, default=0.1, show_default=True)
-@click.option("--ffm_init_width", type=float, help="FW's FFM initialiser (0: FW's default).")
+@click.option(
+    "--ffm_init_width", type=click.FloatRange(min=0), help="FW's FFM initialiser (0: FW's default)."
+)
 @click.option("--ffm_init_center", type=float, help="FW: added when --ffm_init_width > 0.")
 @click.option("--ffm_init_zero_band", type=float, help="FW: share of the width kept off 0.")
 @click.option(

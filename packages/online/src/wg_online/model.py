@@ -46,8 +46,9 @@ class Options:
     ffm_bit_precision: int = 18
     ffm_learning_rate: float = 0.1
     ffm_init: float = 0.1
-    #: FW's --ffm_init_width (NaN: ours above; a number >= 0: FW's initialiser, ffm_init.py)
-    ffm_init_width: float = math.nan
+    #: FW's --ffm_init_width (-1: ours above; a number >= 0: FW's initialiser, ffm_init.py).
+    #: Not NaN: options compare equal after a model file round trip only without NaN fields.
+    ffm_init_width: float = -1.0
     ffm_init_center: float = 0.0
     ffm_init_zero_band: float = 0.0
     #: FW's --ffm_init_acc_gradient: where the FFM weights' AdaGrad sums start (FW's default
@@ -75,10 +76,10 @@ class Options:
         if math.isnan(self.nn_power_t):
             object.__setattr__(self, "nn_power_t", self.power_t)
         _check_numbers(self)
-        if not (math.isnan(self.ffm_init_width) or 0 <= self.ffm_init_width < math.inf):
+        if not (self.ffm_init_width == -1.0 or 0 <= self.ffm_init_width < math.inf):
             raise OptionsError(
                 f"--ffm_init_width {self.ffm_init_width!r} is out of range: "
-                "use a finite number >= 0"
+                "use a finite number >= 0 (or leave the flag out for wg_online's initialiser)"
             )
         _check_deep(self)
         if self.ffm_layout not in FFM_LAYOUTS:
@@ -357,7 +358,7 @@ class Model:
         (16,)
         """
         size, n_v = 1 << options.bit_precision, ffm_geometry(options)[2]
-        if options.ffm_k and not math.isnan(options.ffm_init_width):
+        if options.ffm_k and options.ffm_init_width >= 0:
             from wg_online.ffm_init import fw_ffm_weights
 
             v = fw_ffm_weights(n_v, options.ffm_k, options.ffm_init_width,
