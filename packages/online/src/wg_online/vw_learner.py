@@ -175,17 +175,12 @@ class VWLearner:
 
         if holdout is None:
             holdout = np.zeros(len(data), np.bool_)
+        from wg_online.adagrad import Examples
+
+        mask = np.uint64((1 << self.options.bit_precision) - 1)
         preds, sums, bad = vw_block(
-            data.labels,
-            data.importances,
-            data.offsets,
-            data.idx,
-            data.val,
-            data.ns,
-            self._active,
-            self._pairs,
-            not self.options.noconstant,
-            np.uint64((1 << self.options.bit_precision) - 1),
+            Examples(data.labels, data.importances, data.offsets, data.idx, data.val, data.ns),
+            (self._active, self._pairs, not self.options.noconstant, mask),
             (self.w, self.G, self.N, self.R, self.gs),
             self.hp,
             self.fl,

@@ -237,8 +237,11 @@ def _sync(w, gs, l1_on):
 
 
 @nb.njit(cache=True, inline="always")
-def _learn(p, a, g, imp, k, gi, gx, gg, w, G, N, R, gs, hp, fl):
-    """One update of VW's gd for an example whose float32 loss is > 0."""
+def _learn(p, a, g, imp, k, feats, state, hp, fl):
+    """One update of VW's gd for an example whose float32 loss is > 0 (``feats``: its ``k``
+    gathered (gi, gx, gg); ``state``: as :func:`vw_block`'s)."""
+    gi, gx, gg = feats
+    w, G, N, R, gs = state
     adaptive, normalized = fl[ADAPTIVE] != 0, fl[NORMALIZED] != 0
     scratch = adaptive or normalized
     if scratch:
@@ -272,18 +275,20 @@ def _learn(p, a, g, imp, k, gi, gx, gg, w, G, N, R, gs, hp, fl):
 
 
 @njit_keyed(adagrad, nogil=True)  # compiles in adagrad.cross: its cache follows adagrad.py
-def vw_block(
-    labels, imps, offsets, idx, val, ns, active, pairs, add_constant, mask, state, hp, fl, holdout
-):
+def vw_block(ex, space, state, hp, fl, holdout):
     """Predict (raw margins, VW's clipped ``p``) and learn over parsed examples, as VW does.
 
-    ``state`` is (w, G, N, R, gs): weights, adaptive sums, normalizer maxima, per-feature rates,
-    and the float64 globals (t, S, T, M, contraction, gravity, holdout and unlabelled
-    importance, clip range). ``holdout[i]`` marks examples that are predicted, never learned.
+    ``ex`` is an :class:`~wg_online.adagrad.Examples`; ``space`` is (active namespaces, the
+    interaction rows, whether to add the constant, the hash mask). ``state`` is (w, G, N, R,
+    gs): weights, adaptive sums, normalizer maxima, per-feature rates, and the float64 globals
+    (t, S, T, M, contraction, gravity, holdout and unlabelled importance, clip range).
+    ``holdout[i]`` marks examples that are predicted, never learned.
     Returns (margins, [loss, weight, holdout loss, holdout weight], index of the first example
     after whose update a weight was not finite, or -1).
     """
-    w, G, N, R, gs = state
+    labels, imps, offsets, idx, val, ns = ex
+    active, pairs, add_constant, mask = space
+    w, gs = state[0], state[4]
     n = labels.shape[0]
     mx = 1
     for i in range(n):
@@ -317,7 +322,7 @@ def vw_block(
         elif fl[LEARN] != 0 and imp > 0:
             gs[LO_], gs[HI_] = min(gs[LO_], np.float64(y)), max(gs[HI_], np.float64(y))
             if loss > 0:
-                _learn(p, a, g, imp, k, gi, gx, gg, w, G, N, R, gs, hp, fl)
+                _learn(p, a, g, imp, k, (gi, gx, gg), state, hp, fl)
                 for j in range(k):
                     if not np.isfinite(w[gi[j]]):
                         gs[T_] += np.float64(imp)
