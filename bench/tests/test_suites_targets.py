@@ -25,17 +25,21 @@ def _targets() -> list[tuple[str, Any, dict[str, Any]]]:
 TARGETS = _targets()
 
 
+#: benchmark -> (ours, peer) of the speed target the issues set for it
+ISSUE_TARGETS = {
+    "autodiff.GmmGradient": ("wg_optimized", "jax_jit"),
+    "autodiff.BaJacobian": ("wg", "jax_jit"),
+    "autodiff.LstmGradient": ("wg_optimized", "jax_jit"),
+    "convnet.Conv2DForwardBackward": ("wg", "torch"),
+    "convnet.TrainingStep": ("wg", "torch"),
+    "online.TextToModel": ("wg", "vw"),
+    "online.FfmTextToModel": ("wg", "vw_lrqfa"),
+}
+
+
 def test_the_issues_targets_are_declared() -> None:
     declared = {(name, t["ours"], t["peer"]) for name, _, t in TARGETS}
-    assert {
-        ("autodiff.GmmGradient", "wg_optimized", "jax_jit"),
-        ("autodiff.BaJacobian", "wg", "jax_jit"),
-        ("autodiff.LstmGradient", "wg_optimized", "jax_jit"),
-        ("convnet.Conv2DForwardBackward", "wg", "torch"),
-        ("convnet.TrainingStep", "wg", "torch"),
-        ("online.TextToModel", "wg", "vw"),
-        ("online.FfmTextToModel", "wg", "vw_lrqfa"),
-    } <= declared
+    assert {(name, *pair) for name, pair in ISSUE_TARGETS.items()} <= declared
 
 
 @pytest.mark.parametrize(("name", "bench", "target"), TARGETS, ids=[t[0] for t in TARGETS])
