@@ -158,14 +158,20 @@ class _Shared:
         return max(errs)
 
 
-class _GmmBase(_Shared):
-    """GMM n=1000 (Wishart prior): the objective and its full gradient, wg and torch (no
-    ``reference`` here, so the harness does not take this helper for a benchmark)."""
+class _Objective(_Shared):
+    """Gated against, and timed beside, the objective's value alone: a baseline, never a peer."""
+
+    reference = "objective"
+    baselines: ClassVar[tuple[str, ...]] = ("objective",)
+    tolerance = 1e-8
+
+
+class _GmmBase(_Objective):
+    """GMM n=1000 (Wishart prior): the objective and its full gradient, wg and torch."""
 
     params: ClassVar[list[Any]] = [list(GMM)]
     param_names: ClassVar[list[Any]] = ["instance"]
     quick_params: ClassVar[list[Any]] = [["d10_K5"]]
-    tolerance = 1e-8
     requires: ClassVar[dict[str, Any]] = WITH_TORCH
 
     def setup(self, device: str, instance: str) -> None:
@@ -217,8 +223,6 @@ class _GmmBase(_Shared):
 class GmmGradient(_GmmBase):
     """GMM (Wishart prior) n=1000: full gradient vs the objective (ADBench sizes)."""
 
-    reference = "objective"
-    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     targets: ClassVar[list[dict[str, Any]]] = [
         {"params": None, "ours": "wg_optimized", "peer": "jax_jit", "max_ratio": 1.0}
     ]
@@ -248,8 +252,6 @@ class GmmGradient(_GmmBase):
 class GmmGradientDevice(_GmmBase):
     """GMM n=1000 on cpu or cuda (CuPy for wg, CUDA tensors for torch); gated against wg_cpu."""
 
-    reference = "objective"
-    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
     oracle = "wg_cpu"
     requires: ClassVar[dict[str, Any]] = {"torch": WITH_TORCH["torch"], **JAXES}
@@ -295,14 +297,11 @@ class GmmMeansOnly(_Shared):
         return lambda *args: {"means": grad(*args)}, (*self.params_, x)
 
 
-class GmmHvp(_Shared):
+class GmmHvp(_Objective):
     """GMM d=10 K=5: Hessian-vector product (forward over reverse) vs the objective."""
 
     params: ClassVar[list[Any]] = [["d10_K5"]]
     param_names: ClassVar[list[Any]] = ["instance"]
-    reference = "objective"
-    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
-    tolerance = 1e-8
 
     def setup(self, device: str, instance: str) -> None:
         alphas, means, icf, x, gamma, m = _gmm_instance(instance)
@@ -347,7 +346,7 @@ class GmmHvp(_Shared):
         return {"hvp": tuple(self.ag(*self.params_))}
 
 
-class BaJacobian(_Shared):
+class BaJacobian(_Objective):
     """Bundle adjustment: sparse Jacobian as per-observation 2x15 blocks (+ weight error)."""
 
     params: ClassVar[list[Any]] = [
@@ -355,12 +354,9 @@ class BaJacobian(_Shared):
     ]
     param_names: ClassVar[list[Any]] = ["instance"]
     quick_params: ClassVar[list[Any]] = [["ba1_n49_m7776_p31843"]]
-    reference = "objective"
-    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     targets: ClassVar[list[dict[str, Any]]] = [
         {"params": None, "ours": "wg", "peer": "jax_jit", "max_ratio": 1.2}
     ]
-    tolerance = 1e-8
     requires: ClassVar[dict[str, Any]] = {**AUTOGRAD, **NUMBA}
     #: the first call of a fresh process compiles every kernel (seconds): full runs only
     full_only: ClassVar[tuple[str, ...]] = ("jax", "wg_numba")
@@ -447,18 +443,15 @@ def checkpoint_segment(steps: int) -> int:
     return max(2, round(steps**0.5))
 
 
-class LstmGradient(_Shared):
+class LstmGradient(_Objective):
     """LSTM (ADBench): gradient w.r.t. main and extra parameters; peak_MiB with checkpoint."""
 
     params: ClassVar[list[Any]] = [["l2_c1024", "l4_c1024", "l2_c32"]]
     param_names: ClassVar[list[Any]] = ["instance"]
     quick_params: ClassVar[list[Any]] = [["l2_c32"]]
-    reference = "objective"
-    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     targets: ClassVar[list[dict[str, Any]]] = [
         {"params": None, "ours": "wg_optimized", "peer": "jax_jit", "max_ratio": 1.2}
     ]
-    tolerance = 1e-8
     timeout = 900
     requires: ClassVar[dict[str, Any]] = {**AUTOGRAD, **NUMBA}
     full_only: ClassVar[tuple[str, ...]] = ("jax", "wg_numba")
@@ -538,13 +531,11 @@ def _chain(x: Any) -> Any:
     return np.sum(x)
 
 
-class Chain200(_Shared):
+class Chain200(_Objective):
     """Gradient of a chain of 200 operations on 10 floats: time / 200 = cost per primitive."""
 
     params: ClassVar[list[Any]] = [[10]]
     param_names: ClassVar[list[Any]] = ["n"]
-    reference = "objective"
-    baselines: ClassVar[tuple[str, ...]] = ("objective",)  # the value alone: not a peer
     tolerance = 1e-10
     requires: ClassVar[dict[str, Any]] = WITH_TORCH
 

@@ -241,12 +241,13 @@ class LogisticPeers(_Data):
 
 
 class _FfmOnFiveFields(_Data):
-    """FFM k=4 on the 5 fields against VW ``--lrqfa``: the data, sizes and VW side the FFM cells
-    share. No ``reference`` here, so discovery does not take this base for a benchmark."""
+    """FFM k=4 on the 5 fields against VW ``--lrqfa`` (the reference): the data, sizes and VW
+    side the FFM cells share."""
 
     params: ClassVar[Any] = [[50_000, 1_000_000]]
     quick_params: ClassVar[Any] = [[50_000]]
     param_names: ClassVar[Any] = ["examples"]
+    reference = "vw_lrqfa"
     tolerance = 0.005
     # FW's table: 2^18 FFM weights in all, as VW's -b 18 holds its --lrqfa weights
     FFM: ClassVar[Any] = {
@@ -270,7 +271,6 @@ class FfmTextToModel(_FfmOnFiveFields):
     is read off the ``test_logloss`` metric of the ``vw_lrq`` row in the same table.
     """
 
-    reference = "vw_lrqfa"
     targets: ClassVar[Any] = [
         {"params": None, "ours": "wg", "peer": "vw_lrqfa", "max_ratio": 0.125}
     ]
@@ -294,7 +294,6 @@ class DeepFfmTextToModel(_FfmOnFiveFields):
     Targets: at most 2 x the CPU time of our FFM, and faster than VW ``--lrqfa``.
     """
 
-    reference = "vw_lrqfa"
     targets: ClassVar[Any] = [
         {"params": None, "ours": "wg", "peer": "ffm", "max_ratio": 2.0},
         {"params": None, "ours": "wg", "peer": "vw_lrqfa", "max_ratio": 1.0},

@@ -47,6 +47,24 @@ def test_discovers_benchmarks_and_orders_oracle_reference_rest(tmp_path) -> None
     assert bench.devices == ("cpu",)
 
 
+def test_a_private_base_shares_settings_and_is_not_a_benchmark(tmp_path) -> None:
+    write(tmp_path, "alpha", """
+        class _Base:
+            reference = "numpy"
+            tolerance = 1e-3
+            def impl_numpy(self): return 1
+
+        class Bench(_Base):
+            def impl_fast(self): return 1
+    """)  # fmt: skip
+    [suite] = discover(tmp_path, ["alpha"])
+    assert suite.error is None
+    assert [(b.name, b.reference, b.tolerance) for b in suite.benchmarks] == [
+        ("Bench", "numpy", 1e-3)
+    ]
+    assert suite.benchmarks[0].implementations == ("numpy", "fast")
+
+
 @pytest.mark.parametrize("pattern", ["alpha.Bench", "alpha.B*", "bench", "ALPHA.bench"])
 def test_patterns_select_benchmarks(tmp_path, pattern) -> None:
     write(tmp_path, "alpha", GOOD)

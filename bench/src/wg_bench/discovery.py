@@ -168,8 +168,14 @@ def load_suite(path: Path) -> Suite:
     except SuiteError as exc:
         suite.error = str(exc)
         return suite
-    for obj in vars(module).values():
-        if inspect.isclass(obj) and hasattr(obj, "reference") and obj.__module__ == module.__name__:
+    for name, obj in vars(module).items():
+        # a class named _Like_this is a helper (a base several benchmarks share), never a benchmark
+        if (
+            inspect.isclass(obj)
+            and not name.startswith("_")
+            and hasattr(obj, "reference")
+            and obj.__module__ == module.__name__
+        ):
             try:
                 suite.benchmarks.append(benchmark_from_class(suite.name, path, obj))
             except SuiteError as exc:
