@@ -175,7 +175,18 @@ def _as_predictions_file(probabilities: Any) -> np.ndarray:
     return np.frombuffer(text.encode(), np.uint8)
 
 
-class LogisticPeers(_Data):
+class _Examples(_Data):
+    """The synthetic CTR data (5 fields) at 50 000 and 1 000 000 examples (50 000 when quick)."""
+
+    params: ClassVar[Any] = [[50_000, 1_000_000]]
+    quick_params: ClassVar[Any] = [[50_000]]
+    param_names: ClassVar[Any] = ["examples"]
+
+    def setup(self, device: str, n: int) -> None:
+        self._make(n)
+
+
+class LogisticPeers(_Examples):
     """Logistic regression, one pass, text -> test predictions: wg and VW beside River and
     scikit-learn, each configured as its user would for online learning.
 
@@ -188,9 +199,6 @@ class LogisticPeers(_Data):
     the time shows how far each is).
     """
 
-    params: ClassVar[Any] = [[50_000, 1_000_000]]
-    quick_params: ClassVar[Any] = [[50_000]]
-    param_names: ClassVar[Any] = ["examples"]
     reference = "vw"
     tolerance = 0.05
     requires: ClassVar[Any] = {
@@ -198,9 +206,6 @@ class LogisticPeers(_Data):
         "river": ("river", "pip install river"),
         "sklearn": ("sklearn", "pip install scikit-learn"),
     }
-
-    def setup(self, device: str, n: int) -> None:
-        self._make(n)
 
     def impl_vw(self) -> np.ndarray:
         return self._vw(VW_LR)
@@ -240,13 +245,10 @@ class LogisticPeers(_Data):
         return _as_predictions_file(model.predict_proba(_hashed(self.test_path)[1])[:, 1])
 
 
-class _FfmOnFiveFields(_Data):
-    """FFM k=4 on the 5 fields against VW ``--lrqfa`` (the reference): the data, sizes and VW
-    side the FFM cells share."""
+class _FfmOnFiveFields(_Examples):
+    """FFM k=4 on the 5 fields against VW ``--lrqfa`` (the reference): the settings and VW side
+    the FFM cells share."""
 
-    params: ClassVar[Any] = [[50_000, 1_000_000]]
-    quick_params: ClassVar[Any] = [[50_000]]
-    param_names: ClassVar[Any] = ["examples"]
     reference = "vw_lrqfa"
     tolerance = 0.005
     # FW's table: 2^18 FFM weights in all, as VW's -b 18 holds its --lrqfa weights
@@ -256,9 +258,6 @@ class _FfmOnFiveFields(_Data):
         "ffm_learning_rate": 0.05,
         "ffm_bit_precision": 18,
     }
-
-    def setup(self, device: str, n: int) -> None:
-        self._make(n)
 
     def impl_vw_lrqfa(self) -> np.ndarray:
         return self._vw(f"{VW_LR} --lrqfa abcde4", name="vw_lrqfa")
