@@ -4,7 +4,9 @@ The compiled parser keeps a feature's hash, value and namespace letter, not its 
 namespace's full name; a binner needs the name (its number) and every transform names its
 sources in full. :func:`scan_sources` reads them back from the block with the rules of
 :func:`wg_online.vw_format.parse_line` (``|`` splits namespaces, a namespace's head ends at the
-first space or tab, features split on ASCII whitespace, the last namespace of a name wins).
+first space or tab, features split on ASCII whitespace, the last namespace of a name wins). It
+checks only the source namespaces: the compiled parser has accepted the line, and its rules
+(tokens end at a space or tab only) refuse every number that ``parse_line`` would.
 :mod:`wg_online.transforms` applies the transforms to what it finds with NumPy.
 """
 
@@ -66,9 +68,9 @@ def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_has
     where ``want_hash[k]``; ``n`` is ``BAD_LINE - i`` at the first example i the rules reject.
     """
     n_src = name_off.shape[0] - 1
-    cap = buf.shape[0] // 2 + starts.shape[0] + 16
-    ex = np.empty(cap, np.int64)
-    src = np.empty(cap, np.int64)
+    cap = buf.shape[0] // 2 + starts.shape[0] + 16  # a token takes 2 bytes with its space
+    ex = np.empty(cap, np.int32)  # small types: each page written costs a fault
+    src = np.empty(cap, np.int16)
     xs = np.empty(cap, np.float32)
     hs = np.empty(cap, np.uint32)
     vs = np.empty(cap, np.float32)
@@ -85,7 +87,7 @@ def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_has
         while bar < e and buf[bar] != BAR:
             bar += 1
         c = bar
-        while c < e:  # every namespace: its head, then its features checked
+        while c < e:  # every namespace's head; the compiled parser has checked the rest
             cs = c + 1
             ce = cs
             while ce < e and buf[ce] != BAR:
@@ -96,25 +98,6 @@ def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_has
             colon = cs
             while colon < head_end and buf[colon] != COLON:
                 colon += 1
-            weight = np.float32(1.0)
-            if colon < head_end:
-                ok, weight = scan_number(buf, colon + 1, head_end)
-                if not ok:
-                    return BAD_LINE - i, ex, src, xs, hs, vs
-            p = head_end
-            while p < ce:
-                if _py_space(buf[p]):
-                    p += 1
-                    continue
-                q = p
-                while q < ce and not _py_space(buf[q]):
-                    q += 1
-                fc = p
-                while fc < q and buf[fc] != COLON:
-                    fc += 1
-                if fc < q and not scan_number(buf, fc + 1, q)[0]:
-                    return BAD_LINE - i, ex, src, xs, hs, vs
-                p = q
             for k in range(n_src):
                 a, b = name_off[k], name_off[k + 1]
                 if colon - cs != b - a:
@@ -125,7 +108,13 @@ def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_has
                         same = False
                         break
                 if same:
+                    weight = np.float32(1.0)
+                    if colon < head_end:
+                        ok, weight = scan_number(buf, colon + 1, head_end)
+                        if not ok:
+                            return BAD_LINE - i, ex, src, xs, hs, vs
                     chunk_s[k], chunk_e[k], chunk_w[k] = head_end, ce, weight
+                    break
             c = ce
         for k in range(n_src):
             if chunk_s[k] < 0:
@@ -143,7 +132,9 @@ def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_has
                     fc += 1
                 value = np.float32(1.0)
                 if fc < q:
-                    value = scan_number(buf, fc + 1, q)[1]
+                    ok, value = scan_number(buf, fc + 1, q)
+                    if not ok:
+                        return BAD_LINE - i, ex, src, xs, hs, vs
                 x = np.float32(0.0)
                 if want_float[k]:
                     ok, x = _name_float(buf, p, fc)
@@ -157,3 +148,94 @@ def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_has
                 n += 1
                 p = q
     return n, ex, src, xs, hs, vs
+
+
+@_njit(nogil=True)
+def emit_hashes(n, seed, mask):
+    """Murmur3 of each int's 4 LE bytes under ``seed[i]`` (one per int, or one for all), masked
+    (FW's ``emit_i32`` keeps 31 bits)."""
+    c1, c2 = np.uint64(0xCC9E2D51), np.uint64(0x1B873593)
+    out = np.empty(n.shape[0], np.uint32)
+    one = seed.shape[0] == 1
+    for i in range(n.shape[0]):
+        k = np.uint64(n[i]) & M32
+        k = (k * c1) & M32
+        k = ((k << np.uint64(15)) | (k >> np.uint64(17))) & M32
+        h = (np.uint64(seed[0] if one else seed[i]) & M32) ^ ((k * c2) & M32)
+        h = ((h << np.uint64(13)) | (h >> np.uint64(19))) & M32
+        h = (h * np.uint64(5) + np.uint64(0xE6546B64)) & M32
+        h ^= np.uint64(4)
+        h ^= h >> np.uint64(16)
+        h = (h * np.uint64(0x85EBCA6B)) & M32
+        h ^= h >> np.uint64(13)
+        h = (h * np.uint64(0xC2B2AE35)) & M32
+        out[i] = np.uint32((h ^ (h >> np.uint64(16))) & np.uint64(mask))
+    return out
+
+
+@_njit(nogil=True)
+def pairs(ex_a, ex_b, n_ex):
+    """Per example (both sorted by example), every (a, b) index pair, a outer."""
+    ca = np.zeros(n_ex + 1, np.int64)
+    cb = np.zeros(n_ex + 1, np.int64)
+    for e in ex_a:
+        ca[e + 1] += 1
+    for e in ex_b:
+        cb[e + 1] += 1
+    total = 0
+    for e in range(n_ex):
+        total += ca[e + 1] * cb[e + 1]
+        ca[e + 1] += ca[e]
+        cb[e + 1] += cb[e]
+    ex = np.empty(total, np.int64)
+    ia = np.empty(total, np.int64)
+    ib = np.empty(total, np.int64)
+    t = 0
+    for e in range(n_ex):
+        for a in range(ca[e], ca[e + 1]):
+            for b in range(cb[e], cb[e + 1]):
+                ex[t], ia[t], ib[t] = e, a, b
+                t += 1
+    return ex, ia, ib
+
+
+@_njit(nogil=True)
+def interleave(ex, ha, va, ok_a, hb, vb, ok_b):
+    """Each value's kept features, the ``a`` one first: (example, hash, value)."""
+    n = 0
+    for i in range(ex.shape[0]):
+        n += int(ok_a[i]) + int(ok_b[i])
+    oe = np.empty(n, np.int64)
+    oh = np.empty(n, np.uint32)
+    ov = np.empty(n, np.float32)
+    t = 0
+    for i in range(ex.shape[0]):
+        if ok_a[i]:
+            oe[t], oh[t], ov[t] = ex[i], ha[i], va[i]
+            t += 1
+        if ok_b[i]:
+            oe[t], oh[t], ov[t] = ex[i], hb[i], vb[i]
+            t += 1
+    return oe, oh, ov
+
+
+@_njit(nogil=True)
+def by_example(ex, h, v, letters, n_ex):
+    """The features grouped by example, each group in input order (a counting sort), and the
+    count per example."""
+    counts = np.zeros(n_ex, np.int64)
+    for e in ex:
+        counts[e] += 1
+    pos = np.empty(n_ex, np.int64)
+    run = 0
+    for e in range(n_ex):
+        pos[e] = run
+        run += counts[e]
+    oh = np.empty(ex.shape[0], np.uint32)
+    ov = np.empty(ex.shape[0], np.float32)
+    ol = np.empty(ex.shape[0], np.uint8)
+    for i in range(ex.shape[0]):
+        t = pos[ex[i]]
+        oh[t], ov[t], ol[t] = h[i], v[i], letters[i]
+        pos[ex[i]] = t + 1
+    return counts, oh, ov, ol

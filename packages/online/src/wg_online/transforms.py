@@ -358,26 +358,12 @@ class TransformSet:
                 for f, v in ns.features]  # fmt: skip
 
 
-def _murmur_i32(n: np.ndarray, seed: np.ndarray | int) -> np.ndarray:
-    """``murmur3_32`` of each int's 4 little-endian bytes (uint64 arithmetic, no overflow)."""
-    c1, c2, m = np.uint64(0xCC9E2D51), np.uint64(0x1B873593), np.uint64(0xFFFFFFFF)
-    k = np.asarray(n).astype(np.uint64) & m  # two's complement: the int32's bytes
-    k = (k * c1) & m
-    k = ((k << np.uint64(15)) | (k >> np.uint64(17))) & m
-    h = np.asarray(seed, np.uint64) ^ ((k * c2) & m)
-    h = ((h << np.uint64(13)) | (h >> np.uint64(19))) & m
-    h = (h * np.uint64(5) + np.uint64(0xE6546B64)) & m
-    h ^= np.uint64(4)
-    h ^= h >> np.uint64(16)
-    h = (h * np.uint64(0x85EBCA6B)) & m
-    h ^= h >> np.uint64(13)
-    h = (h * np.uint64(0xC2B2AE35)) & m
-    return h ^ (h >> np.uint64(16))
+def _emit_v(n: np.ndarray, seed: np.ndarray | int, mask: int = _MASK31) -> np.ndarray:
+    """:func:`emit`'s hash for arrays (``seed``: one per value, or one for all)."""
+    from wg_online.transform_scan import emit_hashes
 
-
-def _emit_v(n: np.ndarray, seed: np.ndarray | int) -> np.ndarray:
-    """:func:`emit`'s hash for arrays."""
-    return _murmur_i32(n, seed) & np.uint64(_MASK31)
+    seeds_ = np.atleast_1d(np.asarray(seed, np.uint64))
+    return emit_hashes(np.asarray(n, np.int64), seeds_, np.uint64(mask))
 
 
 def _i32_v(x: np.ndarray) -> np.ndarray:
@@ -431,10 +417,9 @@ def _direct(slots: _Slots, where: np.ndarray, h: np.ndarray) -> _Slots:
 
 
 def _flatten(ex: np.ndarray, slots: _Slots) -> _Out:
-    keep = np.stack([slots.ok_a, slots.ok_b], 1).ravel()
-    hs = np.stack([slots.ha, slots.hb], 1).ravel()[keep]
-    vs = np.stack([slots.va, slots.vb], 1).ravel().astype(np.float32)[keep]
-    return np.repeat(ex, 2)[keep], hs, vs
+    from wg_online.transform_scan import interleave
+
+    return interleave(ex, *slots)
 
 
 def _params(t: Transform) -> tuple[np.float32, np.float32, bool]:
@@ -456,13 +441,9 @@ def _binner_v(t: Transform, ex: np.ndarray, x: np.ndarray, s: tuple[int, ...]) -
 
 def _pairs(ex_a: np.ndarray, ex_b: np.ndarray, n_ex: int) -> tuple[np.ndarray, ...]:
     """Per example, every (a, b) index pair, a outer: (example, ia, ib)."""
-    ca, cb = np.bincount(ex_a, minlength=n_ex), np.bincount(ex_b, minlength=n_ex)
-    sa, sb = np.cumsum(ca) - ca, np.cumsum(cb) - cb
-    per = ca * cb
-    ex = np.repeat(np.arange(n_ex), per)
-    k = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
-    width = cb[ex]
-    return ex, sa[ex] + k // np.maximum(width, 1), sb[ex] + k % np.maximum(width, 1)
+    from wg_online.transform_scan import pairs
+
+    return pairs(ex_a, ex_b, n_ex)
 
 
 def _log_ratio_v(
@@ -479,7 +460,7 @@ def _log_ratio_v(
         y = np.where(z1, np.log(x2 - gt), np.where(z2, np.log(x1 - gt), np.log(x1 / x2) * res))
     seed = np.select([z1, z2], [s[2], s[3]], s[0]).astype(np.uint64)
     slots = _emit_f32_v(y.astype(np.float32), seed, interp)
-    pair = _murmur_i32(_i32_v(x2), _murmur_i32(_i32_v(x1), s[1])) & np.uint64(_MASK31)
+    pair = _emit_v(_i32_v(x2), _emit_v(_i32_v(x1), s[1], 0xFFFFFFFF))
     return _flatten(ex, _direct(slots, low, pair))
 
 
@@ -523,22 +504,21 @@ def _fast_extra(
         return BAD_LINE - int(n)
     ex, src, x, h, v = ex[:n], src[:n], x[:n], h[:n], v[:n]
 
-    def of(name: str) -> np.ndarray:
-        return src == code[name]
+    groups = {name: np.flatnonzero(src == k) for name, k in code.items()}
+    xs = {name: (ex[g], x[g]) for name, g in groups.items() if name in floats}
+    hv = {name: (ex[g], h[g], v[g]) for name, g in groups.items() if name in hashed}
 
     made: dict[str, _Out] = {}
     outs: list[_Out] = []
     for i, t in enumerate(tset.transforms):
         s = seeds(i)
         if t.is_float_input:
-            sel = [of(name) for name in t.sources]
-            if len(sel) == 2:
-                out = _log_ratio_v(t, (ex[sel[0]], x[sel[0]]), (ex[sel[1]], x[sel[1]]), s, n_ex)
+            if len(t.sources) == 2:
+                out = _log_ratio_v(t, xs[t.sources[0]], xs[t.sources[1]], s, n_ex)
             else:
-                out = _binner_v(t, ex[sel[0]], x[sel[0]], s)
+                out = _binner_v(t, *xs[t.sources[0]], s)
         else:
-            ins = [made[name] if name in made else (ex[of(name)], h[of(name)], v[of(name)])
-                   for name in t.sources]  # fmt: skip
+            ins = [made[name] if name in made else hv[name] for name in t.sources]
             if t.function == "Weight":
                 e0, h0, v0 = ins[0]
                 out = e0, _emit_v(h0, s[0]), v0 * np.float32(t.params[0])
@@ -546,16 +526,14 @@ def _fast_extra(
                 out = _combine_v(ins, s[0], n_ex)
         made[t.target] = out
         outs.append(out)
-    all_ex = np.concatenate([o[0] for o in outs])
-    order = np.argsort(all_ex, kind="stable")  # per example: transform order, then its own
-    letters = np.concatenate([np.full(len(o[0]), c, np.uint8)
-                              for o, c in zip(outs, tset.letters, strict=True)])  # fmt: skip
-    return (
-        np.bincount(all_ex, minlength=n_ex),
-        np.concatenate([o[1] for o in outs])[order].astype(np.uint32),
-        np.concatenate([o[2] for o in outs]).astype(np.float32)[order],
-        letters[order],
-    )
+    from wg_online.transform_scan import by_example
+
+    # per example: the transforms in order, each one's features in its order
+    letters = [np.full(len(o[0]), c, np.uint8) for o, c in zip(outs, tset.letters, strict=True)]
+    return by_example(
+        *(np.concatenate(part) for part in zip(*outs, strict=True)), np.concatenate(letters),
+        n_ex,
+    )  # fmt: skip
 
 
 def _reference_extra(
