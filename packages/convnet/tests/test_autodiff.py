@@ -57,8 +57,8 @@ def compare(layer: Layer, x: np.ndarray, seed: int) -> None:
 
 @settings(max_examples=15, deadline=None)
 @given(
-    st.integers(1, 3), st.integers(1, 2), st.integers(0, 2), st.integers(1, 2),
-    st.integers(1, 4), st.integers(1, 3), st.integers(0, 99),
+    k=st.integers(1, 3), s=st.integers(1, 2), p=st.integers(0, 2), d=st.integers(1, 2),
+    c=st.integers(1, 4), f=st.integers(1, 3), seed=st.integers(0, 99),
 )  # fmt: skip
 def test_conv2d_matches_wg_autodiff(k, s, p, d, c, f, seed) -> None:
     rng = np.random.default_rng(seed)
