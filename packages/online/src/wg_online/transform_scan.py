@@ -58,17 +58,18 @@ def _name_float(buf, s, e):
 
 
 @_njit(nogil=True)
-def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_hash, unit):
+def scan_sources(buf, lines, names, name_off, seeds, want_float, want_hash, unit):
     """The features of the named source namespaces, example by example.
 
-    ``starts``/``ends``: each example's line; ``names[name_off[k]:name_off[k+1]]``: source k's
-    full name, hashed with ``seeds[k]``. Returns (n, ex, src, x, h, v), entries ordered by
-    example then source: ``x`` the name as a number where ``want_float[k]``, ``h``/``v`` the
-    feature's 32-bit hash and value (1 where ``unit[k]``, else namespace weight times value)
-    where ``want_hash[k]``; ``n`` is ``BAD_LINE - i`` at the first example i the rules reject.
+    ``lines``: each example's line number in ``buf`` (ascending);
+    ``names[name_off[k]:name_off[k+1]]``: source k's full name, hashed with ``seeds[k]``.
+    Returns (n, ex, src, x, h, v), entries ordered by example then source: ``x`` the name as a
+    number where ``want_float[k]``, ``h``/``v`` the feature's 32-bit hash and value (1 where
+    ``unit[k]``, else namespace weight times value) where ``want_hash[k]``; ``n`` is
+    ``BAD_LINE - i`` at the first example i the rules reject.
     """
     n_src = name_off.shape[0] - 1
-    cap = buf.shape[0] // 2 + starts.shape[0] + 16  # a token takes 2 bytes with its space
+    cap = buf.shape[0] // 2 + lines.shape[0] + 16  # a token takes 2 bytes with its space
     ex = np.empty(cap, np.int32)  # small types: each page written costs a fault
     src = np.empty(cap, np.int16)
     xs = np.empty(cap, np.float32)
@@ -78,8 +79,16 @@ def scan_sources(buf, starts, ends, names, name_off, seeds, want_float, want_has
     chunk_e = np.empty(n_src, np.int64)
     chunk_w = np.empty(n_src, np.float32)
     n = 0
-    for i in range(starts.shape[0]):
-        s, e = starts[i], ends[i]
+    line, s = 0, 0  # the line at byte s
+    for i in range(lines.shape[0]):
+        while line < lines[i]:
+            while buf[s] != 10:
+                s += 1
+            s += 1
+            line += 1
+        e = s
+        while e < buf.shape[0] and buf[e] != 10:
+            e += 1
         while e > s and (buf[e - 1] == 13 or buf[e - 1] == 10):  # parse_line's rstrip(b"\r\n")
             e -= 1
         chunk_s[:] = -1
@@ -220,22 +229,35 @@ def interleave(ex, ha, va, ok_a, hb, vb, ok_b):
 
 
 @_njit(nogil=True)
-def by_example(ex, h, v, letters, n_ex):
-    """The features grouped by example, each group in input order (a counting sort), and the
-    count per example."""
+def append_features(offsets, idx, val, ns, ex, h, v, bounds, letters):
+    """Each example's own features, then the transforms' (new arrays).
+
+    Transform t's features are ``ex/h/v/letters[bounds[t]:bounds[t+1]]``, sorted by example; an
+    example gets them in transform order.
+    """
+    n_ex, n_t = offsets.shape[0] - 1, bounds.shape[0] - 1
     counts = np.zeros(n_ex, np.int64)
     for e in ex:
         counts[e] += 1
-    pos = np.empty(n_ex, np.int64)
-    run = 0
-    for e in range(n_ex):
-        pos[e] = run
-        run += counts[e]
-    oh = np.empty(ex.shape[0], np.uint32)
-    ov = np.empty(ex.shape[0], np.float32)
-    ol = np.empty(ex.shape[0], np.uint8)
-    for i in range(ex.shape[0]):
-        t = pos[ex[i]]
-        oh[t], ov[t], ol[t] = h[i], v[i], letters[i]
-        pos[ex[i]] = t + 1
-    return counts, oh, ov, ol
+    new_off = np.empty(n_ex + 1, np.int64)
+    new_off[0] = 0
+    for i in range(n_ex):
+        new_off[i + 1] = new_off[i] + (offsets[i + 1] - offsets[i]) + counts[i]
+    n = new_off[n_ex]
+    oi = np.empty(n, np.uint32)
+    ov = np.empty(n, np.float32)
+    on = np.empty(n, np.uint8)
+    ptr = bounds[:-1].copy()
+    t = 0
+    for i in range(n_ex):
+        for f in range(offsets[i], offsets[i + 1]):
+            oi[t], ov[t], on[t] = idx[f], val[f], ns[f]
+            t += 1
+        for k in range(n_t):
+            p, end = ptr[k], bounds[k + 1]
+            while p < end and ex[p] == i:
+                oi[t], ov[t], on[t] = h[p], v[p], letters[p]
+                t += 1
+                p += 1
+            ptr[k] = p
+    return new_off, oi, ov, on

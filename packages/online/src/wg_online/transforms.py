@@ -466,19 +466,17 @@ def _log_ratio_v(
 
 def _combine_v(inputs: list[_Out], seed: int, n_ex: int) -> _Out:
     """:func:`_combine` for a block."""
-    ex = np.arange(n_ex)
-    h, v = np.zeros(n_ex, np.uint64), np.ones(n_ex, np.float32)
-    for ex_i, h_i, v_i in inputs:
+    ex, h, v = inputs[0]  # combined with the empty combination (hash 0, value 1)
+    h = h.astype(np.uint64)
+    for ex_i, h_i, v_i in inputs[1:]:
         ex, ia, ib = _pairs(ex, ex_i, n_ex)
         h, v = h[ia] ^ h_i[ib].astype(np.uint64), v[ia] * v_i[ib]
     return ex, _emit_v(h, seed), v
 
 
-def _fast_extra(
-    block: bytes, lines: np.ndarray, tset: TransformSet
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | int:
-    """Each example's transformed features, compiled scan plus NumPy: (counts, hashes, values,
-    letters), or the index of the first example whose line the rules reject."""
+def _fast_extra(block: bytes, lines: np.ndarray, tset: TransformSet) -> list[_Out] | int:
+    """Each transform's features for the block (compiled scan plus NumPy), or the index of the
+    first example whose line the rules reject."""
     from wg_online.transform_scan import BAD_LINE, scan_sources
 
     n_ex = len(lines)
@@ -489,12 +487,8 @@ def _fast_extra(
     names = sorted(set(floats) | set(hashed))
     code = {name: k for k, name in enumerate(names)}
     raw = [n.encode() for n in names]
-    buf = np.frombuffer(block, np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    starts = np.r_[0, nl + 1][lines]
-    ends = np.r_[nl, len(buf)][lines]
     n, ex, src, x, h, v = scan_sources(
-        buf, starts, ends, np.frombuffer(b"".join(raw), np.uint8),
+        np.frombuffer(block, np.uint8), lines, np.frombuffer(b"".join(raw), np.uint8),
         np.cumsum([0, *map(len, raw)]).astype(np.int64),
         np.array([hash_namespace(r) for r in raw], np.uint64),
         np.array([nm in floats for nm in names]), np.array([nm in hashed for nm in names]),
@@ -526,21 +520,15 @@ def _fast_extra(
                 out = _combine_v(ins, s[0], n_ex)
         made[t.target] = out
         outs.append(out)
-    from wg_online.transform_scan import by_example
-
-    # per example: the transforms in order, each one's features in its order
-    letters = [np.full(len(o[0]), c, np.uint8) for o, c in zip(outs, tset.letters, strict=True)]
-    return by_example(
-        *(np.concatenate(part) for part in zip(*outs, strict=True)), np.concatenate(letters),
-        n_ex,
-    )  # fmt: skip
+    return outs
 
 
 def _reference_extra(
     block: bytes, lines: np.ndarray, tset: TransformSet, source: str, first_line: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_fast_extra` in Python, line by line (:meth:`TransformSet.apply`): the reference,
-    and the path that explains a line the rules reject."""
+    """Each example's transformed features in Python, line by line (:meth:`TransformSet.apply`):
+    (counts, hashes, values, letters). The reference, and the path that explains a line the
+    rules reject."""
     from wg_online.vw_format import VWFormatError, parse_line
 
     text = block.split(b"\n")
@@ -582,26 +570,16 @@ def extend_parsed(
     :func:`_fast_extra`; from the Python reference when ``reference`` (the tests' oracle) or
     when a line breaks the rules (the reference then raises the file:line error).
     """
+    from wg_online.transform_scan import append_features
+
     offsets, idx, val, ns = arrays
-    fast = None if reference else _fast_extra(bytes(block), lines, tset)
-    if fast is None or isinstance(fast, int):
-        fast = _reference_extra(bytes(block), lines, tset, source, first_line)
-    counts, extra_h, extra_v, extra_ns = fast
-    own = np.diff(offsets)
-    new_off = np.zeros_like(offsets)
-    np.cumsum(own + counts, out=new_off[1:])
-    n = int(new_off[-1])
-    out_idx, out_val = np.empty(n, np.uint32), np.empty(n, np.float32)
-    out_ns = np.empty(n, np.uint8)
-    # own features keep their order; the example's transformed ones follow them
-    shift = np.repeat(new_off[:-1] - offsets[:-1], own)
-    out_idx[np.arange(len(idx)) + shift] = idx
-    out_val[np.arange(len(idx)) + shift] = val
-    out_ns[np.arange(len(idx)) + shift] = ns
-    added = np.repeat(new_off[:-1] + own, counts) + (
-        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    )
-    out_idx[added] = extra_h
-    out_val[added] = extra_v
-    out_ns[added] = extra_ns
-    return new_off, out_idx, out_val, out_ns
+    outs = None if reference else _fast_extra(bytes(block), lines, tset)
+    if outs is None or isinstance(outs, int):
+        counts, h, v, letters = _reference_extra(bytes(block), lines, tset, source, first_line)
+        ex = np.repeat(np.arange(len(counts)), counts)
+        return append_features(offsets, idx, val, ns, ex, h, v, np.array([0, len(h)]), letters)
+    sizes = [len(o[0]) for o in outs]
+    ex, h, v = (np.concatenate(part) for part in zip(*outs, strict=True))
+    letters = np.repeat(np.array(tset.letters, np.uint8), sizes)
+    return append_features(offsets, idx, val, ns, ex, h.astype(np.uint32), v.astype(np.float32),
+                           np.cumsum([0, *sizes]), letters)  # fmt: skip
