@@ -261,3 +261,20 @@ def append_features(offsets, idx, val, ns, ex, h, v, bounds, letters):
                 p += 1
             ptr[k] = p
     return new_off, oi, ov, on
+
+
+@_njit(nogil=True)
+def trunc_i32(x):
+    """Rust's ``f32 as i32`` for each value (toward zero, saturating, NaN to 0), as int64."""
+    out = np.empty(x.shape[0], np.int64)
+    for i in range(x.shape[0]):
+        v = np.float64(x[i])
+        if v != v:
+            out[i] = 0
+        elif v >= 2147483647.0:
+            out[i] = 2147483647
+        elif v <= -2147483648.0:
+            out[i] = -2147483648
+        else:
+            out[i] = np.int64(v)
+    return out

@@ -368,8 +368,9 @@ def _emit_v(n: np.ndarray, seed: np.ndarray | int, mask: int = _MASK31) -> np.nd
 
 def _i32_v(x: np.ndarray) -> np.ndarray:
     """:func:`_i32` for float32 arrays, as int64."""
-    xd = np.where(np.isnan(x), 0.0, x.astype(np.float64))
-    return np.clip(np.trunc(xd), _I32_MIN, _I32_MAX).astype(np.int64)
+    from wg_online.transform_scan import trunc_i32
+
+    return trunc_i32(np.asarray(x, np.float32))
 
 
 # A transform's output for a block: (example, 31-bit hash, float32 value) arrays, by example.
