@@ -420,20 +420,31 @@ def parse_block(buf, skip_bad, map_hashes, map_letters, vw_numbers=False):
     ``vw_numbers``: numbers as VW's own parser rounds them (``--vwcompat``), else correctly.
     """
     n_lines = count_newlines(buf) + 1
-    cap = buf.shape[0] // 2 + n_lines
-    out = ParsedBlock(
-        np.empty(n_lines, np.float32),
-        np.empty(n_lines, np.float32),
-        np.empty((n_lines, 2), np.int64),
-        np.zeros(n_lines + 1, np.int64),
+    out = new_block(n_lines, buf.shape[0] // 2 + n_lines)
+    _, n_ex, n_bad, f = parse_into(buf, skip_bad, map_hashes, map_letters, out, vw_numbers)
+    return trim(out, n_ex, f, n_bad)
+
+
+@_njit(nogil=True)
+def new_block(n, cap):
+    """Fresh arrays for ``n`` examples (and bad lines) and ``cap`` features."""
+    return ParsedBlock(
+        np.empty(n, np.float32),
+        np.empty(n, np.float32),
+        np.empty((n, 2), np.int64),
+        np.empty(n + 1, np.int64),
         np.empty(cap, np.uint32),
         np.empty(cap, np.float32),
         np.empty(cap, np.uint8),
-        np.empty(n_lines, np.int64),
-        np.empty(n_lines, np.int64),
-        np.empty(n_lines, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
     )
-    _, n_ex, n_bad, f = parse_into(buf, skip_bad, map_hashes, map_letters, out, vw_numbers)
+
+
+@_njit(nogil=True)
+def trim(out, n_ex, f, n_bad):
+    """The parsed part of ``out``: ``n_ex`` examples, ``f`` features, ``n_bad`` bad lines."""
     return ParsedBlock(
         out.labels[:n_ex],
         out.imps[:n_ex],

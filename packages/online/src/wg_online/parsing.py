@@ -155,20 +155,10 @@ class ParseBuffers:
 
     def grow(self, n_bytes: int, n_lines: int) -> ParsedBlock:
         """Room for a block of ``n_bytes`` with ``n_lines`` lines, and a quarter more."""
+        from wg_online.kernels import new_block
+
         n = n_lines + n_lines // 4 + 16
-        cap = n_bytes // 2 + n_bytes // 8 + n
-        self.arrays = ParsedBlock(
-            np.empty(n, np.float32),
-            np.empty(n, np.float32),
-            np.empty((n, 2), np.int64),
-            np.empty(n + 1, np.int64),
-            np.empty(cap, np.uint32),
-            np.empty(cap, np.float32),
-            np.empty(cap, np.uint8),
-            np.empty(n, np.int64),
-            np.empty(n, np.int64),
-            np.empty(n, np.int64),
-        )
+        self.arrays = new_block(n, n_bytes // 2 + n_bytes // 8 + n)
         return self.arrays
 
 
@@ -204,7 +194,7 @@ SCRATCH = ScratchPool()
 def _parse_into(
     buf: np.ndarray, skip: bool, ns_map: tuple[str, ...], buffers: ParseBuffers
 ) -> ParsedBlock:
-    from wg_online.kernels import parse_into
+    from wg_online.kernels import parse_into, trim
 
     map_hashes, map_letters = map_arrays(ns_map)
     out = buffers.arrays or buffers.grow(len(buf), 0)
@@ -213,19 +203,7 @@ def _parse_into(
         if n_ex >= 0:
             break
         out = buffers.grow(len(buf), n_lines)
-    ex, feats = slice(0, n_ex), slice(0, f)
-    return ParsedBlock(
-        out.labels[ex],
-        out.imps[ex],
-        out.tags[ex],
-        out.offsets[: n_ex + 1],
-        out.idx[feats],
-        out.val[feats],
-        out.ns[feats],
-        out.lines[ex],
-        out.bad_lines[:n_bad],
-        out.bad_codes[:n_bad],
-    )
+    return trim(out, n_ex, f, n_bad)
 
 
 def parse_bytes(
