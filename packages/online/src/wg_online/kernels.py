@@ -307,6 +307,16 @@ def count_newlines(buf):
     return n
 
 
+@_njit(inline="always")
+def _add_example(out, n_ex, line, f, label, importance, tag_start, tag_end):
+    """Record example ``n_ex`` (its features end at ``f``); return the example count."""
+    out.labels[n_ex], out.imps[n_ex] = label, importance
+    out.tags[n_ex, 0], out.tags[n_ex, 1] = tag_start, tag_end
+    out.lines[n_ex] = line
+    out.offsets[n_ex + 1] = f
+    return n_ex + 1
+
+
 @_njit(nogil=True, _nrt=False)
 def _parse_lines(buf, skip_bad, map_hashes, map_letters, out, head, starts, ends, ns_cache, vw):
     """The line loop of :func:`parse_block`, into its arrays: (examples, bad lines, features).
@@ -315,7 +325,7 @@ def _parse_lines(buf, skip_bad, map_hashes, map_letters, out, head, starts, ends
     inlined helper that takes arrays otherwise pays an atomic increment and decrement per array
     and call, which took about a quarter of the parse time.
     """
-    labels, imps, tags, offsets, idx, val, ns, lines, bad_lines, bad_codes = out
+    idx, val, ns, bad_lines, bad_codes = out.idx, out.val, out.ns, out.bad_lines, out.bad_codes
     n = buf.shape[0]
     n_ex, n_bad, f, pos, line = 0, 0, 0, 0, 0
     fast = n > 0 and buf[n - 1] == NEWLINE
@@ -327,11 +337,8 @@ def _parse_lines(buf, skip_bad, map_hashes, map_letters, out, head, starts, ends
                     buf, bar, f, idx, val, ns, ns_cache, map_hashes, map_letters, vw
                 )
                 if code == 0:
-                    labels[n_ex], imps[n_ex], tags[n_ex, 0], tags[n_ex, 1] = lab, 1.0, -1, -1
-                    lines[n_ex] = line
                     f = f_new
-                    n_ex += 1
-                    offsets[n_ex] = f
+                    n_ex = _add_example(out, n_ex, line, f, lab, 1.0, -1, -1)
                     pos = end + 1
                     line += 1
                     continue
@@ -368,12 +375,10 @@ def _parse_lines(buf, skip_bad, map_hashes, map_letters, out, head, starts, ends
                 if not skip_bad:
                     break
             else:
-                labels[n_ex], imps[n_ex] = head[0], head[1]
-                tags[n_ex, 0], tags[n_ex, 1] = np.int64(head[2]), np.int64(head[3])
-                lines[n_ex] = line
                 f = f_new
-                n_ex += 1
-                offsets[n_ex] = f
+                n_ex = _add_example(
+                    out, n_ex, line, f, head[0], head[1], np.int64(head[2]), np.int64(head[3])
+                )
         pos = end + 1
         line += 1
     return n_ex, n_bad, f
