@@ -12,6 +12,7 @@ from wg_online.model import Options, OptionsError
 from wg_online.model_file import load_model
 from wg_online.parsing import parse_lines
 from wg_online.transforms import (
+    FAST_MIN_EXAMPLES,
     TransformError,
     TransformSet,
     emit,
@@ -282,7 +283,7 @@ def test_compiled_transforms_equal_the_python_reference(spec: tuple[str, ...]) -
     assert len(block.bad_lines) == 0
     tset = TransformSet.build(spec, ("Pprice",))
     arrays = (block.offsets, block.idx, block.val, block.ns)
-    fast = extend_parsed(data, block.lines, arrays, tset, "<gen>", 1)
+    fast = extend_parsed(data, block.lines, arrays, tset, "<gen>", 1, reference=False)
     slow = extend_parsed(data, block.lines, arrays, tset, "<gen>", 1, reference=True)
     assert len(fast[1]) > len(block.idx)  # the transforms added features
     for got, want in zip(fast, slow, strict=True):
@@ -307,12 +308,17 @@ def test_compiled_transforms_equal_the_python_reference(spec: tuple[str, ...]) -
 )
 def test_fw_vectors_through_the_compiled_path(spec: str, line: str) -> None:
     want = TransformSet.build((spec,)).apply(parse_line(line))[0]
-    got = parse_lines([line], transforms=(spec,))
+    n = FAST_MIN_EXAMPLES  # a block this long takes the compiled path
+    got = parse_lines([line] * n, transforms=(spec,))
     own = len(parse_lines([line]).idx)
-    assert list(zip(got.idx[own:].tolist(), got.val[own:].tolist(), strict=True)) == [
+    last = slice(got.offsets[n - 1] + own, got.offsets[n])
+    assert list(zip(got.idx[last].tolist(), got.val[last].tolist(), strict=True)) == [
         (h, float(np.float32(v))) for h, v in want]  # fmt: skip
 
 
 def test_a_line_the_compiled_scan_rejects_gets_the_reference_error() -> None:
-    with pytest.raises(ValueError, match=r"<lines>:3: feature '1e99' of namespace 'x'"):
-        parse_lines(["1 |x 2", "1 |x NONE", "1 |x 1e99"], transforms=("t=BinnerLog(x)()",))
+    lines = ["1 |x 2"] * FAST_MIN_EXAMPLES + ["1 |x NONE", "1 |x 1e99"]
+    with pytest.raises(
+        ValueError, match=rf"<lines>:{FAST_MIN_EXAMPLES + 2}: feature '1e99' of namespace 'x'"
+    ):
+        parse_lines(lines, transforms=("t=BinnerLog(x)()",))

@@ -524,6 +524,10 @@ def _fast_extra(block: bytes, lines: np.ndarray, tset: TransformSet) -> list[_Ou
     return outs
 
 
+#: Blocks with fewer examples take the Python path (the same features): see extend_parsed.
+FAST_MIN_EXAMPLES = 4
+
+
 def _reference_extra(
     block: bytes, lines: np.ndarray, tset: TransformSet, source: str, first_line: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -562,18 +566,22 @@ def extend_parsed(
     tset: TransformSet,
     source: str,
     first_line: int,
-    reference: bool = False,
+    reference: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Append each example's transformed features after its own.
 
     ``lines`` holds each example's line number within ``block``; ``arrays`` is the parser's
     (offsets, idx, val, ns). Returns the new (offsets, idx, val, ns). The features come from
-    :func:`_fast_extra`; from the Python reference when ``reference`` (the tests' oracle) or
-    when a line breaks the rules (the reference then raises the file:line error).
+    :func:`_fast_extra`; from the Python reference when ``reference`` (the tests' oracle), when
+    a line breaks the rules (the reference then raises the file:line error), and by default for
+    blocks of fewer than ``FAST_MIN_EXAMPLES`` (``serve``'s single lines): NumPy's fixed cost
+    per call outweighs the Python loop there.
     """
     from wg_online.transform_scan import append_features
 
     offsets, idx, val, ns = arrays
+    if reference is None:
+        reference = len(lines) < FAST_MIN_EXAMPLES
     outs = None if reference else _fast_extra(bytes(block), lines, tset)
     if outs is None or isinstance(outs, int):
         counts, h, v, letters = _reference_extra(bytes(block), lines, tset, source, first_line)
