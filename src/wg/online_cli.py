@@ -105,9 +105,7 @@ def online() -> None:
     help="fw: FW's table; blocks: 2^N hash buckets of fields*k weights each (format 1).",
 )
 @click.option("--ffm_learning_rate", type=float, default=0.1, show_default=True)
-@click.option(
-    "--ffm_init_width", type=click.FloatRange(min=0), help="FW's FFM initialiser (0: FW's default)."
-)
+@click.option("--ffm_init_width", type=click.FloatRange(min=0), help="FW's FFM init (0: default).")
 @click.option("--ffm_init_center", type=float, help="FW: added when --ffm_init_width > 0.")
 @click.option("--ffm_init_zero_band", type=float, help="FW: share of the width kept off 0.")
 @click.option(
@@ -166,21 +164,7 @@ def train(**kw: Any) -> None:
     from wg_online.schedule import Schedule
     from wg_online.training import train as run_train
 
-    names = {
-        "bit_precision",
-        "learning_rate",
-        "power_t",
-        "l2",
-        "noconstant",
-        "vwcompat",
-        "ffm_k",
-        "ffm_bit_precision",
-        "ffm_learning_rate",
-        "ffm_init_acc_gradient",
-        "ffm_layout",
-        "minimum_learning_rate",
-    }
-    opts = {k: kw[k] for k in names} | _deep_options(kw)
+    opts = {k: kw[k] for k in _PLAIN_OPTIONS} | _deep_options(kw)
     opts["interactions"] = tuple(kw["quadratic"]) + tuple(kw["cubic"]) + tuple(kw["interactions"])
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
     opts["ffm_fields"] = tuple(kw["ffm_field"])
@@ -221,6 +205,14 @@ def train(**kw: Any) -> None:
             Schedule, kw["holdout_after"], kw["predictions_after"], kw["prediction_model_delay"]
         ),
     )
+
+
+_PLAIN_OPTIONS = (
+    *("bit_precision", "learning_rate", "power_t", "l2", "noconstant", "vwcompat", "ffm_k"),
+    *("ffm_bit_precision", "ffm_learning_rate", "ffm_init_acc_gradient", "ffm_layout"),
+    "minimum_learning_rate",
+)
+"""``train``'s flags that are Options fields of the same name, as given."""
 
 
 def _deep_options(kw: dict[str, Any]) -> dict[str, Any]:
