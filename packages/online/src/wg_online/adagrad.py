@@ -78,13 +78,18 @@ def _rate(a, power_t):
 
 
 @nb.njit(cache=True, inline="always")
-def cross(s, e, idx, val, ns, active, pairs, mask, gi, gx, gg, k, group0):
+def cross(s, e, feats, space, out, k, group0):
     """VW's quadratic and cubic features of one example, appended to gi/gx from ``k``; return
     the new count. Row q's features get group ``group0 + q`` in gg (-1 when group0 < 0).
+    ``feats`` is the block's (idx, val, ns), ``space`` (active, pairs, mask), ``out``
+    (gi, gx, gg); numba unpacks the tuples after inlining, at no cost.
 
     The one expansion of both learners (``--vwcompat``'s ``vw_step`` uses it too): VW's
     hashing, VW's order, and no repeated pair of a namespace crossed with itself.
     """
+    idx, val, ns = feats
+    active, pairs, mask = space
+    gi, gx, gg = out
     fnv = np.uint64(16777619)
     for q in range(pairs.shape[0]):  # rows (a, b, -1) quadratic, (a, b, c) cubic
         a, b, c = pairs[q, 0], pairs[q, 1], pairs[q, 2]
@@ -125,7 +130,7 @@ def _gather(s, e, ex, arr, hp, sc):
             gx[k] = val[t]
             gc[k] = arr.combo_of[ns[t]]
             k += 1
-    k = cross(s, e, idx, val, ns, active, pairs, mask, gi, gx, gc, k, hp.n_lin)
+    k = cross(s, e, (idx, val, ns), (active, pairs, mask), (gi, gx, gc), k, hp.n_lin)
     if hp.add_constant:
         gi[k] = np.uint64(11650396) & mask
         gx[k] = np.float32(1.0)

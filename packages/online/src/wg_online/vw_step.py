@@ -95,7 +95,7 @@ def _gather(s, e, idx, val, ns, active, mask, pairs, add_constant, gi, gx, gg):
         gx[k] = F(1.0)
         gg[k] = ngroups
         k += 1
-    return cross(s, e, idx, val, ns, active, pairs, mask, gi, gx, gg, k, -1)
+    return cross(s, e, (idx, val, ns), (active, pairs, mask), (gi, gx, gg), k, -1)
 
 
 @nb.njit(cache=True, inline="always")
