@@ -21,7 +21,7 @@ import shutil
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from wg_io.output import OutputError, open_output
 
@@ -59,12 +59,12 @@ class RemoteFile:
 
 @dataclass(frozen=True)
 class RemoteDataset:
-    """A downloadable dataset: its files and the format they are in (``"idx"`` or ``"cifar"``)."""
+    """A downloadable dataset: its files and the format they are in."""
 
     name: str
     description: str
     files: tuple[RemoteFile, ...]
-    fmt: str
+    fmt: Literal["idx", "cifar"]  # LeCun's IDX arrays, or the CIFAR binary batches
 
 
 def _idx_files(
