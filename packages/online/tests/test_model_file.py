@@ -45,19 +45,30 @@ def test_version_1_model_saved_again_keeps_its_layout(tmp_path) -> None:
     np.testing.assert_array_equal(again.predict_proba(QUERIES), learner.predict_proba(QUERIES))
 
 
+def fixture_predicts(name: str, queries: list[str], expected: list[float]) -> OnlineLearner:
+    """The learner of fixture ``name``, after checking its probabilities on ``queries``."""
+    learner = OnlineLearner.load(FIXTURES / name)
+    np.testing.assert_allclose(learner.predict_proba(queries)[:, 1], expected, rtol=1e-6)
+    return learner
+
+
+#: Examples over five namespaces with names the fixtures' training data used.
+FIVE_FIELDS = [
+    "-1 |a a3 |b b2 |c c7 |d d1 |e e4",
+    "1 |a a0 |b b3 |c c1 |d d0 |e e5",
+    "-1 |a a12 |b b7 |c c16 |d d6 |e e0",
+]
+
+
 def test_version_2_fixture_still_loads_and_predicts_the_same() -> None:
     # Written by wg_online 0.2.0 (format version 2, FW's FFM table); never regenerate.
-    learner = OnlineLearner.load(FIXTURES / "model_v2.wgm")
     queries = [
         "-1 |a a36 |b b20 |c c7 |d d1 |e e48",
         "-1 |a a0 |b b3 |c c1 |d d0 |e e543",
         "-1 |a a12 |b b798 |c c716 |d d36 |e e0",
     ]
-    np.testing.assert_allclose(
-        learner.predict_proba(queries)[:, 1],
-        [0.4147305488586426, 0.23199695348739624, 0.14933107793331146],
-        rtol=1e-6,
-    )
+    expected = [0.4147305488586426, 0.23199695348739624, 0.14933107793331146]
+    learner = fixture_predicts("model_v2.wgm", queries, expected)
     opts = learner.model_.options
     assert (opts.ffm_k, opts.ffm_fields, opts.ffm_layout) == (2, ("a", "bc"), "fw")
     assert learner.model_.v.size == 2**5 + 2 * 2
@@ -65,17 +76,8 @@ def test_version_2_fixture_still_loads_and_predicts_the_same() -> None:
 
 def test_version_3_fixture_still_loads_and_predicts_the_same() -> None:
     # Written by wg_online before deep models (format version 3, checksummed); never regenerate.
-    learner = OnlineLearner.load(FIXTURES / "model_v3.wgm")
-    queries = [
-        "-1 |a a3 |b b2 |c c7 |d d1 |e e4",
-        "1 |a a0 |b b3 |c c1 |d d0 |e e5",
-        "-1 |a a12 |b b7 |c c16 |d d6 |e e0",
-    ]
-    np.testing.assert_allclose(
-        learner.predict_proba(queries)[:, 1],
-        [0.26954153180122375, 0.05106785520911217, 0.7338885068893433],
-        rtol=1e-6,
-    )
+    expected = [0.26954153180122375, 0.05106785520911217, 0.7338885068893433]
+    learner = fixture_predicts("model_v3.wgm", FIVE_FIELDS, expected)
     opts = learner.model_.options
     assert (opts.interactions, opts.ffm_k, opts.ffm_fields) == (("cd",), 2, ("a", "bc"))
     assert learner.model_.acc.any()  # saved with --save_resume
@@ -84,17 +86,8 @@ def test_version_3_fixture_still_loads_and_predicts_the_same() -> None:
 
 def test_version_4_deep_fixture_still_loads_and_predicts_the_same() -> None:
     # Written by the first wg_online with deep models (format version 4); never regenerate.
-    learner = OnlineLearner.load(FIXTURES / "model_v4.wgm")
-    queries = [
-        "-1 |a a3 |b b2 |c c7 |d d1 |e e4",
-        "1 |a a0 |b b3 |c c1 |d d0 |e e5",
-        "-1 |a a12 |b b7 |c c16 |d d6 |e e0",
-    ]
-    np.testing.assert_allclose(
-        learner.predict_proba(queries)[:, 1],
-        [0.2739637792110443, 0.10213526338338852, 0.19778414070606232],
-        rtol=1e-6,
-    )
+    expected = [0.2739637792110443, 0.10213526338338852, 0.19778414070606232]
+    learner = fixture_predicts("model_v4.wgm", FIVE_FIELDS, expected)
     opts = learner.model_.options
     assert (opts.nn_layers, opts.nn_topology) == (2, "one")
     assert opts.nn == ("0:width:4", "0:activation:relu", "1:width:3", "1:layernorm:after")
