@@ -137,6 +137,11 @@ def online() -> None:
     help="FW transform 'target=Func(namespaces)(numbers)', e.g. 'bp=BinnerLog(price)(0,10)'.",
 )
 @click.option(
+    "--linear",
+    multiple=True,
+    help="FW LR combo 'name1[,name2...][:w]' of full namespace names (or transform targets).",
+)
+@click.option(
     "--namespace_map", help="FW-style map file 'letter,namespace' per line; undeclared = error."
 )
 @click.option(
@@ -169,6 +174,7 @@ def train(**kw: Any) -> None:
     opts["keep"], opts["ignore"] = "".join(kw["keep"]), "".join(kw["ignore"])
     opts["ffm_fields"] = tuple(kw["ffm_field"])
     opts["transforms"] = tuple(kw["transform"])
+    opts["linear"] = tuple(kw["linear"])
     for key in ("ffm_init_width", "ffm_init_center", "ffm_init_zero_band"):
         if kw[key] is not None:  # absent: wg_online's initialiser
             opts[key] = kw[key]

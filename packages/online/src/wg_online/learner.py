@@ -70,8 +70,9 @@ class OnlineLearner:
         text = lines if isinstance(lines, str) else "\n".join(lines)
         if self.options.get("vwcompat") is True:
             return parse_vw(text.encode() + b"\n", "<lines>", 1, self.skip_bad_lines)
-        ns_map = tuple(self.options.get("namespace_map", ()))
-        parsed = parse_lines(text, self.skip_bad_lines, ns_map)
+        options = self._checked_options()  # its --transform and --linear features too
+        parsed = parse_lines(text, self.skip_bad_lines, options.namespace_map,
+                             options.feature_specs)  # fmt: skip
         return parsed, np.empty(0, np.int64)
 
     def _checked_options(self) -> Options:

@@ -57,6 +57,8 @@ class Options:
     seed: int = 0
     #: FW's ``--transform`` values (:mod:`wg_online.transforms`), applied when examples are parsed
     transforms: tuple[str, ...] = ()
+    #: FW's ``--linear name1[,name2...][:w]`` values: each its own LR combo (and deep input)
+    linear: tuple[str, ...] = ()
     #: FW's ``--minimum_learning_rate``: stored, read by no optimizer (as in FW: no effect)
     minimum_learning_rate: float = 0.0
     namespace_map: tuple[str, ...] = ()
@@ -114,8 +116,18 @@ class Options:
             )
         if self.vwcompat and self.ffm_k > 0:
             raise OptionsError("--ffm_k with --vwcompat: VW has no FFM; drop --ffm_k")
-        if self.transforms:
+        if self.transforms or self.linear:
             _check_transforms(self)
+
+    @property
+    def feature_specs(self) -> tuple[str, ...]:
+        """What the parser applies: the ``--transform`` values, then the ``--linear`` ones
+        (marked with ``transforms.LINEAR_PREFIX``)."""
+        if not self.linear:
+            return self.transforms
+        from wg_online.combos import LINEAR_PREFIX
+
+        return self.transforms + tuple(LINEAR_PREFIX + spec for spec in self.linear)
 
     def to_json(self) -> dict[str, Any]:
         """The options as JSON-ready values."""
@@ -244,17 +256,23 @@ def _check_deep(options: Options) -> None:
         raise OptionsError("--nn_layers with --vwcompat: VW has no deep layers; drop --nn_layers")
 
 
+def _single_combos(options: Options) -> int:
+    """LR combos of single features: one per ``--keep`` letter (or one for all namespaces
+    without ``--keep``), then one per ``--linear``."""
+    return (len(dict.fromkeys(options.keep)) or 1) + len(options.linear)
+
+
 def lr_combos(options: Options) -> int:
-    """How many LR sums feed the deep layers (FW's combos): one per ``--keep`` letter (or one
-    for all namespaces without ``--keep``), one per interaction, then the constant's.
+    """How many LR sums feed the deep layers (FW's combos): the keeps' and the ``--linear``
+    ones (:func:`_single_combos`), one per interaction, then the constant's.
 
     Examples
     --------
-    >>> lr_combos(Options(keep="ab", interactions=("ab", "ba", "cd")))
-    5
+    >>> lr_combos(Options(keep="ab", interactions=("ab", "ba", "cd"), linear=("user,ad",)))
+    6
     """
-    linear = len(dict.fromkeys(options.keep)) or 1
-    return linear + len(_interaction_rows(options.interactions)) + (not options.noconstant)
+    rows = len(_interaction_rows(options.interactions))
+    return _single_combos(options) + rows + (not options.noconstant)
 
 
 def nn_graph(options: Options) -> Any:
@@ -269,13 +287,14 @@ def nn_graph(options: Options) -> Any:
 
 
 def _check_transforms(options: Options) -> None:
+    from wg_online.combos import LinearError
     from wg_online.transforms import TransformError, TransformSet
 
     if options.vwcompat:
-        raise OptionsError("--transform with --vwcompat: VW has no transforms; drop --transform")
+        raise OptionsError("--transform or --linear with --vwcompat: VW has neither; drop them")
     try:
-        TransformSet.build(options.transforms, options.namespace_map)
-    except TransformError as exc:
+        TransformSet.build(options.feature_specs, options.namespace_map)
+    except (TransformError, LinearError) as exc:
         raise OptionsError(str(exc)) from None
 
 
@@ -395,6 +414,12 @@ class Model:
             combo_of = np.zeros(256, np.int64)  # FW's combos: one per --keep letter
             for i, ch in enumerate(dict.fromkeys(o.keep)):
                 combo_of[ord(ch)] = i
+            from wg_online.combos import LINEAR_LETTER0
+
+            first = _single_combos(o) - len(o.linear)
+            for i in range(len(o.linear)):  # always read, whatever --keep and --ignore say
+                active[LINEAR_LETTER0 + i] = True
+                combo_of[LINEAR_LETTER0 + i] = first + i
             self._tables.update(
                 active=active,
                 pairs=_interaction_rows(o.interactions),
@@ -454,7 +479,7 @@ class Model:
         hyper = Hyper(not o.noconstant, np.uint64((1 << o.bit_precision) - 1),
                       len(o.ffm_fields), o.ffm_k, fmask, fstride, f32(o.learning_rate),
                       f32(o.power_t), f32(o.l2), f32(o.ffm_learning_rate), bool(learn),
-                      o.vwcompat, len(dict.fromkeys(o.keep)) or 1)  # fmt: skip
+                      o.vwcompat, _single_combos(o))  # fmt: skip
         graph = nn_graph(o)
         if graph is None:
             return arrays, hyper

@@ -92,7 +92,7 @@ class ModelHolder:
             text = line.rstrip(b"\r\n") + b"\n"
             o = model.options
             data = parse_bytes(text, "<request>", 1, namespace_map=o.namespace_map,
-                               transforms=o.transforms)  # fmt: skip
+                               transforms=o.feature_specs)  # fmt: skip
         except VWFormatError as exc:
             return f"error: {exc}"
         if len(data) != 1:
@@ -111,7 +111,7 @@ def _parse_block() -> Callable[..., Any]:
 def _answer_fast(model: Model, line: bytes) -> str | None:
     """The reply for a well-formed ASCII line in two compiled calls; None sends it the slow way
     (non-ASCII text, bad lines and error messages go through :func:`parse_bytes`)."""
-    if not line.isascii() or model.options.transforms:  # parse_bytes applies the transforms
+    if not line.isascii() or model.options.feature_specs:  # parse_bytes applies them
         return None
     text = line.rstrip(b"\r\n") + b"\n"
     map_hashes, map_letters = map_arrays(model.options.namespace_map)

@@ -179,7 +179,7 @@ def train(
     prog = Progress(progress, model.options.noconstant)
     begin = time.perf_counter()
     o = model.options
-    each_pass = (_blocks(data, cache, skip_bad_lines, False, o.namespace_map, o.transforms)
+    each_pass = (_blocks(data, cache, skip_bad_lines, False, o.namespace_map, o.feature_specs)
                  for _ in range(passes))  # fmt: skip
     blocks = (block for one_pass in each_pass for block in one_pass)
     preds_out = [_train_block(model, block, prog, sched, data, threads) for block in blocks]
@@ -349,7 +349,7 @@ def predict(
     begin = time.perf_counter()
     preds, tags = [], []
     o = model.options
-    for block in _blocks(data, None, skip_bad_lines, True, o.namespace_map, o.transforms):
+    for block in _blocks(data, None, skip_bad_lines, True, o.namespace_map, o.feature_specs):
         prog.stats.skipped += block.skipped
         preds.append(prog.feed(model, block, False, 1))
         tags.extend(block.tags)

@@ -25,6 +25,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from wg_online.combos import (
+    LINEAR_LETTER0,
+    LINEAR_PREFIX,
+    MAX_LINEAR,
+    Linear,
+    cross,
+    cross_v,
+    parse_linear,
+)
 from wg_online.hashing import hash_namespace, hash_token, murmur3_32
 from wg_online.vw_format import Example, parse_number
 
@@ -296,16 +305,23 @@ class TransformSet:
     transforms: list[Transform]
     letters: list[int]
     float_sources: frozenset[str] = frozenset()
+    #: ``--linear`` combos (given among the specs with :data:`LINEAR_PREFIX`), after the
+    #: transforms; combo i's features take letter ``LINEAR_LETTER0 + i``
+    linears: tuple[Linear, ...] = ()
 
     @classmethod
     def build(cls, specs: tuple[str, ...], namespace_map: tuple[str, ...] = ()) -> TransformSet:
         declared = {entry[1:]: entry[0] for entry in namespace_map}
-        order = resolve(specs)
+        linears = tuple(parse_linear(s[len(LINEAR_PREFIX) :]) for s in specs
+                        if s.startswith(LINEAR_PREFIX))  # fmt: skip
+        if len(linears) > MAX_LINEAR:
+            raise TransformError(f"--linear given {len(linears)} times; at most {MAX_LINEAR}")
+        order = resolve(tuple(s for s in specs if not s.startswith(LINEAR_PREFIX)))
         letters = [ord(declared.get(t.target, t.target[0])) for t in order]
         if any(code > 127 for code in letters):
             raise TransformError("--transform: a target's namespace letter must be ASCII")
         floats = frozenset(s for t in order if t.is_float_input for s in t.sources)
-        return cls(order, letters, floats)
+        return cls(order, letters, floats, linears)
 
     def apply(self, example: Example) -> tuple[list[Feature], list[int]]:
         """The features all transforms emit for one example, and each feature's letter."""
@@ -329,6 +345,12 @@ class TransformSet:
             made[t.target] = out
             feats.extend(out)
             letters.extend([self.letters[i]] * len(out))
+        for i, lin in enumerate(self.linears):
+            inputs = [made[src] if src in made else self._hashed(names, src)
+                      for src in lin.sources]  # fmt: skip
+            out = cross(inputs, lin.weight)
+            feats.extend(out)
+            letters.extend([LINEAR_LETTER0 + i] * len(out))
         return feats, letters
 
     @staticmethod
@@ -483,8 +505,8 @@ def _fast_extra(block: bytes, lines: np.ndarray, tset: TransformSet) -> list[_Ou
     n_ex = len(lines)
     floats = sorted({s for t in tset.transforms if t.is_float_input for s in t.sources})
     targets = {t.target for t in tset.transforms}
-    hashed = sorted({s for t in tset.transforms if not t.is_float_input for s in t.sources}
-                    - targets)  # fmt: skip
+    hashed = sorted(({s for t in tset.transforms if not t.is_float_input for s in t.sources}
+                     | {s for lin in tset.linears for s in lin.sources}) - targets)  # fmt: skip
     names = sorted(set(floats) | set(hashed))
     code = {name: k for k, name in enumerate(names)}
     raw = [n.encode() for n in names]
@@ -521,6 +543,9 @@ def _fast_extra(block: bytes, lines: np.ndarray, tset: TransformSet) -> list[_Ou
                 out = _combine_v(ins, s[0], n_ex)
         made[t.target] = out
         outs.append(out)
+    for lin in tset.linears:
+        outs.append(cross_v([made[n] if n in made else hv[n] for n in lin.sources],
+                             lin.weight, n_ex))  # fmt: skip
     return outs
 
 
@@ -589,6 +614,7 @@ def extend_parsed(
         return append_features(offsets, idx, val, ns, ex, h, v, np.array([0, len(h)]), letters)
     sizes = [len(o[0]) for o in outs]
     ex, h, v = (np.concatenate(part) for part in zip(*outs, strict=True))
-    letters = np.repeat(np.array(tset.letters, np.uint8), sizes)
+    all_letters = [*tset.letters, *(LINEAR_LETTER0 + i for i in range(len(tset.linears)))]
+    letters = np.repeat(np.array(all_letters, np.uint8), sizes)
     return append_features(offsets, idx, val, ns, ex, h.astype(np.uint32), v.astype(np.float32),
                            np.cumsum([0, *sizes]), letters)  # fmt: skip
