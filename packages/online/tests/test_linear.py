@@ -152,3 +152,14 @@ def test_compiled_combos_equal_the_python_reference() -> None:
     for got, want in zip(fast, slow, strict=True):
         assert got.dtype == want.dtype
         assert got.view(np.uint8).tobytes() == want.view(np.uint8).tobytes()
+
+
+def test_fw_31_bit_inputs_give_the_same_masked_hashes() -> None:
+    from wg_online.combos import cross
+
+    rng = np.random.default_rng(3)
+    ins = [[(int(h), 1.0) for h in rng.integers(0, 2**32, 5)] for _ in range(3)]
+    fw = [[(h & 0x7FFFFFFF, v) for h, v in feats] for feats in ins]  # FW's parser's MASK31
+    mask = 2**30 - 1  # the largest -b
+    assert [h & mask for h, _ in cross(ins, 1.0)] == [h & mask for h, _ in cross(fw, 1.0)]
+    assert [h for h, _ in cross(ins, 1.0)] != [h for h, _ in cross(fw, 1.0)]  # bit 31 differs

@@ -5,6 +5,11 @@ its namespaces (or ``--transform`` targets) as FW does (``feature_buffer.rs``): 
 ``h_next ^ (h_prev * 16777619 mod 2**32)`` over the namespaces in order, the value the product
 of the values, times ``w``. A single namespace keeps its own hashes. :mod:`wg_online.transforms`
 computes them with the transforms, into the letter ``LINEAR_LETTER0 + i`` for combo i.
+
+FW's parser keeps 31-bit feature hashes, ours 32-bit ones. Bit 31 of an input changes only bit
+31 of the crossed hash (the prime is odd), which the LR mask (``-b`` is at most 30) drops: the
+masked hashes are FW's. As in ``Combine``, a namespace read by a binner counts as FW's float
+namespace (value 1); others carry the namespace weight times the feature's value.
 """
 
 from __future__ import annotations
