@@ -163,3 +163,19 @@ def test_fw_31_bit_inputs_give_the_same_masked_hashes() -> None:
     mask = 2**30 - 1  # the largest -b
     assert [h & mask for h, _ in cross(ins, 1.0)] == [h & mask for h, _ in cross(fw, 1.0)]
     assert [h for h, _ in cross(ins, 1.0)] != [h for h, _ in cross(fw, 1.0)]  # bit 31 differs
+
+
+def test_the_cache_is_rebuilt_when_the_combos_change(tmp_path) -> None:
+    data = tmp_path / "d.vw"
+    data.write_text("\n".join(_pairs_data(500, 6)) + "\n")
+    runner, weights = CliRunner(), {}
+    for name, extra in (("crossed", ["--linear", "user,ad"]), ("plain", []),
+                        ("fresh", ["--cache_file", str(tmp_path / "other.cache")])):  # fmt: skip
+        model = tmp_path / f"{name}.wgm"
+        args = ["online", "train", "-d", str(data), "-f", str(model), "--quiet", "-c",
+                "--passes", "2", *extra]  # fmt: skip
+        assert runner.invoke(main, args).exit_code == 0
+        weights[name] = load_model(model).w
+    # without --keep every letter is read: a stale cache would teach "plain" the crossed ones
+    assert np.array_equal(weights["plain"], weights["fresh"])
+    assert not np.array_equal(weights["plain"], weights["crossed"])
