@@ -93,7 +93,7 @@ def check_root(x: Buffer) -> None:
     """Raise if ``x`` is a view of a buffer that now holds a tracer (its memory is stale)."""
     root = x._root
     if root is not None and root._traced is not None:
-        from wg_autodiff.construct import stale_view_error
+        from wg_autodiff.views import stale_view_error
 
         raise stale_view_error()
 

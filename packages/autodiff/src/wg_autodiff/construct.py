@@ -315,14 +315,6 @@ _SWAPS = [
 # ------------------------------------------------------------------ buffers
 
 
-def stale_view_error() -> Exception:
-    return _conversion_error(
-        "use of a view (y[i], y.reshape(...)) taken before a traced value was written into "
-        "the array it views",
-        " Take the view after the write, or index the array itself (y[i, j] = ..., y[i]).",
-    )
-
-
 def promote(buf: Buffer, value: Any) -> None:
     """Make ``buf`` hold a tracer: a constant of ``value``'s trace with ``buf``'s values."""
     if buf._root is not None:

@@ -10,13 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from wg_autodiff import tracer_api  # noqa: F401  (installs the array face of Tracer)
 from wg_autodiff.construct import settle_tree, tracing
 from wg_autodiff.core import ForwardTrace, ReverseTrace, Tracer, is_complex
 from wg_autodiff.errors import InputError, forget_pending, reraise_pending, user_location
 from wg_autodiff.namespace import is_float_dtype, namespace, shape_of
+from wg_autodiff.primitives.arith import convert_p, zeros_like
 from wg_autodiff.pytree import tree_flatten, tree_unflatten
-from wg_autodiff.rules_arith import convert_p, zeros_like
 
 
 def _check_leaf(x: Any, where: str) -> bool:

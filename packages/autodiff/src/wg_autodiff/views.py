@@ -80,6 +80,16 @@ def _is_view(base: Tracer, idx: Any) -> bool:
     return idx is _WHOLE or ints < np.ndim(base._value)
 
 
+def stale_view_error() -> Exception:
+    """The error for a use of a view taken before a write into its array (traced or a buffer)."""
+    return _conversion_error(
+        "use of a view (y[i], y[1:], y.T, y.reshape(...)) taken before a traced value was "
+        "written into the array it views",
+        " Take the view after the write (NumPy's view would show the new values), or "
+        "take a copy before the write if the old values are meant: r = y[i].copy().",
+    )
+
+
 class _Stale:
     """The trace of a view whose array was written after it was taken: any use raises."""
 
@@ -88,12 +98,7 @@ class _Stale:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # introspection (doctest, inspect, copy) asks for protocols
             raise AttributeError(name)
-        raise _conversion_error(
-            "use of a view (y[i], y[1:], y.T, y.reshape(...)) taken before a traced value was "
-            "written into the array it views",
-            " Take the view after the write (NumPy's view would show the new values), or "
-            "take a copy before the write if the old values are meant: r = y[i].copy().",
-        )
+        raise stale_view_error()
 
 
 _STALE = _Stale()
