@@ -336,10 +336,75 @@ def test_equations_that_do_not_fuse_keep_their_place(monkeypatch: pytest.MonkeyP
     prog = make_trace(f)(X, Y)
     assert [e.prim.name for e in prog.eqns] == ["exp", "sum", "multiply", "add"]
     monkeypatch.setattr(lowering, "MIN_ELEMENTS", X.size + 1)
+    monkeypatch.setattr(lowering, "MIN_MEMBERS", 4)
     assert lowering.lower(prog).eqns == prog.eqns
     monkeypatch.setattr(lowering, "MIN_ELEMENTS", 1)
     names = [e.prim.name for e in lowering.lower(prog).eqns]
     assert names == ["sum", "fused[exp,multiply,add]"]
+
+
+def _chain(x: Any) -> Any:
+    for _ in range(5):
+        x = np.tanh(np.sin(x) * 1.01 + x)
+    return np.sum(x)
+
+
+def test_a_chain_of_small_operations_becomes_one_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten floats are far below MIN_ELEMENTS, but a kernel replaces dozens of NumPy calls."""
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", MIN_ELEMENTS)
+    x = np.linspace(0.0, 1.0, 10)
+    fast = ad.value_and_grad(_chain, optimize=True, backend="numba")
+    value, g = fast(x)
+    want_value, want_g = ad.value_and_grad(_chain, optimize=True)(x)
+    assert rho(value, want_value) <= 1e-12
+    assert rho(g, want_g) <= 1e-12
+    (name,) = fused_names(fast)
+    assert name.count("sin") == 5
+    assert name.count("cos") == 5
+    assert ",sum," in name
+
+
+@pytest.mark.parametrize(
+    ("f", "fused"),
+    [
+        (lambda x, y: np.exp(x) @ y, []),
+        (lambda x, y: (np.exp(x) * 2.0) @ y, []),
+        (lambda x, y: (np.exp(x) * 2.0 - 1.0) @ y, ["fused[exp,multiply,subtract]"]),
+    ],
+    ids=["one equation", "two equations", "three equations"],
+)
+def test_small_groups_fuse_from_min_members_on(
+    monkeypatch: pytest.MonkeyPatch, f: Callable[..., Any], fused: list[str]
+) -> None:
+    monkeypatch.setattr(lowering, "MIN_ELEMENTS", MIN_ELEMENTS)
+    x, y = X[:, :3], Y[:, :3]
+    fast = ad.compile(f, backend="numba")
+    assert rho(fast(x, y), f(x, y)) <= 1e-12
+    assert fused_names(fast) == fused
+    assert lowering.MIN_MEMBERS == 3
+
+
+def test_groups_that_differ_only_in_ids_share_one_kernel(kernel_cache: Path) -> None:
+    """Each step of an unrolled loop has the same group: it compiles and is stored once."""
+
+    def steps(x: Any, w: Any) -> Any:
+        for _ in range(6):
+            x = np.tanh(x @ w) * 0.5 + x
+        return np.sum(x * x)
+
+    before = set(kernel_cache.glob("kernels/*.py"))
+    w = RNG.standard_normal((4, 4)) / 4.0
+    fast = ad.value_and_grad(steps, optimize=True, backend="numba")
+    value, g = fast(X, w)
+    want_value, want_g = ad.value_and_grad(steps, optimize=True)(X, w)
+    assert rho(value, want_value) <= 1e-12
+    assert rho(g, want_g) <= 1e-12
+    progs = [p.prog for variants in fast.cache.values() for p in variants]  # type: ignore[attr-defined]
+    kernels = [k for p in progs for k in lowering.fused_kernels(p)]
+    distinct = {id(k) for k in kernels}
+    assert len(kernels) >= 10
+    assert len(distinct) <= 4, len(distinct)
+    assert len(set(kernel_cache.glob("kernels/*.py")) - before) <= len(distinct)
 
 
 @pytest.fixture

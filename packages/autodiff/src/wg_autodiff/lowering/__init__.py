@@ -39,8 +39,13 @@ from wg_autodiff.staging import Const, Eqn, Program, Var
 logger = logging.getLogger("wg_autodiff.lowering")
 
 MIN_ELEMENTS = 1024
-"""Groups over fewer elements stay on the replay: there a kernel call costs about what the few
-NumPy calls it replaces cost, and every kernel costs a compile on first use."""
+"""A group of two or more equations over at least this many elements becomes a kernel: one pass
+over the data without temporaries beats a NumPy call per equation."""
+
+MIN_MEMBERS = 3
+"""A group of at least this many equations becomes a kernel whatever its size: on small arrays
+a NumPy call costs a fixed overhead, about what one kernel call with a few array arguments
+costs, so a kernel saves calls from three equations on (see :func:`worth_a_kernel`)."""
 
 _FAILED: set[str] = set()
 """Names of the primitives whose kernels numba did not compile in this process (reported
@@ -91,9 +96,31 @@ def fused_kernels(prog: Program) -> list[Any]:
     return [e.prim.impl.kernel for e in prog.eqns if hasattr(e.prim.impl, "kernel")]
 
 
+def worth_a_kernel(g: Group) -> bool:
+    """Whether a fused kernel beats replaying ``g``'s equations one NumPy call each: it saves
+    calls (:data:`MIN_MEMBERS` equations or more) or passes over the data (two or more over
+    :data:`MIN_ELEMENTS` elements). A lone small equation stays on the replay.
+
+    Examples
+    --------
+    >>> from wg_autodiff.staging import make_trace
+    >>> def groups(f, x):
+    ...     return [i for i in partition(make_trace(f)(x), set()) if type(i) is Group]
+    >>> small = np.ones(10)
+    >>> [worth_a_kernel(g) for g in groups(lambda x: np.tanh(np.sin(x) * 2.0), small)]
+    [True]
+    >>> [worth_a_kernel(g) for g in groups(lambda x: np.sin(x) * 2.0, small)]
+    [False]
+    >>> [worth_a_kernel(g) for g in groups(lambda x: np.sin(x) * 2.0, np.ones(MIN_ELEMENTS))]
+    [True]
+    """
+    n = len(g.members)
+    return n >= MIN_MEMBERS or (n >= 2 and math.prod(g.shape) >= MIN_ELEMENTS)
+
+
 def _lower_eqns(prog: Program) -> list[Eqn]:
-    items = partition(prog, _FAILED, MIN_ELEMENTS)
-    if not any(type(item) is Group and len(item.members) >= 2 for item in items):
+    items = partition(prog, _FAILED)
+    if not any(type(item) is Group and worth_a_kernel(item) for item in items):
         return list(prog.eqns)  # nothing to fuse (a program of small arrays): skip the work
     consumers: dict[int, set[int]] = {}
     for e in prog.eqns:
@@ -113,7 +140,7 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
     for item in items:
         if type(item) is Eqn:
             blocks.append((index[id(item)], [item]))
-        elif len(item.members) < 2 or math.prod(item.shape) < MIN_ELEMENTS:
+        elif not worth_a_kernel(item):
             blocks.extend((index[id(e)], [e]) for e in item.members)
         else:
             blocks.append((item.closed_at, _fused_or_replayed(item, used_outside, new_id)))

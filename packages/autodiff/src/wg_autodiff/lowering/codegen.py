@@ -131,6 +131,9 @@ class KernelSource:
         self.inputs = inputs
         self.stores = stores
         self.local = {e.out.id for e in members if e.prim.name not in REDUCTIONS}
+        # locals are numbered by position, not by the program's ids: groups that differ only in
+        # their ids (each step of an unrolled loop) have one source, so one compile and one file
+        self.number = {e.out.id: k for k, e in enumerate(members)}
         self.outputs: list[Var] = [e.out for e in members if e.out.id in set(stores)]
         self.outputs += [e.out for e in members if e.prim.name in REDUCTIONS]
 
@@ -144,7 +147,7 @@ class KernelSource:
 
     def ref(self, i: Any, dtype: Any, slot: dict[Any, int]) -> str:
         if type(i) is Var and i.id in self.local:
-            return f"t{i.id}"
+            return f"t{self.number[i.id]}"
         if type(i) is Var or (isinstance(i.value, np.ndarray) and i.value.ndim):
             k = slot[slot_key(i)]
             shape = i.shape if type(i) is Var else i.value.shape
@@ -186,21 +189,22 @@ class KernelSource:
             expr = _power(args[0], e.ins[1].value, e.out.dtype)
         else:
             expr = TEMPLATES[name].format(*args)
-        lines = [f"t{e.out.id} = {dtype_source(e.out.dtype)}({expr})"]
+        k = self.number[e.out.id]
+        lines = [f"t{k} = {dtype_source(e.out.dtype)}({expr})"]
         if e.out.id in self.stores:
-            value = flushed(f"t{e.out.id}", e.out.dtype)
-            lines.append(f"o{e.out.id}[{self.index(self.shape)}] = {value}")
+            value = flushed(f"t{k}", e.out.dtype)
+            lines.append(f"o{k}[{self.index(self.shape)}] = {value}")
         return lines
 
     def _accumulator(self, e: Eqn) -> str:
         axes = reduced_axes(e)
         if len(axes) == len(self.shape) and not e.params.get("keepdims"):
-            return f"s{e.out.id}"
+            return f"s{self.number[e.out.id]}"
         keep = e.params.get("keepdims")
         items = [
             "0" if a in axes else f"i{a}" for a in range(len(self.shape)) if keep or a not in axes
         ]
-        return f"r{e.out.id}[{', '.join(items)}]"
+        return f"r{self.number[e.out.id]}[{', '.join(items)}]"
 
     def _allocate(self, e: Eqn) -> list[str]:
         dt = dtype_source(e.out.dtype)
@@ -210,18 +214,20 @@ class KernelSource:
             if acc.startswith("s"):
                 # accumulate in float64 whatever the dtype: a float32 running sum drifts
                 return [f"    {acc} = np.float64({start})"]
-            return [f"    r{e.out.id} = np.full({e.out.shape}, {start}, dtype=np.float64)"]
+            k = self.number[e.out.id]
+            return [f"    r{k} = np.full({e.out.shape}, {start}, dtype=np.float64)"]
         if e.out.id in self.stores:
-            return [f"    o{e.out.id} = np.empty({self.shape}, dtype={dt})"]
+            return [f"    o{self.number[e.out.id]} = np.empty({self.shape}, dtype={dt})"]
         return []
 
     def _result(self, v: Var) -> str:
+        k = self.number[v.id]
         if v.id in self.local:
-            return f"o{v.id}"
+            return f"o{k}"
         dt = dtype_source(v.dtype)
         if not v.shape:
-            return f"s{v.id}"
-        return f"r{v.id}" if dt == "np.float64" else f"r{v.id}.astype({dt})"
+            return f"s{k}"
+        return f"r{k}" if dt == "np.float64" else f"r{k}.astype({dt})"
 
 
 def _power(base: str, exponent: Any, dtype: Any) -> str:

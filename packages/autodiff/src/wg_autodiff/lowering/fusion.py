@@ -3,7 +3,6 @@ reductions that consume them, in an order that keeps every value defined before 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -74,18 +73,18 @@ def reduction(e: Eqn, failed: set[str]) -> bool:
     return not extra and np.dtype(e.ins[0].dtype) in FLOATS
 
 
-def partition(prog: Program, failed: set[str], min_elements: int = 0) -> list[Eqn | Group]:
+def partition(prog: Program, failed: set[str]) -> list[Eqn | Group]:
     """The program's equations in an order where each :class:`Group` stands where its first
-        value is needed outside it (or at the end), and every other equation as it was. Elementwise
-    equations over fewer than ``min_elements`` elements join no group.
+    value is needed outside it (or at the end), and every other equation as it was. Groups of
+    every size are formed; the caller decides which of them are worth a kernel.
 
-        Examples
-        --------
-        >>> from wg_autodiff.staging import make_trace
-        >>> prog = make_trace(lambda x: np.sum(np.exp(x @ x) * 2.0, axis=0))(np.ones((2, 2)))
-        >>> [[e.prim.name for e in i.members] if type(i) is Group else i.prim.name
-        ...  for i in partition(prog, set())]
-        ['matmul', ['exp', 'multiply', 'sum']]
+    Examples
+    --------
+    >>> from wg_autodiff.staging import make_trace
+    >>> prog = make_trace(lambda x: np.sum(np.exp(x @ x) * 2.0, axis=0))(np.ones((2, 2)))
+    >>> [[e.prim.name for e in i.members] if type(i) is Group else i.prim.name
+    ...  for i in partition(prog, set())]
+    ['matmul', ['exp', 'multiply', 'sum']]
     """
     items: list[Eqn | Group] = []
     open_groups: dict[tuple[int, ...], Group] = {}
@@ -100,13 +99,13 @@ def partition(prog: Program, failed: set[str], min_elements: int = 0) -> list[Eq
         items.append(g)
 
     for n, e in enumerate(prog.eqns):
-        target = _target(e, failed, open_groups, owner, min_elements)
+        target = _target(e, failed, open_groups, owner)
         for i in e.ins:
             g = owner.get(i.id) if type(i) is Var else None
             if g is not None and (g is not target or i.id in g.reduced):
                 close(g, n - 0.5)
                 if g is target:
-                    target = _target(e, failed, open_groups, owner, min_elements)
+                    target = _target(e, failed, open_groups, owner)
         if target is None:
             items.append(e)
             continue
@@ -123,9 +122,8 @@ def _target(
     failed: set[str],
     open_groups: dict[tuple[int, ...], Group],
     owner: dict[int, Group],
-    min_elements: int,
 ) -> Group | None:
-    if math.prod(e.out.shape) >= min_elements and elementwise(e, failed):
+    if elementwise(e, failed):
         return open_groups.get(e.out.shape) or Group(e.out.shape)
     if reduction(e, failed):
         g = owner.get(e.ins[0].id)
