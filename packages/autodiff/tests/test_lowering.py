@@ -32,6 +32,7 @@ Y = RNG.uniform(0.1, 1.0, (3, 4))
 ROW = RNG.uniform(0.1, 1.0, (4,))
 CORPUS = corpus_dir() / "adbench"
 MIN_ELEMENTS = lowering.MIN_ELEMENTS
+MIN_MEMBERS = lowering.MIN_MEMBERS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,8 +46,9 @@ def kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(autouse=True)
 def fuse_small_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests' arrays are small; groups over them fuse unless a test says otherwise."""
-    monkeypatch.setattr(lowering, "MIN_ELEMENTS", 1)
+    """The tests' arrays are small; groups of two equations over them fuse (and pack their
+    stores) unless a test says otherwise."""
+    monkeypatch.setattr(lowering, "MIN_MEMBERS", 2)
 
 
 def rho(a: Any, b: Any) -> float:
@@ -88,6 +90,7 @@ CASES: dict[str, tuple[str, Callable[..., Any]]] = {
     "where-greater": ("greater", lambda x, y, r: np.where(x > y, x, y) * 2.0),
     "where-less_equal": ("less_equal", lambda x, y, r: np.where(x <= 0.5, x, 0.0) * y),
     "broadcast-row": ("multiply", lambda x, y, r: np.exp(x * r) - y),
+    "broadcast_to": ("broadcast_to", lambda x, y, r: np.broadcast_to(np.sum(x), (3, 4)) * y),
     "sum-axis": ("sum", lambda x, y, r: np.sum(np.exp(x) * y, axis=0)),
     "sum-keepdims": ("sum", lambda x, y, r: np.sum(x * y, axis=1, keepdims=True)),
     "sum-all": ("sum", lambda x, y, r: np.sum(np.tanh(x) * y)),
@@ -315,6 +318,7 @@ def test_stored_subnormals_are_flushed_to_zero_and_nan_inf_pass(dtype: Any) -> N
 
 
 def test_groups_over_few_elements_stay_on_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lowering, "MIN_MEMBERS", MIN_MEMBERS)
     monkeypatch.setattr(lowering, "MIN_ELEMENTS", X.size + 1)
     fast = ad.compile(lambda x, y: np.exp(x) * y, backend="numba")
     assert rho(fast(X, Y), np.exp(X) * Y) == 0.0
@@ -377,11 +381,40 @@ def test_small_groups_fuse_from_min_members_on(
     monkeypatch: pytest.MonkeyPatch, f: Callable[..., Any], fused: list[str]
 ) -> None:
     monkeypatch.setattr(lowering, "MIN_ELEMENTS", MIN_ELEMENTS)
+    monkeypatch.setattr(lowering, "MIN_MEMBERS", MIN_MEMBERS)
     x, y = X[:, :3], Y[:, :3]
     fast = ad.compile(f, backend="numba")
     assert rho(fast(x, y), f(x, y)) <= 1e-12
     assert fused_names(fast) == fused
-    assert lowering.MIN_MEMBERS == 3
+    assert MIN_MEMBERS == 3
+
+
+def three_stores(x: Any, y: Any) -> Any:
+    return np.exp(x) * y, np.sin(x) + y, np.tanh(x) * 2.0
+
+
+def test_a_small_group_stores_its_values_as_rows_of_one_array() -> None:
+    fast = ad.compile(three_stores, backend="numba")
+    got = fast(X, Y)
+    for a, b in zip(got, three_stores(X, Y), strict=True):
+        assert rho(a, b) <= 1e-12
+    (prog,) = [p.prog for variants in fast.cache.values() for p in variants]  # type: ignore[attr-defined]
+    assert [e.prim.name for e in prog.eqns][1:] == [f"fused_output[{k}]" for k in range(3)]
+    assert prog.eqns[1].ins[0] is prog.eqns[0].out  # rows of the kernel's one result
+    assert got[0].base is got[1].base is got[2].base
+    got[0][...] = 0.0
+    assert rho(got[1], np.sin(X) + Y) == 0.0
+
+
+@pytest.mark.usefixtures("fresh_reports")
+def test_a_small_group_that_does_not_compile_returns_its_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(lowering.TEMPLATES, "tanh", "np.linalg.inv({0})")
+    fast = ad.compile(three_stores, backend="numba")
+    for _ in range(2):
+        for a, b in zip(fast(X, Y), three_stores(X, Y), strict=True):
+            assert rho(a, b) <= 1e-12
 
 
 def test_groups_that_differ_only_in_ids_share_one_kernel(kernel_cache: Path) -> None:

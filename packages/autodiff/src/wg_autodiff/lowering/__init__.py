@@ -166,18 +166,37 @@ def _fused(
     g: Group, used_outside: Callable[[int, Group], bool], new_id: Callable[[], int]
 ) -> list[Eqn]:
     inputs = group_inputs(g)
-    source = KernelSource(g.shape, g.members, inputs, group_stores(g, used_outside))
-    run = _wrapper(
-        load_kernel(source.source()), inputs, source.outputs, _Fallback(g, inputs, source.outputs)
-    )
+    stores = group_stores(g, used_outside)
+    small = math.prod(g.shape) < MIN_ELEMENTS
+    # rows of one array keep each other alive: only small groups pack their stores
+    source = KernelSource(g.shape, g.members, inputs, stores, pack=small)
+    run = _wrapper(load_kernel(source.source()), inputs, source, _Fallback(g, inputs, source))
     ins = [i if type(i) is Var else Const(np.ascontiguousarray(i.value)) for i in inputs]
     prim = Primitive(f"fused[{','.join(e.prim.name for e in g.members)}]", run)
-    if len(source.outputs) == 1:
-        return [Eqn(prim, ins, {}, source.outputs[0])]
-    packed = Var(new_id(), 0.0)
-    packed.numpy = False
-    eqns = [Eqn(prim, ins, {}, packed)]
-    eqns += [Eqn(_project(k), [packed], {}, v) for k, v in enumerate(source.outputs)]
+    rows = _opaque(new_id()) if source.rows else None
+    results = [rows] if rows is not None else []
+    results += source.returns
+    eqns = _unpacked(Eqn(prim, ins, {}, results[0]), results, new_id)
+    if rows is not None:
+        eqns += [Eqn(_project(k), [rows], {}, v) for k, v in enumerate(source.rows)]
+    return eqns
+
+
+def _opaque(vid: int) -> Var:
+    """A value that is not a NumPy array (a kernel's tuple of results, or its packed rows),
+    which the replay hands to its projections."""
+    v = Var(vid, 0.0)
+    v.numpy = False
+    return v
+
+
+def _unpacked(call: Eqn, results: list[Var], new_id: Callable[[], int]) -> list[Eqn]:
+    """``call`` writing ``results`` (one value, or a tuple projected into each of them)."""
+    if len(results) == 1:
+        return [call]
+    packed = _opaque(new_id())
+    eqns = [Eqn(call.prim, call.ins, {}, packed)]
+    eqns += [Eqn(_project(k), [packed], {}, v) for k, v in enumerate(results)]
     return eqns
 
 
@@ -185,10 +204,10 @@ class _Fallback:
     """The group's equations on the NumPy replay, for a kernel that numba could not compile
     (numba compiles at the first call, for the layouts the arrays really have)."""
 
-    def __init__(self, g: Group, inputs: list[Any], outputs: list[Var]) -> None:
+    def __init__(self, g: Group, inputs: list[Any], source: KernelSource) -> None:
         self.group = g
         self.inputs = inputs
-        self.outputs = outputs
+        self.source = source
         self.broken = False
 
     def __call__(self, exc: BaseException | None, *args: Any) -> Any:
@@ -202,11 +221,12 @@ class _Fallback:
         for e in self.group.members:
             vals = [env.get(slot_key(i), getattr(i, "value", None)) for i in e.ins]
             env[slot_key(e.out)] = lowered(e)(*vals)
-        results = tuple(env[slot_key(v)] for v in self.outputs)
+        rows = [np.stack([env[slot_key(v)] for v in self.source.rows])] if self.source.rows else []
+        results = (*rows, *(env[slot_key(v)] for v in self.source.returns))
         return results[0] if len(results) == 1 else results
 
 
-def _wrapper(kernel: Any, inputs: list[Any], outputs: list[Var], fallback: _Fallback) -> Any:
+def _wrapper(kernel: Any, inputs: list[Any], source: KernelSource, fallback: _Fallback) -> Any:
     """A Python function that hands the kernel its arrays and scalars, and returns NumPy
     scalars (not Python floats) for whole-array reductions, as the replay does."""
     names = [f"a{k}" for k in range(len(inputs))]
@@ -214,13 +234,14 @@ def _wrapper(kernel: Any, inputs: list[Any], outputs: list[Var], fallback: _Fall
         f"{n}[()]" if type(i) is Var and not i.shape else n
         for n, i in zip(names, inputs, strict=True)
     ]
-    if len(outputs) == 1:
-        v = outputs[0]
-        result = "r" if v.shape else f"{dtype_source(v.dtype)}(r)"
+    scalar = [False] * bool(source.rows) + [not v.shape for v in source.returns]
+    dtypes = [None] * bool(source.rows) + [v.dtype for v in source.returns]
+    if len(scalar) == 1:
+        result = f"{dtype_source(dtypes[0])}(r)" if scalar[0] else "r"
     else:
         items = [
-            f"r[{k}]" if v.shape else f"{dtype_source(v.dtype)}(r[{k}])"
-            for k, v in enumerate(outputs)
+            f"{dtype_source(dt)}(r[{k}])" if is_scalar else f"r[{k}]"
+            for k, (is_scalar, dt) in enumerate(zip(scalar, dtypes, strict=True))
         ]
         result = f"({', '.join(items)},)"
     params = ", ".join(names)

@@ -37,6 +37,8 @@ TEMPLATES: dict[str, str] = {
     "less_equal": "({0} <= {1})",
     "equal": "({0} == {1})",
     "not_equal": "({0} != {1})",
+    # the kernel indexes the operand as broadcast to the group's shape (see elementwise())
+    "broadcast_to": "{0}",
     **{name: f"np.{name}({{0}})" for name in UNARY_FUNCTIONS},
 }
 """Elementwise primitives that lower, by primitive name (names are stable; the modules that
@@ -119,12 +121,19 @@ class KernelSource:
     """Builds the kernel source of a group of equations over ``shape``.
 
     ``inputs`` are the group's external values (Vars and array constants), ``stores`` the ids
-    of values written out; the kernel returns the stored arrays, then the reductions, in the
-    order of ``outputs``.
+    of values written out. With ``pack``, two or more stored values of one dtype are written as
+    the rows of one array (:attr:`rows`): each array a kernel returns costs a fixed boxing
+    overhead, a row of one array only a view. The kernel returns that array, if any, then the
+    other stored arrays and the reductions (:attr:`returns`).
     """
 
     def __init__(
-        self, shape: tuple[int, ...], members: list[Eqn], inputs: list[Any], stores: list[int]
+        self,
+        shape: tuple[int, ...],
+        members: list[Eqn],
+        inputs: list[Any],
+        stores: list[int],
+        pack: bool = False,
     ) -> None:
         self.shape = shape
         self.members = members
@@ -136,6 +145,11 @@ class KernelSource:
         self.number = {e.out.id: k for k, e in enumerate(members)}
         self.outputs: list[Var] = [e.out for e in members if e.out.id in set(stores)]
         self.outputs += [e.out for e in members if e.prim.name in REDUCTIONS]
+        stored = self.outputs[: len(stores)]
+        one_dtype = len({np.dtype(v.dtype) for v in stored}) == 1
+        self.rows: list[Var] = stored if pack and len(stored) >= 2 and one_dtype else []
+        self.row = {v.id: k for k, v in enumerate(self.rows)}
+        self.returns: list[Var] = [v for v in self.outputs if v.id not in self.row]
 
     def index(self, shape: tuple[int, ...]) -> str:
         rank = len(self.shape)
@@ -163,12 +177,16 @@ class KernelSource:
         body: list[str] = []
         for e in self.members:
             body.extend(self._statement(e, slot))
+        if self.rows:
+            dt = dtype_source(self.rows[0].dtype)
+            lines.append(f"    o = np.empty({(len(self.rows), *self.shape)}, dtype={dt})")
         for e in self.members:
             lines.extend(self._allocate(e))
         for axis in range(rank):
             lines.append(f"{'    ' * (axis + 1)}for i{axis} in range({self.shape[axis]}):")
         lines.extend(f"{'    ' * (rank + 1)}{line}" for line in body)
-        results = [self._result(v) for v in self.outputs]
+        results = ["o"] if self.rows else []
+        results += [self._result(v) for v in self.returns]
         joined = results[0] if len(results) == 1 else f"({', '.join(results)},)"
         lines.append(f"    return {joined}")
         return "\n".join(lines) + "\n"
@@ -193,7 +211,8 @@ class KernelSource:
         lines = [f"t{k} = {dtype_source(e.out.dtype)}({expr})"]
         if e.out.id in self.stores:
             value = flushed(f"t{k}", e.out.dtype)
-            lines.append(f"o{k}[{self.index(self.shape)}] = {value}")
+            target = f"o[{self.row[e.out.id]}, " if e.out.id in self.row else f"o{k}["
+            lines.append(f"{target}{self.index(self.shape)}] = {value}")
         return lines
 
     def _accumulator(self, e: Eqn) -> str:
@@ -216,7 +235,7 @@ class KernelSource:
                 return [f"    {acc} = np.float64({start})"]
             k = self.number[e.out.id]
             return [f"    r{k} = np.full({e.out.shape}, {start}, dtype=np.float64)"]
-        if e.out.id in self.stores:
+        if e.out.id in self.stores and e.out.id not in self.row:
             return [f"    o{self.number[e.out.id]} = np.empty({self.shape}, dtype={dt})"]
         return []
 

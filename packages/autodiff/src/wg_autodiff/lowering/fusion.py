@@ -47,13 +47,19 @@ def _operand_ok(i: Any, shape: tuple[int, ...]) -> bool:
     return isinstance(v, bool | int | float | np.bool_ | np.integer | np.floating)
 
 
+def _same_shape(params: dict[str, Any], shape: tuple[int, ...]) -> bool:
+    return set(params) == {"shape"} and tuple(params["shape"]) == shape
+
+
 def elementwise(e: Eqn, failed: set[str]) -> bool:
     """Whether ``e`` may join a fused group (its primitive lowers, its values are arrays of a
     float dtype, or booleans from comparisons, that broadcast to its shape)."""
     name = e.prim.name
-    if (name not in TEMPLATES and name != POWER) or name in failed or e.params:
+    if (name not in TEMPLATES and name != POWER) or name in failed:
         return False
     out = e.out
+    if e.params and not (name == "broadcast_to" and _same_shape(e.params, out.shape)):
+        return False
     kinds = FLOATS if name not in COMPARISONS else (np.dtype(np.bool_),)
     if not out.shape or 0 in out.shape or np.dtype(out.dtype) not in kinds:
         return False
