@@ -406,15 +406,40 @@ def test_a_small_group_stores_its_values_as_rows_of_one_array() -> None:
     assert rho(got[1], np.sin(X) + Y) == 0.0
 
 
+Z = RNG.uniform(0.1, 1.0, (2, 3, 4))
+
+
+def rows_read_in_place(x: Any, y: Any, z: Any) -> Any:
+    a, b = np.exp(x) * y, np.sin(x) + y
+    return a, np.tanh(a * z) + b
+
+
+def test_a_kernel_reads_another_kernels_rows_in_place() -> None:
+    fast = ad.compile(rows_read_in_place, backend="numba")
+    got, want = fast(X, Y, Z), rows_read_in_place(X, Y, Z)
+    assert all(rho(a, b) <= 1e-12 for a, b in zip(got, want, strict=True))
+    (prog,) = [p.prog for variants in fast.cache.values() for p in variants]  # type: ignore[attr-defined]
+    first, view, second = prog.eqns
+    assert (view.prim.name, view.ins, view.out) == ("fused_output[0]", [first.out], prog.outputs[0])
+    # b has no view: the second kernel reads both rows from the first one's result
+    assert [i.id for i in second.ins] == [first.out.id, prog.inputs[2].id]
+
+
 @pytest.mark.usefixtures("fresh_reports")
-def test_a_small_group_that_does_not_compile_returns_its_rows(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("f", "args"),
+    [(three_stores, (X, Y)), (rows_read_in_place, (X, Y, Z))],
+    ids=["writes rows", "reads rows"],
+)
+def test_a_small_group_that_does_not_compile_handles_rows(
+    monkeypatch: pytest.MonkeyPatch, f: Callable[..., Any], args: tuple[Any, ...]
 ) -> None:
     monkeypatch.setitem(lowering.TEMPLATES, "tanh", "np.linalg.inv({0})")
-    fast = ad.compile(three_stores, backend="numba")
+    fast = ad.compile(f, backend="numba")
     for _ in range(2):
-        for a, b in zip(fast(X, Y), three_stores(X, Y), strict=True):
+        for a, b in zip(fast(*args), f(*args), strict=True):
             assert rho(a, b) <= 1e-12
+    assert any("tanh" in name for name in fused_names(fast))
 
 
 def test_groups_that_differ_only_in_ids_share_one_kernel(kernel_cache: Path) -> None:

@@ -133,6 +133,7 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
     def used_outside(vid: int, g: Group) -> bool:
         return vid in outputs or bool(consumers.get(vid, set()) - g.values - g.reduced)
 
+    rows_in: dict[int, tuple[Var, int]] = {}
     index = {id(e): n for n, e in enumerate(prog.eqns)}
     # (position, equations): what is not fused keeps its place in the program, so a replay's
     # values live no longer than they did (the replay hands values between chunks of lines)
@@ -143,16 +144,28 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
         elif not worth_a_kernel(item):
             blocks.extend((index[id(e)], [e]) for e in item.members)
         else:
-            blocks.append((item.closed_at, _fused_or_replayed(item, used_outside, new_id)))
+            fused = _fused_or_replayed(item, used_outside, new_id, rows_in)
+            blocks.append((item.closed_at, fused))
     blocks.sort(key=lambda block: block[0])
-    return [e for _, block in blocks for e in block]
+    return _without_unused_rows([e for _, block in blocks for e in block], outputs)
+
+
+def _without_unused_rows(eqns: list[Eqn], outputs: set[int]) -> list[Eqn]:
+    """``eqns`` without the views of packed rows that only kernels read (they read the rows
+    in place)."""
+    used = {i.id for e in eqns for i in e.ins if type(i) is Var} | outputs
+    projections = set(_PROJECTIONS.values())
+    return [e for e in eqns if e.prim not in projections or e.out.id in used]
 
 
 def _fused_or_replayed(
-    item: Group, used_outside: Callable[[int, Group], bool], new_id: Iterator[int]
+    item: Group,
+    used_outside: Callable[[int, Group], bool],
+    new_id: Iterator[int],
+    rows_in: dict[int, tuple[Var, int]],
 ) -> list[Eqn]:
     try:
-        return _fused(item, used_outside, lambda: next(new_id))
+        return _fused(item, used_outside, lambda: next(new_id), rows_in)
     except OutputError as exc:
         if "cache" not in _REPORTED:
             _REPORTED.add("cache")
@@ -163,15 +176,18 @@ def _fused_or_replayed(
 
 
 def _fused(
-    g: Group, used_outside: Callable[[int, Group], bool], new_id: Callable[[], int]
+    g: Group,
+    used_outside: Callable[[int, Group], bool],
+    new_id: Callable[[], int],
+    rows_in: dict[int, tuple[Var, int]],
 ) -> list[Eqn]:
     inputs = group_inputs(g)
     stores = group_stores(g, used_outside)
     small = math.prod(g.shape) < MIN_ELEMENTS
     # rows of one array keep each other alive: only small groups pack their stores
-    source = KernelSource(g.shape, g.members, inputs, stores, pack=small)
-    run = _wrapper(load_kernel(source.source()), inputs, source, _Fallback(g, inputs, source))
-    ins = [i if type(i) is Var else Const(np.ascontiguousarray(i.value)) for i in inputs]
+    source = KernelSource(g.shape, g.members, inputs, stores, small, rows_in)
+    run = _wrapper(load_kernel(source.source()), source, _Fallback(g, inputs, source))
+    ins = [a if type(a) is Var else Const(np.ascontiguousarray(a.value)) for a in source.args]
     prim = Primitive(f"fused[{','.join(e.prim.name for e in g.members)}]", run)
     rows = _opaque(new_id()) if source.rows else None
     results = [rows] if rows is not None else []
@@ -179,6 +195,7 @@ def _fused(
     eqns = _unpacked(Eqn(prim, ins, {}, results[0]), results, new_id)
     if rows is not None:
         eqns += [Eqn(_project(k), [rows], {}, v) for k, v in enumerate(source.rows)]
+        rows_in.update((v.id, (rows, k)) for k, v in enumerate(source.rows))
     return eqns
 
 
@@ -217,7 +234,14 @@ class _Fallback:
             self.broken = True
             if not _find_culprits(self.group):
                 _report(", ".join(sorted({e.prim.name for e in self.group.members})), exc)
-        env = {slot_key(i): x for i, x in zip(self.inputs, args, strict=True)}
+        given = {slot_key(a): x for a, x in zip(self.source.args, args, strict=True)}
+        env = {}
+        for i in self.inputs:
+            if type(i) is Var and i.id in self.source.rows_in:
+                packed, row = self.source.rows_in[i.id]
+                env[slot_key(i)] = given[slot_key(packed)][row]
+            else:
+                env[slot_key(i)] = given[slot_key(i)]
         for e in self.group.members:
             vals = [env.get(slot_key(i), getattr(i, "value", None)) for i in e.ins]
             env[slot_key(e.out)] = lowered(e)(*vals)
@@ -226,13 +250,13 @@ class _Fallback:
         return results[0] if len(results) == 1 else results
 
 
-def _wrapper(kernel: Any, inputs: list[Any], source: KernelSource, fallback: _Fallback) -> Any:
+def _wrapper(kernel: Any, source: KernelSource, fallback: _Fallback) -> Any:
     """A Python function that hands the kernel its arrays and scalars, and returns NumPy
     scalars (not Python floats) for whole-array reductions, as the replay does."""
-    names = [f"a{k}" for k in range(len(inputs))]
+    names = [f"a{k}" for k in range(len(source.args))]
     args = [
-        f"{n}[()]" if type(i) is Var and not i.shape else n
-        for n, i in zip(names, inputs, strict=True)
+        f"{n}[()]" if type(i) is Var and i.numpy and not i.shape else n
+        for n, i in zip(names, source.args, strict=True)
     ]
     scalar = [False] * bool(source.rows) + [not v.shape for v in source.returns]
     dtypes = [None] * bool(source.rows) + [v.dtype for v in source.returns]

@@ -124,7 +124,9 @@ class KernelSource:
     of values written out. With ``pack``, two or more stored values of one dtype are written as
     the rows of one array (:attr:`rows`): each array a kernel returns costs a fixed boxing
     overhead, a row of one array only a view. The kernel returns that array, if any, then the
-    other stored arrays and the reductions (:attr:`returns`).
+    other stored arrays and the reductions (:attr:`returns`). ``rows_in`` maps the ids of
+    inputs that are rows of another kernel's packed array to (that array, row): the kernel
+    reads the row in place, and takes each packed array once (:attr:`args`).
     """
 
     def __init__(
@@ -134,6 +136,7 @@ class KernelSource:
         inputs: list[Any],
         stores: list[int],
         pack: bool = False,
+        rows_in: dict[int, tuple[Var, int]] | None = None,
     ) -> None:
         self.shape = shape
         self.members = members
@@ -150,6 +153,12 @@ class KernelSource:
         self.rows: list[Var] = stored if pack and len(stored) >= 2 and one_dtype else []
         self.row = {v.id: k for k, v in enumerate(self.rows)}
         self.returns: list[Var] = [v for v in self.outputs if v.id not in self.row]
+        self.rows_in = rows_in or {}
+        self.args: list[Any] = []
+        for i in inputs:
+            arg = self.rows_in[i.id][0] if type(i) is Var and i.id in self.rows_in else i
+            if all(slot_key(arg) != slot_key(a) for a in self.args):
+                self.args.append(arg)
 
     def index(self, shape: tuple[int, ...]) -> str:
         rank = len(self.shape)
@@ -162,6 +171,9 @@ class KernelSource:
     def ref(self, i: Any, dtype: Any, slot: dict[Any, int]) -> str:
         if type(i) is Var and i.id in self.local:
             return f"t{self.number[i.id]}"
+        if type(i) is Var and i.id in self.rows_in:
+            packed, row = self.rows_in[i.id]
+            return f"x{slot[slot_key(packed)]}[{row}, {self.index(i.shape)}]"
         if type(i) is Var or (isinstance(i.value, np.ndarray) and i.value.ndim):
             k = slot[slot_key(i)]
             shape = i.shape if type(i) is Var else i.value.shape
@@ -171,9 +183,9 @@ class KernelSource:
         return literal(i.value, dtype)
 
     def source(self) -> str:
-        slot = {slot_key(i): k for k, i in enumerate(self.inputs)}
+        slot = {slot_key(a): k for k, a in enumerate(self.args)}
         rank = len(self.shape)
-        lines = [f"def kernel({', '.join(f'x{k}' for k in range(len(self.inputs)))}):"]
+        lines = [f"def kernel({', '.join(f'x{k}' for k in range(len(self.args)))}):"]
         body: list[str] = []
         for e in self.members:
             body.extend(self._statement(e, slot))
