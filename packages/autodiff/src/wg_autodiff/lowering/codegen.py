@@ -66,12 +66,14 @@ def dtype_source(dtype: Any) -> str:
 
 
 def literal(value: Any, dtype: Any) -> str:
-    """A scalar constant as source, converted to ``dtype`` as NumPy's weak scalars are.
+    """A scalar constant as source, converted to ``dtype`` as NumPy's weak scalars are. A
+    float64 needs no conversion (a Python float is one), and every call in a kernel's source
+    costs numba compile time.
 
     Examples
     --------
     >>> literal(2, np.float32), literal(float("-inf"), np.float64), literal(True, np.bool_)
-    ('np.float32(2.0)', 'np.float64(-np.inf)', 'True')
+    ('np.float32(2.0)', '-np.inf', 'True')
     """
     if isinstance(value, bool | np.bool_):
         return repr(bool(value))
@@ -82,7 +84,7 @@ def literal(value: Any, dtype: Any) -> str:
         text = "np.inf" if v > 0 else "-np.inf"
     else:
         text = repr(v)
-    return f"{dtype_source(dtype)}({text})"
+    return text if np.dtype(dtype) == np.float64 else f"{dtype_source(dtype)}({text})"
 
 
 def flushed(name: str, dtype: Any) -> str:
@@ -92,7 +94,7 @@ def flushed(name: str, dtype: Any) -> str:
     Examples
     --------
     >>> flushed("t1", np.float64)
-    '(t1 if abs(t1) >= np.float64(2.2250738585072014e-308) else t1 * 0.0)'
+    '(t1 if abs(t1) >= 2.2250738585072014e-308 else t1 * 0.0)'
     >>> flushed("t2", np.bool_)
     't2'
     """
@@ -220,7 +222,10 @@ class KernelSource:
         else:
             expr = TEMPLATES[name].format(*args)
         k = self.number[e.out.id]
-        lines = [f"t{k} = {dtype_source(e.out.dtype)}({expr})"]
+        if _float64_only(e):
+            lines = [f"t{k} = {expr}"]  # already a float64: a conversion would only slow compiles
+        else:
+            lines = [f"t{k} = {dtype_source(e.out.dtype)}({expr})"]
         if e.out.id in self.stores:
             value = flushed(f"t{k}", e.out.dtype)
             target = f"o[{self.row[e.out.id]}, " if e.out.id in self.row else f"o{k}["
@@ -259,6 +264,16 @@ class KernelSource:
         if not v.shape:
             return f"s{k}"
         return f"r{k}" if dt == "np.float64" else f"r{k}.astype({dt})"
+
+
+def _float64_only(e: Eqn) -> bool:
+    """Whether ``e`` makes a float64 from float64 arrays and scalar constants only (whose
+    expression numba types as float64 without a conversion)."""
+    if np.dtype(e.out.dtype) != np.float64:
+        return False
+    floats = e.ins[1:] if e.prim.name == "where" else e.ins
+    arrays = [i for i in floats if type(i) is Var or isinstance(i.value, np.ndarray)]
+    return all(np.dtype(i.dtype if type(i) is Var else i.value.dtype) == np.float64 for i in arrays)
 
 
 def _power(base: str, exponent: Any, dtype: Any) -> str:
