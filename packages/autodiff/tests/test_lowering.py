@@ -425,11 +425,48 @@ def test_a_kernel_reads_another_kernels_rows_in_place() -> None:
     assert [i.id for i in second.ins] == [first.out.id, prog.inputs[2].id]
 
 
+def slices_read_in_place(x: Any, y: Any, z: Any) -> Any:
+    gates = np.exp(x) * y  # a kernel over (3, 4) packs gates and b
+    b = np.sin(x) + y
+    inner = np.tanh(gates[1:, ::-2] * z[0, :2, 1:3]) + b[0, 3]
+    return np.sum(inner * gates[-1, 1:3] - x[2, 0], axis=0), gates
+
+
+SLICED: dict[str, Callable[..., Any]] = {
+    "rows and slices": slices_read_in_place,
+    "negative step": lambda x, y, z: np.exp(x[::-1, 3:0:-2]) * y[0, :2] * 2.0,
+    "integer then slice": lambda x, y, z: np.exp(z[1, :, ::3]) * x[:, 1:2] - y[2, 2],
+    "slice of a slice": lambda x, y, z: np.tanh(x[1:][:, ::2][1]) * 2.0 + y[0, :2],
+    "also on the replay": lambda x, y, z: (np.exp(x[1:]) * y[1:] + 1.0, x[1:] @ y.T),
+}
+
+
+@pytest.mark.parametrize("name", list(SLICED))
+def test_kernels_read_basic_slices_in_place(name: str) -> None:
+    f = SLICED[name]
+    fast = ad.compile(f, backend="numba")
+    got, want = tree_flatten(fast(X, Y, Z))[0], tree_flatten(f(X, Y, Z))[0]
+    assert all(rho(a, b) <= 1e-12 for a, b in zip(got, want, strict=True))
+    (prog,) = [p.prog for variants in fast.cache.values() for p in variants]  # type: ignore[attr-defined]
+    getitems = [e for e in prog.eqns if e.prim.name == "getitem"]
+    on_replay = [e for e in prog.eqns if not e.prim.name.startswith("fused")]
+    kernel_inputs = {getattr(i, "id", None) for e in prog.eqns if e not in on_replay for i in e.ins}
+    assert {e.out.id for e in getitems} <= {
+        getattr(i, "id", None) for e in on_replay for i in e.ins
+    }
+    assert {e.out.id for e in getitems} & kernel_inputs == set()
+    assert len(getitems) == (1 if name == "also on the replay" else 0)
+
+
 @pytest.mark.usefixtures("fresh_reports")
 @pytest.mark.parametrize(
     ("f", "args"),
-    [(three_stores, (X, Y)), (rows_read_in_place, (X, Y, Z))],
-    ids=["writes rows", "reads rows"],
+    [
+        (three_stores, (X, Y)),
+        (rows_read_in_place, (X, Y, Z)),
+        (slices_read_in_place, (X, Y, Z)),
+    ],
+    ids=["writes rows", "reads rows", "reads slices"],
 )
 def test_a_small_group_that_does_not_compile_handles_rows(
     monkeypatch: pytest.MonkeyPatch, f: Callable[..., Any], args: tuple[Any, ...]

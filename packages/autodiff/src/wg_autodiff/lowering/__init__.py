@@ -34,6 +34,7 @@ from wg_autodiff.lowering.codegen import (
 from wg_autodiff.lowering.fusion import Group, group_inputs, group_stores, partition
 from wg_autodiff.lowering.kernel_cache import load_kernel
 from wg_autodiff.lowering.rewrite import sum_before_matmul, without_identity_reshapes
+from wg_autodiff.lowering.views import View, row, sliced
 from wg_autodiff.staging import Const, Eqn, Program, Var
 
 logger = logging.getLogger("wg_autodiff.lowering")
@@ -133,7 +134,7 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
     def used_outside(vid: int, g: Group) -> bool:
         return vid in outputs or bool(consumers.get(vid, set()) - g.values - g.reduced)
 
-    rows_in: dict[int, tuple[Var, int]] = {}
+    views = {e.out.id: v for e in prog.eqns if (v := sliced(e)) is not None}
     index = {id(e): n for n, e in enumerate(prog.eqns)}
     # (position, equations): what is not fused keeps its place in the program, so a replay's
     # values live no longer than they did (the replay hands values between chunks of lines)
@@ -144,28 +145,32 @@ def _lower_eqns(prog: Program) -> list[Eqn]:
         elif not worth_a_kernel(item):
             blocks.extend((index[id(e)], [e]) for e in item.members)
         else:
-            fused = _fused_or_replayed(item, used_outside, new_id, rows_in)
+            fused = _fused_or_replayed(item, used_outside, new_id, views)
             blocks.append((item.closed_at, fused))
     blocks.sort(key=lambda block: block[0])
-    return _without_unused_rows([e for _, block in blocks for e in block], outputs)
+    return _without_unused_views([e for _, block in blocks for e in block], outputs)
 
 
-def _without_unused_rows(eqns: list[Eqn], outputs: set[int]) -> list[Eqn]:
-    """``eqns`` without the views of packed rows that only kernels read (they read the rows
-    in place)."""
-    used = {i.id for e in eqns for i in e.ins if type(i) is Var} | outputs
+def _without_unused_views(eqns: list[Eqn], outputs: set[int]) -> list[Eqn]:
+    """``eqns`` without the rows and slices that only kernels read (they read them in place)."""
+    used = set(outputs)
     projections = set(_PROJECTIONS.values())
-    return [e for e in eqns if e.prim not in projections or e.out.id in used]
+    kept: list[Eqn] = []
+    for e in reversed(eqns):  # backwards: a slice of a dropped slice is dropped as well
+        if e.out.id in used or (e.prim not in projections and e.prim.name != "getitem"):
+            kept.append(e)
+            used.update(i.id for i in e.ins if type(i) is Var)
+    return kept[::-1]
 
 
 def _fused_or_replayed(
     item: Group,
     used_outside: Callable[[int, Group], bool],
     new_id: Iterator[int],
-    rows_in: dict[int, tuple[Var, int]],
+    views: dict[int, View],
 ) -> list[Eqn]:
     try:
-        return _fused(item, used_outside, lambda: next(new_id), rows_in)
+        return _fused(item, used_outside, lambda: next(new_id), views)
     except OutputError as exc:
         if "cache" not in _REPORTED:
             _REPORTED.add("cache")
@@ -179,13 +184,13 @@ def _fused(
     g: Group,
     used_outside: Callable[[int, Group], bool],
     new_id: Callable[[], int],
-    rows_in: dict[int, tuple[Var, int]],
+    views: dict[int, View],
 ) -> list[Eqn]:
     inputs = group_inputs(g)
     stores = group_stores(g, used_outside)
     small = math.prod(g.shape) < MIN_ELEMENTS
     # rows of one array keep each other alive: only small groups pack their stores
-    source = KernelSource(g.shape, g.members, inputs, stores, small, rows_in)
+    source = KernelSource(g.shape, g.members, inputs, stores, small, views)
     run = _wrapper(load_kernel(source.source()), source, _Fallback(g, inputs, source))
     ins = [a if type(a) is Var else Const(np.ascontiguousarray(a.value)) for a in source.args]
     prim = Primitive(f"fused[{','.join(e.prim.name for e in g.members)}]", run)
@@ -195,7 +200,7 @@ def _fused(
     eqns = _unpacked(Eqn(prim, ins, {}, results[0]), results, new_id)
     if rows is not None:
         eqns += [Eqn(_project(k), [rows], {}, v) for k, v in enumerate(source.rows)]
-        rows_in.update((v.id, (rows, k)) for k, v in enumerate(source.rows))
+        views.update((v.id, row(rows, k, len(g.shape))) for k, v in enumerate(source.rows))
     return eqns
 
 
@@ -237,9 +242,9 @@ class _Fallback:
         given = {slot_key(a): x for a, x in zip(self.source.args, args, strict=True)}
         env = {}
         for i in self.inputs:
-            if type(i) is Var and i.id in self.source.rows_in:
-                packed, row = self.source.rows_in[i.id]
-                env[slot_key(i)] = given[slot_key(packed)][row]
+            view = self.source.views.get(i.id) if type(i) is Var else None
+            if view is not None:
+                env[slot_key(i)] = given[slot_key(view.base)][view.numpy_index(i.shape)]
             else:
                 env[slot_key(i)] = given[slot_key(i)]
         for e in self.group.members:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from wg_autodiff.lowering.views import View, resolve
 from wg_autodiff.staging import Eqn, Var
 
 UNARY_FUNCTIONS = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "arctan")
@@ -126,9 +127,9 @@ class KernelSource:
     of values written out. With ``pack``, two or more stored values of one dtype are written as
     the rows of one array (:attr:`rows`): each array a kernel returns costs a fixed boxing
     overhead, a row of one array only a view. The kernel returns that array, if any, then the
-    other stored arrays and the reductions (:attr:`returns`). ``rows_in`` maps the ids of
-    inputs that are rows of another kernel's packed array to (that array, row): the kernel
-    reads the row in place, and takes each packed array once (:attr:`args`).
+    other stored arrays and the reductions (:attr:`returns`). ``views`` maps the ids of values
+    that are views of another array (:mod:`.views`): an input that is one is read in place, and
+    the kernel takes each such array once (:attr:`args`).
     """
 
     def __init__(
@@ -138,7 +139,7 @@ class KernelSource:
         inputs: list[Any],
         stores: list[int],
         pack: bool = False,
-        rows_in: dict[int, tuple[Var, int]] | None = None,
+        views: dict[int, View] | None = None,
     ) -> None:
         self.shape = shape
         self.members = members
@@ -155,27 +156,35 @@ class KernelSource:
         self.rows: list[Var] = stored if pack and len(stored) >= 2 and one_dtype else []
         self.row = {v.id: k for k, v in enumerate(self.rows)}
         self.returns: list[Var] = [v for v in self.outputs if v.id not in self.row]
-        self.rows_in = rows_in or {}
+        self.views: dict[int, View] = {}
+        for i in inputs:
+            view = resolve(i.id, views or {}) if type(i) is Var else None
+            if view is not None:
+                self.views[i.id] = view
         self.args: list[Any] = []
         for i in inputs:
-            arg = self.rows_in[i.id][0] if type(i) is Var and i.id in self.rows_in else i
+            arg = self.views[i.id].base if type(i) is Var and i.id in self.views else i
             if all(slot_key(arg) != slot_key(a) for a in self.args):
                 self.args.append(arg)
 
     def index(self, shape: tuple[int, ...]) -> str:
+        return ", ".join(self._items(shape))
+
+    def _items(self, shape: tuple[int, ...]) -> list[str]:
+        """The index of each axis of an operand of ``shape`` broadcast to the group's."""
         rank = len(self.shape)
         items = []
         for j, n in enumerate(shape):
             axis = rank - len(shape) + j
             items.append("0" if n == 1 and self.shape[axis] != 1 else f"i{axis}")
-        return ", ".join(items)
+        return items
 
     def ref(self, i: Any, dtype: Any, slot: dict[Any, int]) -> str:
         if type(i) is Var and i.id in self.local:
             return f"t{self.number[i.id]}"
-        if type(i) is Var and i.id in self.rows_in:
-            packed, row = self.rows_in[i.id]
-            return f"x{slot[slot_key(packed)]}[{row}, {self.index(i.shape)}]"
+        if type(i) is Var and i.id in self.views:
+            view = self.views[i.id]
+            return f"x{slot[slot_key(view.base)]}[{view.source(self._items(i.shape))}]"
         if type(i) is Var or (isinstance(i.value, np.ndarray) and i.value.ndim):
             k = slot[slot_key(i)]
             shape = i.shape if type(i) is Var else i.value.shape
