@@ -10,8 +10,8 @@ Against JAX (issue 17; ``targets``, read by the headline table): wg's optimised 
 
 Every benchmark has a ``jax`` cell (eager) and a ``jax_jit`` cell (the same function under
 ``jax.jit``; its compile is the first call), in float64 on the benchmark's devices, gated
-against the oracle like the others; ``_jax.py`` holds their objectives. The GMM, BA and LSTM
-benchmarks also have a ``wg_numba`` cell: wg's optimised gradient with ``backend="numba"``
+against the oracle like the others; ``_jax.py`` holds their objectives. The GMM, BA, LSTM and
+chain benchmarks also have a ``wg_numba`` cell: wg's optimised gradient with ``backend="numba"``
 (issue 17), whose first call starts from an empty kernel cache, so that it is numba's whole
 compile, as ``jax_jit``'s first call is XLA's; skipped where numba is not installed.
 
@@ -537,12 +537,20 @@ class Chain200(_Objective):
     params: ClassVar[list[Any]] = [[10]]
     param_names: ClassVar[list[Any]] = ["n"]
     tolerance = 1e-10
-    requires: ClassVar[dict[str, Any]] = WITH_TORCH
+    requires: ClassVar[dict[str, Any]] = {**WITH_TORCH, **NUMBA}
 
     def setup(self, device: str, n: int) -> None:
         self.x = np.linspace(0.0, 1.0, n)
         self.eager = ad.value_and_grad(_chain)
         self.opt = ad.value_and_grad(_chain, optimize=True)
+
+    def setup_wg_numba(self) -> None:
+        _cold_kernel_cache()
+        self.numba = ad.value_and_grad(_chain, optimize=True, backend="numba")
+
+    def impl_wg_numba(self) -> dict[str, Any]:
+        f, g = self.numba(self.x)
+        return {"f": f, "grad": g}
 
     def impl_objective(self) -> dict[str, Any]:
         return {"f": _chain(self.x)}
