@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from wg_online.datagen import ctr
 from wg_online.model import Model, Options, OptionsError, ffm_geometry, nn_graph
-from wg_online.nn import N_IN, N_OUT, NORM, RELU, W_OFF
+from wg_online.nn import N_IN, N_OUT, NORM, RELU, W_OFF, file_layout
 from wg_online.parsing import parse_bytes
 
 RELU2 = ("0:width:5", "0:activation:relu", "1:width:3", "1:activation:relu")
@@ -130,6 +130,12 @@ def _options(**kw) -> Options:
     return Options(**{**base, **kw})
 
 
+def _units(o: Options, model: Model) -> np.ndarray:
+    """The model's layers in float64, unit by unit (the file's order), as the reference reads
+    them; the kernel keeps them input by input."""
+    return file_layout(nn_graph(o), model.nn).astype(np.float64)
+
+
 def _random_model(o: Options, seed: int) -> Model:
     model, rng = Model.new(o), np.random.default_rng(seed)
     model.w[:] = rng.normal(0, 0.5, model.w.size)
@@ -146,7 +152,7 @@ def test_reference_gradients_match_finite_differences(topology) -> None:
     o = _options(nn_topology=topology)
     ref, model, data = Reference(o), _random_model(o, 1), parse_bytes(DATA)
     w, v, nn = (model.w.astype(np.float64), model.v.astype(np.float64),
-                model.nn.astype(np.float64))  # fmt: skip
+                _units(o, model))  # fmt: skip
     for i in range(len(data.labels)):
         lin, ffm = ref.features(data, i)
 
@@ -179,7 +185,7 @@ def test_reference_gradients_match_finite_differences(topology) -> None:
 def test_topology_five_sends_only_the_skip_gradient_back() -> None:
     o = _options(nn_topology="five")
     ref, model, data = Reference(o), _random_model(o, 2), parse_bytes(DATA)
-    nn = model.nn.astype(np.float64)
+    nn = _units(o, model)
     lin, ffm = ref.features(data, 0)
     x0 = ref.x0(lin, ffm, model.w, model.v)
     _, keep = ref.forward(x0, nn, True)
@@ -194,7 +200,7 @@ def _reference_train(data, o: Options, model: Model) -> tuple[np.ndarray, ...]:
     scaled by what reaches its combo or field pair."""
     ref, graph = Reference(o), nn_graph(o)
     w, v, nn = (model.w.astype(np.float64), model.v.astype(np.float64),
-                model.nn.astype(np.float64))  # fmt: skip
+                _units(o, model))  # fmt: skip
     acc, vacc = np.zeros_like(w), np.zeros_like(v)
     nnacc = np.full_like(nn, o.nn_init_acc_gradient)
     preds = []
@@ -251,7 +257,7 @@ def test_deep_training_matches_the_float64_reference(extra) -> None:
     want, w, v, nn = _reference_train(data, o, model)
     got, _, _ = model.run(data, True)
     np.testing.assert_allclose(got, want, atol=2e-4)
-    np.testing.assert_allclose(model.nn, nn, atol=2e-3, rtol=1e-3)
+    np.testing.assert_allclose(_units(o, model), nn, atol=2e-3, rtol=1e-3)
     np.testing.assert_allclose(model.w, w, atol=2e-3, rtol=1e-3)
     np.testing.assert_allclose(model.v, v, atol=2e-3, rtol=1e-3)
 

@@ -107,6 +107,41 @@ def _unit_step(ws, qs, x, gin, d, gd, eta, power_t):
 
 
 @_njit(inline="always", error_model="numpy")
+def _axpy(y, ws, x):
+    for j in range(ws.shape[0]):
+        y[j] += ws[j] * x
+
+
+@_njit(inline="always", error_model="numpy")
+def _row_step(ws, qs, d, gx, eta, power_t):
+    """One input's row of a layer (input-major): returns ``ws . d`` from the weights before
+    the step, then AdagradFlex on ``ws`` with gradient ``gx * d`` (``d`` is 0 for units ReLU
+    switched off: their gradient is 0, and a zero gradient leaves weight and sum unchanged,
+    so stepping them is FW's skip, without a branch in the loop)."""
+    big = np.float32(3.4028235e38)
+    s = np.float32(0.0)
+    if power_t == 0.5:
+        for j in range(ws.shape[0]):
+            w = ws[j]
+            s += w * d[j]
+            g = gx * d[j]
+            a = qs[j] + g * g
+            qs[j] = a
+            step = g * eta / np.sqrt(a)
+            ws[j] = w - (step if abs(step) <= big else np.float32(0.0))
+        return s
+    for j in range(ws.shape[0]):
+        w = ws[j]
+        s += w * d[j]
+        g = gx * d[j]
+        a = qs[j] + g * g
+        qs[j] = a
+        step = g * eta * a ** np.float32(-power_t)
+        ws[j] = w - (step if abs(step) <= big else np.float32(0.0))
+    return s
+
+
+@_njit(inline="always", error_model="numpy")
 def _dot(ws, x):
     y = np.float32(0.0)
     for i in range(ws.shape[0]):
@@ -125,15 +160,17 @@ def _forward(net, nh, sc, train):
     for la in range(rows.shape[0] - 1):
         n_in, n_out, w0 = rows[la, N_IN], rows[la, N_OUT], rows[la, W_OFF]
         i0, p0, o0 = rows[la, IN_OFF], rows[la, PRE_OFF], rows[la, OUT_OFF]
-        x = tape[i0 : i0 + n_in]
+        x, y = tape[i0 : i0 + n_in], tape[p0 : p0 + n_out]
         for j in range(n_out):
-            ws = nn[w0 + j * n_in : w0 + (j + 1) * n_in]
-            tape[p0 + j] = nn[w0 + n_in * n_out + j] + _dot(ws, x)
+            y[j] = nn[w0 + n_in * n_out + j]  # the biases
+        for i in range(n_in):
+            if x[i] != 0:  # ReLU's zeros add nothing: skip their rows
+                _axpy(y, nn[w0 + i * n_out : w0 + (i + 1) * n_out], x[i])
         if rows[la, NORM] == 1:
             sc.stats[2 * la] = _normalize(tape[p0 : p0 + n_out], train)
         for j in range(n_out):
-            y = tape[p0 + j]
-            tape[o0 + j] = np.float32(0.0) if rows[la, RELU] != 0 and y < 0 else y
+            pre = tape[p0 + j]
+            tape[o0 + j] = np.float32(0.0) if rows[la, RELU] != 0 and pre < 0 else pre
         if rows[la, NORM] == 2:
             sc.stats[2 * la + 1] = _normalize(tape[o0 : o0 + n_out], train)
     last = rows.shape[0] - 1
@@ -169,33 +206,35 @@ def _layer_backward(net, nh, sc, la, imp, cap_norms):
     rows, nn, tape, grad = net.rows, net.nn, sc.tape, sc.grad
     n_in, n_out, w0 = rows[la, N_IN], rows[la, N_OUT], rows[la, W_OFF]
     i0, p0, o0 = rows[la, IN_OFF], rows[la, PRE_OFF], rows[la, OUT_OFF]
+    relu, kind = rows[la, RELU] != 0, rows[la, NORM]
     for j in range(n_out):
         d = grad[o0 + j]
-        if rows[la, NORM] == 2:
+        if kind == 2:
             d /= sc.stats[2 * la + 1]
-        if rows[la, RELU] != 0 and not tape[p0 + j] >= 0:
-            d = np.float32(0.0)
-        if rows[la, NORM] == 1:
+        d = np.float32(0.0) if relu and not tape[p0 + j] >= 0 else d
+        if kind == 1:
             d /= sc.stats[2 * la]
         grad[p0 + j] = d
-    gin, x = grad[i0 : i0 + n_in], tape[i0 : i0 + n_in]
-    gin[:] = 0.0
+    gin, x, dd = grad[i0 : i0 + n_in], tape[i0 : i0 + n_in], grad[p0 : p0 + n_out]
+    eta, power_t, bias = nh.eta, nh.power_t, w0 + n_in * n_out
+    for i in range(n_in):
+        lo, hi = w0 + i * n_out, w0 + (i + 1) * n_out
+        if x[i] == 0:  # a zero input: no step in its row
+            gin[i] = _dot(nn[lo:hi], dd)
+        else:
+            gin[i] = _row_step(nn[lo:hi], net.nnacc[lo:hi], dd, imp * x[i], eta, power_t)
+    # the biases: a unit ReLU switched off has gradient 0, which leaves its bias as it is
+    _row_step(nn[bias : bias + n_out], net.nnacc[bias : bias + n_out], dd, imp, eta, power_t)
     cap = net.maxnorm[la]
     for j in range(n_out):
-        d = grad[p0 + j]
-        if d == 0:  # FW skips the unit (maxnorm included)
-            continue
-        lo, hi = w0 + j * n_in, w0 + (j + 1) * n_in
-        _unit_step(nn[lo:hi], net.nnacc[lo:hi], x, gin, d, imp * d, nh.eta, nh.power_t)
-        _flex(nn, net.nnacc, w0 + n_in * n_out + j, imp * d, nh.eta, nh.power_t)
-        if cap_norms and cap > 0:
+        if cap_norms and cap > 0 and dd[j] != 0:  # FW skips a unit without gradient
             norm = np.float32(1e-6)
             for i in range(n_in):
-                norm += nn[w0 + j * n_in + i] * nn[w0 + j * n_in + i]
+                norm += nn[w0 + i * n_out + j] * nn[w0 + i * n_out + j]
             norm = np.sqrt(norm)
             if norm > cap:
                 for i in range(n_in):
-                    nn[w0 + j * n_in + i] *= cap / norm
+                    nn[w0 + i * n_out + j] *= cap / norm
 
 
 @_njit(inline="always", error_model="numpy")
@@ -235,9 +274,28 @@ def _ffm_pairs(m, kk, v, sc, tape, n_combos):
 
 
 @_njit(inline="always", error_model="numpy")
-def _ffm_learn(m, arr, hp, sc, g0, imp, n_combos, vgrad):
-    """FFM steps: each pair's gradient is imp times what reaches its field pair's x0 slot."""
-    fb, fi, fx, kk, v = sc.fb, sc.fi, sc.fx, hp.kk, arr.v
+def _ffm_learn(i, m, arr, hp, sc, g0, imp, n_combos, vgrad):
+    """FFM steps of example ``i``: each pair's gradient is imp times what reaches its field
+    pair's x0 slot. When no field holds two of the example's features (the usual case), each
+    pair steps its own weights at once, as :func:`wg_online.adagrad._ffm_update_pairs` does;
+    else every feature's block gets its summed gradient first."""
+    fb, fi, fx, kk, v, vacc, eta = sc.fb, sc.fi, sc.fx, hp.kk, arr.v, arr.vacc, hp.ffm_eta
+    single = True
+    for a in range(m):
+        single &= sc.seen[fi[a]] != i
+        sc.seen[fi[a]] = i
+    if single:
+        for a in range(m):
+            for b in range(a + 1, m):
+                ia, ib = fb[a] + fi[b] * kk, fb[b] + fi[a] * kk
+                xx = imp * g0[n_combos + _tri(fi[a], fi[b])] * fx[a] * fx[b]
+                va, vb = v[ia : ia + kk], v[ib : ib + kk]
+                qa, qb = vacc[ia : ia + kk], vacc[ib : ib + kk]
+                for c in range(kk):
+                    ga, gb = xx * vb[c], xx * va[c]
+                    _ffm_step(va, qa, c, ga, eta, hp.power_t)
+                    _ffm_step(vb, qb, c, gb, eta, hp.power_t)
+        return
     blk = hp.nf * kk
     vgrad[: m * blk] = 0.0
     for a in range(m):
@@ -249,10 +307,10 @@ def _ffm_learn(m, arr, hp, sc, g0, imp, n_combos, vgrad):
                 vgrad[ga + c] += xx * v[ib + c]
                 vgrad[gb + c] += xx * v[ia + c]
     for a in range(m):
-        vs, qs = v[fb[a] : fb[a] + blk], arr.vacc[fb[a] : fb[a] + blk]
+        vs, qs = v[fb[a] : fb[a] + blk], vacc[fb[a] : fb[a] + blk]
         gs = vgrad[a * blk : (a + 1) * blk]
         for j in range(blk):
-            _ffm_step(vs, qs, j, gs[j], hp.ffm_eta, hp.power_t)
+            _ffm_step(vs, qs, j, gs[j], eta, hp.power_t)
 
 
 @_njit(inline="always", error_model="numpy")
@@ -278,7 +336,7 @@ def _lr_learn(k, arr, hp, sc, g0, imp):
 @_njit(nogil=True, error_model="numpy", _nrt=False, fastmath={"reassoc", "contract", "arcp", "nsz"})
 def _deep_loop(ex, arr, hp, net, nh, preds, sc, ns):
     """The example loop of :func:`deep_block` with its scratch arrays."""
-    loss_sum, weight_sum = 0.0, 0.0
+    loss_sum, weight_sum, loss_prod = 0.0, 0.0, 1.0
     for i in range(ex.labels.shape[0]):
         s, e = ex.offsets[i], ex.offsets[i + 1]
         k = _gather(s, e, ex, arr, hp, sc)
@@ -301,7 +359,13 @@ def _deep_loop(ex, arr, hp, net, nh, preds, sc, ns):
         y = np.float32(1.0 if lab > 0 else -1.0)
         imp = ex.imps[i]
         ez = ep if y == 1 else np.float32(1.0) / ep
-        loss_sum += imp * np.log1p(np.float32(1.0) / np.float64(ez))
+        if imp == 1:  # as in adagrad._train_loop: one log per 1e200, not a log1p each
+            loss_prod *= 1.0 + 1.0 / np.float64(ez)
+            if loss_prod > 1e200:
+                loss_sum += np.log(loss_prod)
+                loss_prod = 1.0
+        else:
+            loss_sum += imp * np.log1p(np.float32(1.0) / np.float64(ez))
         weight_sum += imp
         if not train or wild or np.float32(1.0) + np.float32(1.0) / ez == np.float32(1.0):
             continue
@@ -310,8 +374,8 @@ def _deep_loop(ex, arr, hp, net, nh, preds, sc, ns):
         _backward(net, nh, ns, gz, imp, number % 10 == 0)
         _lr_learn(k, arr, hp, sc, ns.g0, imp)
         if hp.kk > 0:
-            _ffm_learn(m, arr, hp, sc, ns.g0, imp, nh.n_combos, sc.grad)
-    return loss_sum, weight_sum
+            _ffm_learn(i, m, arr, hp, sc, ns.g0, imp, nh.n_combos, sc.grad)
+    return loss_sum + np.log(loss_prod), weight_sum
 
 
 @_njit(nogil=True)

@@ -14,7 +14,8 @@ Without ``save_resume`` only the weights are stored; the AdaGrad sums restart at
 (a deep model's layer sums at ``--nn_init_acc_gradient``). A deep model (version 4) stores its
 layers in ``nn`` (and ``nnacc``) and its graph in the header's ``graph`` field: topology, inputs,
 each layer's options, inputs and offset (:meth:`wg_online.nn.Graph.describe`), checked against
-the options on load.
+the options on load. Each layer's weights are stored unit by unit, then its biases
+(:func:`wg_online.nn.file_layout`); in memory the kernel keeps them input by input.
 
 An inference model (:mod:`wg_online.inference`) has ``"inference": true`` and no AdaGrad sums;
 with FW's ``--weight_quantization`` its ``v`` array is ``<f2`` bucket indices, decoded on load
@@ -43,6 +44,7 @@ from wg_io.output import open_output
 from wg_io.structure import InputError, load_json
 
 from wg_online.model import Model, Options, OptionsError, ffm_geometry, nn_graph
+from wg_online.nn import file_layout, kernel_layout
 
 MAGIC = b"WGONLINE"
 FORMAT_VERSION = 4
@@ -88,6 +90,9 @@ def _body(
     if graph is not None:
         names += ["nn", "nnacc"] if save_resume else ["nn"]
     arrays = [np.ascontiguousarray(getattr(model, n), dtype="<f4") for n in names]
+    if graph is not None:  # the layers in the file's order (unit by unit), not the kernel's
+        for i in range(names.index("nn"), len(names)):
+            arrays[i] = file_layout(graph, arrays[i]).astype("<f4")
     extra: dict[str, Any] = {"inference": True} if model.inference or quantized else {}
     if quantized:
         from wg_online.inference import quantize
@@ -353,8 +358,11 @@ def load_model(path: str | os.PathLike[str], mmap: bool = False, verify: bool = 
     model = Model(options, w, acc, v, vacc, header.get("examples_seen", 0))
     model.inference = header.get("inference", False)
     if graph is not None:
-        model.nn = arrays["nn"]
-        model.nnacc = arrays.get("nnacc", np.full(graph.size, options.nn_init_acc_gradient, "<f4"))
+        model.nn = kernel_layout(graph, arrays["nn"])
+        if "nnacc" in arrays:
+            model.nnacc = kernel_layout(graph, arrays["nnacc"])
+        else:
+            model.nnacc = np.full(graph.size, options.nn_init_acc_gradient, np.float32)
     return model
 
 

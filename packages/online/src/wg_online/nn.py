@@ -134,7 +134,8 @@ class Graph:
 def build_graph(
     n_combos: int, n_fields: int, ffm_k: int, topology: str, layers: tuple[Layer, ...]
 ) -> Graph:
-    """Lay out the layers' weights (unit j's inputs, then all biases) and the tape.
+    """Lay out the layers' weights (a layer's ``n_in * n_out`` weights, then its biases; see
+    :func:`file_layout` for their order) and the tape.
 
     The tape holds x0, then (topology ``four``) x0 normalised, then each layer's values before
     its ReLU and its output. The final neuron's row has N_IN = the last layer's width plus the
@@ -167,8 +168,46 @@ def build_graph(
     return Graph(n_combos, n0 - n_combos, topology, layers, rows, w_off + n_in + skip + 1, tape)
 
 
+def _relayout(graph: Graph, nn: np.ndarray, to_file: bool) -> np.ndarray:
+    out = np.array(nn, np.float32, copy=True)
+    for row in graph.rows[:-1]:
+        n_in, n_out, off = int(row[N_IN]), int(row[N_OUT]), int(row[W_OFF])
+        shape = (n_in, n_out) if to_file else (n_out, n_in)
+        out[off : off + n_in * n_out] = nn[off : off + n_in * n_out].reshape(shape).T.ravel()
+    return out
+
+
+def file_layout(graph: Graph, nn: np.ndarray) -> np.ndarray:
+    """A copy of ``nn`` (or ``nnacc``) in the model file's order: each layer's weights unit by
+    unit (unit j's inputs together, FW's order), then its biases.
+
+    In memory the kernel keeps each layer input by input (input i's weights to every unit
+    together, :func:`kernel_layout`): the forward pass is then a vector update over the units
+    per input, skipping the zeros a ReLU leaves, and the backward pass steps one contiguous
+    row per nonzero input. The final neuron has one unit, so both orders are the same there.
+
+    Examples
+    --------
+    >>> g2 = build_graph(2, 0, 0, "two", (Layer(width=3),))  # 2 inputs, 3 units
+    >>> kernel = np.arange(g2.size, dtype=np.float32)
+    >>> file_layout(g2, kernel)[:6].tolist()  # unit 0 reads inputs 0, 1 at 0 and 3
+    [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    >>> np.array_equal(kernel_layout(g2, file_layout(g2, kernel)), kernel)
+    True
+    """
+    return _relayout(graph, nn, True)
+
+
+def kernel_layout(graph: Graph, nn: np.ndarray) -> np.ndarray:
+    """A copy of ``nn`` (or ``nnacc``) read from a model file, in the kernel's order (see
+    :func:`file_layout`)."""
+    return _relayout(graph, nn, False)
+
+
 def init_weights(graph: Graph, seed: int) -> np.ndarray:
-    """Initial weights: each layer's ``init`` (biases 0), the final neuron's weights 1.
+    """Initial weights in the kernel's order: each layer's ``init`` (biases 0), the final
+    neuron's weights 1. The draws go unit by unit (the file's order), as before the kernel
+    kept its layers input by input, so a seed gives the same model as then.
 
     ``hu`` is Normal(0, sqrt(2 / n_in)); ``xavier`` Uniform(-b, b) with FW's
     ``b = sqrt(6) / sqrt(n_in * n_out)``. The draws are NumPy's, not FW's xoshiro: the same
@@ -194,4 +233,4 @@ def init_weights(graph: Graph, seed: int) -> np.ndarray:
         nn[off : off + n_in * n_out] = values
     final = graph.rows[-1]
     nn[final[W_OFF] : final[W_OFF] + final[N_IN]] = 1.0
-    return nn
+    return kernel_layout(graph, nn)
