@@ -28,7 +28,6 @@ from wg_autodiff.lowering.codegen import (
     REDUCTIONS,
     TEMPLATES,
     KernelSource,
-    dtype_source,
     slot_key,
 )
 from wg_autodiff.lowering.fusion import Group, group_inputs, group_stores, partition
@@ -256,38 +255,40 @@ class _Fallback:
 
 
 def _wrapper(kernel: Any, source: KernelSource, fallback: _Fallback) -> Any:
-    """A Python function that hands the kernel its arrays and scalars, and returns NumPy
-    scalars (not Python floats) for whole-array reductions, as the replay does."""
+    """A Python function that allocates the arrays the kernel writes, hands the kernel its
+    arrays and scalars, and returns NumPy scalars (not Python floats) for whole-array
+    reductions, as the replay does."""
     names = [f"a{k}" for k in range(len(source.args))]
     args = [
         f"{n}[()]" if type(i) is Var and i.numpy and not i.shape else n
         for n, i in zip(names, source.args, strict=True)
     ]
-    scalar = [False] * bool(source.rows) + [not v.shape for v in source.returns]
-    dtypes = [None] * bool(source.rows) + [v.dtype for v in source.returns]
-    if len(scalar) == 1:
-        result = f"{dtype_source(dtypes[0])}(r)" if scalar[0] else "r"
-    else:
-        items = [
-            f"{dtype_source(dt)}(r[{k}])" if is_scalar else f"r[{k}]"
-            for k, (is_scalar, dt) in enumerate(zip(scalar, dtypes, strict=True))
-        ]
-        result = f"({', '.join(items)},)"
+    allocations = source.allocations()
+    scalars = {v.id: k for k, v in enumerate(source.scalars())}
+    items = ["o"] if source.rows else []
+    for v in source.returns:
+        if v.id in scalars:
+            value = "r" if len(scalars) == 1 else f"r[{scalars[v.id]}]"
+            items.append(source.result(v, value))
+        else:
+            array = "o" if v.id in source.local else "r"
+            items.append(source.result(v, f"{array}{source.number[v.id]}"))
+    result = items[0] if len(items) == 1 else f"({', '.join(items)},)"
     params = ", ".join(names)
-    source = "\n".join(
-        [
-            f"def run({params}):",
-            "    if fallback.broken:",
-            f"        return fallback(None, {params})",
-            "    try:",
-            f"        r = kernel({', '.join(args)})",
-            "    except Exception as exc:",
-            f"        return fallback(exc, {params})",
-            f"    return {result}",
-        ]
-    )
+    written = [name for name, _ in allocations]
+    lines = [
+        f"def run({params}):",
+        "    if fallback.broken:",
+        f"        return fallback(None, {params})",
+        *(f"    {name} = {expr}" for name, expr in allocations),
+        "    try:",
+        f"        r = kernel({', '.join(args + written)})",
+        "    except Exception as exc:",
+        f"        return fallback(exc, {params})",
+        f"    return {result}",
+    ]
     namespace: dict[str, Any] = {"kernel": kernel, "fallback": fallback, "np": np}
-    exec(compile(source, "<wg_autodiff fused kernel>", "exec"), namespace)
+    exec(compile("\n".join(lines), "<wg_autodiff fused kernel>", "exec"), namespace)
     run = namespace["run"]
     run.kernel = kernel
     return run
@@ -324,7 +325,8 @@ def _find_culprits(g: Group) -> bool:
         stores = [] if name in REDUCTIONS else [e.out.id]
         source = KernelSource(alone.shape, alone.members, inputs, stores)
         try:
-            load_kernel(source.source())(*(_example(i) for i in inputs))
+            written = [eval(expr, {"np": np}) for _, expr in source.allocations()]
+            load_kernel(source.source())(*(_example(i) for i in inputs), *written)
         except Exception as exc:  # numba raises many unrelated types; all mean "replay it"
             _FAILED.add(name)
             _report(name, exc)

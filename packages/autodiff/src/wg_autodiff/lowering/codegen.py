@@ -27,7 +27,7 @@ TEMPLATES: dict[str, str] = {
     "negative": "(-{0})",
     "square": "({0} * {0})",
     "abs": "abs({0})",
-    "sigmoid": "(1.0 / (1.0 + np.exp(-{0})))",
+    "sigmoid": "(1.0 / (1.0 + math.exp(-{0})))",
     # NaN-propagating, as np.maximum / np.minimum
     "maximum": "({0} if ({0} >= {1} or {0} != {0}) else {1})",
     "minimum": "({0} if ({0} <= {1} or {0} != {0}) else {1})",
@@ -40,10 +40,13 @@ TEMPLATES: dict[str, str] = {
     "not_equal": "({0} != {1})",
     # the kernel indexes the operand as broadcast to the group's shape (see elementwise())
     "broadcast_to": "{0}",
-    **{name: f"np.{name}({{0}})" for name in UNARY_FUNCTIONS},
+    **{name: f"math.{name.replace('arctan', 'atan')}({{0}})" for name in UNARY_FUNCTIONS},
 }
 """Elementwise primitives that lower, by primitive name (names are stable; the modules that
-define the primitives may move), as expressions of their operands' source."""
+define the primitives may move), as expressions of their operands' source. The functions are
+``math``'s: numba lowers ``math.sin`` and ``np.sin`` of a float64 or float32 to the same call
+(equal results, NaN and infinities included), but types and lowers ``np.sin`` through its
+ufunc machinery, which made a kernel of 200 such calls compile about 25% slower."""
 
 POWER = "power"
 """Lowers only with a scalar constant exponent (see :func:`_power`)."""
@@ -90,20 +93,25 @@ def literal(value: Any, dtype: Any) -> str:
 
 def flushed(name: str, dtype: Any) -> str:
     """Source of the value of local ``name``, with a subnormal float replaced by a zero of its
-    sign (NaN and infinities pass unchanged).
+    sign (NaN and infinities pass unchanged): a product with the comparison, which is 1 or 0,
+    not a conditional expression, whose branch made numba build and type a block per store
+    (a tenth of the LSTM's compile) and kept the loop from vectorising.
 
     Examples
     --------
     >>> flushed("t1", np.float64)
-    '(t1 if abs(t1) >= 2.2250738585072014e-308 else t1 * 0.0)'
+    '(t1 * (abs(t1) >= 2.2250738585072014e-308))'
     >>> flushed("t2", np.bool_)
     't2'
+    >>> x = np.array([5e-324, -5e-324, 1.0, -np.inf, np.nan])
+    >>> eval(flushed("x", np.float64).replace("abs(x)", "np.abs(x)"))
+    array([  0.,  -0.,   1., -inf,  nan])
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         return name
     tiny = literal(np.finfo(dtype).tiny, dtype)
-    return f"({name} if abs({name}) >= {tiny} else {name} * 0.0)"
+    return f"({name} * (abs({name}) >= {tiny}))"
 
 
 def reduced_axes(e: Eqn) -> tuple[int, ...]:
@@ -125,9 +133,13 @@ class KernelSource:
 
     ``inputs`` are the group's external values (Vars and array constants), ``stores`` the ids
     of values written out. With ``pack``, two or more stored values of one dtype are written as
-    the rows of one array (:attr:`rows`): each array a kernel returns costs a fixed boxing
-    overhead, a row of one array only a view. The kernel returns that array, if any, then the
-    other stored arrays and the reductions (:attr:`returns`). ``views`` maps the ids of values
+    the rows of one array (:attr:`rows`): each array costs a fixed allocation, a row of one
+    array only a view. The caller allocates the arrays the kernel writes (:meth:`allocations`)
+    and passes them after the inputs: a kernel that allocates compiles NumPy's allocation
+    routines and its reference counting too, which doubled the compile of a small kernel. The
+    results are the rows' array, if any, then the other stored arrays and the reductions
+    (:attr:`returns`); the kernel itself returns only the whole-array reductions, which are
+    scalars (:meth:`scalars`). ``views`` maps the ids of values
     that are views of another array (:mod:`.views`): an input that is one is read in place, and
     the kernel takes each such array once (:attr:`args`).
     """
@@ -193,25 +205,54 @@ class KernelSource:
             return literal(i.value[()], dtype)
         return literal(i.value, dtype)
 
+    def allocations(self) -> list[tuple[str, str]]:
+        """(parameter, NumPy expression) of each array the kernel writes, in the order the
+        kernel takes them after its inputs: the rows' array, then each stored value and each
+        reduction over some axes (float64 accumulators, which :meth:`result` converts)."""
+        out = []
+        if self.rows:
+            dt = dtype_source(self.rows[0].dtype)
+            out.append(("o", f"np.empty({(len(self.rows), *self.shape)}, dtype={dt})"))
+        for v in self.returns:
+            k = self.number[v.id]
+            if v.id in self.local:
+                out.append((f"o{k}", f"np.empty({self.shape}, dtype={dtype_source(v.dtype)})"))
+            elif v.shape:
+                maximum = REDUCTIONS[self._reduction(v).prim.name] == "max"
+                fill = f"np.full({v.shape}, -np.inf)" if maximum else f"np.zeros({v.shape})"
+                out.append((f"r{k}", fill))
+        return out
+
+    def scalars(self) -> list[Var]:
+        """The results the kernel returns (whole-array reductions), in order."""
+        return [v for v in self.returns if v.id not in self.local and not v.shape]
+
+    def result(self, v: Var, name: str) -> str:
+        """Source of result ``v`` of the caller, from its array ``name`` (see
+        :meth:`allocations`) or the kernel's scalar ``name``, in ``v``'s dtype."""
+        dt = dtype_source(v.dtype)
+        if v.id in self.local or (dt == "np.float64" and v.shape):
+            return name
+        return f"{dt}({name})" if not v.shape else f"{name}.astype({dt})"
+
     def source(self) -> str:
         slot = {slot_key(a): k for k, a in enumerate(self.args)}
         rank = len(self.shape)
-        lines = [f"def kernel({', '.join(f'x{k}' for k in range(len(self.args)))}):"]
+        params = [f"x{k}" for k in range(len(self.args))]
+        params += [name for name, _ in self.allocations()]
+        lines = [f"def kernel({', '.join(params)}):"]
         body: list[str] = []
         for e in self.members:
             body.extend(self._statement(e, slot))
-        if self.rows:
-            dt = dtype_source(self.rows[0].dtype)
-            lines.append(f"    o = np.empty({(len(self.rows), *self.shape)}, dtype={dt})")
         for e in self.members:
             lines.extend(self._allocate(e))
         for axis in range(rank):
             lines.append(f"{'    ' * (axis + 1)}for i{axis} in range({self.shape[axis]}):")
         lines.extend(f"{'    ' * (rank + 1)}{line}" for line in body)
-        results = ["o"] if self.rows else []
-        results += [self._result(v) for v in self.returns]
-        joined = results[0] if len(results) == 1 else f"({', '.join(results)},)"
-        lines.append(f"    return {joined}")
+        results = [f"s{self.number[v.id]}" for v in self.scalars()]
+        if results:
+            joined = results[0] if len(results) == 1 else f"({', '.join(results)},)"
+            lines.append(f"    return {joined}")
         return "\n".join(lines) + "\n"
 
     def _statement(self, e: Eqn, slot: dict[Any, int]) -> list[str]:
@@ -252,27 +293,16 @@ class KernelSource:
         return f"r{self.number[e.out.id]}[{', '.join(items)}]"
 
     def _allocate(self, e: Eqn) -> list[str]:
-        dt = dtype_source(e.out.dtype)
         if e.prim.name in REDUCTIONS:
-            start = "0.0" if REDUCTIONS[e.prim.name] == "sum" else "-np.inf"
             acc = self._accumulator(e)
             if acc.startswith("s"):
+                start = "0.0" if REDUCTIONS[e.prim.name] == "sum" else "-np.inf"
                 # accumulate in float64 whatever the dtype: a float32 running sum drifts
                 return [f"    {acc} = np.float64({start})"]
-            k = self.number[e.out.id]
-            return [f"    r{k} = np.full({e.out.shape}, {start}, dtype=np.float64)"]
-        if e.out.id in self.stores and e.out.id not in self.row:
-            return [f"    o{self.number[e.out.id]} = np.empty({self.shape}, dtype={dt})"]
         return []
 
-    def _result(self, v: Var) -> str:
-        k = self.number[v.id]
-        if v.id in self.local:
-            return f"o{k}"
-        dt = dtype_source(v.dtype)
-        if not v.shape:
-            return f"s{k}"
-        return f"r{k}" if dt == "np.float64" else f"r{k}.astype({dt})"
+    def _reduction(self, v: Var) -> Eqn:
+        return next(e for e in self.members if e.out.id == v.id)
 
 
 def _float64_only(e: Eqn) -> bool:
@@ -292,5 +322,5 @@ def _power(base: str, exponent: Any, dtype: Any) -> str:
     if y == 2.0:
         return f"({base} * {base})"
     if y == 0.5:
-        return f"np.sqrt({base})"
+        return f"math.sqrt({base})"
     return f"({base} ** {literal(y, dtype)})"
