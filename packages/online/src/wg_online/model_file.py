@@ -92,7 +92,7 @@ def _body(
     arrays = [np.ascontiguousarray(getattr(model, n), dtype="<f4") for n in names]
     if graph is not None:  # the layers in the file's order (unit by unit), not the kernel's
         for i in range(names.index("nn"), len(names)):
-            arrays[i] = file_layout(graph, arrays[i]).astype("<f4")
+            arrays[i] = file_layout(graph, arrays[i]).astype("<f4", copy=False)
     extra: dict[str, Any] = {"inference": True} if model.inference or quantized else {}
     if quantized:
         from wg_online.inference import quantize
